@@ -1,0 +1,58 @@
+import { type Config, Kernel } from './kernel/index.js';
+import type { HttpApp, ModuleDefinition, RetryPolicy, Transport } from './kernel/index.js';
+import { createHttpServer } from './kernel/http/server.js';
+import { createTransport } from './kernel/messaging/transports/index.js';
+import { registerHealthRoutes } from './kernel/observability/health.js';
+import { createLogger, type Logger } from './kernel/observability/logger.js';
+
+/**
+ * The composition root: every module this build ships. `MODULES` picks which of them a process
+ * runs; they reach each other only through the bus, so any subset works in any process.
+ */
+export const moduleCatalogue: readonly ModuleDefinition[] = [];
+
+export interface AppOptions {
+  /** Replaces the catalogue (tests run fixture modules). */
+  readonly modules?: readonly ModuleDefinition[];
+  readonly transport?: Transport;
+  readonly log?: Logger;
+  readonly retry?: Partial<RetryPolicy>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    kernel: Kernel;
+  }
+}
+
+/**
+ * Builds a ready fastify app: databases migrated, consumers subscribed, relays running, routes
+ * registered. `app.close()` stops HTTP, then drains handlers and relays and closes the databases.
+ */
+export async function buildApp(config: Config, options: AppOptions = {}): Promise<HttpApp> {
+  const log = options.log ?? createLogger(config.logLevel);
+  const catalogue = options.modules ?? moduleCatalogue;
+  const kernel = new Kernel({
+    config,
+    modules: catalogue.filter((module) => config.modules.includes(module.name)),
+    transport: options.transport ?? createTransport(config),
+    log,
+    ...(options.retry ? { retry: options.retry } : {}),
+  });
+  const app = createHttpServer(log);
+  app.decorate('kernel', kernel);
+  app.addHook('onClose', () => kernel.stop());
+  registerHealthRoutes(app, kernel);
+  try {
+    await kernel.start();
+  } catch (error) {
+    await kernel.stop().catch(() => {});
+    throw error;
+  }
+  for (const { definition, context } of kernel.modules) {
+    const routes = definition.routes;
+    if (routes) await app.register(async (scope) => routes(scope, context));
+  }
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,121 @@
+import { randomBytes } from 'node:crypto';
+import type { TransportName } from './messaging/transport.js';
+
+/** A configuration problem: reported as one line naming the variable, then exit code 1. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+  }
+}
+
+export interface Config {
+  readonly nodeEnv: string;
+  readonly transport: TransportName;
+  /** Modules this process runs. */
+  readonly modules: readonly string[];
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  readonly redisUrl: string;
+  readonly amqpUrl: string;
+  readonly jwtSecret: string;
+  /** True when JWT_SECRET was not set and a random one was made for this run. */
+  readonly jwtSecretGenerated: boolean;
+  readonly adminEmail: string | undefined;
+  readonly adminPassword: string | undefined;
+  readonly logLevel: string;
+  readonly sagaStepTimeoutMs: number;
+}
+
+const TRANSPORTS: readonly TransportName[] = ['memory', 'bullmq', 'rabbitmq'];
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Reads and validates the configuration (CONTRACT section 2). Throws ConfigError. */
+export function loadConfig(env: Env, availableModules: readonly string[]): Config {
+  const nodeEnv = env.NODE_ENV ?? 'development';
+  const transport = oneOf(env, 'TRANSPORT', TRANSPORTS, 'memory');
+  const secret = env.JWT_SECRET;
+  if (secret !== undefined && Buffer.byteLength(secret) < 32) {
+    throw new ConfigError('JWT_SECRET', 'must be at least 32 bytes');
+  }
+  if (secret === undefined && nodeEnv === 'production') {
+    throw new ConfigError('JWT_SECRET', 'is required when NODE_ENV=production (at least 32 bytes)');
+  }
+  const adminEmail = nonEmpty(env.ADMIN_EMAIL);
+  const adminPassword = nonEmpty(env.ADMIN_PASSWORD);
+  if ((adminEmail === undefined) !== (adminPassword === undefined)) {
+    throw new ConfigError(adminEmail ? 'ADMIN_PASSWORD' : 'ADMIN_EMAIL', 'set both ADMIN_EMAIL and ADMIN_PASSWORD, or neither');
+  }
+  return {
+    nodeEnv,
+    transport,
+    modules: moduleList(env.MODULES, availableModules),
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    host: nonEmpty(env.HOST) ?? '127.0.0.1',
+    dataDir: nonEmpty(env.DATA_DIR) ?? './data',
+    redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    amqpUrl: url(env, 'AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672', ['amqp:', 'amqps:']),
+    jwtSecret: secret ?? randomBytes(32).toString('base64url'),
+    jwtSecretGenerated: secret === undefined,
+    adminEmail,
+    adminPassword,
+    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    sagaStepTimeoutMs: integer(env, 'SAGA_STEP_TIMEOUT_MS', 30_000, 1, 86_400_000),
+  };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : undefined;
+}
+
+function oneOf<T extends string>(env: Env, variable: string, allowed: readonly T[], fallback: T): T {
+  const value = nonEmpty(env[variable]) ?? fallback;
+  if (!allowed.includes(value as T)) {
+    throw new ConfigError(variable, `must be one of ${allowed.join(', ')} (got "${value}")`);
+  }
+  return value as T;
+}
+
+function integer(env: Env, variable: string, fallback: number, min: number, max: number): number {
+  const raw = nonEmpty(env[variable]);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(variable, `must be an integer from ${min} to ${max} (got "${raw}")`);
+  }
+  return value;
+}
+
+function url(env: Env, variable: string, fallback: string, protocols: readonly string[]): string {
+  const value = nonEmpty(env[variable]) ?? fallback;
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ConfigError(variable, `is not a URL (got "${value}")`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(variable, `must start with ${protocols.join(' or ')} (got "${value}")`);
+  }
+  return value;
+}
+
+function moduleList(raw: string | undefined, available: readonly string[]): string[] {
+  const value = nonEmpty(raw);
+  if (value === undefined || value === 'all') return [...available];
+  const names = [...new Set(value.split(',').map((name) => name.trim()).filter(Boolean))];
+  if (names.length === 0) throw new ConfigError('MODULES', 'names no module');
+  for (const name of names) {
+    if (!available.includes(name)) {
+      throw new ConfigError('MODULES', `unknown module "${name}" (available: ${available.join(', ') || 'none'})`);
+    }
+  }
+  return names;
+}

@@ -1,0 +1,82 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+
+/** An error with an HTTP status and a stable code (`<MODULE>_<WHAT>`), answered as problem+json. */
+export class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly title: string = defaultTitle(status),
+  ) {
+    super(message);
+  }
+}
+
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  errors?: { path: string; message: string }[];
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+function defaultTitle(status: number): string {
+  return TITLES[status] ?? 'Error';
+}
+
+/** The fastify error codes we answer with their own status and code. */
+const FASTIFY_CODES: Record<string, { status: number; code: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'HTTP_BODY_TOO_LARGE' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'HTTP_UNSUPPORTED_MEDIA_TYPE' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'HTTP_INVALID_JSON' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'HTTP_INVALID_JSON' },
+};
+
+export function sendProblem(reply: FastifyReply, problem: Omit<ProblemBody, 'type' | 'title'> & { title?: string }): FastifyReply {
+  const body: ProblemBody = {
+    type: `about:blank#${problem.code}`,
+    title: problem.title ?? defaultTitle(problem.status),
+    ...problem,
+  };
+  return reply.status(problem.status).type('application/problem+json').send(body);
+}
+
+/** Every error becomes RFC 9457 problem+json; never a stack trace. */
+export function problemErrorHandler(error: FastifyError | HttpProblem, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (error instanceof HttpProblem) {
+    return sendProblem(reply, { status: error.status, code: error.code, title: error.title, detail: error.message });
+  }
+  if (error.validation) {
+    return sendProblem(reply, {
+      status: 400,
+      code: 'HTTP_VALIDATION',
+      detail: `request ${error.validationContext ?? 'input'} is invalid`,
+      errors: error.validation.map((v) => ({
+        path: `${v.instancePath || '/'}${v.keyword === 'additionalProperties' ? `/${String(v.params.additionalProperty)}` : ''}`,
+        message: v.message ?? 'invalid',
+      })),
+    });
+  }
+  const known = error.code ? FASTIFY_CODES[error.code] : undefined;
+  if (known) return sendProblem(reply, { ...known, detail: error.message });
+  const status = error.statusCode ?? 500;
+  if (status >= 500) {
+    request.log.error({ err: error }, 'request failed');
+    return sendProblem(reply, { status: 500, code: 'HTTP_INTERNAL', detail: 'an internal error occurred' });
+  }
+  return sendProblem(reply, { status, code: `HTTP_${status}`, detail: error.message });
+}

@@ -1,0 +1,22 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * The inbox of one module database: which (consumer, message id) pairs have been handled.
+ * Recorded in the same transaction as the handler's writes, so a redelivery changes nothing.
+ */
+export interface Inbox {
+  has(consumer: string, messageId: string): boolean;
+  /** Must run inside the handler's transaction. */
+  record(consumer: string, messageId: string): void;
+}
+
+export function createInbox(sqlite: Database.Database): Inbox {
+  const select = sqlite.prepare('SELECT 1 FROM kernel_inbox WHERE consumer = ? AND message_id = ?').pluck();
+  const insert = sqlite.prepare('INSERT INTO kernel_inbox (consumer, message_id, handled_at) VALUES (?, ?, ?)');
+  return {
+    has: (consumer, messageId) => select.get(consumer, messageId) !== undefined,
+    record: (consumer, messageId) => {
+      insert.run(consumer, messageId, Date.now());
+    },
+  };
+}

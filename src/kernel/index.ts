@@ -1,0 +1,41 @@
+/**
+ * The kernel's public API: the only kernel file modules import.
+ *
+ * Guarantees (on every transport): a staged message is published iff its transaction commits;
+ * delivery is at least once and the effect exactly once (inbox in the handler's transaction);
+ * messages with the same partition key are handled in publish order per consumer; failing handlers
+ * are retried (100 ms, 200 ms) and then dead-lettered, without holding back other keys.
+ */
+export { type Config, ConfigError, loadConfig } from './config.js';
+export { HttpProblem, sendProblem } from './http/errors.js';
+export type { Handler, HandlerContext, Subscription } from './messaging/consumer.js';
+export { currentContext } from './messaging/context.js';
+export type { DeadLetter, DeadLetterFilter } from './messaging/dead-letters.js';
+export type { Envelope, MessageDraft } from './messaging/envelope.js';
+export { BadMessageError, NonRetryableError } from './messaging/errors.js';
+export {
+  type AnyMessageDefinition,
+  defineCommand,
+  defineEvent,
+  isMessage,
+  type MessageDefinition,
+} from './messaging/registry.js';
+export type { RetryPolicy } from './messaging/retry.js';
+export type { Transport, TransportName } from './messaging/transport.js';
+export { Kernel } from './modules/lifecycle.js';
+export { defineModule, type HttpApp, type ModuleContext, type ModuleDefinition } from './modules/module.js';
+export type { Logger } from './observability/logger.js';
+export type { Tx } from './outbox/outbox.js';
+export type { Db } from './persistence/db.js';
+export {
+  compensate,
+  defineSaga,
+  finish,
+  ignore,
+  nextStep,
+  SAGA_STEP_TIMED_OUT,
+  type Saga,
+  type SagaDefinition,
+  type SagaInstance,
+  type SagaProgress,
+} from './sagas/saga.js';

@@ -1,0 +1,122 @@
+import type { DeadLetterStore } from './dead-letters.js';
+import type { Inbox } from '../inbox/inbox.js';
+import type { Logger } from '../observability/logger.js';
+import type { Outbox, Tx } from '../outbox/outbox.js';
+import type { ModuleDatabase } from '../persistence/db.js';
+import { runInContext } from './context.js';
+import { contextOf, type Envelope } from './envelope.js';
+import { errorText, NonRetryableError } from './errors.js';
+import type { AnyMessageDefinition, MessageRegistry } from './registry.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy, retryDelayMs } from './retry.js';
+import type { ConsumerEndpoint, DeliveryOutcome } from './transport.js';
+
+export interface HandlerContext {
+  /**
+   * Runs fn in ONE synchronous transaction together with this consumer's inbox record and any
+   * messages fn stages. Returns false, without calling fn, when this consumer already handled the
+   * message. fn must not await. Call it at most once per delivery.
+   */
+  transact(fn: (tx: Tx) => void): boolean;
+  /** Child logger carrying consumer, type, message id and correlation id. */
+  readonly log: Logger;
+  /** 1 for the first delivery, 2 for the first retry, … */
+  readonly attempt: number;
+}
+
+/** Resolve = handled. Throw = failed: retried with backoff, then dead-lettered. */
+export type Handler = (message: Envelope, ctx: HandlerContext) => Promise<void> | void;
+
+export interface Subscription {
+  /** `<module>.<purpose>`: the durable consumer's name. Never rename it. */
+  readonly consumer: string;
+  readonly messages: readonly AnyMessageDefinition[];
+  readonly handler: Handler;
+  /** Messages handled at once, never two with the same partition key (default 1). */
+  readonly concurrency?: number;
+  readonly retry?: Partial<RetryPolicy>;
+}
+
+export interface ConsumerDeps {
+  readonly database: ModuleDatabase;
+  readonly registry: MessageRegistry;
+  readonly inbox: Inbox;
+  readonly outbox: Outbox;
+  readonly deadLetters: DeadLetterStore;
+  readonly log: Logger;
+  readonly defaultRetry?: Partial<RetryPolicy>;
+}
+
+/** Builds the endpoint a transport delivers to: decode, dedupe, handle, retry or dead-letter. */
+export function createConsumer(subscription: Subscription, deps: ConsumerDeps): ConsumerEndpoint {
+  const { database, registry, inbox, outbox, deadLetters } = deps;
+  const module = database.module;
+  const name = subscription.consumer;
+  if (!name.startsWith(`${module}.`) || name.length <= module.length + 1) {
+    throw new Error(`consumer "${name}" must be named ${module}.<purpose>`);
+  }
+  const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...deps.defaultRetry, ...subscription.retry };
+  const log = deps.log.child({ consumer: name });
+
+  const deadLetter = (raw: string | Buffer, attempt: number, error: unknown, settle?: () => void) => {
+    const text = errorText(error);
+    database.writeTransaction(() => {
+      deadLetters.add({ consumer: name, module, payload: raw.toString(), error: text, attempts: attempt });
+      settle?.();
+    });
+    log.error({ attempt, error: text }, 'message dead-lettered');
+    return { kind: 'dead-lettered', error: text } as const;
+  };
+
+  const handle = async (envelope: Envelope, attempt: number, settle?: () => void): Promise<DeliveryOutcome> => {
+    const messageLog = log.child({ type: envelope.type, messageId: envelope.id, attempt });
+    if (inbox.has(name, envelope.id)) {
+      database.writeTransaction(() => settle?.());
+      return { kind: 'duplicate' };
+    }
+    const result: { outcome: 'pending' | 'committed' | 'duplicate' } = { outcome: 'pending' };
+    const transact = (fn: (tx: Tx) => void): boolean => {
+      if (result.outcome !== 'pending') throw new Error(`${name}: transact() may run once per delivery`);
+      return database.writeTransaction(() => {
+        if (inbox.has(name, envelope.id)) {
+          result.outcome = 'duplicate';
+          settle?.();
+          return false;
+        }
+        fn(outbox.bind(contextOf(envelope)));
+        inbox.record(name, envelope.id);
+        settle?.();
+        result.outcome = 'committed';
+        return true;
+      });
+    };
+    await subscription.handler(envelope, { transact, log: messageLog, attempt });
+    if (result.outcome === 'pending') transact(() => {});
+    return result.outcome === 'duplicate' ? { kind: 'duplicate' } : { kind: 'handled' };
+  };
+
+  return {
+    name,
+    module,
+    types: [...new Set(subscription.messages.map((m) => m.type))],
+    concurrency: Math.max(1, subscription.concurrency ?? 1),
+    database,
+    async deliver(raw, attempt, settle) {
+      let envelope: Envelope;
+      try {
+        envelope = registry.decode(raw);
+      } catch (error) {
+        return deadLetter(raw, attempt, error, settle);
+      }
+      try {
+        return await runInContext(contextOf(envelope), () => handle(envelope, attempt, settle));
+      } catch (error) {
+        if (error instanceof NonRetryableError || attempt >= policy.attempts) {
+          return deadLetter(raw, attempt, error, settle);
+        }
+        const delayMs = retryDelayMs(policy, attempt);
+        log.warn({ type: envelope.type, messageId: envelope.id, attempt, delayMs, err: error }, 'handler failed');
+        return { kind: 'retry', delayMs, error: errorText(error) };
+      }
+    },
+  };
+}

@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import type { Envelope } from './envelope.js';
+
+/** The dead-letter queue of a module's consumers, as the contract names it. */
+export function deadLetterQueueName(module: string): string {
+  return `dlq.${module}.retry`;
+}
+
+export interface DeadLetter {
+  readonly id: string;
+  readonly consumer: string;
+  readonly queue: string;
+  /** The envelope as received, or the raw text when it was not one. */
+  readonly event: Envelope | string;
+  readonly error: string;
+  readonly attempts: number;
+  readonly failedAt: string;
+}
+
+export interface DeadLetterFilter {
+  readonly consumer?: string;
+  readonly type?: string;
+}
+
+interface DeadLetterRow {
+  id: string;
+  consumer: string;
+  queue: string;
+  payload: string;
+  error: string;
+  attempts: number;
+  failed_at: number;
+}
+
+/** Dead letters kept in one module database. */
+export interface DeadLetterStore {
+  /** Must run inside the transaction that retires the delivery. */
+  add(letter: { consumer: string; module: string; payload: string; error: string; attempts: number }): void;
+  list(filter?: DeadLetterFilter): DeadLetter[];
+  get(id: string): (DeadLetter & { readonly payload: string }) | undefined;
+  delete(id: string): boolean;
+}
+
+export function createDeadLetterStore(sqlite: Database.Database): DeadLetterStore {
+  const insert = sqlite.prepare(
+    `INSERT INTO kernel_dead_letters (id, consumer, queue, message_id, type, payload, error, attempts, failed_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const select = sqlite.prepare<[string | null, string | null], DeadLetterRow>(
+    `SELECT * FROM kernel_dead_letters WHERE (?1 IS NULL OR consumer = ?1) AND (?2 IS NULL OR type = ?2)
+     ORDER BY failed_at, rowid`,
+  );
+  const selectOne = sqlite.prepare<[string], DeadLetterRow>('SELECT * FROM kernel_dead_letters WHERE id = ?');
+  const remove = sqlite.prepare('DELETE FROM kernel_dead_letters WHERE id = ?');
+  return {
+    add: ({ consumer, module, payload, error, attempts }) => {
+      const parsed = parseEnvelope(payload);
+      insert.run(
+        randomUUID(),
+        consumer,
+        deadLetterQueueName(module),
+        typeof parsed === 'string' ? null : (parsed.id ?? null),
+        typeof parsed === 'string' ? null : (parsed.type ?? null),
+        payload,
+        error,
+        attempts,
+        Date.now(),
+      );
+    },
+    list: (filter = {}) => select.all(filter.consumer ?? null, filter.type ?? null).map(toDeadLetter),
+    get: (id) => {
+      const row = selectOne.get(id);
+      return row ? { ...toDeadLetter(row), payload: row.payload } : undefined;
+    },
+    delete: (id) => remove.run(id).changes > 0,
+  };
+}
+
+function toDeadLetter(row: DeadLetterRow): DeadLetter {
+  return {
+    id: row.id,
+    consumer: row.consumer,
+    queue: row.queue,
+    event: parseEnvelope(row.payload),
+    error: row.error,
+    attempts: row.attempts,
+    failedAt: new Date(row.failed_at).toISOString(),
+  };
+}
+
+function parseEnvelope(payload: string): Envelope | string {
+  try {
+    const value: unknown = JSON.parse(payload);
+    return value !== null && typeof value === 'object' ? (value as Envelope) : payload;
+  } catch {
+    return payload;
+  }
+}

@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import type { CausalContext } from './context.js';
+
+/**
+ * The message envelope: CloudEvents 1.0 attribute names, structured JSON on every transport.
+ * `id` is assigned once, when the message is staged in the outbox, and never changes across
+ * redeliveries; inboxes key on (consumer, id).
+ */
+export interface Envelope<T = unknown> {
+  readonly specversion: '1.0';
+  readonly id: string;
+  /** Publishing module. */
+  readonly source: string;
+  /** `<module>.<kebab-case>`: events past tense, commands imperative. */
+  readonly type: string;
+  readonly time: string;
+  readonly datacontenttype: 'application/json';
+  readonly schemaversion: number;
+  readonly correlationid: string;
+  readonly causationid: string | null;
+  /** Messages with the same key are handled in publish order by each consumer. */
+  readonly partitionkey: string;
+  readonly traceparent?: string;
+  readonly data: T;
+}
+
+/** A message before it is staged: what a creator such as `orderPlaced({...})` returns. */
+export interface MessageDraft<T = unknown> {
+  readonly type: string;
+  readonly schemaversion: number;
+  readonly partitionkey: string;
+  readonly data: T;
+}
+
+export function createEnvelope<T>(draft: MessageDraft<T>, source: string, ctx: CausalContext): Envelope<T> {
+  return {
+    specversion: '1.0',
+    id: randomUUID(),
+    source,
+    type: draft.type,
+    time: new Date().toISOString(),
+    datacontenttype: 'application/json',
+    schemaversion: draft.schemaversion,
+    correlationid: ctx.correlationId,
+    causationid: ctx.causationId,
+    partitionkey: draft.partitionkey,
+    ...(ctx.traceparent ? { traceparent: ctx.traceparent } : {}),
+    data: draft.data,
+  };
+}
+
+/** The causal context a handler of `message` runs in. */
+export function contextOf(message: Envelope): CausalContext {
+  return {
+    correlationId: message.correlationid,
+    causationId: message.id,
+    ...(message.traceparent ? { traceparent: message.traceparent } : {}),
+  };
+}

@@ -1,0 +1,59 @@
+import type { ModuleDatabase } from '../persistence/db.js';
+import type { Envelope } from './envelope.js';
+
+export type TransportName = 'memory' | 'bullmq' | 'rabbitmq';
+
+export type DeliveryOutcome =
+  | { readonly kind: 'handled' }
+  | { readonly kind: 'duplicate' }
+  | { readonly kind: 'retry'; readonly delayMs: number; readonly error: string }
+  | { readonly kind: 'dead-lettered'; readonly error: string };
+
+/**
+ * What a transport delivers to: one durable consumer of the kernel. The consumer decodes,
+ * deduplicates, runs the handler, and decides retry or dead letter; the transport only moves
+ * messages, keeps per-key order, and acts on the outcome.
+ */
+export interface ConsumerEndpoint {
+  /** `<module>.<purpose>`; a broker queue is named after it, so renaming orphans the queue. */
+  readonly name: string;
+  readonly module: string;
+  readonly types: readonly string[];
+  /** Messages handled at once; never two of the same partition key. */
+  readonly concurrency: number;
+  /** The consumer module's database (the memory transport keeps its deliveries there). */
+  readonly database: ModuleDatabase;
+  /**
+   * Handles one delivery and never throws. `settle`, when given, runs inside the transaction that
+   * completes the delivery (handler commit, duplicate, or dead letter), so a transport can retire
+   * its own record of the delivery atomically with the effect.
+   */
+  deliver(raw: string | Buffer, attempt: number, settle?: () => void): Promise<DeliveryOutcome>;
+}
+
+export interface ConsumerStats {
+  readonly consumer: string;
+  /** Messages waiting in the consumer's queue(s). */
+  readonly depth: number;
+  /** Messages published to the consumer and not yet handled (waiting + in flight + retrying). */
+  readonly lag: number;
+}
+
+/**
+ * Moves envelopes from publishers to consumer endpoints. Guarantees, on every implementation:
+ * at-least-once delivery to every subscribed consumer, per-partition-key order per consumer,
+ * and retries with the delay the consumer asks for.
+ */
+export interface Transport {
+  readonly name: TransportName;
+  /** Resolves once the transport has durably accepted every message (so the outbox may mark them). */
+  publish(messages: readonly Envelope[]): Promise<void>;
+  /** Messages published after this resolves reach the endpoint, including ones sent while it was down. */
+  subscribe(endpoint: ConsumerEndpoint): Promise<void>;
+  /** Puts a message back on the endpoint's normal path (dead-letter replay). */
+  redeliver(endpoint: ConsumerEndpoint, raw: string): Promise<void>;
+  stats(): Promise<ConsumerStats[]>;
+  health(): Promise<{ readonly ok: boolean; readonly detail?: string }>;
+  /** Idempotent. Stops taking deliveries and waits for the handlers in flight. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,13 @@
+import { type Config, ConfigError } from '../../config.js';
+import type { Transport } from '../transport.js';
+import { createMemoryTransport } from './memory.js';
+
+/** The transport TRANSPORT names. */
+export function createTransport(config: Config): Transport {
+  switch (config.transport) {
+    case 'memory':
+      return createMemoryTransport();
+    default:
+      throw new ConfigError('TRANSPORT', `"${config.transport}" is not available in this build yet (use memory)`);
+  }
+}

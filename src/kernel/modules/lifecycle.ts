@@ -1,0 +1,202 @@
+import type { Config } from '../config.js';
+import { createInbox } from '../inbox/inbox.js';
+import { type ConsumerDeps, createConsumer } from '../messaging/consumer.js';
+import { currentOrNewContext } from '../messaging/context.js';
+import { createDeadLetterStore, type DeadLetter, type DeadLetterFilter, type DeadLetterStore } from '../messaging/dead-letters.js';
+import { MessageRegistry } from '../messaging/registry.js';
+import type { RetryPolicy } from '../messaging/retry.js';
+import type { ConsumerEndpoint, Transport } from '../messaging/transport.js';
+import type { Logger } from '../observability/logger.js';
+import { createOutbox } from '../outbox/outbox.js';
+import { OutboxRelay, type OutboxStats, type RelayOptions } from '../outbox/relay.js';
+import { type ModuleDatabase, openModuleDatabase } from '../persistence/db.js';
+import { migrateModuleDatabase } from '../persistence/migrate.js';
+import { SagaCoordinator } from '../sagas/coordinator.js';
+import { createSagaStore, type SagaListing, type SagaStore } from '../sagas/store.js';
+import type { ModuleContext, ModuleDefinition } from './module.js';
+
+export interface KernelOptions {
+  readonly config: Config;
+  readonly modules: readonly ModuleDefinition[];
+  readonly transport: Transport;
+  readonly log: Logger;
+  readonly retry?: Partial<RetryPolicy>;
+  readonly relay?: Partial<RelayOptions>;
+}
+
+interface ModuleRuntime {
+  readonly definition: ModuleDefinition;
+  readonly context: ModuleContext;
+  readonly database: ModuleDatabase;
+  readonly relay: OutboxRelay;
+  readonly deadLetters: DeadLetterStore;
+  readonly sagaStore: SagaStore;
+  readonly coordinator: SagaCoordinator;
+  readonly consumers: ConsumerEndpoint[];
+}
+
+export interface HealthCheck {
+  readonly status: 'pass' | 'fail';
+  readonly detail?: string;
+}
+
+/**
+ * One kernel per app: the modules of this process, their databases, outboxes, consumers and
+ * sagas, on one transport. Start order: migrate every database, subscribe every consumer, then
+ * start the relays (so nothing is published before its in-process consumers listen).
+ * Stop order: module hooks, relays, transport (drains handlers), sagas, databases.
+ */
+export class Kernel {
+  readonly registry = new MessageRegistry();
+  readonly config: Config;
+  readonly transport: Transport;
+  readonly log: Logger;
+  readonly #options: KernelOptions;
+  readonly #runtimes: ModuleRuntime[] = [];
+  #started = false;
+  #stopping: Promise<void> | undefined;
+
+  constructor(options: KernelOptions) {
+    this.#options = options;
+    this.config = options.config;
+    this.transport = options.transport;
+    this.log = options.log;
+  }
+
+  get started(): boolean {
+    return this.#started && !this.#stopping;
+  }
+
+  /** The context of each running module, for route registration. */
+  get modules(): readonly { readonly definition: ModuleDefinition; readonly context: ModuleContext }[] {
+    return this.#runtimes;
+  }
+
+  async start(): Promise<void> {
+    for (const definition of this.#options.modules) this.registry.register(definition.messages ?? []);
+    for (const definition of this.#options.modules) this.#runtimes.push(this.#open(definition));
+    for (const runtime of this.#runtimes) {
+      for (const consumer of runtime.consumers) await this.transport.subscribe(consumer);
+    }
+    for (const runtime of this.#runtimes) {
+      runtime.relay.start();
+      runtime.coordinator.start();
+      await runtime.definition.start?.(runtime.context);
+    }
+    this.#started = true;
+    this.log.info({ transport: this.transport.name, modules: this.#runtimes.map((r) => r.definition.name) }, 'kernel started');
+  }
+
+  /** Idempotent. Pending outbox rows and unfinished deliveries stay for the next start. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    for (const runtime of this.#runtimes) await runtime.definition.stop?.(runtime.context);
+    await Promise.all(this.#runtimes.map((runtime) => runtime.relay.stop()));
+    await this.transport.close();
+    for (const runtime of this.#runtimes) {
+      runtime.coordinator.stop();
+      runtime.database.close();
+    }
+    this.log.info('kernel stopped');
+  }
+
+  #open(definition: ModuleDefinition): ModuleRuntime {
+    const log = this.log.child({ module: definition.name });
+    const database = openModuleDatabase(this.config.dataDir, definition.name);
+    migrateModuleDatabase(database);
+    const relay = new OutboxRelay(database, this.transport, log, this.#options.relay);
+    const outbox = createOutbox(database, this.registry, () => relay.wake());
+    const context: ModuleContext = {
+      name: definition.name,
+      config: this.config,
+      log,
+      db: database.db,
+      transact: (fn) => database.writeTransaction(() => fn(outbox.bind(currentOrNewContext()))),
+    };
+    const sagaStore = createSagaStore(database.sqlite);
+    const coordinator = new SagaCoordinator(definition.sagas ?? [], {
+      database,
+      outbox,
+      store: sagaStore,
+      log,
+      defaultStepTimeoutMs: this.config.sagaStepTimeoutMs,
+    });
+    const deadLetters = createDeadLetterStore(database.sqlite);
+    const deps: ConsumerDeps = {
+      database,
+      registry: this.registry,
+      inbox: createInbox(database.sqlite),
+      outbox,
+      deadLetters,
+      log,
+      ...(this.#options.retry ? { defaultRetry: this.#options.retry } : {}),
+    };
+    const subscriptions = [...(definition.subscriptions?.(context) ?? []), ...coordinator.subscriptions()];
+    for (const subscription of subscriptions) this.registry.register(subscription.messages);
+    const consumers = subscriptions.map((subscription) => createConsumer(subscription, deps));
+    return { definition, context, database, relay, deadLetters, sagaStore, coordinator, consumers };
+  }
+
+  // ---- operations (the admin HTTP routes and scripts call these) ----
+
+  listDeadLetters(filter: DeadLetterFilter = {}): DeadLetter[] {
+    return this.#runtimes
+      .flatMap((runtime) => runtime.deadLetters.list(filter))
+      .sort((a, b) => a.failedAt.localeCompare(b.failedAt));
+  }
+
+  /** Puts a dead letter back through its consumer's normal path. False when it is not here. */
+  async replayDeadLetter(id: string): Promise<boolean> {
+    for (const runtime of this.#runtimes) {
+      const letter = runtime.deadLetters.get(id);
+      if (!letter) continue;
+      const consumer = runtime.consumers.find((c) => c.name === letter.consumer);
+      if (!consumer) throw new Error(`consumer ${letter.consumer} does not run in this process`);
+      await this.transport.redeliver(consumer, letter.payload);
+      runtime.deadLetters.delete(id);
+      return true;
+    }
+    return false;
+  }
+
+  async replayDeadLetters(filter: DeadLetterFilter = {}): Promise<number> {
+    let replayed = 0;
+    for (const letter of this.listDeadLetters(filter)) if (await this.replayDeadLetter(letter.id)) replayed++;
+    return replayed;
+  }
+
+  deleteDeadLetter(id: string): boolean {
+    return this.#runtimes.some((runtime) => runtime.deadLetters.delete(id));
+  }
+
+  outboxStats(): OutboxStats[] {
+    return this.#runtimes.map((runtime) => runtime.relay.stats());
+  }
+
+  listSagas(status?: string): SagaListing[] {
+    return this.#runtimes.flatMap((runtime) => runtime.sagaStore.list(status));
+  }
+
+  /** Readiness: every database answers, the transport is up, every consumer is subscribed. */
+  async health(): Promise<Record<string, HealthCheck>> {
+    const checks: Record<string, HealthCheck> = {};
+    for (const { database, definition } of this.#runtimes) {
+      try {
+        database.sqlite.prepare('SELECT 1').get();
+        checks[`db:${definition.name}`] = { status: 'pass' };
+      } catch (error) {
+        checks[`db:${definition.name}`] = { status: 'fail', detail: String(error) };
+      }
+    }
+    const transport = await this.transport.health().catch((error: unknown) => ({ ok: false, detail: String(error) }));
+    checks[`transport:${this.transport.name}`] = transport.ok
+      ? { status: 'pass' }
+      : { status: 'fail', detail: transport.detail ?? 'down' };
+    checks.subscriptions = this.started ? { status: 'pass' } : { status: 'fail', detail: 'kernel not started' };
+    return checks;
+  }
+}

@@ -1,0 +1,59 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
+import type { Config } from '../config.js';
+import type { Subscription } from '../messaging/consumer.js';
+import type { AnyMessageDefinition } from '../messaging/registry.js';
+import type { Logger } from '../observability/logger.js';
+import type { Tx } from '../outbox/outbox.js';
+import type { Db } from '../persistence/db.js';
+import type { Saga } from '../sagas/saga.js';
+
+/** The fastify instance a module's routes are registered on (TypeBox schemas typed). */
+export type HttpApp = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+/** What the kernel gives a module: its own database, logger, and transactions with an outbox. */
+export interface ModuleContext {
+  readonly name: string;
+  readonly config: Config;
+  readonly log: Logger;
+  /** The module's drizzle handle, for reads; write through `transact`. */
+  readonly db: Db;
+  /**
+   * Runs fn in one write transaction (BEGIN IMMEDIATE) of the module's database; messages staged
+   * through tx are published iff it commits, carrying the current correlation id (the HTTP
+   * request's, or the handled message's). fn must be synchronous.
+   */
+  transact<T>(fn: (tx: Tx) => T): T;
+}
+
+export interface ModuleDefinition {
+  /** Lowercase name: its database is `<name>.db`, its tables `<name>_*`, its migrations `migrations/<name>`. */
+  readonly name: string;
+  /** The messages this module owns (its events, and the commands it accepts). */
+  readonly messages?: readonly AnyMessageDefinition[];
+  readonly routes?: (app: HttpApp, ctx: ModuleContext) => void | Promise<void>;
+  readonly subscriptions?: (ctx: ModuleContext) => readonly Subscription[];
+  readonly sagas?: readonly Saga[];
+  /** After migrations and subscriptions, before HTTP listens. */
+  readonly start?: (ctx: ModuleContext) => void | Promise<void>;
+  /** At shutdown, before the kernel drains and closes. */
+  readonly stop?: (ctx: ModuleContext) => void | Promise<void>;
+}
+
+const MODULE_NAME = /^[a-z][a-z0-9]*$/;
+
+export function defineModule(definition: ModuleDefinition): ModuleDefinition {
+  if (!MODULE_NAME.test(definition.name)) throw new Error(`module name "${definition.name}" must match ${MODULE_NAME}`);
+  for (const message of definition.messages ?? []) {
+    if (message.owner !== definition.name) {
+      throw new Error(`module ${definition.name} declares ${message.type}, which belongs to ${message.owner}`);
+    }
+  }
+  return definition;
+}

@@ -1,0 +1,54 @@
+import type { CausalContext } from '../messaging/context.js';
+import { createEnvelope, type Envelope, type MessageDraft } from '../messaging/envelope.js';
+import type { MessageRegistry } from '../messaging/registry.js';
+import type { Db, ModuleDatabase } from '../persistence/db.js';
+
+/** A write transaction of a module: its drizzle handle, and the outbox to stage messages in. */
+export interface Tx {
+  readonly db: Db;
+  /**
+   * Adds messages to the outbox in this transaction: they are published if and only if it commits.
+   * An invalid message is a programming error and throws (rolling the transaction back).
+   */
+  stage(...messages: MessageDraft[]): void;
+}
+
+export interface Outbox {
+  /** A Tx bound to the open transaction of this database; messages get `causal` as their context. */
+  bind(causal: CausalContext): Tx;
+}
+
+/**
+ * The transactional outbox of one module. `onStaged` fires synchronously on each stage; the relay
+ * defers its work to the next macrotask, which runs after the enclosing transaction has ended.
+ */
+export function createOutbox(
+  database: ModuleDatabase,
+  registry: MessageRegistry,
+  onStaged: () => void,
+): Outbox {
+  const { sqlite, db, module } = database;
+  const insert = sqlite.prepare(
+    'INSERT INTO kernel_outbox (id, type, partition_key, envelope, created_at) VALUES (?, ?, ?, ?, ?)',
+  );
+  const stageOne = (draft: MessageDraft, causal: CausalContext): Envelope => {
+    registry.assertValidDraft(draft);
+    const definition = registry.get(draft.type);
+    if (definition?.kind === 'event' && definition.owner !== module) {
+      throw new Error(`module ${module} cannot publish ${draft.type}: events are published by their owner`);
+    }
+    const envelope = createEnvelope(draft, module, causal);
+    insert.run(envelope.id, envelope.type, envelope.partitionkey, JSON.stringify(envelope), Date.now());
+    return envelope;
+  };
+  return {
+    bind: (causal) => ({
+      db,
+      stage: (...messages) => {
+        if (!sqlite.inTransaction) throw new Error('stage() must be called inside a transaction (ctx.transact)');
+        for (const draft of messages) stageOne(draft, causal);
+        onStaged();
+      },
+    }),
+  };
+}

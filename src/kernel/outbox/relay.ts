@@ -1,0 +1,150 @@
+import type { Statement } from 'better-sqlite3';
+import type { Envelope } from '../messaging/envelope.js';
+import type { Transport } from '../messaging/transport.js';
+import type { Logger } from '../observability/logger.js';
+import type { ModuleDatabase } from '../persistence/db.js';
+
+export interface RelayOptions {
+  readonly batchSize: number;
+  /** Sweep interval: picks up rows staged by other processes or left by a failed publish. */
+  readonly sweepIntervalMs: number;
+  /** Published rows are kept this long (for `/admin/outbox`), then deleted. */
+  readonly retentionMs: number;
+}
+
+export const DEFAULT_RELAY_OPTIONS: RelayOptions = { batchSize: 200, sweepIntervalMs: 1000, retentionMs: 86_400_000 };
+
+export interface OutboxStats {
+  readonly module: string;
+  readonly pending: number;
+  readonly oldestPendingAgeMs: number;
+  readonly published: number;
+}
+
+interface PendingRow {
+  seq: number;
+  envelope: string;
+  created_at: number;
+}
+
+/**
+ * Publishes committed outbox rows of one module database, oldest first, in batches.
+ * A row is marked published only after the transport has accepted its batch, so a crash or a
+ * broker outage leaves it pending and it is published again (consumers' inboxes absorb the repeat).
+ */
+export class OutboxRelay {
+  readonly #database: ModuleDatabase;
+  readonly #transport: Transport;
+  readonly #log: Logger;
+  readonly #options: RelayOptions;
+  readonly #selectPending: Statement<[number], PendingRow>;
+  readonly #markPublished: Statement<[number, number, number]>;
+  #scheduled = false;
+  #again = false;
+  #running: Promise<void> | undefined;
+  #sweep: NodeJS.Timeout | undefined;
+  #retry: NodeJS.Timeout | undefined;
+  #failures = 0;
+  #stopped = true;
+  #lastPrune = 0;
+
+  constructor(database: ModuleDatabase, transport: Transport, log: Logger, options: Partial<RelayOptions> = {}) {
+    this.#database = database;
+    this.#transport = transport;
+    this.#log = log;
+    this.#options = { ...DEFAULT_RELAY_OPTIONS, ...options };
+    this.#selectPending = database.sqlite.prepare(
+      'SELECT seq, envelope, created_at FROM kernel_outbox WHERE published_at IS NULL ORDER BY seq LIMIT ?',
+    );
+    this.#markPublished = database.sqlite.prepare(
+      'UPDATE kernel_outbox SET published_at = ? WHERE seq BETWEEN ? AND ? AND published_at IS NULL',
+    );
+  }
+
+  start(): void {
+    this.#stopped = false;
+    this.#sweep = setInterval(() => this.wake(), this.#options.sweepIntervalMs);
+    this.#sweep.unref();
+    this.wake();
+  }
+
+  /** Asks for a publish pass on the next macrotask (after the current transaction has ended). */
+  wake(): void {
+    if (this.#stopped) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#running = this.#drain().finally(() => {
+        this.#running = undefined;
+        if (this.#again) {
+          this.#again = false;
+          this.wake();
+        }
+      });
+    });
+  }
+
+  /** Stops sweeping and waits for the batch in flight; pending rows stay for the next start. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#sweep);
+    clearTimeout(this.#retry);
+    await this.#running;
+  }
+
+  stats(): OutboxStats {
+    const row = this.#database.sqlite
+      .prepare(
+        `SELECT COUNT(*) FILTER (WHERE published_at IS NULL) AS pending,
+                MIN(created_at) FILTER (WHERE published_at IS NULL) AS oldest,
+                COUNT(*) FILTER (WHERE published_at IS NOT NULL) AS published
+         FROM kernel_outbox`,
+      )
+      .get() as { pending: number; oldest: number | null; published: number };
+    return {
+      module: this.#database.module,
+      pending: row.pending,
+      oldestPendingAgeMs: row.oldest === null ? 0 : Math.max(0, Date.now() - row.oldest),
+      published: row.published,
+    };
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      for (;;) {
+        if (this.#stopped) return;
+        const rows = this.#selectPending.all(this.#options.batchSize);
+        const first = rows[0];
+        const last = rows.at(-1);
+        if (!first || !last) break;
+        const envelopes = rows.map((row) => JSON.parse(row.envelope) as Envelope);
+        await this.#transport.publish(envelopes);
+        this.#markPublished.run(Date.now(), first.seq, last.seq);
+        this.#failures = 0;
+        if (rows.length < this.#options.batchSize) break;
+      }
+      this.#prune();
+    } catch (error) {
+      this.#failures++;
+      const delay = Math.min(5000, 100 * 2 ** Math.min(this.#failures, 6));
+      this.#log.warn({ err: error, retryInMs: delay }, 'outbox publish failed; rows stay pending');
+      clearTimeout(this.#retry);
+      this.#retry = setTimeout(() => this.wake(), delay);
+      this.#retry.unref();
+    }
+  }
+
+  #prune(): void {
+    const now = Date.now();
+    if (now - this.#lastPrune < 60_000) return;
+    this.#lastPrune = now;
+    this.#database.sqlite
+      .prepare('DELETE FROM kernel_outbox WHERE published_at IS NOT NULL AND published_at < ?')
+      .run(now - this.#options.retentionMs);
+  }
+}

@@ -1,0 +1,101 @@
+import { sql } from 'drizzle-orm';
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+/**
+ * Kernel tables. Every module database carries its own copy (migrations/kernel is applied to each),
+ * so a module's state, its outbox, its inbox and its sagas always commit in one SQLite transaction.
+ */
+
+/** Transactional outbox: a row exists iff the transaction that staged it committed. */
+export const kernelOutbox = sqliteTable(
+  'kernel_outbox',
+  {
+    seq: integer('seq').primaryKey({ autoIncrement: true }),
+    id: text('id').notNull(),
+    type: text('type').notNull(),
+    partitionKey: text('partition_key').notNull(),
+    envelope: text('envelope').notNull(),
+    createdAt: integer('created_at').notNull(),
+    publishedAt: integer('published_at'),
+  },
+  (t) => [
+    uniqueIndex('kernel_outbox_id').on(t.id),
+    index('kernel_outbox_pending').on(t.seq).where(sql`published_at IS NULL`),
+  ],
+);
+
+/** Inbox: one row per (consumer, message) that a handler has committed. */
+export const kernelInbox = sqliteTable(
+  'kernel_inbox',
+  {
+    consumer: text('consumer').notNull(),
+    messageId: text('message_id').notNull(),
+    handledAt: integer('handled_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.consumer, t.messageId] })],
+);
+
+/**
+ * Event publication registry of the in-memory transport: one row per (message, consumer) delivery,
+ * written when the message is published and deleted in the transaction that handles it.
+ */
+export const kernelDeliveries = sqliteTable(
+  'kernel_deliveries',
+  {
+    seq: integer('seq').primaryKey({ autoIncrement: true }),
+    consumer: text('consumer').notNull(),
+    messageId: text('message_id').notNull(),
+    partitionKey: text('partition_key').notNull(),
+    envelope: text('envelope').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    availableAt: integer('available_at').notNull(),
+    lastError: text('last_error'),
+  },
+  (t) => [
+    uniqueIndex('kernel_deliveries_message').on(t.consumer, t.messageId),
+    index('kernel_deliveries_key').on(t.consumer, t.partitionKey, t.seq),
+  ],
+);
+
+/** Dead letters of this module's consumers (queue `dlq.<module>.retry`). */
+export const kernelDeadLetters = sqliteTable(
+  'kernel_dead_letters',
+  {
+    id: text('id').primaryKey(),
+    consumer: text('consumer').notNull(),
+    queue: text('queue').notNull(),
+    messageId: text('message_id'),
+    type: text('type'),
+    /** The message as received: an envelope's JSON, or the raw text of a message that was not one. */
+    payload: text('payload').notNull(),
+    error: text('error').notNull(),
+    attempts: integer('attempts').notNull(),
+    failedAt: integer('failed_at').notNull(),
+  },
+  (t) => [index('kernel_dead_letters_consumer').on(t.consumer, t.failedAt)],
+);
+
+/** Saga instances owned by this module. */
+export const kernelSagas = sqliteTable(
+  'kernel_sagas',
+  {
+    name: text('name').notNull(),
+    id: text('id').notNull(),
+    status: text('status').notNull(),
+    step: text('step').notNull(),
+    state: text('state').notNull(),
+    /** Steps started so far, with their compensations, oldest first (JSON). */
+    steps: text('steps').notNull(),
+    reason: text('reason'),
+    correlationId: text('correlation_id').notNull(),
+    deadline: integer('deadline'),
+    version: integer('version').notNull(),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.name, t.id] }),
+    index('kernel_sagas_deadline').on(t.deadline).where(sql`deadline IS NOT NULL`),
+    index('kernel_sagas_status').on(t.status),
+  ],
+);

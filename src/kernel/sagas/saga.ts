@@ -1,0 +1,198 @@
+import type { Envelope, MessageDraft } from '../messaging/envelope.js';
+import type { AnyMessageDefinition } from '../messaging/registry.js';
+import type { Tx } from '../outbox/outbox.js';
+
+export type SagaStatus = 'running' | 'compensating' | 'completed' | 'compensated' | 'failed';
+export const TERMINAL_SAGA_STATUSES: readonly SagaStatus[] = ['completed', 'compensated', 'failed'];
+
+/** The message a saga receives when its current step got no reply within the step timeout. */
+export const SAGA_STEP_TIMED_OUT = 'kernel.saga-step-timed-out';
+
+export type SagaDecision =
+  | {
+      readonly kind: 'step';
+      readonly step: string;
+      readonly send: readonly MessageDraft[];
+      /** What undoes this step; sent (newest step first) when the saga compensates. */
+      readonly compensation: readonly MessageDraft[];
+    }
+  | {
+      readonly kind: 'compensate';
+      readonly reason: string;
+      /** Also undo the current step: right after a timeout, when its effect is unknown. */
+      readonly includeCurrentStep: boolean;
+    }
+  | { readonly kind: 'finish'; readonly status: 'completed' | 'compensated' | 'failed'; readonly reason?: string }
+  | { readonly kind: 'ignore' };
+
+/** Starts the next step: sends `send` and arms the step timeout. */
+export function nextStep(
+  step: string,
+  options: { send: readonly MessageDraft[]; compensation?: readonly MessageDraft[] },
+): SagaDecision {
+  return { kind: 'step', step, send: options.send, compensation: options.compensation ?? [] };
+}
+
+/** Undoes the completed steps, newest first; the saga then finishes when it sees their replies. */
+export function compensate(reason: string, options: { includeCurrentStep?: boolean } = {}): SagaDecision {
+  return { kind: 'compensate', reason, includeCurrentStep: options.includeCurrentStep ?? false };
+}
+
+export function finish(status: 'completed' | 'compensated' | 'failed', reason?: string): SagaDecision {
+  return reason === undefined ? { kind: 'finish', status } : { kind: 'finish', status, reason };
+}
+
+export function ignore(): SagaDecision {
+  return { kind: 'ignore' };
+}
+
+export interface SagaProgress {
+  readonly status: SagaStatus;
+  readonly step: string;
+}
+
+export interface SagaStepRecord {
+  readonly step: string;
+  readonly compensation: readonly MessageDraft[];
+}
+
+export interface SagaInstance<State> {
+  readonly name: string;
+  readonly id: string;
+  readonly status: SagaStatus;
+  readonly step: string;
+  readonly state: State;
+  readonly steps: readonly SagaStepRecord[];
+  readonly reason: string | null;
+  readonly correlationId: string;
+  /** Epoch ms when the current step times out; null when finished. */
+  readonly deadline: number | null;
+  readonly version: number;
+}
+
+/**
+ * A saga as pure functions; the kernel's coordinator persists instances, sends what `decide`
+ * returns, correlates replies and fires step timeouts (as a `kernel.saga-step-timed-out` message).
+ */
+export interface SagaDefinition<State> {
+  /** `<module>.<name>`: the persistence key and consumer name. Never rename it. */
+  readonly name: string;
+  readonly startedBy: readonly AnyMessageDefinition[];
+  readonly handles: readonly AnyMessageDefinition[];
+  /** Default: the kernel's SAGA_STEP_TIMEOUT_MS. */
+  readonly stepTimeoutMs?: number;
+  /** The instance id a message belongs to. */
+  correlate(message: Envelope): string;
+  initialState(message: Envelope): State;
+  evolve(state: State, message: Envelope): State;
+  decide(message: Envelope, state: State, progress: SagaProgress): SagaDecision;
+  /** Runs in the transaction that finishes the instance: the owning module updates its own state here. */
+  onFinish?(tx: Tx, instance: SagaInstance<State>): void;
+}
+
+/** A saga with its state type erased, as modules and the coordinator hold it. */
+export type Saga = SagaDefinition<unknown>;
+
+export function defineSaga<State>(definition: SagaDefinition<State>): Saga {
+  return definition as unknown as Saga;
+}
+
+export interface SagaTransition<State> {
+  readonly instance: SagaInstance<State>;
+  /** Messages to stage, in order. */
+  readonly send: readonly MessageDraft[];
+  readonly finished: boolean;
+}
+
+/**
+ * The coordinator's whole logic, pure: what a message does to an instance (undefined when the
+ * message starts nothing, or the instance has already finished).
+ */
+export function transitionSaga<State>(
+  saga: SagaDefinition<State>,
+  current: SagaInstance<State> | undefined,
+  message: Envelope,
+  now: number,
+  defaultStepTimeoutMs: number,
+): SagaTransition<State> | undefined {
+  let instance = current;
+  if (!instance) {
+    if (!saga.startedBy.some((m) => m.type === message.type)) return undefined;
+    instance = {
+      name: saga.name,
+      id: saga.correlate(message),
+      status: 'running',
+      step: 'started',
+      state: saga.initialState(message),
+      steps: [],
+      reason: null,
+      correlationId: message.correlationid,
+      deadline: null,
+      version: 0,
+    };
+  } else if (TERMINAL_SAGA_STATUSES.includes(instance.status)) {
+    return undefined;
+  }
+  const state = saga.evolve(instance.state, message);
+  const decision = saga.decide(message, state, { status: instance.status, step: instance.step });
+  const deadline = now + (saga.stepTimeoutMs ?? defaultStepTimeoutMs);
+  const base = { ...instance, state, version: instance.version + 1 };
+  switch (decision.kind) {
+    case 'ignore': {
+      // An ignored timeout disarms the timer; anything else leaves the current deadline running.
+      const kept = message.type === SAGA_STEP_TIMED_OUT ? null : instance.deadline;
+      return { instance: { ...base, deadline: kept }, send: [], finished: false };
+    }
+    case 'step':
+      if (instance.status !== 'running') throw new Error(`${saga.name}: cannot start a step while ${instance.status}`);
+      return {
+        instance: {
+          ...base,
+          step: decision.step,
+          steps: [...instance.steps, { step: decision.step, compensation: decision.compensation }],
+          deadline,
+        },
+        send: decision.send,
+        finished: false,
+      };
+    case 'compensate': {
+      const undone = decision.includeCurrentStep ? instance.steps : instance.steps.slice(0, -1);
+      const send = undone.toReversed().flatMap((s) => s.compensation);
+      if (send.length === 0) {
+        return finished({ ...base, reason: decision.reason }, 'compensated', decision.reason);
+      }
+      return {
+        instance: { ...base, status: 'compensating', step: 'compensating', reason: decision.reason, deadline },
+        send,
+        finished: false,
+      };
+    }
+    case 'finish':
+      return finished(base, decision.status, decision.reason ?? base.reason);
+  }
+}
+
+function finished<State>(
+  instance: SagaInstance<State>,
+  status: SagaStatus,
+  reason: string | null,
+): SagaTransition<State> {
+  return { instance: { ...instance, status, step: status, reason, deadline: null }, send: [], finished: true };
+}
+
+/** The synthetic message a timed-out instance receives. */
+export function stepTimedOut(instance: SagaInstance<unknown>, now: number): Envelope {
+  return {
+    specversion: '1.0',
+    id: `${instance.name}:${instance.id}:timeout:${instance.version}`,
+    source: 'kernel',
+    type: SAGA_STEP_TIMED_OUT,
+    time: new Date(now).toISOString(),
+    datacontenttype: 'application/json',
+    schemaversion: 1,
+    correlationid: instance.correlationId,
+    causationid: null,
+    partitionkey: instance.id,
+    data: { saga: instance.name, id: instance.id, step: instance.step },
+  };
+}

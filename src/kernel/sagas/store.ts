@@ -1,0 +1,104 @@
+import type Database from 'better-sqlite3';
+import type { SagaInstance, SagaStatus } from './saga.js';
+
+interface SagaRow {
+  name: string;
+  id: string;
+  status: SagaStatus;
+  step: string;
+  state: string;
+  steps: string;
+  reason: string | null;
+  correlation_id: string;
+  deadline: number | null;
+  version: number;
+  updated_at: number;
+}
+
+export interface SagaListing {
+  readonly id: string;
+  readonly name: string;
+  readonly status: SagaStatus;
+  readonly step: string;
+  readonly state: unknown;
+  readonly deadline: string | null;
+  readonly updatedAt: string;
+}
+
+/** Saga instances of one module database, with optimistic concurrency on `version`. */
+export interface SagaStore {
+  load(name: string, id: string): SagaInstance<unknown> | undefined;
+  /** Inserts (version 1) or updates from version - 1; throws when another writer got there first. */
+  save(instance: SagaInstance<unknown>): void;
+  due(now: number): SagaInstance<unknown>[];
+  nextDeadline(): number | undefined;
+  list(status?: string): SagaListing[];
+}
+
+export function createSagaStore(sqlite: Database.Database): SagaStore {
+  const selectOne = sqlite.prepare<[string, string], SagaRow>('SELECT * FROM kernel_sagas WHERE name = ? AND id = ?');
+  const insert = sqlite.prepare(
+    `INSERT INTO kernel_sagas (name, id, status, step, state, steps, reason, correlation_id, deadline, version,
+                               created_at, updated_at)
+     VALUES (@name, @id, @status, @step, @state, @steps, @reason, @correlationId, @deadline, @version, @now, @now)`,
+  );
+  const update = sqlite.prepare(
+    `UPDATE kernel_sagas SET status = @status, step = @step, state = @state, steps = @steps, reason = @reason,
+            deadline = @deadline, version = @version, updated_at = @now
+     WHERE name = @name AND id = @id AND version = @version - 1`,
+  );
+  const selectDue = sqlite.prepare<[number], SagaRow>(
+    'SELECT * FROM kernel_sagas WHERE deadline IS NOT NULL AND deadline <= ? ORDER BY deadline LIMIT 100',
+  );
+  const selectNext = sqlite
+    .prepare<[], number | null>('SELECT MIN(deadline) FROM kernel_sagas WHERE deadline IS NOT NULL')
+    .pluck();
+  const selectAll = sqlite.prepare<[string | null], SagaRow>(
+    'SELECT * FROM kernel_sagas WHERE (?1 IS NULL OR status = ?1) ORDER BY updated_at DESC LIMIT 1000',
+  );
+  return {
+    load: (name, id) => {
+      const row = selectOne.get(name, id);
+      return row ? toInstance(row) : undefined;
+    },
+    save: (instance) => {
+      const params = {
+        ...instance,
+        state: JSON.stringify(instance.state),
+        steps: JSON.stringify(instance.steps),
+        now: Date.now(),
+      };
+      if (instance.version === 1) insert.run(params);
+      else if (update.run(params).changes !== 1) {
+        throw new Error(`saga ${instance.name}/${instance.id} was changed concurrently`);
+      }
+    },
+    due: (now) => selectDue.all(now).map(toInstance),
+    nextDeadline: () => selectNext.get() ?? undefined,
+    list: (status) =>
+      selectAll.all(status ?? null).map((row) => ({
+        id: row.id,
+        name: row.name,
+        status: row.status,
+        step: row.step,
+        state: JSON.parse(row.state) as unknown,
+        deadline: row.deadline === null ? null : new Date(row.deadline).toISOString(),
+        updatedAt: new Date(row.updated_at).toISOString(),
+      })),
+  };
+}
+
+function toInstance(row: SagaRow): SagaInstance<unknown> {
+  return {
+    name: row.name,
+    id: row.id,
+    status: row.status,
+    step: row.step,
+    state: JSON.parse(row.state) as unknown,
+    steps: JSON.parse(row.steps) as SagaInstance<unknown>['steps'],
+    reason: row.reason,
+    correlationId: row.correlation_id,
+    deadline: row.deadline,
+    version: row.version,
+  };
+}
