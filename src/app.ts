@@ -1,6 +1,6 @@
-import { type Config, Kernel } from './kernel/index.js';
-import type { HttpApp, ModuleDefinition, RetryPolicy, Transport } from './kernel/index.js';
 import { createHttpServer } from './kernel/http/server.js';
+import type { HttpApp, ModuleDefinition, RetryPolicy, Transport } from './kernel/index.js';
+import { type Config, Kernel } from './kernel/index.js';
 import { createTransport } from './kernel/messaging/transports/index.js';
 import { registerHealthRoutes } from './kernel/observability/health.js';
 import { createLogger, type Logger } from './kernel/observability/logger.js';

@@ -13,7 +13,10 @@ function readDotEnv(): void {
 
 function configOrExit(): Config {
   try {
-    return loadConfig(process.env, moduleCatalogue.map((module) => module.name));
+    return loadConfig(
+      process.env,
+      moduleCatalogue.map((module) => module.name),
+    );
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`Configuration error: ${error.message}`);
@@ -31,7 +34,9 @@ async function main(): Promise<void> {
     app = await buildApp(config);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    console.error(error instanceof ConfigError ? `Configuration error: ${message}` : `Start failed: ${message}`);
+    console.error(
+      error instanceof ConfigError ? `Configuration error: ${message}` : `Start failed: ${message}`,
+    );
     process.exit(1);
   }
   if (config.jwtSecretGenerated) {

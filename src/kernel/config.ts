@@ -50,7 +50,10 @@ export function loadConfig(env: Env, availableModules: readonly string[]): Confi
   const adminEmail = nonEmpty(env.ADMIN_EMAIL);
   const adminPassword = nonEmpty(env.ADMIN_PASSWORD);
   if ((adminEmail === undefined) !== (adminPassword === undefined)) {
-    throw new ConfigError(adminEmail ? 'ADMIN_PASSWORD' : 'ADMIN_EMAIL', 'set both ADMIN_EMAIL and ADMIN_PASSWORD, or neither');
+    throw new ConfigError(
+      adminEmail ? 'ADMIN_PASSWORD' : 'ADMIN_EMAIL',
+      'set both ADMIN_EMAIL and ADMIN_PASSWORD, or neither',
+    );
   }
   return {
     nodeEnv,
@@ -110,11 +113,21 @@ function url(env: Env, variable: string, fallback: string, protocols: readonly s
 function moduleList(raw: string | undefined, available: readonly string[]): string[] {
   const value = nonEmpty(raw);
   if (value === undefined || value === 'all') return [...available];
-  const names = [...new Set(value.split(',').map((name) => name.trim()).filter(Boolean))];
+  const names = [
+    ...new Set(
+      value
+        .split(',')
+        .map((name) => name.trim())
+        .filter(Boolean),
+    ),
+  ];
   if (names.length === 0) throw new ConfigError('MODULES', 'names no module');
   for (const name of names) {
     if (!available.includes(name)) {
-      throw new ConfigError('MODULES', `unknown module "${name}" (available: ${available.join(', ') || 'none'})`);
+      throw new ConfigError(
+        'MODULES',
+        `unknown module "${name}" (available: ${available.join(', ') || 'none'})`,
+      );
     }
   }
   return names;

@@ -46,7 +46,10 @@ const FASTIFY_CODES: Record<string, { status: number; code: string }> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'HTTP_INVALID_JSON' },
 };
 
-export function sendProblem(reply: FastifyReply, problem: Omit<ProblemBody, 'type' | 'title'> & { title?: string }): FastifyReply {
+export function sendProblem(
+  reply: FastifyReply,
+  problem: Omit<ProblemBody, 'type' | 'title'> & { title?: string },
+): FastifyReply {
   const body: ProblemBody = {
     type: `about:blank#${problem.code}`,
     title: problem.title ?? defaultTitle(problem.status),
@@ -56,9 +59,18 @@ export function sendProblem(reply: FastifyReply, problem: Omit<ProblemBody, 'typ
 }
 
 /** Every error becomes RFC 9457 problem+json; never a stack trace. */
-export function problemErrorHandler(error: FastifyError | HttpProblem, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+export function problemErrorHandler(
+  error: FastifyError | HttpProblem,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
   if (error instanceof HttpProblem) {
-    return sendProblem(reply, { status: error.status, code: error.code, title: error.title, detail: error.message });
+    return sendProblem(reply, {
+      status: error.status,
+      code: error.code,
+      title: error.title,
+      detail: error.message,
+    });
   }
   if (error.validation) {
     return sendProblem(reply, {

@@ -21,7 +21,11 @@ export function createHttpServer(log: Logger): HttpApp {
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setErrorHandler(problemErrorHandler);
   app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, { status: 404, code: 'HTTP_NOT_FOUND', detail: `no route ${request.method} ${request.url}` }),
+    sendProblem(reply, {
+      status: 404,
+      code: 'HTTP_NOT_FOUND',
+      detail: `no route ${request.method} ${request.url}`,
+    }),
   );
   registerCorrelation(app);
   return app;

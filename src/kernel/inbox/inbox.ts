@@ -12,7 +12,9 @@ export interface Inbox {
 
 export function createInbox(sqlite: Database.Database): Inbox {
   const select = sqlite.prepare('SELECT 1 FROM kernel_inbox WHERE consumer = ? AND message_id = ?').pluck();
-  const insert = sqlite.prepare('INSERT INTO kernel_inbox (consumer, message_id, handled_at) VALUES (?, ?, ?)');
+  const insert = sqlite.prepare(
+    'INSERT INTO kernel_inbox (consumer, message_id, handled_at) VALUES (?, ?, ?)',
+  );
   return {
     has: (consumer, messageId) => select.get(consumer, messageId) !== undefined,
     record: (consumer, messageId) => {

@@ -1,9 +1,9 @@
-import type { DeadLetterStore } from './dead-letters.js';
 import type { Inbox } from '../inbox/inbox.js';
 import type { Logger } from '../observability/logger.js';
 import type { Outbox, Tx } from '../outbox/outbox.js';
 import type { ModuleDatabase } from '../persistence/db.js';
 import { runInContext } from './context.js';
+import type { DeadLetterStore } from './dead-letters.js';
 import { contextOf, type Envelope } from './envelope.js';
 import { errorText, NonRetryableError } from './errors.js';
 import type { AnyMessageDefinition, MessageRegistry } from './registry.js';
@@ -67,7 +67,11 @@ export function createConsumer(subscription: Subscription, deps: ConsumerDeps): 
     return { kind: 'dead-lettered', error: text } as const;
   };
 
-  const handle = async (envelope: Envelope, attempt: number, settle?: () => void): Promise<DeliveryOutcome> => {
+  const handle = async (
+    envelope: Envelope,
+    attempt: number,
+    settle?: () => void,
+  ): Promise<DeliveryOutcome> => {
     const messageLog = log.child({ type: envelope.type, messageId: envelope.id, attempt });
     if (inbox.has(name, envelope.id)) {
       database.writeTransaction(() => settle?.());
@@ -114,7 +118,10 @@ export function createConsumer(subscription: Subscription, deps: ConsumerDeps): 
           return deadLetter(raw, attempt, error, settle);
         }
         const delayMs = retryDelayMs(policy, attempt);
-        log.warn({ type: envelope.type, messageId: envelope.id, attempt, delayMs, err: error }, 'handler failed');
+        log.warn(
+          { type: envelope.type, messageId: envelope.id, attempt, delayMs, err: error },
+          'handler failed',
+        );
         return { kind: 'retry', delayMs, error: errorText(error) };
       }
     },

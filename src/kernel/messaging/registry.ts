@@ -149,7 +149,8 @@ export class MessageRegistry {
     let data = envelope.data;
     for (let v = envelope.schemaversion; v < definition.version; v++) data = definition.upcasters[v]?.(data);
     const problems = this.#problems(definition, data);
-    if (problems) throw new BadMessageError(`${envelope.type} v${definition.version} schema violation: ${problems}`);
+    if (problems)
+      throw new BadMessageError(`${envelope.type} v${definition.version} schema violation: ${problems}`);
     return { ...envelope, schemaversion: definition.version, data };
   }
 

@@ -2,7 +2,12 @@ import type { Config } from '../config.js';
 import { createInbox } from '../inbox/inbox.js';
 import { type ConsumerDeps, createConsumer } from '../messaging/consumer.js';
 import { currentOrNewContext } from '../messaging/context.js';
-import { createDeadLetterStore, type DeadLetter, type DeadLetterFilter, type DeadLetterStore } from '../messaging/dead-letters.js';
+import {
+  createDeadLetterStore,
+  type DeadLetter,
+  type DeadLetterFilter,
+  type DeadLetterStore,
+} from '../messaging/dead-letters.js';
 import { MessageRegistry } from '../messaging/registry.js';
 import type { RetryPolicy } from '../messaging/retry.js';
 import type { ConsumerEndpoint, Transport } from '../messaging/transport.js';
@@ -84,7 +89,10 @@ export class Kernel {
       await runtime.definition.start?.(runtime.context);
     }
     this.#started = true;
-    this.log.info({ transport: this.transport.name, modules: this.#runtimes.map((r) => r.definition.name) }, 'kernel started');
+    this.log.info(
+      { transport: this.transport.name, modules: this.#runtimes.map((r) => r.definition.name) },
+      'kernel started',
+    );
   }
 
   /** Idempotent. Pending outbox rows and unfinished deliveries stay for the next start. */
@@ -192,11 +200,15 @@ export class Kernel {
         checks[`db:${definition.name}`] = { status: 'fail', detail: String(error) };
       }
     }
-    const transport = await this.transport.health().catch((error: unknown) => ({ ok: false, detail: String(error) }));
+    const transport = await this.transport
+      .health()
+      .catch((error: unknown) => ({ ok: false, detail: String(error) }));
     checks[`transport:${this.transport.name}`] = transport.ok
       ? { status: 'pass' }
       : { status: 'fail', detail: transport.detail ?? 'down' };
-    checks.subscriptions = this.started ? { status: 'pass' } : { status: 'fail', detail: 'kernel not started' };
+    checks.subscriptions = this.started
+      ? { status: 'pass' }
+      : { status: 'fail', detail: 'kernel not started' };
     return checks;
   }
 }

@@ -1,5 +1,11 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
+import type {
+  FastifyBaseLogger,
+  FastifyInstance,
+  RawReplyDefaultExpression,
+  RawRequestDefaultExpression,
+  RawServerDefault,
+} from 'fastify';
 import type { Config } from '../config.js';
 import type { Subscription } from '../messaging/consumer.js';
 import type { AnyMessageDefinition } from '../messaging/registry.js';
@@ -49,10 +55,13 @@ export interface ModuleDefinition {
 const MODULE_NAME = /^[a-z][a-z0-9]*$/;
 
 export function defineModule(definition: ModuleDefinition): ModuleDefinition {
-  if (!MODULE_NAME.test(definition.name)) throw new Error(`module name "${definition.name}" must match ${MODULE_NAME}`);
+  if (!MODULE_NAME.test(definition.name))
+    throw new Error(`module name "${definition.name}" must match ${MODULE_NAME}`);
   for (const message of definition.messages ?? []) {
     if (message.owner !== definition.name) {
-      throw new Error(`module ${definition.name} declares ${message.type}, which belongs to ${message.owner}`);
+      throw new Error(
+        `module ${definition.name} declares ${message.type}, which belongs to ${message.owner}`,
+      );
     }
   }
   return definition;

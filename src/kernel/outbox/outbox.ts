@@ -45,7 +45,8 @@ export function createOutbox(
     bind: (causal) => ({
       db,
       stage: (...messages) => {
-        if (!sqlite.inTransaction) throw new Error('stage() must be called inside a transaction (ctx.transact)');
+        if (!sqlite.inTransaction)
+          throw new Error('stage() must be called inside a transaction (ctx.transact)');
         for (const draft of messages) stageOne(draft, causal);
         onStaged();
       },

@@ -12,7 +12,11 @@ export interface RelayOptions {
   readonly retentionMs: number;
 }
 
-export const DEFAULT_RELAY_OPTIONS: RelayOptions = { batchSize: 200, sweepIntervalMs: 1000, retentionMs: 86_400_000 };
+export const DEFAULT_RELAY_OPTIONS: RelayOptions = {
+  batchSize: 200,
+  sweepIntervalMs: 1000,
+  retentionMs: 86_400_000,
+};
 
 export interface OutboxStats {
   readonly module: string;
@@ -48,7 +52,12 @@ export class OutboxRelay {
   #stopped = true;
   #lastPrune = 0;
 
-  constructor(database: ModuleDatabase, transport: Transport, log: Logger, options: Partial<RelayOptions> = {}) {
+  constructor(
+    database: ModuleDatabase,
+    transport: Transport,
+    log: Logger,
+    options: Partial<RelayOptions> = {},
+  ) {
     this.#database = database;
     this.#transport = transport;
     this.#log = log;

@@ -9,9 +9,15 @@ import type { ModuleDatabase } from './db.js';
  * each tracked in its own table, so kernel and module schemas evolve independently.
  */
 export function migrateModuleDatabase(database: ModuleDatabase): void {
-  migrate(database.db, { migrationsFolder: join(migrationsRoot, 'kernel'), migrationsTable: '__migrations_kernel' });
+  migrate(database.db, {
+    migrationsFolder: join(migrationsRoot, 'kernel'),
+    migrationsTable: '__migrations_kernel',
+  });
   const moduleFolder = join(migrationsRoot, database.module);
   if (existsSync(join(moduleFolder, 'meta', '_journal.json'))) {
-    migrate(database.db, { migrationsFolder: moduleFolder, migrationsTable: `__migrations_${database.module}` });
+    migrate(database.db, {
+      migrationsFolder: moduleFolder,
+      migrationsTable: `__migrations_${database.module}`,
+    });
   }
 }

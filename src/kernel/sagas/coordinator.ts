@@ -41,7 +41,9 @@ export class SagaCoordinator {
       consumer: `${saga.name}-saga`,
       messages: [...saga.startedBy, ...saga.handles],
       handler: (message, ctx) => {
-        ctx.transact((tx) => this.#apply(tx, saga, this.#deps.store.load(saga.name, saga.correlate(message)), message));
+        ctx.transact((tx) =>
+          this.#apply(tx, saga, this.#deps.store.load(saga.name, saga.correlate(message)), message),
+        );
       },
     }));
   }
@@ -98,7 +100,10 @@ export class SagaCoordinator {
         });
       } catch (error) {
         failed = true;
-        log.error({ err: error, saga: due.name, id: due.id }, 'saga timeout handling failed; retrying in 1 s');
+        log.error(
+          { err: error, saga: due.name, id: due.id },
+          'saga timeout handling failed; retrying in 1 s',
+        );
       }
     }
     this.#schedule(failed ? 1000 : 0);

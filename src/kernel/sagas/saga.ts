@@ -22,7 +22,11 @@ export type SagaDecision =
       /** Also undo the current step: right after a timeout, when its effect is unknown. */
       readonly includeCurrentStep: boolean;
     }
-  | { readonly kind: 'finish'; readonly status: 'completed' | 'compensated' | 'failed'; readonly reason?: string }
+  | {
+      readonly kind: 'finish';
+      readonly status: 'completed' | 'compensated' | 'failed';
+      readonly reason?: string;
+    }
   | { readonly kind: 'ignore' };
 
 /** Starts the next step: sends `send` and arms the step timeout. */
@@ -144,7 +148,8 @@ export function transitionSaga<State>(
       return { instance: { ...base, deadline: kept }, send: [], finished: false };
     }
     case 'step':
-      if (instance.status !== 'running') throw new Error(`${saga.name}: cannot start a step while ${instance.status}`);
+      if (instance.status !== 'running')
+        throw new Error(`${saga.name}: cannot start a step while ${instance.status}`);
       return {
         instance: {
           ...base,
@@ -162,7 +167,13 @@ export function transitionSaga<State>(
         return finished({ ...base, reason: decision.reason }, 'compensated', decision.reason);
       }
       return {
-        instance: { ...base, status: 'compensating', step: 'compensating', reason: decision.reason, deadline },
+        instance: {
+          ...base,
+          status: 'compensating',
+          step: 'compensating',
+          reason: decision.reason,
+          deadline,
+        },
         send,
         finished: false,
       };
@@ -177,7 +188,11 @@ function finished<State>(
   status: SagaStatus,
   reason: string | null,
 ): SagaTransition<State> {
-  return { instance: { ...instance, status, step: status, reason, deadline: null }, send: [], finished: true };
+  return {
+    instance: { ...instance, status, step: status, reason, deadline: null },
+    send: [],
+    finished: true,
+  };
 }
 
 /** The synthetic message a timed-out instance receives. */

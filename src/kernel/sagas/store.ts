@@ -36,7 +36,9 @@ export interface SagaStore {
 }
 
 export function createSagaStore(sqlite: Database.Database): SagaStore {
-  const selectOne = sqlite.prepare<[string, string], SagaRow>('SELECT * FROM kernel_sagas WHERE name = ? AND id = ?');
+  const selectOne = sqlite.prepare<[string, string], SagaRow>(
+    'SELECT * FROM kernel_sagas WHERE name = ? AND id = ?',
+  );
   const insert = sqlite.prepare(
     `INSERT INTO kernel_sagas (name, id, status, step, state, steps, reason, correlation_id, deadline, version,
                                created_at, updated_at)

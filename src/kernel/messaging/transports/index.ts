@@ -8,6 +8,9 @@ export function createTransport(config: Config): Transport {
     case 'memory':
       return createMemoryTransport();
     default:
-      throw new ConfigError('TRANSPORT', `"${config.transport}" is not available in this build yet (use memory)`);
+      throw new ConfigError(
+        'TRANSPORT',
+        `"${config.transport}" is not available in this build yet (use memory)`,
+      );
   }
 }

@@ -1,0 +1,69 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../config.js';
+import type { RetryPolicy } from '../messaging/retry.js';
+import type { Transport } from '../messaging/transport.js';
+import { createMemoryTransport } from '../messaging/transports/memory.js';
+import { Kernel } from '../modules/lifecycle.js';
+import type { ModuleContext, ModuleDefinition } from '../modules/module.js';
+import { createLogger } from '../observability/logger.js';
+
+export interface TestKernelOptions {
+  readonly modules: readonly ModuleDefinition[];
+  /** A fresh transport per start (default: memory). */
+  readonly transport?: () => Transport;
+  readonly retry?: Partial<RetryPolicy>;
+  readonly env?: Readonly<Record<string, string>>;
+  /** Reuse a data directory (default: a new temporary one, removed by `dispose`). */
+  readonly dataDir?: string;
+}
+
+/** A kernel without HTTP on a temporary data directory, restartable over the same databases. */
+export interface TestKernel {
+  readonly kernel: Kernel;
+  readonly dataDir: string;
+  context(module: string): ModuleContext;
+  /** Stops and starts a new kernel over the same databases (a clean restart). */
+  restart(
+    overrides?: Partial<Pick<TestKernelOptions, 'modules' | 'transport' | 'retry'>>,
+  ): Promise<TestKernel>;
+  stop(): Promise<void>;
+  /** Stops and deletes the data directory. */
+  dispose(): Promise<void>;
+}
+
+export async function startTestKernel(options: TestKernelOptions): Promise<TestKernel> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'kernel-test-'));
+  const config = loadConfig(
+    { LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...options.env, DATA_DIR: dataDir },
+    options.modules.map((m) => m.name),
+  );
+  const kernel = new Kernel({
+    config,
+    modules: options.modules,
+    transport: (options.transport ?? createMemoryTransport)(),
+    log: createLogger(config.logLevel),
+    ...(options.retry ? { retry: options.retry } : {}),
+  });
+  await kernel.start();
+  const handle: TestKernel = {
+    kernel,
+    dataDir,
+    context(module) {
+      const found = kernel.modules.find((m) => m.definition.name === module);
+      if (!found) throw new Error(`module ${module} is not running`);
+      return found.context;
+    },
+    async restart(overrides = {}) {
+      await kernel.stop();
+      return startTestKernel({ ...options, ...overrides, dataDir });
+    },
+    stop: () => kernel.stop(),
+    async dispose() {
+      await kernel.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return handle;
+}
