@@ -47,8 +47,9 @@ export function createDeadLetterStore(sqlite: Database.Database): DeadLetterStor
     `INSERT INTO kernel_dead_letters (id, consumer, queue, message_id, type, payload, error, attempts, failed_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const select = sqlite.prepare<[string | null, string | null], DeadLetterRow>(
-    `SELECT * FROM kernel_dead_letters WHERE (?1 IS NULL OR consumer = ?1) AND (?2 IS NULL OR type = ?2)
+  const select = sqlite.prepare<[{ consumer: string | null; type: string | null }], DeadLetterRow>(
+    `SELECT * FROM kernel_dead_letters
+     WHERE (@consumer IS NULL OR consumer = @consumer) AND (@type IS NULL OR type = @type)
      ORDER BY failed_at, rowid`,
   );
   const selectOne = sqlite.prepare<[string], DeadLetterRow>('SELECT * FROM kernel_dead_letters WHERE id = ?');
@@ -68,7 +69,8 @@ export function createDeadLetterStore(sqlite: Database.Database): DeadLetterStor
         Date.now(),
       );
     },
-    list: (filter = {}) => select.all(filter.consumer ?? null, filter.type ?? null).map(toDeadLetter),
+    list: (filter = {}) =>
+      select.all({ consumer: filter.consumer ?? null, type: filter.type ?? null }).map(toDeadLetter),
     get: (id) => {
       const row = selectOne.get(id);
       return row ? { ...toDeadLetter(row), payload: row.payload } : undefined;

@@ -55,8 +55,8 @@ export function createSagaStore(sqlite: Database.Database): SagaStore {
   const selectNext = sqlite
     .prepare<[], number | null>('SELECT MIN(deadline) FROM kernel_sagas WHERE deadline IS NOT NULL')
     .pluck();
-  const selectAll = sqlite.prepare<[string | null], SagaRow>(
-    'SELECT * FROM kernel_sagas WHERE (?1 IS NULL OR status = ?1) ORDER BY updated_at DESC LIMIT 1000',
+  const selectAll = sqlite.prepare<[{ status: string | null }], SagaRow>(
+    'SELECT * FROM kernel_sagas WHERE (@status IS NULL OR status = @status) ORDER BY updated_at DESC LIMIT 1000',
   );
   return {
     load: (name, id) => {
@@ -78,7 +78,7 @@ export function createSagaStore(sqlite: Database.Database): SagaStore {
     due: (now) => selectDue.all(now).map(toInstance),
     nextDeadline: () => selectNext.get() ?? undefined,
     list: (status) =>
-      selectAll.all(status ?? null).map((row) => ({
+      selectAll.all({ status: status ?? null }).map((row) => ({
         id: row.id,
         name: row.name,
         status: row.status,

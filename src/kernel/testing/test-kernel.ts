@@ -7,12 +7,12 @@ import type { Transport } from '../messaging/transport.js';
 import { createMemoryTransport } from '../messaging/transports/memory.js';
 import { Kernel } from '../modules/lifecycle.js';
 import type { ModuleContext, ModuleDefinition } from '../modules/module.js';
-import { createLogger } from '../observability/logger.js';
+import { createLogger, type Logger } from '../observability/logger.js';
 
 export interface TestKernelOptions {
   readonly modules: readonly ModuleDefinition[];
   /** A fresh transport per start (default: memory). */
-  readonly transport?: () => Transport;
+  readonly transport?: (log: Logger) => Transport;
   readonly retry?: Partial<RetryPolicy>;
   readonly env?: Readonly<Record<string, string>>;
   /** Reuse a data directory (default: a new temporary one, removed by `dispose`). */
@@ -39,11 +39,12 @@ export async function startTestKernel(options: TestKernelOptions): Promise<TestK
     { LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...options.env, DATA_DIR: dataDir },
     options.modules.map((m) => m.name),
   );
+  const log = createLogger(config.logLevel);
   const kernel = new Kernel({
     config,
     modules: options.modules,
-    transport: (options.transport ?? createMemoryTransport)(),
-    log: createLogger(config.logLevel),
+    transport: (options.transport ?? createMemoryTransport)(log),
+    log,
     ...(options.retry ? { retry: options.retry } : {}),
   });
   await kernel.start();

@@ -1,5 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import mittImport from 'mitt';
+import type { Logger } from '../../observability/logger.js';
 import type { ModuleDatabase } from '../../persistence/db.js';
 import type { Envelope } from '../envelope.js';
 import type { ConsumerEndpoint, ConsumerStats, Transport } from '../transport.js';
@@ -22,7 +23,8 @@ interface DeliveryRow {
  */
 class ConsumerQueue {
   readonly #endpoint: ConsumerEndpoint;
-  readonly #heads: Statement<[string, number], DeliveryRow>;
+  readonly #log: Logger;
+  readonly #heads: Statement<[{ consumer: string; limit: number }], DeliveryRow>;
   readonly #remove: Statement<[number]>;
   readonly #reschedule: Statement<[number, number, string, number]>;
   readonly #count: Statement<[string], number>;
@@ -32,15 +34,16 @@ class ConsumerQueue {
   #timerAt = Number.POSITIVE_INFINITY;
   #closed = false;
 
-  constructor(endpoint: ConsumerEndpoint) {
+  constructor(endpoint: ConsumerEndpoint, log: Logger) {
     this.#endpoint = endpoint;
+    this.#log = log;
     const { sqlite } = endpoint.database;
     // The oldest delivery of each partition key: the only one that may run.
     this.#heads = sqlite.prepare(
       `SELECT seq, partition_key, envelope, attempts, available_at FROM kernel_deliveries d
-       WHERE consumer = ?1 AND seq = (SELECT MIN(seq) FROM kernel_deliveries
-                                      WHERE consumer = ?1 AND partition_key = d.partition_key)
-       ORDER BY seq LIMIT ?2`,
+       WHERE consumer = @consumer AND seq = (SELECT MIN(seq) FROM kernel_deliveries
+                                             WHERE consumer = @consumer AND partition_key = d.partition_key)
+       ORDER BY seq LIMIT @limit`,
     );
     this.#remove = sqlite.prepare('DELETE FROM kernel_deliveries WHERE seq = ?');
     this.#reschedule = sqlite.prepare(
@@ -58,13 +61,23 @@ class ConsumerQueue {
   /** Starts every runnable delivery, up to the endpoint's concurrency, one per partition key. */
   pump(): void {
     if (this.#closed) return;
+    try {
+      this.#pump();
+    } catch (error) {
+      // A failing database must not take the process down; retry the pump a little later.
+      this.#log.error({ err: error, consumer: this.#endpoint.name }, 'delivery pump failed');
+      this.#wakeAt(Date.now() + 1000);
+    }
+  }
+
+  #pump(): void {
     const { concurrency, name } = this.#endpoint;
     const free = concurrency - this.#inFlight.size;
     if (free <= 0) return;
     const now = Date.now();
     let nextAt = Number.POSITIVE_INFINITY;
     let started = 0;
-    for (const row of this.#heads.all(name, this.#inFlight.size + free * 4 + 16)) {
+    for (const row of this.#heads.all({ consumer: name, limit: this.#inFlight.size + free * 4 + 16 })) {
       if (started >= free) break;
       if (this.#inFlight.has(row.partition_key)) continue;
       if (row.available_at > now) {
@@ -123,7 +136,7 @@ class ConsumerQueue {
  * (message, consumer) in the consumer's database before it resolves; mitt only wakes consumers.
  * Handlers are awaited, and each consumer runs in isolation from the others' failures.
  */
-export function createMemoryTransport(): Transport {
+export function createMemoryTransport(log: Logger): Transport {
   const queues = new Map<string, ConsumerQueue>();
   const wakeups = mitt<Record<string, undefined>>();
   const scheduled = new Set<string>();
@@ -183,7 +196,7 @@ export function createMemoryTransport(): Transport {
 
     async subscribe(endpoint) {
       if (queues.has(endpoint.name)) throw new Error(`consumer ${endpoint.name} is already subscribed`);
-      const queue = new ConsumerQueue(endpoint);
+      const queue = new ConsumerQueue(endpoint, log);
       queues.set(endpoint.name, queue);
       wakeups.on(endpoint.name, () => queue.pump());
       wake(endpoint.name); // resume deliveries left by an earlier run
