@@ -47,8 +47,9 @@ export interface HealthCheck {
 
 /**
  * One kernel per app: the modules of this process, their databases, outboxes, consumers and
- * sagas, on one transport. Start order: migrate every database, subscribe every consumer, then
- * start the relays (so nothing is published before its in-process consumers listen).
+ * sagas, on one transport. Start order: migrate every database, run the modules' start hooks,
+ * subscribe every consumer, then start the relays (so nothing is published before its in-process
+ * consumers listen, and no message reaches a module before its start hook has run).
  * Stop order: module hooks, relays, transport (drains handlers), sagas, databases.
  */
 export class Kernel {
@@ -80,13 +81,13 @@ export class Kernel {
   async start(): Promise<void> {
     for (const definition of this.#options.modules) this.registry.register(definition.messages ?? []);
     for (const definition of this.#options.modules) this.#runtimes.push(this.#open(definition));
+    for (const runtime of this.#runtimes) await runtime.definition.start?.(runtime.context);
     for (const runtime of this.#runtimes) {
       for (const consumer of runtime.consumers) await this.transport.subscribe(consumer);
     }
     for (const runtime of this.#runtimes) {
       runtime.relay.start();
       runtime.coordinator.start();
-      await runtime.definition.start?.(runtime.context);
     }
     this.#started = true;
     this.log.info(

@@ -46,7 +46,7 @@ export interface ModuleDefinition {
   readonly routes?: (app: HttpApp, ctx: ModuleContext) => void | Promise<void>;
   readonly subscriptions?: (ctx: ModuleContext) => readonly Subscription[];
   readonly sagas?: readonly Saga[];
-  /** After migrations and subscriptions, before HTTP listens. */
+  /** After migrations, before any message is delivered or published (may stage messages). */
   readonly start?: (ctx: ModuleContext) => void | Promise<void>;
   /** At shutdown, before the kernel drains and closes. */
   readonly stop?: (ctx: ModuleContext) => void | Promise<void>;

@@ -1,0 +1,205 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
+import { Type } from 'typebox';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from './app.js';
+import { defineEvent, defineModule, type HttpApp, loadConfig } from './kernel/index.js';
+import { eventually } from './kernel/testing/index.js';
+
+const noteAdded = defineEvent({
+  type: 'notes.note-added',
+  schema: Type.Object({ id: Type.Integer(), text: Type.String() }),
+  partitionKey: (d) => String(d.id),
+});
+
+const notes = defineModule({
+  name: 'notes',
+  messages: [noteAdded],
+  start: (ctx) =>
+    void ctx.db.run(sql`CREATE TABLE IF NOT EXISTS notes_notes (id INTEGER PRIMARY KEY, text TEXT)`),
+  routes: (app, ctx) => {
+    app.post(
+      '/notes',
+      {
+        schema: {
+          body: Type.Object({ text: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+        },
+      },
+      async (request, reply) => {
+        const id = ctx.transact((tx) => {
+          const row = tx.db.get<{ id: number }>(
+            sql`INSERT INTO notes_notes (text) VALUES (${request.body.text}) RETURNING id`,
+          );
+          tx.stage(noteAdded({ id: row.id, text: request.body.text }));
+          return row.id;
+        });
+        return reply.status(201).send({ id });
+      },
+    );
+  },
+});
+
+const seen: { correlationid: string; causationid: string | null }[] = [];
+const watcher = defineModule({
+  name: 'watcher',
+  subscriptions: () => [
+    {
+      consumer: 'watcher.notes',
+      messages: [noteAdded],
+      handler: (m) => void seen.push({ correlationid: m.correlationid, causationid: m.causationid }),
+    },
+  ],
+});
+
+describe('the app over HTTP', () => {
+  let app: HttpApp;
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'app-e2e-'));
+    const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' }, ['notes', 'watcher']);
+    app = await buildApp(config, { modules: [notes, watcher] });
+  });
+  afterAll(async () => {
+    await app.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('is live and ready', async () => {
+    expect((await app.inject('/health/live')).json()).toEqual({ status: 'pass', checks: {} });
+    const ready = await app.inject('/health/ready');
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toMatchObject({
+      status: 'pass',
+      checks: {
+        'db:notes': { status: 'pass' },
+        'transport:memory': { status: 'pass' },
+        subscriptions: { status: 'pass' },
+      },
+    });
+  });
+
+  it('carries the request correlation id into every event it causes', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/notes',
+      payload: { text: 'hi' },
+      headers: { 'x-correlation-id': 'req-42' },
+    });
+    expect(response.statusCode).toBe(201);
+    expect(response.headers['x-correlation-id']).toBe('req-42');
+    await eventually(() => expect(seen).toContainEqual({ correlationid: 'req-42', causationid: null }));
+  });
+
+  it('makes a correlation id when none (or a malformed one) is given', async () => {
+    const response = await app.inject({
+      method: 'GET',
+      url: '/health/live',
+      headers: { 'x-correlation-id': 'bad id with spaces' },
+    });
+    expect(response.headers['x-correlation-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it.each([
+    ['an unknown field', { text: 'a', extra: 1 }, 400, 'HTTP_VALIDATION'],
+    ['a wrong type (not coerced)', { text: 5 }, 400, 'HTTP_VALIDATION'],
+    ['a missing field', {}, 400, 'HTTP_VALIDATION'],
+  ])('answers %s with problem+json and writes nothing', async (_name, payload, status, code) => {
+    const before = (await app.inject('/health/live')).statusCode;
+    const response = await app.inject({ method: 'POST', url: '/notes', payload });
+    expect(before).toBe(200);
+    expect(response.statusCode).toBe(status);
+    expect(response.headers['content-type']).toContain('application/problem+json');
+    const body = response.json();
+    expect(body).toMatchObject({ status, code, title: 'Bad Request' });
+    expect(body.errors.length).toBeGreaterThan(0);
+    expect(JSON.stringify(body)).not.toMatch(/at .*\.ts:\d+/);
+    expect(app.kernel.outboxStats().find((s) => s.module === 'notes')?.pending).toBe(0);
+  });
+
+  it('answers malformed JSON with 400 and a body over 1 MiB with 413', async () => {
+    const bad = await app.inject({
+      method: 'POST',
+      url: '/notes',
+      payload: '{"text":',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().code).toBe('HTTP_INVALID_JSON');
+    const big = await app.inject({
+      method: 'POST',
+      url: '/notes',
+      payload: { text: 'x'.repeat(1024 * 1024 + 1) },
+    });
+    expect(big.statusCode).toBe(413);
+    expect(big.json().code).toBe('HTTP_BODY_TOO_LARGE');
+  });
+
+  it('answers an unknown route with a 404 problem', async () => {
+    const response = await app.inject('/nope');
+    expect(response.statusCode).toBe(404);
+    expect(response.json()).toMatchObject({ status: 404, code: 'HTTP_NOT_FOUND' });
+  });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+function runMain(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exited, output: () => output };
+}
+
+describe('the process (src/main.ts)', () => {
+  it('serves /health/ready, then shuts down cleanly on SIGTERM', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'main-e2e-'));
+    const port = await freePort();
+    const proc = runMain({ DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'info' });
+    try {
+      const ready = await eventually(
+        async () => {
+          const response = await fetch(`http://127.0.0.1:${port}/health/ready`);
+          expect(response.status).toBe(200);
+          return response.json();
+        },
+        { timeoutMs: 20_000, intervalMs: 100 },
+      );
+      expect(ready).toMatchObject({ status: 'pass' });
+      proc.child.kill('SIGTERM');
+      expect(await proc.exited).toBe(0);
+      expect(proc.output()).toContain('kernel stopped');
+    } finally {
+      proc.child.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    [
+      { TRANSPORT: 'kafka' },
+      'Configuration error: TRANSPORT: must be one of memory, bullmq, rabbitmq (got "kafka")',
+    ],
+    [{ MODULES: 'nope' }, 'Configuration error: MODULES: unknown module "nope"'],
+    [{ NODE_ENV: 'production' }, 'Configuration error: JWT_SECRET: is required when NODE_ENV=production'],
+  ])('stops at start on bad configuration %o with one line and exit code 1', async (env, line) => {
+    const proc = runMain(env);
+    expect(await proc.exited).toBe(1);
+    expect(proc.output().trim().split('\n')).toEqual([expect.stringContaining(line)]);
+  });
+});
