@@ -1,3 +1,4 @@
+import { registerAdminRoutes } from './kernel/http/admin-routes.js';
 import { createHttpServer } from './kernel/http/server.js';
 import type { HttpApp, ModuleDefinition, RetryPolicy, Transport } from './kernel/index.js';
 import { type Config, Kernel } from './kernel/index.js';
@@ -39,10 +40,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     log,
     ...(options.retry ? { retry: options.retry } : {}),
   });
-  const app = createHttpServer(log);
+  const app = await createHttpServer(log, config);
   app.decorate('kernel', kernel);
   app.addHook('onClose', () => kernel.stop());
   registerHealthRoutes(app, kernel);
+  registerAdminRoutes(app, kernel);
   try {
     await kernel.start();
   } catch (error) {

@@ -7,6 +7,7 @@
  * are retried (100 ms, 200 ms) and then dead-lettered, without holding back other keys.
  */
 export { type Config, ConfigError, loadConfig } from './config.js';
+export { type AuthUser, authenticate, type Role, requireAdmin, TOKEN_TTL_SECONDS } from './http/auth.js';
 export { HttpProblem, sendProblem } from './http/errors.js';
 export type { Handler, HandlerContext, Subscription } from './messaging/consumer.js';
 export { currentContext } from './messaging/context.js';

@@ -1,21 +1,29 @@
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
+import type { Config } from '../config.js';
 import type { HttpApp } from '../modules/module.js';
 import type { Logger } from '../observability/logger.js';
+import { registerAuth } from './auth.js';
 import { correlationIdOf, registerCorrelation } from './correlation.js';
-import { problemErrorHandler, sendProblem } from './errors.js';
+import { HttpProblem, problemErrorHandler, sendProblem } from './errors.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
-/** The HTTP plumbing every process shares: strict validation, problem+json, correlation ids. */
-export function createHttpServer(log: Logger): HttpApp {
+/**
+ * The HTTP plumbing every process shares: strict validation (unknown fields and wrong types are
+ * rejected, never dropped or coerced), problem+json errors, correlation ids, JWT auth, per-route
+ * rate limits, and an OpenAPI document built from the routes' schemas.
+ */
+export async function createHttpServer(log: Logger, config: Config): Promise<HttpApp> {
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
     genReqId: correlationIdOf,
     return503OnClosing: true,
     ajv: {
-      // Reject unknown fields and wrong types instead of silently dropping or coercing them.
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: true },
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
@@ -28,5 +36,23 @@ export function createHttpServer(log: Logger): HttpApp {
     }),
   );
   registerCorrelation(app);
+  await registerAuth(app, config.jwtSecret);
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) =>
+      new HttpProblem(429, 'HTTP_RATE_LIMITED', `too many requests; retry in ${context.after}`),
+  });
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'modulith',
+        version: '0.1.0',
+        description: 'Order processing as an event-driven modular monolith',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }
