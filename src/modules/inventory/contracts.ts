@@ -51,3 +51,17 @@ export const outOfStock = defineEvent({
   schema: Type.Object({ orderId: Type.String(), userId: Type.String(), skus: Type.Array(Type.String()) }),
   partitionKey: (d) => d.orderId,
 });
+
+export const releaseStock = defineCommand({
+  type: 'inventory.release-stock',
+  description:
+    "Undo an order's reservation, if any (saga compensation); idempotent per order id. A reserve-stock arriving later for that order is refused.",
+  schema: Type.Object({ orderId: Type.String(), userId: Type.String() }),
+  partitionKey: (d) => d.orderId,
+});
+
+export const stockReleased = defineEvent({
+  type: 'inventory.stock-released',
+  schema: Type.Object({ orderId: Type.String(), userId: Type.String(), items: Type.Array(OrderLine) }),
+  partitionKey: (d) => d.orderId,
+});
