@@ -29,6 +29,9 @@ export interface Config {
   readonly adminPassword: string | undefined;
   readonly logLevel: string;
   readonly sagaStepTimeoutMs: number;
+  /** Prefix of every broker queue, exchange and key, so several deployments can share a broker. */
+  readonly busNamespace: string;
+  readonly rabbitmqQueueType: 'classic' | 'quorum';
 }
 
 const TRANSPORTS: readonly TransportName[] = ['memory', 'bullmq', 'rabbitmq'];
@@ -70,6 +73,8 @@ export function loadConfig(env: Env, availableModules: readonly string[]): Confi
     adminPassword,
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     sagaStepTimeoutMs: integer(env, 'SAGA_STEP_TIMEOUT_MS', 30_000, 1, 86_400_000),
+    busNamespace: namespace(env.BUS_NAMESPACE),
+    rabbitmqQueueType: oneOf(env, 'RABBITMQ_QUEUE_TYPE', ['classic', 'quorum'] as const, 'classic'),
   };
 }
 
@@ -106,6 +111,14 @@ function url(env: Env, variable: string, fallback: string, protocols: readonly s
   }
   if (!protocols.includes(parsed.protocol)) {
     throw new ConfigError(variable, `must start with ${protocols.join(' or ')} (got "${value}")`);
+  }
+  return value;
+}
+
+function namespace(raw: string | undefined): string {
+  const value = nonEmpty(raw) ?? 'modulith';
+  if (!/^[a-z0-9][a-z0-9_-]{0,39}$/.test(value)) {
+    throw new ConfigError('BUS_NAMESPACE', `must be 1-40 characters of a-z, 0-9, _ or - (got "${value}")`);
   }
   return value;
 }
