@@ -93,7 +93,14 @@ export function createConsumer(subscription: Subscription, deps: ConsumerDeps): 
         return true;
       });
     };
-    await subscription.handler(envelope, { transact, log: messageLog, attempt });
+    try {
+      await subscription.handler(envelope, { transact, log: messageLog, attempt });
+    } catch (error) {
+      // Once its transaction has committed, the delivery is done: a retry would be a duplicate,
+      // and a dead letter would report a message whose effect happened.
+      if (result.outcome === 'pending') throw error;
+      messageLog.error({ err: error }, 'handler failed after its transaction committed; not retried');
+    }
     if (result.outcome === 'pending') transact(() => {});
     return result.outcome === 'duplicate' ? { kind: 'duplicate' } : { kind: 'handled' };
   };

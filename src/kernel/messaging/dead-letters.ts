@@ -61,8 +61,9 @@ export function createDeadLetterStore(sqlite: Database.Database): DeadLetterStor
         randomUUID(),
         consumer,
         deadLetterQueueName(module),
-        typeof parsed === 'string' ? null : (parsed.id ?? null),
-        typeof parsed === 'string' ? null : (parsed.type ?? null),
+        // only strings: a hostile payload ({"id": {...}}) must not make the insert throw
+        typeof parsed === 'string' || typeof parsed.id !== 'string' ? null : parsed.id,
+        typeof parsed === 'string' || typeof parsed.type !== 'string' ? null : parsed.type,
         payload,
         error,
         attempts,

@@ -8,6 +8,8 @@ import type { ConsumerEndpoint, ConsumerStats, Transport } from '../transport.js
 // mitt's typings describe a CommonJS module; its ESM build exports the factory as default.
 const mitt = mittImport as unknown as typeof mittImport.default;
 
+const PAUSE_ON_FAILURE_MS = 1000;
+
 interface DeliveryRow {
   seq: number;
   partition_key: string;
@@ -24,7 +26,8 @@ interface DeliveryRow {
 class ConsumerQueue {
   readonly #endpoint: ConsumerEndpoint;
   readonly #log: Logger;
-  readonly #heads: Statement<[{ consumer: string; limit: number }], DeliveryRow>;
+  readonly #heads: Statement<[{ consumer: string; now: number; limit: number }], DeliveryRow>;
+  readonly #nextAvailable: Statement<[string, number], number | null>;
   readonly #remove: Statement<[number]>;
   readonly #reschedule: Statement<[number, number, string, number]>;
   readonly #count: Statement<[string], number>;
@@ -33,18 +36,27 @@ class ConsumerQueue {
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Number.POSITIVE_INFINITY;
   #closed = false;
+  /** After a delivery failed outside the handler (its database), nothing starts before this. */
+  #pausedUntil = 0;
 
   constructor(endpoint: ConsumerEndpoint, log: Logger) {
     this.#endpoint = endpoint;
     this.#log = log;
     const { sqlite } = endpoint.database;
-    // The oldest delivery of each partition key: the only one that may run.
+    // The oldest delivery of each partition key (the only one that may run), when due: heads
+    // waiting for a retry must not fill the LIMIT and starve the keys behind them.
     this.#heads = sqlite.prepare(
       `SELECT seq, partition_key, envelope, attempts, available_at FROM kernel_deliveries d
-       WHERE consumer = @consumer AND seq = (SELECT MIN(seq) FROM kernel_deliveries
-                                             WHERE consumer = @consumer AND partition_key = d.partition_key)
+       WHERE consumer = @consumer AND available_at <= @now
+         AND seq = (SELECT MIN(seq) FROM kernel_deliveries
+                    WHERE consumer = @consumer AND partition_key = d.partition_key)
        ORDER BY seq LIMIT @limit`,
     );
+    this.#nextAvailable = sqlite
+      .prepare<[string, number], number | null>(
+        'SELECT MIN(available_at) FROM kernel_deliveries WHERE consumer = ? AND available_at > ?',
+      )
+      .pluck();
     this.#remove = sqlite.prepare('DELETE FROM kernel_deliveries WHERE seq = ?');
     this.#reschedule = sqlite.prepare(
       'UPDATE kernel_deliveries SET attempts = ?, available_at = ?, last_error = ? WHERE seq = ?',
@@ -61,12 +73,16 @@ class ConsumerQueue {
   /** Starts every runnable delivery, up to the endpoint's concurrency, one per partition key. */
   pump(): void {
     if (this.#closed) return;
+    if (Date.now() < this.#pausedUntil) {
+      this.#wakeAt(this.#pausedUntil);
+      return;
+    }
     try {
       this.#pump();
     } catch (error) {
       // A failing database must not take the process down; retry the pump a little later.
       this.#log.error({ err: error, consumer: this.#endpoint.name }, 'delivery pump failed');
-      this.#wakeAt(Date.now() + 1000);
+      this.#wakeAt(Date.now() + PAUSE_ON_FAILURE_MS);
     }
   }
 
@@ -75,19 +91,15 @@ class ConsumerQueue {
     const free = concurrency - this.#inFlight.size;
     if (free <= 0) return;
     const now = Date.now();
-    let nextAt = Number.POSITIVE_INFINITY;
     let started = 0;
-    for (const row of this.#heads.all({ consumer: name, limit: this.#inFlight.size + free * 4 + 16 })) {
+    for (const row of this.#heads.all({ consumer: name, now, limit: this.#inFlight.size + free * 4 + 16 })) {
       if (started >= free) break;
       if (this.#inFlight.has(row.partition_key)) continue;
-      if (row.available_at > now) {
-        nextAt = Math.min(nextAt, row.available_at);
-        continue;
-      }
       this.#start(row);
       started++;
     }
-    if (nextAt < Number.POSITIVE_INFINITY) this.#wakeAt(nextAt);
+    const nextAt = this.#nextAvailable.get(name, now);
+    if (nextAt !== null && nextAt !== undefined) this.#wakeAt(nextAt);
   }
 
   depth(): number {
@@ -108,6 +120,11 @@ class ConsumerQueue {
         if (outcome.kind === 'retry' && this.#endpoint.database.sqlite.open) {
           this.#reschedule.run(attempt, Date.now() + outcome.delayMs, outcome.error, row.seq);
         }
+      })
+      .catch((error: unknown) => {
+        // deliver never throws, but its database can (busy, full): pause, not a hot loop on the row.
+        this.#log.error({ err: error, consumer: this.#endpoint.name }, 'delivery failed; consumer paused');
+        this.#pausedUntil = Date.now() + PAUSE_ON_FAILURE_MS;
       })
       .finally(() => {
         this.#inFlight.delete(row.partition_key);
@@ -205,7 +222,9 @@ export function createMemoryTransport(log: Logger): Transport {
     async redeliver(endpoint, raw) {
       let envelope: Partial<Envelope> = {};
       try {
-        envelope = JSON.parse(raw) as Partial<Envelope>;
+        const parsed: unknown = JSON.parse(raw);
+        // JSON but not an object (`null`, `42`): like not JSON, dead-lettered again with the reason
+        if (parsed !== null && typeof parsed === 'object') envelope = parsed as Partial<Envelope>;
       } catch {
         // not JSON: it will be dead-lettered again, with the reason
       }

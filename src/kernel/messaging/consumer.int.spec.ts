@@ -1,0 +1,94 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { eventually } from '../testing/index.js';
+import { createMemoryTransport } from './transports/memory.js';
+import { FAST_RETRY, fails, rawEnvelope } from './transports/transport.conformance.fixtures.js';
+import { Harness } from './transports/transport.conformance.harness.js';
+
+/** Exactly-once effect: the handler's writes and its inbox record commit together. */
+describe('consumer: a duplicate delivery changes nothing', () => {
+  let h: Harness;
+  let calls = 0;
+  const raw = rawEnvelope('source.thing-happened', { key: 'k', n: 1 }, 1, 'k');
+
+  beforeEach(async () => {
+    h = new Harness(createMemoryTransport);
+    calls = 0;
+    h.behaviour.alpha = () => {
+      calls++;
+    };
+  });
+  afterEach(() => h.dispose());
+
+  it('handles an envelope delivered twice once: one row, the second outcome is duplicate', async () => {
+    await h.start({ consumers: ['alpha'] });
+    const endpoint = h.endpoint('alpha');
+    expect(await endpoint.deliver(raw, 1)).toEqual({ kind: 'handled' });
+    expect(await endpoint.deliver(raw, 1)).toEqual({ kind: 'duplicate' });
+    expect(h.handled('alpha')).toEqual([1]);
+    expect(calls).toBe(1);
+  });
+
+  it('handles the same raw envelope redelivered through the transport once', async () => {
+    await h.start({ consumers: ['alpha'] });
+    const { kernel } = h.tk;
+    await kernel.transport.redeliver(h.endpoint('alpha'), raw);
+    await eventually(() => expect(h.handled('alpha')).toEqual([1]));
+    await kernel.transport.redeliver(h.endpoint('alpha'), raw);
+    await h.settled();
+    expect(h.handled('alpha')).toEqual([1]);
+    expect(calls).toBe(1);
+  });
+
+  it('returns false from transact for the copy that loses a race, and commits nothing for it', async () => {
+    const gate = h.gate();
+    h.behaviour.alpha = async () => {
+      calls++;
+      await gate.promise; // both copies are past the inbox check before either commits
+    };
+    await h.start({ consumers: ['alpha'] });
+    const endpoint = h.endpoint('alpha');
+    const both = Promise.all([endpoint.deliver(raw, 1), endpoint.deliver(raw, 1)]);
+    await eventually(() => expect(calls).toBe(2));
+    gate.open();
+    const kinds = (await both).map((outcome) => outcome.kind);
+    expect(kinds.sort()).toEqual(['duplicate', 'handled']);
+    expect(h.transacted.alpha.sort()).toEqual([false, true]);
+    expect(h.handled('alpha')).toEqual([1]);
+  });
+
+  it('records the inbox entry of a handler that never calls transact', async () => {
+    h.records.alpha = false;
+    await h.start({ consumers: ['alpha'] });
+    const endpoint = h.endpoint('alpha');
+    expect(await endpoint.deliver(raw, 1)).toEqual({ kind: 'handled' });
+    expect(await endpoint.deliver(raw, 2)).toEqual({ kind: 'duplicate' });
+    expect(calls).toBe(1);
+  });
+
+  it('records nothing for a failed attempt, so the retry is handled', async () => {
+    h.behaviour.alpha = (_m, ctx) => {
+      calls++;
+      if (ctx.attempt === 1) fails('first attempt fails');
+    };
+    await h.start({ consumers: ['alpha'], retry: FAST_RETRY });
+    const endpoint = h.endpoint('alpha');
+    expect(await endpoint.deliver(raw, 1)).toMatchObject({ kind: 'retry', delayMs: 5 });
+    expect(await endpoint.deliver(raw, 2)).toEqual({ kind: 'handled' });
+    expect(h.effects('alpha')).toMatchObject([{ n: 1, attempt: 2 }]);
+  });
+
+  it('neither retries nor dead-letters a message whose transaction committed before the handler threw', async () => {
+    h.records.alpha = false;
+    h.behaviour.alpha = (_m, ctx) => {
+      calls++;
+      ctx.transact(() => {});
+      fails('a follow-up after the commit failed');
+    };
+    await h.start({ consumers: ['alpha'] });
+    const endpoint = h.endpoint('alpha');
+    expect(await endpoint.deliver(raw, 3)).toEqual({ kind: 'handled' }); // the last attempt
+    expect(await endpoint.deliver(raw, 1)).toEqual({ kind: 'duplicate' });
+    expect(h.deadLetters('alpha')).toEqual([]);
+    expect(calls).toBe(1);
+  });
+});

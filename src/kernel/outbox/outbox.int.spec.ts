@@ -1,0 +1,242 @@
+import { sql } from 'drizzle-orm';
+import { Type } from 'typebox';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runInContext } from '../messaging/context.js';
+import type { Envelope } from '../messaging/envelope.js';
+import { defineEvent } from '../messaging/registry.js';
+import type { Transport } from '../messaging/transport.js';
+import { createMemoryTransport } from '../messaging/transports/memory.js';
+import {
+  doThing,
+  FAST_RETRY,
+  fails,
+  type Thing,
+  thing,
+  thingHappened,
+} from '../messaging/transports/transport.conformance.fixtures.js';
+import { defineModule } from '../modules/module.js';
+import type { Logger } from '../observability/logger.js';
+import { eventually, startTestKernel, type TestKernel } from '../testing/index.js';
+import type { Tx } from './outbox.js';
+
+/** Published by alpha's handler of source.thing-happened, consumed by beta. */
+const thingSeen = defineEvent({
+  type: 'alpha.thing-seen',
+  schema: Type.Object({ key: Type.String(), n: Type.Integer() }),
+  partitionKey: (d) => d.key,
+});
+
+/** A transport whose publish can be made to fail (`broken`) or to wait (`held`). */
+class FlakyPublish {
+  broken = false;
+  held: Promise<void> | undefined;
+  rejected = 0;
+  waiting = 0;
+
+  wrap(inner: Transport): Transport {
+    return {
+      name: inner.name,
+      publish: async (messages) => {
+        if (this.broken) {
+          this.rejected++;
+          throw new Error('broker unreachable');
+        }
+        if (this.held) {
+          this.waiting++;
+          await this.held;
+        }
+        await inner.publish(messages);
+      },
+      subscribe: (endpoint) => inner.subscribe(endpoint),
+      redeliver: (endpoint, raw) => inner.redeliver(endpoint, raw),
+      stats: () => inner.stats(),
+      health: () => inner.health(),
+      close: () => inner.close(),
+    };
+  }
+}
+
+describe('outbox: an event exists iff its transaction committed', () => {
+  let tk: TestKernel | undefined;
+  let release = () => {};
+  const flaky = new FlakyPublish();
+  const seenByAlpha: Envelope[] = [];
+  const seenByBeta: Envelope[] = [];
+  let alphaFailsFirst = false;
+
+  afterEach(async () => {
+    release();
+    await tk?.dispose();
+    Object.assign(flaky, { broken: false, held: undefined, rejected: 0, waiting: 0 });
+    seenByAlpha.length = 0;
+    seenByBeta.length = 0;
+    alphaFailsFirst = false;
+  });
+
+  const start = async () => {
+    tk = await startTestKernel({
+      retry: FAST_RETRY,
+      transport: (log: Logger) => flaky.wrap(createMemoryTransport(log)),
+      modules: [
+        defineModule({
+          name: 'source',
+          messages: [thingHappened, doThing],
+          start: (ctx) => {
+            ctx.transact((tx) =>
+              tx.db.run(sql`CREATE TABLE IF NOT EXISTS source_things (key TEXT, n INTEGER)`),
+            );
+          },
+        }),
+        defineModule({
+          name: 'alpha',
+          messages: [thingSeen],
+          subscriptions: () => [
+            {
+              consumer: 'alpha.things',
+              messages: [thingHappened],
+              handler: (m, ctx) => {
+                seenByAlpha.push(m);
+                if (alphaFailsFirst && ctx.attempt === 1) fails('first attempt fails');
+                ctx.transact((tx) => tx.stage(thingSeen(m.data as Thing)));
+              },
+            },
+          ],
+        }),
+        defineModule({
+          name: 'beta',
+          subscriptions: () => [
+            { consumer: 'beta.seen', messages: [thingSeen], handler: (m) => void seenByBeta.push(m) },
+          ],
+        }),
+      ],
+    });
+    return tk;
+  };
+  const insertThing = (tx: Tx, key: string, n: number) =>
+    tx.db.run(sql`INSERT INTO source_things (key, n) VALUES (${key}, ${n})`);
+  const sourceThings = (k: TestKernel) => k.context('source').db.all(sql`SELECT key, n FROM source_things`);
+  const outbox = (k: TestKernel, module: string) => k.kernel.outboxStats().find((s) => s.module === module);
+  const settled = (k: TestKernel) =>
+    eventually(async () => {
+      expect(k.kernel.outboxStats().every((s) => s.pending === 0)).toBe(true);
+      expect((await k.kernel.transport.stats()).every((s) => s.lag === 0)).toBe(true);
+    });
+
+  it('publishes nothing for a transaction that throws, and delivers the committed one', async () => {
+    const k = await start();
+    const source = k.context('source');
+    expect(() =>
+      source.transact((tx) => {
+        insertThing(tx, 'rolled-back', 1);
+        tx.stage(thing('rolled-back', 1));
+        fails('business rule violated');
+      }),
+    ).toThrow('business rule violated');
+    source.transact((tx) => {
+      insertThing(tx, 'committed', 2);
+      tx.stage(thing('committed', 2));
+    });
+    await eventually(() => expect(seenByBeta).toHaveLength(1));
+    await settled(k);
+    expect(seenByAlpha.map((m) => m.data)).toEqual([{ key: 'committed', n: 2 }]);
+    expect(outbox(k, 'source')).toMatchObject({ pending: 0, published: 1 });
+    expect(sourceThings(k)).toEqual([{ key: 'committed', n: 2 }]);
+  });
+
+  it('throws on an invalid draft and rolls the state change back with it', async () => {
+    const k = await start();
+    const source = k.context('source');
+    const invalid = thingHappened({ key: 'k', n: 'one' } as unknown as Thing);
+    const unknown = { type: 'source.never-declared', schemaversion: 1, partitionkey: 'k', data: {} };
+    for (const draft of [invalid, unknown]) {
+      expect(() =>
+        source.transact((tx) => {
+          insertThing(tx, 'k', 1);
+          tx.stage(draft);
+        }),
+      ).toThrow(/cannot stage source\.(thing-happened|never-declared)/);
+    }
+    expect(sourceThings(k)).toEqual([]);
+    expect(outbox(k, 'source')).toMatchObject({ pending: 0, published: 0 });
+    source.transact((tx) => tx.stage(thing('k', 2))); // a valid draft still goes through
+    await eventually(() => expect(outbox(k, 'source')).toMatchObject({ pending: 0, published: 1 }));
+  });
+
+  it('refuses to stage outside a transaction', async () => {
+    const k = await start();
+    let escaped: Tx | undefined;
+    k.context('source').transact((tx) => {
+      escaped = tx;
+    });
+    expect(() => escaped?.stage(thing('k', 1))).toThrow(/inside a transaction/);
+    expect(outbox(k, 'source')).toMatchObject({ pending: 0, published: 0 });
+  });
+
+  it("refuses to stage another module's event, but sends its commands", async () => {
+    const k = await start();
+    const alpha = k.context('alpha');
+    expect(() => alpha.transact((tx) => tx.stage(thing('k', 1)))).toThrow(
+      /cannot publish source.thing-happened/,
+    );
+    alpha.transact((tx) => tx.stage(doThing({ key: 'k' })));
+    await eventually(() => expect(outbox(k, 'alpha')).toMatchObject({ pending: 0, published: 1 }));
+    await settled(k);
+    expect(seenByAlpha).toEqual([]);
+  });
+
+  it('marks a row published only after the transport accepted it', async () => {
+    const k = await start();
+    flaky.broken = true;
+    k.context('source').transact((tx) => tx.stage(thing('k', 1)));
+    await eventually(() => expect(flaky.rejected).toBeGreaterThan(0));
+    expect(outbox(k, 'source')).toMatchObject({ pending: 1, published: 0 });
+    flaky.broken = false; // the relay retries by itself
+    await eventually(() => expect(outbox(k, 'source')).toMatchObject({ pending: 0, published: 1 }));
+    await eventually(() => expect(seenByBeta).toHaveLength(1));
+    await settled(k); // alpha's own publish done: from here, only source publishes
+
+    flaky.held = new Promise((resolve) => {
+      release = resolve;
+    });
+    k.context('source').transact((tx) => tx.stage(thing('k', 2)));
+    await eventually(() => expect(flaky.waiting).toBe(1));
+    expect(outbox(k, 'source')).toMatchObject({ pending: 1, published: 1 });
+    release();
+    await eventually(() => expect(outbox(k, 'source')).toMatchObject({ pending: 0, published: 2 }));
+    await eventually(() => expect(seenByBeta.map((m) => (m.data as Thing).n)).toEqual([1, 2]));
+  });
+
+  it('keeps the id across redeliveries and carries correlation and causation to what a handler stages', async () => {
+    alphaFailsFirst = true;
+    const k = await start();
+    runInContext({ correlationId: 'corr-42', causationId: null }, () =>
+      k.context('source').transact((tx) => tx.stage(thing('k', 7))),
+    );
+    await eventually(() => expect(seenByBeta).toHaveLength(1));
+    const [row] = k.context('source').db.all<{ id: string }>(sql`SELECT id FROM kernel_outbox`);
+    const [first, second] = seenByAlpha;
+    expect(seenByAlpha).toHaveLength(2); // attempt 1 failed, attempt 2 handled
+    expect(first?.id).toBe(row?.id);
+    expect(second?.id).toBe(row?.id);
+    expect(first).toMatchObject({
+      specversion: '1.0',
+      source: 'source',
+      type: 'source.thing-happened',
+      datacontenttype: 'application/json',
+      schemaversion: 1,
+      partitionkey: 'k',
+      correlationid: 'corr-42',
+      causationid: null,
+      data: { key: 'k', n: 7 },
+    });
+    expect(new Date(first?.time ?? '').toISOString()).toBe(first?.time);
+    expect(seenByBeta[0]).toMatchObject({
+      source: 'alpha',
+      type: 'alpha.thing-seen',
+      correlationid: 'corr-42',
+      causationid: row?.id,
+      partitionkey: 'k',
+    });
+    expect(seenByBeta[0]?.id).not.toBe(row?.id);
+  });
+});
