@@ -138,12 +138,43 @@ describe('the app over HTTP', () => {
     expect(big.json().code).toBe('HTTP_BODY_TOO_LARGE');
   });
 
+  it('exposes the bus, outbox, saga and HTTP metrics in Prometheus text', async () => {
+    await app.inject({ method: 'POST', url: '/notes', payload: { text: 'counted' } });
+    await eventually(async () => {
+      const text = (await app.inject('/metrics')).body;
+      const notes = { module: 'notes', type: 'notes.note-added', transport: 'memory' };
+      expect(sample(text, 'bus_messages_published_total', notes)).toBeGreaterThan(0);
+      const handled = { consumer: 'watcher.notes', type: 'notes.note-added', outcome: 'handled' };
+      expect(sample(text, 'bus_messages_handled_total', handled)).toBeGreaterThan(0);
+      const latency = { consumer: 'watcher.notes', type: 'notes.note-added' };
+      expect(sample(text, 'bus_end_to_end_latency_seconds_count', latency)).toBeGreaterThan(0);
+      expect(sample(text, 'outbox_pending_messages', { module: 'notes' })).toBe(0);
+      expect(sample(text, 'bus_queue_depth', { consumer: 'watcher.notes' })).toBe(0);
+      const http = { method: 'POST', route: '/notes', status_code: '201' };
+      expect(sample(text, 'http_request_duration_seconds_count', http)).toBeGreaterThan(0);
+      expect(sample(text, 'process_resident_memory_bytes', {})).toBeGreaterThan(0);
+    });
+  });
+
   it('answers an unknown route with a 404 problem', async () => {
     const response = await app.inject('/nope');
     expect(response.statusCode).toBe(404);
     expect(response.json()).toMatchObject({ status: 404, code: 'HTTP_NOT_FOUND' });
   });
 });
+
+/** The value of the first sample of `name` whose labels include `labels`, or undefined. */
+function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
+  for (const line of text.split('\n')) {
+    const match = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const found = Object.fromEntries(
+      [...(match[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]),
+    );
+    if (Object.entries(labels).every(([key, value]) => found[key] === value)) return Number(match[3]);
+  }
+  return undefined;
+}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {

@@ -1,5 +1,6 @@
 import type { Inbox } from '../inbox/inbox.js';
 import type { Logger } from '../observability/logger.js';
+import type { KernelMetrics } from '../observability/metrics.js';
 import type { Outbox, Tx } from '../outbox/outbox.js';
 import type { ModuleDatabase } from '../persistence/db.js';
 import { runInContext } from './context.js';
@@ -8,7 +9,7 @@ import { contextOf, type Envelope } from './envelope.js';
 import { errorText, NonRetryableError } from './errors.js';
 import type { AnyMessageDefinition, MessageRegistry } from './registry.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, retryDelayMs } from './retry.js';
-import type { ConsumerEndpoint, DeliveryOutcome } from './transport.js';
+import type { ConsumerEndpoint, DeliveryOutcome, TransportName } from './transport.js';
 
 export interface HandlerContext {
   /**
@@ -43,6 +44,8 @@ export interface ConsumerDeps {
   readonly outbox: Outbox;
   readonly deadLetters: DeadLetterStore;
   readonly log: Logger;
+  readonly metrics: KernelMetrics;
+  readonly transport: TransportName;
   readonly defaultRetry?: Partial<RetryPolicy>;
 }
 
@@ -105,6 +108,26 @@ export function createConsumer(subscription: Subscription, deps: ConsumerDeps): 
     return result.outcome === 'duplicate' ? { kind: 'duplicate' } : { kind: 'handled' };
   };
 
+  const failed = (
+    raw: string | Buffer,
+    envelope: Envelope,
+    attempt: number,
+    error: unknown,
+    settle?: () => void,
+  ): DeliveryOutcome => {
+    if (error instanceof NonRetryableError || attempt >= policy.attempts) {
+      return deadLetter(raw, attempt, error, settle);
+    }
+    const delayMs = retryDelayMs(policy, attempt);
+    log.warn({ type: envelope.type, messageId: envelope.id, attempt, delayMs, err: error }, 'handler failed');
+    return { kind: 'retry', delayMs, error: errorText(error) };
+  };
+
+  const measured = (type: string, outcome: DeliveryOutcome): DeliveryOutcome => {
+    deps.metrics.handled.inc({ consumer: name, type, outcome: outcome.kind, transport: deps.transport });
+    return outcome;
+  };
+
   return {
     name,
     module,
@@ -112,25 +135,28 @@ export function createConsumer(subscription: Subscription, deps: ConsumerDeps): 
     concurrency: Math.max(1, subscription.concurrency ?? 1),
     database,
     async deliver(raw, attempt, settle) {
+      const started = performance.now();
       let envelope: Envelope;
       try {
         envelope = registry.decode(raw);
       } catch (error) {
-        return deadLetter(raw, attempt, error, settle);
+        return measured('unknown', deadLetter(raw, attempt, error, settle));
       }
+      let outcome: DeliveryOutcome;
       try {
-        return await runInContext(contextOf(envelope), () => handle(envelope, attempt, settle));
+        outcome = await runInContext(contextOf(envelope), () => handle(envelope, attempt, settle));
       } catch (error) {
-        if (error instanceof NonRetryableError || attempt >= policy.attempts) {
-          return deadLetter(raw, attempt, error, settle);
-        }
-        const delayMs = retryDelayMs(policy, attempt);
-        log.warn(
-          { type: envelope.type, messageId: envelope.id, attempt, delayMs, err: error },
-          'handler failed',
-        );
-        return { kind: 'retry', delayMs, error: errorText(error) };
+        outcome = failed(raw, envelope, attempt, error, settle);
       }
+      const labels = { consumer: name, type: envelope.type };
+      deps.metrics.handlerDuration.observe(labels, (performance.now() - started) / 1000);
+      if (outcome.kind === 'handled') {
+        deps.metrics.endToEndLatency.observe(
+          labels,
+          Math.max(0, Date.now() - Date.parse(envelope.time)) / 1000,
+        );
+      }
+      return measured(envelope.type, outcome);
     },
   };
 }

@@ -40,6 +40,7 @@ export interface DeadLetterStore {
   list(filter?: DeadLetterFilter): DeadLetter[];
   get(id: string): (DeadLetter & { readonly payload: string }) | undefined;
   delete(id: string): boolean;
+  count(consumer: string): number;
 }
 
 export function createDeadLetterStore(sqlite: Database.Database): DeadLetterStore {
@@ -54,6 +55,9 @@ export function createDeadLetterStore(sqlite: Database.Database): DeadLetterStor
   );
   const selectOne = sqlite.prepare<[string], DeadLetterRow>('SELECT * FROM kernel_dead_letters WHERE id = ?');
   const remove = sqlite.prepare('DELETE FROM kernel_dead_letters WHERE id = ?');
+  const countFor = sqlite
+    .prepare<[string], number>('SELECT COUNT(*) FROM kernel_dead_letters WHERE consumer = ?')
+    .pluck();
   return {
     add: ({ consumer, module, payload, error, attempts }) => {
       const parsed = parseEnvelope(payload);
@@ -77,6 +81,7 @@ export function createDeadLetterStore(sqlite: Database.Database): DeadLetterStor
       return row ? { ...toDeadLetter(row), payload: row.payload } : undefined;
     },
     delete: (id) => remove.run(id).changes > 0,
+    count: (consumer) => countFor.get(consumer) ?? 0,
   };
 }
 

@@ -12,6 +12,7 @@ import { MessageRegistry } from '../messaging/registry.js';
 import type { RetryPolicy } from '../messaging/retry.js';
 import type { ConsumerEndpoint, Transport } from '../messaging/transport.js';
 import type { Logger } from '../observability/logger.js';
+import { KernelMetrics } from '../observability/metrics.js';
 import { createOutbox } from '../outbox/outbox.js';
 import { OutboxRelay, type OutboxStats, type RelayOptions } from '../outbox/relay.js';
 import { type ModuleDatabase, openModuleDatabase } from '../persistence/db.js';
@@ -54,6 +55,7 @@ export interface HealthCheck {
  */
 export class Kernel {
   readonly registry = new MessageRegistry();
+  readonly metrics = new KernelMetrics();
   readonly config: Config;
   readonly transport: Transport;
   readonly log: Logger;
@@ -117,7 +119,7 @@ export class Kernel {
     const log = this.log.child({ module: definition.name });
     const database = openModuleDatabase(this.config.dataDir, definition.name);
     migrateModuleDatabase(database);
-    const relay = new OutboxRelay(database, this.transport, log, this.#options.relay);
+    const relay = new OutboxRelay(database, this.transport, log, this.metrics, this.#options.relay);
     const outbox = createOutbox(database, this.registry, () => relay.wake());
     const context: ModuleContext = {
       name: definition.name,
@@ -142,6 +144,8 @@ export class Kernel {
       outbox,
       deadLetters,
       log,
+      metrics: this.metrics,
+      transport: this.transport.name,
       ...(this.#options.retry ? { defaultRetry: this.#options.retry } : {}),
     };
     const subscriptions = [...(definition.subscriptions?.(context) ?? []), ...coordinator.subscriptions()];
@@ -188,6 +192,33 @@ export class Kernel {
 
   listSagas(status?: string): SagaListing[] {
     return this.#runtimes.flatMap((runtime) => runtime.sagaStore.list(status));
+  }
+
+  /** Refreshes the scrape-time gauges, then renders every metric in Prometheus text format. */
+  async renderMetrics(): Promise<string> {
+    const { metrics } = this;
+    const transport = this.transport.name;
+    for (const stats of await this.transport.stats().catch(() => [])) {
+      metrics.queueDepth.set({ consumer: stats.consumer, transport }, stats.depth);
+      metrics.consumerLag.set({ consumer: stats.consumer, transport }, stats.lag);
+    }
+    for (const outbox of this.outboxStats()) {
+      metrics.outboxPending.set({ module: outbox.module }, outbox.pending);
+      metrics.outboxOldestAge.set({ module: outbox.module }, outbox.oldestPendingAgeMs / 1000);
+    }
+    metrics.deadLetters.reset();
+    for (const runtime of this.#runtimes) {
+      for (const consumer of runtime.consumers) {
+        metrics.deadLetters.set({ consumer: consumer.name }, runtime.deadLetters.count(consumer.name));
+      }
+    }
+    metrics.sagaInstances.reset();
+    for (const runtime of this.#runtimes) {
+      for (const [status, n] of Object.entries(runtime.sagaStore.countByStatus())) {
+        metrics.sagaInstances.inc({ status }, n);
+      }
+    }
+    return metrics.registry.metrics();
   }
 
   /** Readiness: every database answers, the transport is up, every consumer is subscribed. */

@@ -2,6 +2,7 @@ import type { Statement } from 'better-sqlite3';
 import type { Envelope } from '../messaging/envelope.js';
 import type { Transport } from '../messaging/transport.js';
 import type { Logger } from '../observability/logger.js';
+import type { KernelMetrics } from '../observability/metrics.js';
 import type { ModuleDatabase } from '../persistence/db.js';
 
 export interface RelayOptions {
@@ -52,12 +53,16 @@ export class OutboxRelay {
   #stopped = true;
   #lastPrune = 0;
 
+  readonly #metrics: KernelMetrics;
+
   constructor(
     database: ModuleDatabase,
     transport: Transport,
     log: Logger,
+    metrics: KernelMetrics,
     options: Partial<RelayOptions> = {},
   ) {
+    this.#metrics = metrics;
     this.#database = database;
     this.#transport = transport;
     this.#log = log;
@@ -134,6 +139,7 @@ export class OutboxRelay {
         const envelopes = rows.map((row) => JSON.parse(row.envelope) as Envelope);
         await this.#transport.publish(envelopes);
         this.#markPublished.run(Date.now(), first.seq, last.seq);
+        this.#countPublished(envelopes);
         this.#failures = 0;
         if (rows.length < this.#options.batchSize) break;
       }
@@ -146,6 +152,13 @@ export class OutboxRelay {
       this.#retry = setTimeout(() => this.wake(), delay);
       this.#retry.unref();
     }
+  }
+
+  #countPublished(envelopes: readonly Envelope[]): void {
+    const byType = new Map<string, number>();
+    for (const { type } of envelopes) byType.set(type, (byType.get(type) ?? 0) + 1);
+    const labels = { module: this.#database.module, transport: this.#transport.name };
+    for (const [type, n] of byType) this.#metrics.published.inc({ ...labels, type }, n);
   }
 
   #prune(): void {

@@ -33,6 +33,7 @@ export interface SagaStore {
   due(now: number): SagaInstance<unknown>[];
   nextDeadline(): number | undefined;
   list(status?: string): SagaListing[];
+  countByStatus(): Record<string, number>;
 }
 
 export function createSagaStore(sqlite: Database.Database): SagaStore {
@@ -58,7 +59,11 @@ export function createSagaStore(sqlite: Database.Database): SagaStore {
   const selectAll = sqlite.prepare<[{ status: string | null }], SagaRow>(
     'SELECT * FROM kernel_sagas WHERE (@status IS NULL OR status = @status) ORDER BY updated_at DESC LIMIT 1000',
   );
+  const selectCounts = sqlite.prepare<[], { status: string; n: number }>(
+    'SELECT status, COUNT(*) AS n FROM kernel_sagas GROUP BY status',
+  );
   return {
+    countByStatus: () => Object.fromEntries(selectCounts.all().map((row) => [row.status, row.n])),
     load: (name, id) => {
       const row = selectOne.get(name, id);
       return row ? toInstance(row) : undefined;

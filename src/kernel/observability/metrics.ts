@@ -1,0 +1,79 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * The kernel's Prometheus metrics (CONTRACT section 6), one registry per app so tests and several
+ * apps in one process stay apart. Counters and histograms are updated on the hot path; gauges
+ * (queue depth, lag, outbox, dead letters, sagas) are read from the kernel at scrape time.
+ */
+export class KernelMetrics {
+  readonly registry = new Registry();
+  readonly published: Counter<'module' | 'type' | 'transport'>;
+  readonly handled: Counter<'consumer' | 'type' | 'outcome' | 'transport'>;
+  readonly handlerDuration: Histogram<'consumer' | 'type'>;
+  readonly endToEndLatency: Histogram<'consumer' | 'type'>;
+  readonly queueDepth: Gauge<'consumer' | 'transport'>;
+  readonly consumerLag: Gauge<'consumer' | 'transport'>;
+  readonly deadLetters: Gauge<'consumer'>;
+  readonly outboxPending: Gauge<'module'>;
+  readonly outboxOldestAge: Gauge<'module'>;
+  readonly sagaInstances: Gauge<'status'>;
+  readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+
+  constructor() {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+    this.published = new Counter({
+      name: 'bus_messages_published_total',
+      help: 'Messages the outbox relays handed to the transport',
+      labelNames: ['module', 'type', 'transport'],
+      registers,
+    });
+    this.handled = new Counter({
+      name: 'bus_messages_handled_total',
+      help: 'Deliveries by outcome: handled, duplicate, retry, dead-lettered',
+      labelNames: ['consumer', 'type', 'outcome', 'transport'],
+      registers,
+    });
+    this.handlerDuration = new Histogram({
+      name: 'bus_handler_duration_seconds',
+      help: 'Time in the handler and its transaction',
+      labelNames: ['consumer', 'type'],
+      buckets: latencyBuckets,
+      registers,
+    });
+    this.endToEndLatency = new Histogram({
+      name: 'bus_end_to_end_latency_seconds',
+      help: 'From the event time (staging) to handled',
+      labelNames: ['consumer', 'type'],
+      buckets: latencyBuckets,
+      registers,
+    });
+    const gauge = <L extends string>(name: string, help: string, labelNames: L[]) =>
+      new Gauge<L>({ name, help, labelNames, registers });
+    this.queueDepth = gauge('bus_queue_depth', 'Messages waiting in the consumer queue', [
+      'consumer',
+      'transport',
+    ]);
+    this.consumerLag = gauge(
+      'bus_consumer_lag_messages',
+      'Messages published to the consumer, not yet handled',
+      ['consumer', 'transport'],
+    );
+    this.deadLetters = gauge('bus_dead_letters', 'Dead letters kept per consumer', ['consumer']);
+    this.outboxPending = gauge('outbox_pending_messages', 'Committed messages not yet published', ['module']);
+    this.outboxOldestAge = gauge(
+      'outbox_oldest_pending_age_seconds',
+      'Age of the oldest unpublished message',
+      ['module'],
+    );
+    this.sagaInstances = gauge('saga_instances', 'Saga instances by status', ['status']);
+    this.httpDuration = new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP request duration',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: latencyBuckets,
+      registers,
+    });
+  }
+}
