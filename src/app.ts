@@ -3,7 +3,7 @@ import { createHttpServer } from './kernel/http/server.js';
 import type { HttpApp, ModuleDefinition, RetryPolicy, Transport } from './kernel/index.js';
 import { type Config, Kernel } from './kernel/index.js';
 import { createTransport } from './kernel/messaging/transports/index.js';
-import { registerHealthRoutes } from './kernel/observability/health.js';
+import { registerObservabilityRoutes } from './kernel/observability/health.js';
 import { createLogger, type Logger } from './kernel/observability/logger.js';
 
 /**
@@ -43,7 +43,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const app = await createHttpServer(log, config);
   app.decorate('kernel', kernel);
   app.addHook('onClose', () => kernel.stop());
-  registerHealthRoutes(app, kernel);
+  registerObservabilityRoutes(app, kernel);
   registerAdminRoutes(app, kernel);
   try {
     await kernel.start();
