@@ -5,12 +5,15 @@ import { type Config, Kernel } from './kernel/index.js';
 import { createTransport } from './kernel/messaging/transports/index.js';
 import { registerObservabilityRoutes } from './kernel/observability/health.js';
 import { createLogger, type Logger } from './kernel/observability/logger.js';
+import { inventoryModule } from './modules/inventory/index.js';
+import { paymentsModule } from './modules/payments/index.js';
+import { usersModule } from './modules/users/index.js';
 
 /**
  * The composition root: every module this build ships. `MODULES` picks which of them a process
  * runs; they reach each other only through the bus, so any subset works in any process.
  */
-export const moduleCatalogue: readonly ModuleDefinition[] = [];
+export const moduleCatalogue: readonly ModuleDefinition[] = [usersModule, inventoryModule, paymentsModule];
 
 export interface AppOptions {
   /** Replaces the catalogue (tests run fixture modules). */

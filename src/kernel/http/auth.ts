@@ -28,7 +28,7 @@ export const TOKEN_TTL_SECONDS = 3600;
 export async function registerAuth(app: HttpApp, secret: string): Promise<void> {
   await app.register(jwt, {
     secret,
-    sign: { algorithm: 'HS256', expiresIn: TOKEN_TTL_SECONDS * 1000 },
+    sign: { algorithm: 'HS256', expiresIn: TOKEN_TTL_SECONDS },
     verify: { algorithms: ['HS256'], requiredClaims: ['exp', 'sub'] },
   });
 }

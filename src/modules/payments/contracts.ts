@@ -42,7 +42,12 @@ export const paymentCompleted = defineEvent({
 
 export const paymentFailed = defineEvent({
   type: 'payments.payment-failed',
-  schema: Type.Object({ ...Charge.properties, reason: Type.Literal('insufficient_funds') }),
+  description:
+    'A charge was refused: insufficient_funds (the balance is short), or order_closed (the order was refunded or closed before this charge).',
+  schema: Type.Object({
+    ...Charge.properties,
+    reason: Type.Union([Type.Literal('insufficient_funds'), Type.Literal('order_closed')]),
+  }),
   partitionKey: (d) => d.userId,
 });
 

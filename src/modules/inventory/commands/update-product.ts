@@ -1,0 +1,33 @@
+import { eq } from 'drizzle-orm';
+import { HttpProblem, type ModuleContext } from '../../../kernel/index.js';
+import { productUpdated } from '../contracts.js';
+import { findProductRow, type Product, toProduct } from '../queries.js';
+import { inventoryProducts } from '../schema.js';
+
+export interface UpdateProductInput {
+  readonly priceCents?: number;
+  /** The new available stock. */
+  readonly stock?: number;
+}
+
+/** Changes price and/or available stock; publishes inventory.product-updated with the full state. */
+export function updateProduct(ctx: ModuleContext, sku: string, input: UpdateProductInput): Product {
+  return ctx.transact((tx) => {
+    if (!findProductRow(tx.db, sku)) {
+      throw new HttpProblem(404, 'INVENTORY_PRODUCT_NOT_FOUND', `no product with sku ${sku}`);
+    }
+    const row = tx.db
+      .update(inventoryProducts)
+      .set({
+        ...(input.priceCents === undefined ? {} : { priceCents: input.priceCents }),
+        ...(input.stock === undefined ? {} : { stock: input.stock }),
+        updatedAt: Date.now(),
+      })
+      .where(eq(inventoryProducts.sku, sku))
+      .returning()
+      .get();
+    const product = toProduct(row);
+    tx.stage(productUpdated(product));
+    return product;
+  });
+}

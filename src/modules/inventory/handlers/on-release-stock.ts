@@ -1,0 +1,35 @@
+import type { Static } from 'typebox';
+import type { Envelope, HandlerContext } from '../../../kernel/index.js';
+import { type releaseStock, stockReleased } from '../contracts.js';
+import { findReservation } from '../queries.js';
+import { inventoryReservations } from '../schema.js';
+import { moveStock } from '../stock.js';
+
+type ReleaseStock = Static<typeof releaseStock.schema>;
+
+/**
+ * inventory.release-stock (saga compensation): gives an order's reserved units back to stock, if
+ * it holds any, and replies stock-released with what was given back. The order is remembered as
+ * released, so a reserve-stock arriving later for it is refused. Idempotent per order id.
+ */
+export function onReleaseStock(message: Envelope<ReleaseStock>, ctx: HandlerContext): void {
+  const { orderId, userId } = message.data;
+  ctx.transact((tx) => {
+    const previous = findReservation(tx.db, orderId);
+    if (previous?.status === 'released') {
+      tx.stage(stockReleased({ orderId, userId, items: previous.items }));
+      return;
+    }
+    const returned = previous?.status === 'reserved' ? previous.items : [];
+    moveStock(tx, returned, 'release');
+    tx.db
+      .insert(inventoryReservations)
+      .values({ orderId, userId, status: 'released', items: returned, shortSkus: [], updatedAt: Date.now() })
+      .onConflictDoUpdate({
+        target: inventoryReservations.orderId,
+        set: { status: 'released', items: returned, updatedAt: Date.now() },
+      })
+      .run();
+    tx.stage(stockReleased({ orderId, userId, items: returned }));
+  });
+}

@@ -1,0 +1,55 @@
+import type { Static } from 'typebox';
+import type { Envelope, HandlerContext, MessageDraft, Tx } from '../../../kernel/index.js';
+import { outOfStock, type reserveStock, stockReserved } from '../contracts.js';
+import { findProductRow, findReservation } from '../queries.js';
+import { inventoryReservations, type ReservationRow } from '../schema.js';
+import { moveStock, quantitiesBySku } from '../stock.js';
+
+type ReserveStock = Static<typeof reserveStock.schema>;
+
+/**
+ * inventory.reserve-stock: reserves every line of the order, or none (then out-of-stock names the
+ * short skus; an unknown sku is short). Idempotent per order id: a second command for an order
+ * already decided replies the recorded outcome again; a released (compensated) order is refused.
+ */
+export function onReserveStock(message: Envelope<ReserveStock>, ctx: HandlerContext): void {
+  ctx.transact((tx) => {
+    const previous = findReservation(tx.db, message.data.orderId);
+    tx.stage(previous ? replyAgain(previous, message.data) : reserve(tx, message.data));
+  });
+}
+
+function reserve(tx: Tx, order: ReserveStock): MessageDraft {
+  const { orderId, userId, items } = order;
+  const short = [...quantitiesBySku(items)]
+    .filter(([sku, quantity]) => (findProductRow(tx.db, sku)?.stock ?? 0) < quantity)
+    .map(([sku]) => sku);
+  const status = short.length > 0 ? 'out_of_stock' : 'reserved';
+  if (status === 'reserved') moveStock(tx, items, 'reserve');
+  tx.db
+    .insert(inventoryReservations)
+    .values({
+      orderId,
+      userId,
+      status,
+      items: status === 'reserved' ? items : [],
+      shortSkus: short,
+      updatedAt: Date.now(),
+    })
+    .run();
+  return status === 'reserved'
+    ? stockReserved({ orderId, userId, items })
+    : outOfStock({ orderId, userId, skus: short });
+}
+
+function replyAgain(previous: ReservationRow, order: ReserveStock): MessageDraft {
+  const { orderId, userId } = order;
+  switch (previous.status) {
+    case 'reserved':
+      return stockReserved({ orderId, userId, items: previous.items });
+    case 'out_of_stock':
+      return outOfStock({ orderId, userId, skus: previous.shortSkus });
+    case 'released':
+      return outOfStock({ orderId, userId, skus: [...quantitiesBySku(order.items).keys()] });
+  }
+}

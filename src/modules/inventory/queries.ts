@@ -1,0 +1,35 @@
+import { asc, eq } from 'drizzle-orm';
+import type { Static } from 'typebox';
+import type { Db } from '../../kernel/index.js';
+import type { ProductState } from './contracts.js';
+import { inventoryProducts, inventoryReservations, type ProductRow, type ReservationRow } from './schema.js';
+
+export type Product = Static<typeof ProductState>;
+
+/** The public (and event-carried) state of a product. */
+export function toProduct(row: ProductRow): Product {
+  return {
+    sku: row.sku,
+    name: row.name,
+    priceCents: row.priceCents,
+    stock: row.stock,
+    reserved: row.reserved,
+  };
+}
+
+export function findProductRow(db: Db, sku: string): ProductRow | undefined {
+  return db.select().from(inventoryProducts).where(eq(inventoryProducts.sku, sku)).get();
+}
+
+export function findProduct(db: Db, sku: string): Product | undefined {
+  const row = findProductRow(db, sku);
+  return row && toProduct(row);
+}
+
+export function listProducts(db: Db): Product[] {
+  return db.select().from(inventoryProducts).orderBy(asc(inventoryProducts.sku)).all().map(toProduct);
+}
+
+export function findReservation(db: Db, orderId: string): ReservationRow | undefined {
+  return db.select().from(inventoryReservations).where(eq(inventoryReservations.orderId, orderId)).get();
+}

@@ -1,0 +1,30 @@
+import type { ModuleContext } from '../../../kernel/index.js';
+import { decideDeposit } from '../account.js';
+import { fundsDeposited } from '../contracts.js';
+import { append, ConcurrencyConflictError, loadAccount } from '../event-store.js';
+
+export interface DepositFundsInput {
+  readonly userId: string;
+  readonly amountCents: number;
+}
+
+const ATTEMPTS = 3;
+
+/**
+ * Appends FundsDeposited to the user's account and publishes payments.funds-deposited. On a
+ * version conflict (another writer appended first) the command runs again on the new state.
+ */
+export function depositFunds(ctx: ModuleContext, input: DepositFundsInput): { balanceCents: number } {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return ctx.transact((tx) => {
+        const account = loadAccount(tx.db, input.userId);
+        const next = append(tx.db, account, decideDeposit(account, input.amountCents));
+        tx.stage(fundsDeposited({ ...input, balanceCents: next.balanceCents }));
+        return { balanceCents: next.balanceCents };
+      });
+    } catch (error) {
+      if (!(error instanceof ConcurrencyConflictError) || attempt >= ATTEMPTS) throw error;
+    }
+  }
+}

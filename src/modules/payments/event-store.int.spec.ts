@@ -1,0 +1,113 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ModuleContext } from '../../kernel/index.js';
+import { startTestKernel, type TestKernel } from '../../kernel/testing/index.js';
+import { type AccountEvent, emptyAccount, replay } from './account.js';
+import { append, ConcurrencyConflictError, loadAccount, readStream } from './event-store.js';
+import { paymentsModule } from './index.js';
+
+/** The messages of the error fn throws and its causes (drizzle wraps the SQLite error). */
+function failure(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    const messages: string[] = [];
+    for (let e: unknown = error; e instanceof Error; e = e.cause) messages.push(e.message);
+    return messages.join(' <- ');
+  }
+  return 'no error';
+}
+
+const deposit = (amountCents: number): AccountEvent => ({ type: 'FundsDeposited', data: { amountCents } });
+
+describe('the payments event store', () => {
+  let tk: TestKernel;
+  let ctx: ModuleContext;
+  beforeAll(async () => {
+    tk = await startTestKernel({ modules: [paymentsModule] });
+    ctx = tk.context('payments');
+  });
+  afterAll(() => tk.dispose());
+
+  it('appends with the expected version and replays the stream', () => {
+    ctx.transact((tx) => append(tx.db, emptyAccount('a'), [deposit(10), deposit(5)], 1000));
+    expect(loadAccount(ctx.db, 'a')).toMatchObject({ balanceCents: 15, version: 2 });
+    expect(readStream(ctx.db, 'a').map((e) => [e.version, e.type, e.occurredAt])).toEqual([
+      [1, 'FundsDeposited', 1000],
+      [2, 'FundsDeposited', 1000],
+    ]);
+  });
+
+  it('refuses an append on a stale version, writing nothing', () => {
+    const stale = loadAccount(ctx.db, 'b');
+    ctx.transact((tx) => append(tx.db, stale, [deposit(1)]));
+    expect(() => ctx.transact((tx) => append(tx.db, stale, [deposit(2)]))).toThrow(ConcurrencyConflictError);
+    expect(loadAccount(ctx.db, 'b')).toMatchObject({ balanceCents: 1, version: 1 });
+  });
+
+  it('turns a duplicate version from a writer that skipped the check into a conflict (primary key)', () => {
+    ctx.transact((tx) => append(tx.db, emptyAccount('c'), [deposit(1)]));
+    expect(() =>
+      ctx.transact((tx) => {
+        tx.db.run(sql`INSERT INTO payments_events VALUES ('c', 2, 'FundsDeposited', '{"amountCents":1}', 0)`);
+        append(tx.db, { ...emptyAccount('c'), version: 1 }, [deposit(7)]);
+      }),
+    ).toThrow(ConcurrencyConflictError);
+    expect(loadAccount(ctx.db, 'c')).toMatchObject({ balanceCents: 1, version: 1 });
+  });
+
+  it('keeps the stream append-only and its times non-decreasing', () => {
+    ctx.transact((tx) => append(tx.db, emptyAccount('d'), [deposit(1)], 5000));
+    ctx.transact((tx) => append(tx.db, loadAccount(tx.db, 'd'), [deposit(1)], 4000)); // clock went back
+    expect(readStream(ctx.db, 'd').map((e) => e.occurredAt)).toEqual([5000, 5000]);
+    expect(failure(() => ctx.db.run(sql`UPDATE payments_events SET data = '{"amountCents":1000}'`))).toMatch(
+      /append-only/,
+    );
+    expect(failure(() => ctx.db.run(sql`DELETE FROM payments_events`))).toMatch(/append-only/);
+    expect(loadAccount(ctx.db, 'd')).toMatchObject({ balanceCents: 2, version: 2 });
+  });
+
+  it('loads from a snapshot every 100 events, also "as of" a time, to the same state as a full replay', () => {
+    let account = loadAccount(ctx.db, 's');
+    for (let i = 1; i <= 250; i++) {
+      const event: AccountEvent =
+        i % 3 === 0 ? { type: 'PaymentCharged', data: { orderId: `o${i}`, amountCents: 1 } } : deposit(2);
+      account = ctx.transact((tx) => append(tx.db, loadAccount(tx.db, 's'), [event], i * 10));
+    }
+    const full = replay('s', readStream(ctx.db, 's'));
+    expect(account).toEqual(full);
+    expect(loadAccount(ctx.db, 's')).toEqual(full);
+    expect(
+      ctx.db.get(sql`SELECT version, occurred_at AS t FROM payments_snapshots WHERE account_id = 's'`),
+    ).toEqual({
+      version: 200,
+      t: 2000,
+    });
+    for (const until of [0, 5, 10, 995, 1999, 2000, 2001, 2500, 9999]) {
+      expect(loadAccount(ctx.db, 's', until), `as of ${until}`).toEqual(
+        replay('s', readStream(ctx.db, 's', { until })),
+      );
+    }
+  });
+
+  it('replays a long stream with many orders in bounded time (snapshots)', () => {
+    // 5,000 deposits and 5,000 charges of distinct orders, appended as one batch
+    const events = Array.from(
+      { length: 10_000 },
+      (_, i): AccountEvent =>
+        i % 2 === 0 ? deposit(2) : { type: 'PaymentCharged', data: { orderId: `o${i}`, amountCents: 1 } },
+    );
+    ctx.transact((tx) => append(tx.db, emptyAccount('long'), events));
+    let started = performance.now();
+    const full = replay('long', readStream(ctx.db, 'long'));
+    const replayMs = performance.now() - started;
+    started = performance.now();
+    const account = loadAccount(ctx.db, 'long');
+    const loadMs = performance.now() - started;
+    expect(account).toEqual(full);
+    expect(account).toMatchObject({ balanceCents: 5_000, version: 10_000 });
+    console.info(
+      `10,000 events: full replay ${replayMs.toFixed(1)} ms, load from snapshot ${loadMs.toFixed(1)} ms`,
+    );
+  });
+});

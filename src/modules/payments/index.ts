@@ -1,0 +1,43 @@
+/**
+ * payments: an event-sourced account per user (account id = user id).
+ *
+ * - Routes: POST /payments/deposits 🔒, GET /payments/account 🔒 (`?at=` replays up to a past
+ *   time), GET /payments/account/events 🔒.
+ * - Publishes: payments.funds-deposited, payments.payment-completed, payments.payment-failed,
+ *   payments.payment-refunded.
+ * - Handles: payments.charge-payment and payments.refund-payment, idempotent per order id, in one
+ *   consumer keyed by user, so a user's charges and refunds are applied in order.
+ * - Tables: payments_events, the append-only event store (optimistic concurrency on
+ *   (account_id, version)). State is a replay of the stream; no snapshots (a replay of a
+ *   10,000-event stream takes a few milliseconds; see account.int.spec.ts).
+ * - Sagas: none (takes part in orders.checkout).
+ */
+import { defineModule, isMessage } from '../../kernel/index.js';
+import {
+  chargePayment,
+  fundsDeposited,
+  paymentCompleted,
+  paymentFailed,
+  paymentRefunded,
+  refundPayment,
+} from './contracts.js';
+import { onChargePayment } from './handlers/on-charge-payment.js';
+import { onRefundPayment } from './handlers/on-refund-payment.js';
+import { paymentsRoutes } from './routes.js';
+
+export const paymentsModule = defineModule({
+  name: 'payments',
+  messages: [fundsDeposited, chargePayment, refundPayment, paymentCompleted, paymentFailed, paymentRefunded],
+  routes: paymentsRoutes,
+  subscriptions: () => [
+    {
+      consumer: 'payments.account-commands',
+      messages: [chargePayment, refundPayment],
+      concurrency: 4,
+      handler: (message, ctx) => {
+        if (isMessage(chargePayment, message)) onChargePayment(message, ctx);
+        else if (isMessage(refundPayment, message)) onRefundPayment(message, ctx);
+      },
+    },
+  ],
+});

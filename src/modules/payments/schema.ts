@@ -1,0 +1,38 @@
+import { integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+
+/**
+ * The event store: one append-only stream per account (account id = user id). The primary key
+ * (account_id, version) is the optimistic-concurrency guard: two writers appending the same next
+ * version cannot both commit. Triggers in the migration refuse UPDATE and DELETE.
+ */
+export const paymentsEvents = sqliteTable(
+  'payments_events',
+  {
+    accountId: text('account_id').notNull(),
+    version: integer('version').notNull(),
+    type: text('type').notNull(),
+    data: text('data').notNull(),
+    /** Epoch ms; never decreases along a stream. */
+    occurredAt: integer('occurred_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.version] })],
+);
+
+export type EventRow = typeof paymentsEvents.$inferSelect;
+
+/**
+ * Snapshots: the replayed state of an account at `version`, saved every SNAPSHOT_EVERY events in
+ * the transaction that appends them, so a command replays at most that many events. Derived data:
+ * deleting them only makes loads slower.
+ */
+export const paymentsSnapshots = sqliteTable('payments_snapshots', {
+  accountId: text('account_id').primaryKey(),
+  version: integer('version').notNull(),
+  balanceCents: integer('balance_cents').notNull(),
+  /** JSON: [orderId, OrderPayment][] */
+  orders: text('orders').notNull(),
+  /** Epoch ms of the event at `version` (an "as of" query may start here when it is not later). */
+  occurredAt: integer('occurred_at').notNull(),
+});
+
+export type SnapshotRow = typeof paymentsSnapshots.$inferSelect;

@@ -1,0 +1,33 @@
+import { eq } from 'drizzle-orm';
+import type { Db } from '../../kernel/index.js';
+import type { Account, OrderPayment } from './account.js';
+import { paymentsSnapshots } from './schema.js';
+
+/**
+ * Events between snapshots. Measured here: a replay costs ~10–30 µs per event, so a user with
+ * thousands of orders would pay tens of ms per charge (and quadratic time overall) without them.
+ */
+export const SNAPSHOT_EVERY = 100;
+
+/** The latest snapshot of the account, if it is not later than `until` (epoch ms) when given. */
+export function readSnapshot(db: Db, accountId: string, until?: number): Account | undefined {
+  const row = db.select().from(paymentsSnapshots).where(eq(paymentsSnapshots.accountId, accountId)).get();
+  if (!row || (until !== undefined && row.occurredAt > until)) return undefined;
+  const orders = new Map(JSON.parse(row.orders) as [string, OrderPayment][]);
+  return { id: accountId, balanceCents: row.balanceCents, version: row.version, orders };
+}
+
+/** Saves a snapshot when the append from `before` to `after` crossed a multiple of SNAPSHOT_EVERY. */
+export function snapshotIfDue(db: Db, before: Account, after: Account, occurredAt: number): void {
+  if (Math.floor(after.version / SNAPSHOT_EVERY) === Math.floor(before.version / SNAPSHOT_EVERY)) return;
+  const state = {
+    version: after.version,
+    balanceCents: after.balanceCents,
+    orders: JSON.stringify([...after.orders]),
+    occurredAt,
+  };
+  db.insert(paymentsSnapshots)
+    .values({ accountId: after.id, ...state })
+    .onConflictDoUpdate({ target: paymentsSnapshots.accountId, set: state })
+    .run();
+}

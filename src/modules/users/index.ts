@@ -1,0 +1,27 @@
+/**
+ * users: accounts, passwords and tokens.
+ *
+ * - Routes: POST /auth/register, POST /auth/login (rate limited per IP), GET /users/me 🔒.
+ * - Publishes: users.user-registered (on register, and when the configured admin is first created).
+ * - Handles: nothing.
+ * - Tables: users_users (emails stored lower-cased; passwords as scrypt N=2^17, r=8, p=1 hashes).
+ * - Sagas: none.
+ * - Start: when ADMIN_EMAIL and ADMIN_PASSWORD are set, creates that admin account or keeps it
+ *   (role admin, password updated only when it changed).
+ */
+import { defineModule } from '../../kernel/index.js';
+import { seedAdmin } from './commands/seed-admin.js';
+import { userRegistered } from './contracts.js';
+import { usersRoutes } from './routes.js';
+
+export const usersModule = defineModule({
+  name: 'users',
+  messages: [userRegistered],
+  routes: usersRoutes,
+  start: async (ctx) => {
+    const { adminEmail, adminPassword } = ctx.config;
+    if (adminEmail === undefined || adminPassword === undefined) return;
+    const outcome = await seedAdmin(ctx, { email: adminEmail, password: adminPassword });
+    ctx.log.info({ email: adminEmail, outcome }, 'admin account ensured');
+  },
+});
