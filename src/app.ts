@@ -5,7 +5,10 @@ import { type Config, Kernel } from './kernel/index.js';
 import { createTransport } from './kernel/messaging/transports/index.js';
 import { registerObservabilityRoutes } from './kernel/observability/health.js';
 import { createLogger, type Logger } from './kernel/observability/logger.js';
+import { analyticsModule } from './modules/analytics/index.js';
 import { inventoryModule } from './modules/inventory/index.js';
+import { notificationsModule } from './modules/notifications/index.js';
+import { ordersModule } from './modules/orders/index.js';
 import { paymentsModule } from './modules/payments/index.js';
 import { usersModule } from './modules/users/index.js';
 
@@ -13,7 +16,14 @@ import { usersModule } from './modules/users/index.js';
  * The composition root: every module this build ships. `MODULES` picks which of them a process
  * runs; they reach each other only through the bus, so any subset works in any process.
  */
-export const moduleCatalogue: readonly ModuleDefinition[] = [usersModule, inventoryModule, paymentsModule];
+export const moduleCatalogue: readonly ModuleDefinition[] = [
+  usersModule,
+  inventoryModule,
+  paymentsModule,
+  ordersModule,
+  notificationsModule,
+  analyticsModule,
+];
 
 export interface AppOptions {
   /** Replaces the catalogue (tests run fixture modules). */

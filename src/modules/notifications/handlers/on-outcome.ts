@@ -1,0 +1,42 @@
+import { randomUUID } from 'node:crypto';
+import type { Envelope, Handler, HandlerContext, ModuleContext } from '../../../kernel/index.js';
+import type { OutgoingNotification } from '../channels.js';
+import { composeNotification } from '../compose.js';
+import { notificationSent } from '../contracts.js';
+import { findContact, isNotified } from '../queries.js';
+import type { Send } from '../resilience.js';
+import { notificationsNotifications } from '../schema.js';
+
+/** Used when no contact copy is known yet (the user registered before this module saw it). */
+export const genericAddress = (userId: string) => `user-${userId}@users.invalid`;
+
+/**
+ * Order outcomes and refunds → one notification each. The send happens before the transaction
+ * (it cannot be rolled back), so a notification row already committed for the event means it was
+ * sent: a repeated delivery then sends nothing. A failing send throws: the kernel retries, then
+ * dead-letters. The row, its notification-sent event and the inbox record commit together.
+ */
+export function createOutcomeHandler(ctx: ModuleContext, send: Send): Handler {
+  return async (message: Envelope, handlerCtx: HandlerContext) => {
+    const content = composeNotification(message);
+    if (!content || isNotified(ctx.db, message.id)) return;
+    const contact = findContact(ctx.db, content.userId);
+    const notification: OutgoingNotification = {
+      id: randomUUID(),
+      address: contact?.email ?? genericAddress(content.userId),
+      ...content,
+      body: contact ? `Hello ${contact.name},\n\n${content.body}` : content.body,
+    };
+    await send(notification);
+    handlerCtx.transact((tx) => {
+      const inserted = tx.db
+        .insert(notificationsNotifications)
+        .values({ ...notification, eventId: message.id, createdAt: Date.now() })
+        .onConflictDoNothing()
+        .run();
+      if (inserted.changes === 0) return;
+      const { id: notificationId, userId, kind } = notification;
+      tx.stage(notificationSent({ notificationId, userId, eventId: message.id, kind }));
+    });
+  };
+}

@@ -1,0 +1,20 @@
+import { type Envelope, type HandlerContext, isMessage } from '../../../kernel/index.js';
+import { userRegistered } from '../../users/contracts.js';
+import { notificationsContacts } from '../schema.js';
+
+/** users.user-registered → the local contact copy (an upsert: the same event twice is one row). */
+export function onUserRegistered(message: Envelope, handlerCtx: HandlerContext): void {
+  if (!isMessage(userRegistered, message)) return;
+  const { userId, email, name } = message.data;
+  const row = { userId, email, name, updatedAt: Date.parse(message.time) || Date.now() };
+  handlerCtx.transact((tx) => {
+    tx.db
+      .insert(notificationsContacts)
+      .values(row)
+      .onConflictDoUpdate({
+        target: notificationsContacts.userId,
+        set: { email, name, updatedAt: row.updatedAt },
+      })
+      .run();
+  });
+}

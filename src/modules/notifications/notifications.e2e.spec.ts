@@ -1,0 +1,207 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { buildApp } from '../../app.js';
+import {
+  defineModule,
+  type Envelope,
+  type HandlerContext,
+  type HttpApp,
+  loadConfig,
+  type MessageDraft,
+  type ModuleContext,
+} from '../../kernel/index.js';
+import { envelopeOf, eventually } from '../../kernel/testing/index.js';
+import { orderCancelled, orderConfirmed, orderPaymentFailed } from '../orders/contracts.js';
+import { paymentRefunded } from '../payments/contracts.js';
+import { userRegistered } from '../users/contracts.js';
+import type { NotificationChannel, OutgoingNotification } from './channels.js';
+import { createOutcomeHandler, genericAddress } from './handlers/on-outcome.js';
+import { createNotificationsModule } from './index.js';
+
+/** Stand-ins that publish what the real orders, payments and users modules would. */
+const publishers = [
+  defineModule({ name: 'orders', messages: [orderConfirmed, orderPaymentFailed, orderCancelled] }),
+  defineModule({ name: 'payments', messages: [paymentRefunded] }),
+  defineModule({ name: 'users', messages: [userRegistered] }),
+];
+
+const sent: OutgoingNotification[] = [];
+let calls = 0;
+let failing = false;
+const channel: NotificationChannel = {
+  name: 'test',
+  async send(notification) {
+    calls++;
+    if (failing) throw new Error('mail server down');
+    sent.push(notification);
+  },
+};
+
+let app: HttpApp;
+let dataDir: string;
+const contextOf = (name: string): ModuleContext => {
+  const found = app.kernel.modules.find((m) => m.definition.name === name);
+  if (!found) throw new Error(`${name} not running`);
+  return found.context;
+};
+const publish = (module: string, ...drafts: MessageDraft[]) =>
+  contextOf(module).transact((tx) => tx.stage(...drafts));
+const bearer = (sub: string) => ({ authorization: `Bearer ${app.jwt.sign({ sub, role: 'user' })}` });
+const inbox = async (sub: string) =>
+  (await app.inject({ url: '/notifications', headers: bearer(sub) })).json() as {
+    eventId: string;
+    kind: string;
+  }[];
+const rows = (query: string) => contextOf('notifications').db.all(sql.raw(query));
+/** Every staged message published and every delivery handled. */
+async function settled(): Promise<void> {
+  await eventually(async () => {
+    expect(app.kernel.outboxStats().every((s) => s.pending === 0)).toBe(true);
+    expect((await app.kernel.transport.stats()).every((s) => s.depth === 0)).toBe(true);
+  });
+}
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'notifications-e2e-'));
+  const names = ['notifications', 'orders', 'payments', 'users'];
+  const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' }, names);
+  const notifications = createNotificationsModule({
+    channel: () => channel,
+    resilience: { failuresToOpen: 3, halfOpenAfterMs: 1500, attempts: 1, timeoutMs: 1000 },
+  });
+  app = await buildApp(config, { modules: [notifications, ...publishers] });
+});
+afterAll(async () => {
+  await app.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+beforeEach(() => {
+  failing = false;
+});
+
+describe('notifications', () => {
+  it('sends exactly one per order outcome and per refund, addressed from the contact copy', async () => {
+    publish('users', userRegistered({ userId: 'ann', email: 'ann@example.com', name: 'Ann', role: 'user' }));
+    await eventually(() =>
+      expect(rows("SELECT * FROM notifications_contacts WHERE user_id = 'ann'")).toHaveLength(1),
+    );
+    const ref = { userId: 'ann', totalCents: 1250 };
+    publish(
+      'orders',
+      orderConfirmed({ ...ref, orderId: 'o1' }),
+      orderPaymentFailed({ ...ref, orderId: 'o2', reason: 'insufficient_funds' }),
+      orderCancelled({ ...ref, orderId: 'o3', reason: 'out_of_stock' }),
+    );
+    publish(
+      'payments',
+      paymentRefunded({ orderId: 'o3', userId: 'ann', amountCents: 1250, balanceCents: 5000 }),
+      paymentRefunded({ orderId: 'o4', userId: 'ann', amountCents: 0, balanceCents: 5000 }),
+    );
+    await settled();
+    const mine = await inbox('ann');
+    expect(mine.map((n) => n.kind).sort()).toEqual([
+      'order-cancelled',
+      'order-confirmed',
+      'order-payment-failed',
+      'payment-refunded',
+    ]);
+    const toAnn = sent.filter((n) => n.userId === 'ann');
+    expect(toAnn).toHaveLength(4);
+    expect(new Set(toAnn.map((n) => n.address))).toEqual(new Set(['ann@example.com']));
+    expect(toAnn.find((n) => n.kind === 'order-cancelled')?.body).toContain('out of stock');
+    const events = rows("SELECT envelope FROM kernel_outbox WHERE type = 'notifications.notification-sent'");
+    const eventIds = events.map((r) => JSON.parse((r as { envelope: string }).envelope).data.eventId);
+    expect(eventIds.sort()).toEqual(mine.map((n) => n.eventId).sort());
+  });
+
+  it('still notifies a user whose contact it has not seen, at a generic address', async () => {
+    publish('orders', orderConfirmed({ orderId: 'o5', userId: 'zed', totalCents: 100 }));
+    await eventually(async () => expect(await inbox('zed')).toHaveLength(1));
+    expect(sent.find((n) => n.userId === 'zed')?.address).toBe(genericAddress('zed'));
+  });
+
+  it('shows each user only their own notifications, and needs a token', async () => {
+    expect((await inbox('ann')).every((n) => n.kind)).toBe(true);
+    expect(await inbox('nobody')).toEqual([]);
+    const response = await app.inject({ url: '/notifications' });
+    expect(response.statusCode).toBe(401);
+  });
+
+  it('sends once for the same event delivered twice', async () => {
+    const confirmed = envelopeOf(
+      orderConfirmed({ orderId: 'o6', userId: 'ann', totalCents: 100 }),
+    ) as Envelope;
+    const before = calls;
+    await app.kernel.transport.publish([confirmed]);
+    await settled();
+    await app.kernel.transport.publish([confirmed]);
+    await settled();
+    expect(calls - before).toBe(1);
+    expect(
+      rows(`SELECT id FROM notifications_notifications WHERE event_id = '${confirmed.id}'`),
+    ).toHaveLength(1);
+  });
+
+  it('keeps one contact row for a user-registered delivered twice', async () => {
+    const registered = envelopeOf(
+      userRegistered({ userId: 'cy', email: 'cy@example.com', name: 'Cy', role: 'user' }),
+    );
+    await app.kernel.transport.publish([registered]);
+    await settled();
+    await app.kernel.transport.publish([registered]);
+    await settled();
+    expect(rows("SELECT email FROM notifications_contacts WHERE user_id = 'cy'")).toEqual([
+      { email: 'cy@example.com' },
+    ]);
+  });
+
+  it('does not send again once the row committed, even without an inbox record', async () => {
+    const ctx = contextOf('notifications');
+    let sends = 0;
+    const handler = createOutcomeHandler(ctx, async () => {
+      sends++;
+    });
+    const handlerCtx: HandlerContext = {
+      transact: (fn) => {
+        ctx.transact(fn);
+        return true;
+      },
+      log: ctx.log,
+      attempt: 1,
+    };
+    const cancelled = envelopeOf(
+      orderCancelled({ orderId: 'o7', userId: 'ann', totalCents: 1, reason: 'timeout' }),
+    );
+    await handler(cancelled, handlerCtx);
+    await handler(cancelled, handlerCtx);
+    expect(sends).toBe(1);
+    expect(
+      rows(`SELECT id FROM notifications_notifications WHERE event_id = '${cancelled.id}'`),
+    ).toHaveLength(1);
+  });
+
+  it('dead-letters while the channel fails, fails fast once the breaker opens, and recovers by replay', async () => {
+    failing = true;
+    const before = calls;
+    publish('orders', orderConfirmed({ orderId: 'b1', userId: 'bea', totalCents: 100 }));
+    await eventually(() =>
+      expect(app.kernel.listDeadLetters({ consumer: 'notifications.outcomes' })).toHaveLength(1),
+    );
+    expect(calls - before).toBe(3); // three kernel attempts; the third opens the breaker
+    publish('orders', orderConfirmed({ orderId: 'b2', userId: 'bea', totalCents: 100 }));
+    await eventually(() =>
+      expect(app.kernel.listDeadLetters({ consumer: 'notifications.outcomes' })).toHaveLength(2),
+    );
+    expect(calls - before).toBe(3); // the open breaker failed fast: the channel was not called
+    expect(app.kernel.listDeadLetters()[1]?.error).toMatch(/circuit|breaker/i);
+    failing = false;
+    await new Promise((resolve) => setTimeout(resolve, 1600)); // half-open
+    expect(await app.kernel.replayDeadLetters({ consumer: 'notifications.outcomes' })).toBe(2);
+    await eventually(async () => expect(await inbox('bea')).toHaveLength(2));
+    await settled();
+    expect(sent.filter((n) => n.userId === 'bea')).toHaveLength(2);
+  });
+});

@@ -1,0 +1,45 @@
+import { Type } from 'typebox';
+import { authenticate, type HttpApp, type ModuleContext } from '../../kernel/index.js';
+import { listNotifications } from './queries.js';
+
+const strict = { additionalProperties: false } as const;
+
+const Problem = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    code: Type.String(),
+  },
+  { ...strict, description: 'RFC 9457 problem details' },
+);
+
+const Notification = Type.Object(
+  {
+    id: Type.String(),
+    eventId: Type.String({ description: 'The event that caused this notification' }),
+    kind: Type.String(),
+    subject: Type.String(),
+    body: Type.String(),
+    createdAt: Type.String({ format: 'date-time' }),
+  },
+  strict,
+);
+
+/** GET /notifications 🔒: the caller's notifications, oldest first. */
+export function notificationsRoutes(app: HttpApp, ctx: ModuleContext): void {
+  app.addHook('onRequest', authenticate);
+  app.get(
+    '/notifications',
+    {
+      schema: {
+        tags: ['notifications'],
+        security: [{ bearer: [] }],
+        summary: "The caller's notifications",
+        response: { 200: Type.Array(Notification), 401: Problem },
+      },
+    },
+    async (request) => listNotifications(ctx.db, request.user.sub),
+  );
+}

@@ -1,0 +1,101 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { and, eq, inArray } from 'drizzle-orm';
+import { HttpProblem, type ModuleContext, type Tx } from '../../../kernel/index.js';
+import { orderPlaced } from '../contracts.js';
+import { ordersCatalogue, ordersOrders, type PricedLineRow } from '../schema.js';
+
+export interface OrderLineInput {
+  readonly sku: string;
+  readonly quantity: number;
+}
+
+export interface PlaceOrderInput {
+  readonly userId: string;
+  readonly items: readonly OrderLineInput[];
+  readonly idempotencyKey?: string | undefined;
+}
+
+export interface PlacedOrder {
+  readonly id: string;
+  readonly status: 'pending';
+  readonly totalCents: number;
+  /** True when an earlier request with the same Idempotency-Key placed this order. */
+  readonly replayed: boolean;
+}
+
+/** Lines of the same sku are merged into one (first position kept). */
+export function mergeLines(items: readonly OrderLineInput[]): OrderLineInput[] {
+  const merged = new Map<string, number>();
+  for (const { sku, quantity } of items) merged.set(sku, (merged.get(sku) ?? 0) + quantity);
+  return [...merged].map(([sku, quantity]) => ({ sku, quantity }));
+}
+
+function fingerprint(lines: readonly OrderLineInput[]): string {
+  const canonical = [...lines].sort((a, b) => a.sku.localeCompare(b.sku));
+  return createHash('sha256').update(JSON.stringify(canonical)).digest('base64url');
+}
+
+/** Prices every line from the local catalogue; an unknown sku is a 400 naming it. */
+function priceLines(tx: Tx, lines: readonly OrderLineInput[]): PricedLineRow[] {
+  const skus = lines.map((line) => line.sku);
+  const rows = tx.db.select().from(ordersCatalogue).where(inArray(ordersCatalogue.sku, skus)).all();
+  const prices = new Map(rows.map((row) => [row.sku, row.priceCents]));
+  const unknown = skus.filter((sku) => !prices.has(sku));
+  if (unknown.length > 0) {
+    throw new HttpProblem(400, 'ORDERS_UNKNOWN_SKU', `unknown sku: ${unknown.join(', ')}`);
+  }
+  return lines.map((line) => ({ ...line, priceCents: prices.get(line.sku) ?? 0 }));
+}
+
+function replay(tx: Tx, userId: string, key: string, hash: string): PlacedOrder | undefined {
+  const earlier = tx.db
+    .select()
+    .from(ordersOrders)
+    .where(and(eq(ordersOrders.userId, userId), eq(ordersOrders.idempotencyKey, key)))
+    .get();
+  if (!earlier) return undefined;
+  if (earlier.requestHash !== hash) {
+    throw new HttpProblem(
+      422,
+      'ORDERS_IDEMPOTENCY_KEY_REUSED',
+      'this Idempotency-Key was used for a different order',
+      'Unprocessable Content',
+    );
+  }
+  return { id: earlier.id, status: 'pending', totalCents: earlier.totalCents, replayed: true };
+}
+
+/**
+ * Places an order: prices it from the local catalogue, stores it `pending` and stages
+ * `orders.order-placed` (which starts the checkout saga), all in one transaction. With an
+ * Idempotency-Key, the same user and key answer the first order again and write nothing.
+ */
+export function placeOrder(ctx: ModuleContext, input: PlaceOrderInput): PlacedOrder {
+  const lines = mergeLines(input.items);
+  const hash = fingerprint(lines);
+  const key = input.idempotencyKey;
+  return ctx.transact((tx) => {
+    const earlier = key === undefined ? undefined : replay(tx, input.userId, key, hash);
+    if (earlier) return earlier;
+    const items = priceLines(tx, lines);
+    const totalCents = items.reduce((sum, line) => sum + line.priceCents * line.quantity, 0);
+    const id = randomUUID();
+    const now = Date.now();
+    tx.db
+      .insert(ordersOrders)
+      .values({
+        id,
+        userId: input.userId,
+        status: 'pending',
+        items,
+        totalCents,
+        idempotencyKey: key ?? null,
+        requestHash: key === undefined ? null : hash,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .run();
+    tx.stage(orderPlaced({ orderId: id, userId: input.userId, totalCents, items }));
+    return { id, status: 'pending', totalCents, replayed: false };
+  });
+}

@@ -1,0 +1,89 @@
+import { sql } from 'drizzle-orm';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Envelope, HandlerContext, MessageDraft, ModuleContext } from '../../../kernel/index.js';
+import { envelopeOf, eventually, startTestKernel, type TestKernel } from '../../../kernel/testing/index.js';
+import { productCreated, productUpdated } from '../../inventory/contracts.js';
+import { orderPlaced } from '../contracts.js';
+import { ordersModule } from '../index.js';
+import { onFlowMessage } from './on-flow-message.js';
+import { onProductChanged } from './on-product-changed.js';
+
+let tk: TestKernel;
+let orders: ModuleContext;
+beforeEach(async () => {
+  tk = await startTestKernel({ modules: [ordersModule] });
+  orders = tk.context('orders');
+});
+afterEach(() => tk.dispose());
+
+const at = <T>(draft: MessageDraft<T>, time: string): Envelope<T> => ({ ...envelopeOf(draft), time });
+/** Delivers through the real transport and waits until every delivery has been handled. */
+async function deliver(...messages: Envelope[]): Promise<void> {
+  await tk.kernel.transport.publish(messages);
+  await eventually(async () =>
+    expect((await tk.kernel.transport.stats()).every((s) => s.depth === 0)).toBe(true),
+  );
+}
+/** A handler context without an inbox: only the handler's own guards stand between it and a repeat. */
+const noInbox: HandlerContext = {
+  transact: (fn) => {
+    orders.transact(fn);
+    return true;
+  },
+  get log() {
+    return orders.log;
+  },
+  attempt: 1,
+};
+const catalogue = () => orders.db.all(sql`SELECT sku, name, price_cents AS price FROM orders_catalogue`);
+const product = { sku: 'A', name: 'Apple', priceCents: 100, stock: 5, reserved: 0 };
+
+describe('orders.catalogue (product events → local prices)', () => {
+  it('applies the same product event twice as once', async () => {
+    const created = at(productCreated(product), '2030-01-01T00:00:01.000Z');
+    await deliver(created);
+    await deliver(created);
+    onProductChanged(created, noInbox);
+    onProductChanged(created, noInbox);
+    expect(catalogue()).toEqual([{ sku: 'A', name: 'Apple', price: 100 }]);
+  });
+
+  it('never lets an older product event overwrite a newer one', async () => {
+    await deliver(at(productCreated(product), '2030-01-01T00:00:01.000Z'));
+    await deliver(at(productUpdated({ ...product, priceCents: 300 }), '2030-01-01T00:00:03.000Z'));
+    await deliver(at(productUpdated({ ...product, priceCents: 200 }), '2030-01-01T00:00:02.000Z'));
+    expect(catalogue()).toEqual([{ sku: 'A', name: 'Apple', price: 300 }]);
+    await deliver(
+      at(productUpdated({ ...product, name: 'Green apple', priceCents: 400 }), '2030-01-01T00:00:04.000Z'),
+    );
+    expect(catalogue()).toEqual([{ sku: 'A', name: 'Green apple', price: 400 }]);
+  });
+});
+
+describe('orders.timeline and orders.checkout-saga', () => {
+  const placed = envelopeOf(
+    orderPlaced({
+      orderId: 'o1',
+      userId: 'u1',
+      totalCents: 200,
+      items: [{ sku: 'A', quantity: 2, priceCents: 100 }],
+    }),
+  );
+
+  it('records a message delivered twice once', async () => {
+    await deliver(placed);
+    await deliver(placed);
+    onFlowMessage(placed, noInbox);
+    const rows = orders.db.all(sql`SELECT event_id, type FROM orders_timeline`);
+    expect(rows).toContainEqual({ event_id: placed.id, type: placed.type });
+    expect(rows.filter((row) => (row as { event_id: string }).event_id === placed.id)).toHaveLength(1);
+  });
+
+  it('starts one saga and sends one charge for an order-placed delivered twice', async () => {
+    await deliver(placed);
+    await deliver(placed);
+    const charges = orders.db.all(sql`SELECT id FROM kernel_outbox WHERE type = 'payments.charge-payment'`);
+    expect(charges).toHaveLength(1);
+    expect(tk.kernel.listSagas()).toMatchObject([{ id: 'o1', status: 'running', step: 'payment' }]);
+  });
+});

@@ -1,0 +1,69 @@
+/**
+ * orders: takes orders and runs them through checkout to exactly one terminal status.
+ *
+ * Publishes: orders.order-placed, orders.order-confirmed, orders.order-payment-failed,
+ *   orders.order-cancelled; sends (through the saga) payments.charge-payment,
+ *   payments.refund-payment, inventory.reserve-stock, inventory.release-stock.
+ * Handles: inventory.product-created / product-updated (consumer `orders.catalogue`: the local price
+ *   catalogue); every message of the checkout flow (consumer `orders.timeline`); the saga's replies
+ *   (consumer `orders.checkout-saga`, run by the kernel's coordinator).
+ * Tables: orders_orders, orders_catalogue, orders_timeline.
+ * Sagas: orders.checkout (sagas/checkout.saga.ts).
+ * HTTP: POST /orders, GET /orders, GET /orders/:id, GET /orders/:id/timeline (all 🔒).
+ */
+import { defineModule } from '../../kernel/index.js';
+import {
+  outOfStock,
+  productCreated,
+  productUpdated,
+  releaseStock,
+  reserveStock,
+  stockReleased,
+  stockReserved,
+} from '../inventory/contracts.js';
+import {
+  chargePayment,
+  paymentCompleted,
+  paymentFailed,
+  paymentRefunded,
+  refundPayment,
+} from '../payments/contracts.js';
+import { orderCancelled, orderConfirmed, orderPaymentFailed, orderPlaced } from './contracts.js';
+import { onFlowMessage } from './handlers/on-flow-message.js';
+import { onProductChanged } from './handlers/on-product-changed.js';
+import { ordersRoutes } from './routes.js';
+import { checkoutSaga } from './sagas/checkout.saga.js';
+
+/**
+ * The messages of an order's flow, in flow order. Subscribing to the commands also registers
+ * them in this process, which the saga needs to stage them when payments and inventory run elsewhere.
+ */
+export const checkoutFlowMessages = [
+  orderPlaced,
+  chargePayment,
+  paymentCompleted,
+  paymentFailed,
+  reserveStock,
+  stockReserved,
+  outOfStock,
+  refundPayment,
+  paymentRefunded,
+  releaseStock,
+  stockReleased,
+  orderConfirmed,
+  orderPaymentFailed,
+  orderCancelled,
+];
+
+export const ordersModule = defineModule({
+  name: 'orders',
+  messages: [orderPlaced, orderConfirmed, orderPaymentFailed, orderCancelled],
+  routes: ordersRoutes,
+  subscriptions: () => [
+    { consumer: 'orders.catalogue', messages: [productCreated, productUpdated], handler: onProductChanged },
+    { consumer: 'orders.timeline', messages: checkoutFlowMessages, handler: onFlowMessage, concurrency: 8 },
+  ],
+  sagas: [checkoutSaga],
+});
+
+export { checkoutSaga } from './sagas/checkout.saga.js';

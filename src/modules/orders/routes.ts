@@ -1,0 +1,161 @@
+import { Type } from 'typebox';
+import { authenticate, type HttpApp, HttpProblem, type ModuleContext } from '../../kernel/index.js';
+import { placeOrder } from './commands/place-order.js';
+import { findOrder, listOrders, orderTimeline } from './queries.js';
+
+const strict = { additionalProperties: false } as const;
+
+const Problem = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    code: Type.String(),
+    errors: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }, strict))),
+  },
+  { ...strict, description: 'RFC 9457 problem details' },
+);
+
+const PlaceOrderBody = Type.Object(
+  {
+    items: Type.Array(
+      Type.Object(
+        {
+          sku: Type.String({ minLength: 1, maxLength: 200 }),
+          quantity: Type.Integer({ minimum: 1, maximum: 1000 }),
+        },
+        strict,
+      ),
+      { minItems: 1, maxItems: 100 },
+    ),
+  },
+  strict,
+);
+
+const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({ minLength: 1, maxLength: 255, description: 'Same user and key → the same order' }),
+  ),
+});
+
+const Accepted = Type.Object(
+  { id: Type.String(), status: Type.Literal('pending'), totalCents: Type.Integer() },
+  strict,
+);
+
+const Status = Type.Union([
+  Type.Literal('pending'),
+  Type.Literal('confirmed'),
+  Type.Literal('payment_failed'),
+  Type.Literal('cancelled'),
+]);
+
+const Order = Type.Object(
+  {
+    id: Type.String(),
+    userId: Type.String(),
+    status: Status,
+    items: Type.Array(
+      Type.Object({ sku: Type.String(), quantity: Type.Integer(), priceCents: Type.Integer() }, strict),
+    ),
+    totalCents: Type.Integer(),
+    reason: Type.Optional(Type.String()),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+  },
+  strict,
+);
+
+const TimelineEntry = Type.Object(
+  {
+    id: Type.String(),
+    type: Type.String(),
+    source: Type.String(),
+    time: Type.String(),
+    correlationid: Type.String(),
+    causationid: Type.Union([Type.String(), Type.Null()]),
+  },
+  strict,
+);
+
+const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) }, strict);
+
+const common = { tags: ['orders'], security: [{ bearer: [] }] };
+const errors = { 401: Problem, 404: Problem };
+
+function notFound(id: string): HttpProblem {
+  return new HttpProblem(404, 'ORDERS_NOT_FOUND', `no order ${id}`);
+}
+
+/** The orders HTTP API (CONTRACT section 3). Every route needs a bearer token. */
+export function ordersRoutes(app: HttpApp, ctx: ModuleContext): void {
+  // onRequest: a caller without a valid token gets 401 before its body is even parsed.
+  app.addHook('onRequest', authenticate);
+  registerPlaceOrder(app, ctx);
+  registerReads(app, ctx);
+}
+
+function registerPlaceOrder(app: HttpApp, ctx: ModuleContext): void {
+  app.post(
+    '/orders',
+    {
+      schema: {
+        ...common,
+        summary: 'Place an order (starts the checkout saga)',
+        body: PlaceOrderBody,
+        headers: IdempotencyHeaders,
+        response: { 202: Accepted, 400: Problem, 401: Problem, 422: Problem },
+      },
+    },
+    async (request, reply) => {
+      const placed = placeOrder(ctx, {
+        userId: request.user.sub,
+        items: request.body.items,
+        idempotencyKey: request.headers['idempotency-key'],
+      });
+      if (placed.replayed) reply.header('idempotent-replayed', 'true');
+      return reply.status(202).send({ id: placed.id, status: placed.status, totalCents: placed.totalCents });
+    },
+  );
+}
+
+function registerReads(app: HttpApp, ctx: ModuleContext): void {
+  app.get(
+    '/orders',
+    {
+      schema: {
+        ...common,
+        summary: "The caller's orders",
+        response: { 200: Type.Array(Order), 401: Problem },
+      },
+    },
+    async (request) => listOrders(ctx.db, request.user.sub),
+  );
+
+  app.get(
+    '/orders/:id',
+    { schema: { ...common, summary: 'One order', params: IdParams, response: { 200: Order, ...errors } } },
+    async (request) => {
+      const order = findOrder(ctx.db, request.user.sub, request.params.id);
+      if (!order) throw notFound(request.params.id);
+      return order;
+    },
+  );
+
+  app.get(
+    '/orders/:id/timeline',
+    {
+      schema: {
+        ...common,
+        summary: "Every message of the order's flow, from every module, in causal order",
+        params: IdParams,
+        response: { 200: Type.Array(TimelineEntry), ...errors },
+      },
+    },
+    async (request) => {
+      if (!findOrder(ctx.db, request.user.sub, request.params.id)) throw notFound(request.params.id);
+      return orderTimeline(ctx.db, request.params.id);
+    },
+  );
+}
