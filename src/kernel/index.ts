@@ -8,7 +8,7 @@
  */
 export { type Config, ConfigError, loadConfig } from './config.js';
 export { type AuthUser, authenticate, type Role, requireAdmin, TOKEN_TTL_SECONDS } from './http/auth.js';
-export { HttpProblem, sendProblem } from './http/errors.js';
+export { HttpProblem, ProblemSchema, sendProblem } from './http/errors.js';
 export type { Handler, HandlerContext, Subscription } from './messaging/consumer.js';
 export { currentContext } from './messaging/context.js';
 export type { DeadLetter, DeadLetterFilter } from './messaging/dead-letters.js';
@@ -36,6 +36,7 @@ export {
   nextStep,
   SAGA_STEP_TIMED_OUT,
   type Saga,
+  type SagaDecision,
   type SagaDefinition,
   type SagaInstance,
   type SagaProgress,

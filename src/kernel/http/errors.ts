@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
 
 /** An error with an HTTP status and a stable code (`<MODULE>_<WHAT>`), answered as problem+json. */
 export class HttpProblem extends Error {
@@ -11,6 +12,23 @@ export class HttpProblem extends Error {
     super(message);
   }
 }
+
+/** The response schema of every error (for OpenAPI): RFC 9457 problem details plus a stable code. */
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    code: Type.String(),
+    errors: Type.Optional(
+      Type.Array(
+        Type.Object({ path: Type.String(), message: Type.String() }, { additionalProperties: false }),
+      ),
+    ),
+  },
+  { additionalProperties: false, description: 'RFC 9457 problem details' },
+);
 
 export interface ProblemBody {
   type: string;

@@ -1,13 +1,16 @@
 import type Database from 'better-sqlite3';
 
 /**
- * The inbox of one module database: which (consumer, message id) pairs have been handled.
+ * The inbox of one module database: which (consumer, message id) pairs have been settled (handled,
+ * or dead-lettered after being decoded).
  * Recorded in the same transaction as the handler's writes, so a redelivery changes nothing.
  */
 export interface Inbox {
   has(consumer: string, messageId: string): boolean;
   /** Must run inside the handler's transaction. */
   record(consumer: string, messageId: string): void;
+  /** Lets a dead-lettered message be handled again (replay). */
+  forget(consumer: string, messageId: string): void;
 }
 
 export function createInbox(sqlite: Database.Database): Inbox {
@@ -15,10 +18,14 @@ export function createInbox(sqlite: Database.Database): Inbox {
   const insert = sqlite.prepare(
     'INSERT INTO kernel_inbox (consumer, message_id, handled_at) VALUES (?, ?, ?)',
   );
+  const remove = sqlite.prepare('DELETE FROM kernel_inbox WHERE consumer = ? AND message_id = ?');
   return {
     has: (consumer, messageId) => select.get(consumer, messageId) !== undefined,
     record: (consumer, messageId) => {
       insert.run(consumer, messageId, Date.now());
+    },
+    forget: (consumer, messageId) => {
+      remove.run(consumer, messageId);
     },
   };
 }

@@ -92,3 +92,26 @@ describe('consumer: a duplicate delivery changes nothing', () => {
     expect(calls).toBe(1);
   });
 });
+
+describe('consumer: dead-lettering is settled once', () => {
+  let h: Harness;
+  const raw = rawEnvelope('source.thing-happened', { key: 'k', n: 7 }, 1, 'k');
+  afterEach(() => h.dispose());
+
+  it('does not dead-letter a redelivered copy twice (a lost broker ack), and replay still works', async () => {
+    h = new Harness(createMemoryTransport);
+    let broken = true;
+    h.behaviour.alpha = () => {
+      if (broken) fails('always broken');
+    };
+    await h.start({ consumers: ['alpha'], retry: FAST_RETRY });
+    const endpoint = h.endpoint('alpha');
+    expect(await endpoint.deliver(raw, 3)).toMatchObject({ kind: 'dead-lettered' });
+    expect(await endpoint.deliver(raw, 1)).toEqual({ kind: 'duplicate' });
+    expect(h.tk.kernel.listDeadLetters({ consumer: 'alpha.things' })).toHaveLength(1);
+    broken = false;
+    expect(await h.tk.kernel.replayDeadLetters({ consumer: 'alpha.things' })).toBe(1);
+    await eventually(() => expect(h.handled('alpha')).toEqual([7]));
+    expect(h.tk.kernel.listDeadLetters()).toEqual([]);
+  });
+});

@@ -60,10 +60,21 @@ export function createConsumer(subscription: Subscription, deps: ConsumerDeps): 
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...deps.defaultRetry, ...subscription.retry };
   const log = deps.log.child({ consumer: name });
 
-  const deadLetter = (raw: string | Buffer, attempt: number, error: unknown, settle?: () => void) => {
+  /**
+   * Stores the dead letter and settles the delivery. A decoded message is also marked in the inbox,
+   * so a broker redelivery (a lost ack) does not dead-letter it twice; replay clears the mark.
+   */
+  const deadLetter = (
+    raw: string | Buffer,
+    attempt: number,
+    error: unknown,
+    settle?: () => void,
+    messageId?: string,
+  ) => {
     const text = errorText(error);
     database.writeTransaction(() => {
       deadLetters.add({ consumer: name, module, payload: raw.toString(), error: text, attempts: attempt });
+      if (messageId !== undefined && !inbox.has(name, messageId)) inbox.record(name, messageId);
       settle?.();
     });
     log.error({ attempt, error: text }, 'message dead-lettered');
@@ -116,7 +127,7 @@ export function createConsumer(subscription: Subscription, deps: ConsumerDeps): 
     settle?: () => void,
   ): DeliveryOutcome => {
     if (error instanceof NonRetryableError || attempt >= policy.attempts) {
-      return deadLetter(raw, attempt, error, settle);
+      return deadLetter(raw, attempt, error, settle, envelope.id);
     }
     const delayMs = retryDelayMs(policy, attempt);
     log.warn({ type: envelope.type, messageId: envelope.id, attempt, delayMs, err: error }, 'handler failed');

@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { createInbox } from '../inbox/inbox.js';
+import { createInbox, type Inbox } from '../inbox/inbox.js';
 import { type ConsumerDeps, createConsumer } from '../messaging/consumer.js';
 import { currentOrNewContext } from '../messaging/context.js';
 import {
@@ -36,6 +36,7 @@ interface ModuleRuntime {
   readonly database: ModuleDatabase;
   readonly relay: OutboxRelay;
   readonly deadLetters: DeadLetterStore;
+  readonly inbox: Inbox;
   readonly sagaStore: SagaStore;
   readonly coordinator: SagaCoordinator;
   readonly consumers: ConsumerEndpoint[];
@@ -81,7 +82,10 @@ export class Kernel {
   }
 
   async start(): Promise<void> {
-    for (const definition of this.#options.modules) this.registry.register(definition.messages ?? []);
+    for (const definition of this.#options.modules) {
+      this.registry.register(definition.messages ?? []);
+      this.registry.register(definition.sends ?? []);
+    }
     for (const definition of this.#options.modules) this.#runtimes.push(this.#open(definition));
     for (const runtime of this.#runtimes) await runtime.definition.start?.(runtime.context);
     for (const runtime of this.#runtimes) {
@@ -137,10 +141,11 @@ export class Kernel {
       defaultStepTimeoutMs: this.config.sagaStepTimeoutMs,
     });
     const deadLetters = createDeadLetterStore(database.sqlite);
+    const inbox = createInbox(database.sqlite);
     const deps: ConsumerDeps = {
       database,
       registry: this.registry,
-      inbox: createInbox(database.sqlite),
+      inbox,
       outbox,
       deadLetters,
       log,
@@ -151,7 +156,7 @@ export class Kernel {
     const subscriptions = [...(definition.subscriptions?.(context) ?? []), ...coordinator.subscriptions()];
     for (const subscription of subscriptions) this.registry.register(subscription.messages);
     const consumers = subscriptions.map((subscription) => createConsumer(subscription, deps));
-    return { definition, context, database, relay, deadLetters, sagaStore, coordinator, consumers };
+    return { definition, context, database, relay, deadLetters, inbox, sagaStore, coordinator, consumers };
   }
 
   // ---- operations (the admin HTTP routes and scripts call these) ----
@@ -169,6 +174,9 @@ export class Kernel {
       if (!letter) continue;
       const consumer = runtime.consumers.find((c) => c.name === letter.consumer);
       if (!consumer) throw new Error(`consumer ${letter.consumer} does not run in this process`);
+      // Clear the inbox mark first: a crash before the redelivery leaves the letter to replay again.
+      const messageId = typeof letter.event === 'string' ? undefined : (letter.event as { id?: unknown }).id;
+      if (typeof messageId === 'string') runtime.inbox.forget(letter.consumer, messageId);
       await this.transport.redeliver(consumer, letter.payload);
       runtime.deadLetters.delete(id);
       return true;

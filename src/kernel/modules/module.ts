@@ -43,6 +43,8 @@ export interface ModuleDefinition {
   readonly name: string;
   /** The messages this module owns (its events, and the commands it accepts). */
   readonly messages?: readonly AnyMessageDefinition[];
+  /** Commands of other modules this module sends (so it can stage them wherever their owner runs). */
+  readonly sends?: readonly AnyMessageDefinition[];
   readonly routes?: (app: HttpApp, ctx: ModuleContext) => void | Promise<void>;
   readonly subscriptions?: (ctx: ModuleContext) => readonly Subscription[];
   readonly sagas?: readonly Saga[];
@@ -57,6 +59,10 @@ const MODULE_NAME = /^[a-z][a-z0-9]*$/;
 export function defineModule(definition: ModuleDefinition): ModuleDefinition {
   if (!MODULE_NAME.test(definition.name))
     throw new Error(`module name "${definition.name}" must match ${MODULE_NAME}`);
+  for (const message of definition.sends ?? []) {
+    if (message.kind !== 'command')
+      throw new Error(`module ${definition.name} sends ${message.type}, which is not a command`);
+  }
   for (const message of definition.messages ?? []) {
     if (message.owner !== definition.name) {
       throw new Error(

@@ -1,20 +1,14 @@
 import { Type } from 'typebox';
-import { type HttpApp, type ModuleContext, requireAdmin } from '../../kernel/index.js';
+import {
+  type HttpApp,
+  type ModuleContext,
+  ProblemSchema as Problem,
+  requireAdmin,
+} from '../../kernel/index.js';
 import { rebuildReadModels } from './commands/rebuild-read-models.js';
 import { readSummary } from './queries.js';
 
 const strict = { additionalProperties: false } as const;
-
-const Problem = Type.Object(
-  {
-    type: Type.String(),
-    title: Type.String(),
-    status: Type.Integer(),
-    detail: Type.String(),
-    code: Type.String(),
-  },
-  { ...strict, description: 'RFC 9457 problem details' },
-);
 
 const Summary = Type.Object(
   {

@@ -1,19 +1,13 @@
 import { Type } from 'typebox';
-import { authenticate, type HttpApp, type ModuleContext } from '../../kernel/index.js';
+import {
+  authenticate,
+  type HttpApp,
+  type ModuleContext,
+  ProblemSchema as Problem,
+} from '../../kernel/index.js';
 import { listNotifications } from './queries.js';
 
 const strict = { additionalProperties: false } as const;
-
-const Problem = Type.Object(
-  {
-    type: Type.String(),
-    title: Type.String(),
-    status: Type.Integer(),
-    detail: Type.String(),
-    code: Type.String(),
-  },
-  { ...strict, description: 'RFC 9457 problem details' },
-);
 
 const Notification = Type.Object(
   {

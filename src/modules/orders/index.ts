@@ -34,10 +34,7 @@ import { onProductChanged } from './handlers/on-product-changed.js';
 import { ordersRoutes } from './routes.js';
 import { checkoutSaga } from './sagas/checkout.saga.js';
 
-/**
- * The messages of an order's flow, in flow order. Subscribing to the commands also registers
- * them in this process, which the saga needs to stage them when payments and inventory run elsewhere.
- */
+/** The messages of an order's flow, in flow order (the timeline records every one of them). */
 export const checkoutFlowMessages = [
   orderPlaced,
   chargePayment,
@@ -58,6 +55,7 @@ export const checkoutFlowMessages = [
 export const ordersModule = defineModule({
   name: 'orders',
   messages: [orderPlaced, orderConfirmed, orderPaymentFailed, orderCancelled],
+  sends: [chargePayment, refundPayment, reserveStock, releaseStock],
   routes: ordersRoutes,
   subscriptions: () => [
     { consumer: 'orders.catalogue', messages: [productCreated, productUpdated], handler: onProductChanged },

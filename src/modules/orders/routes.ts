@@ -1,21 +1,15 @@
 import { Type } from 'typebox';
-import { authenticate, type HttpApp, HttpProblem, type ModuleContext } from '../../kernel/index.js';
+import {
+  authenticate,
+  type HttpApp,
+  HttpProblem,
+  type ModuleContext,
+  ProblemSchema as Problem,
+} from '../../kernel/index.js';
 import { placeOrder } from './commands/place-order.js';
 import { findOrder, listOrders, orderTimeline } from './queries.js';
 
 const strict = { additionalProperties: false } as const;
-
-const Problem = Type.Object(
-  {
-    type: Type.String(),
-    title: Type.String(),
-    status: Type.Integer(),
-    detail: Type.String(),
-    code: Type.String(),
-    errors: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }, strict))),
-  },
-  { ...strict, description: 'RFC 9457 problem details' },
-);
 
 const PlaceOrderBody = Type.Object(
   {

@@ -7,6 +7,7 @@ import {
   isMessage,
   nextStep,
   SAGA_STEP_TIMED_OUT,
+  type SagaDecision,
   type SagaProgress,
 } from '../../../kernel/index.js';
 import {
@@ -35,9 +36,6 @@ import { finishOrder } from './finish-order.js';
  * every compensation sent; a timeout while compensating gives up waiting (failed,
  * compensation_timeout: the compensations stay queued and idempotent), and the order is cancelled.
  */
-
-/** What `decide` returns (the kernel's SagaDecision). */
-type SagaDecision = ReturnType<typeof ignore>;
 
 const STEP_PAYMENT = 'payment';
 const REFUNDED: CompensationReply = 'payments.payment-refunded';
