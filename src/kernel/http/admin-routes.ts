@@ -15,7 +15,7 @@ const IdParams = Type.Object({ id: Type.String({ minLength: 1 }) });
 
 /** Operations on the kernel of this process: dead letters, outboxes, sagas (admins only). */
 export function registerAdminRoutes(app: HttpApp, kernel: Kernel): void {
-  const admin = { preHandler: requireAdmin };
+  const admin = { onRequest: requireAdmin };
   app.get('/admin/dead-letters', { ...admin, schema: { querystring: Filter } }, async (request) =>
     kernel.listDeadLetters(request.query),
   );

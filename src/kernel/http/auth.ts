@@ -33,7 +33,10 @@ export async function registerAuth(app: HttpApp, secret: string): Promise<void> 
   });
 }
 
-/** preHandler: 401 unless the request carries a valid bearer token. */
+/**
+ * Route hook: 401 unless the request carries a valid bearer token. Use it as `onRequest`, so an
+ * anonymous caller gets 401 before the body is parsed or validated (and learns nothing of it).
+ */
 export async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
   try {
     await request.jwtVerify();
@@ -46,7 +49,7 @@ export async function authenticate(request: FastifyRequest, _reply: FastifyReply
   }
 }
 
-/** preHandler: 401 without a valid token, 403 unless the caller is an admin. */
+/** Route hook (`onRequest`): 401 without a valid token, 403 unless the caller is an admin. */
 export async function requireAdmin(request: FastifyRequest, reply: FastifyReply): Promise<void> {
   await authenticate(request, reply);
   if (request.user.role !== 'admin')

@@ -76,6 +76,12 @@ export function sendProblem(
   return reply.status(problem.status).type('application/problem+json').send(body);
 }
 
+/** A JSON pointer to the offending value: `/items/0/sku`, or `/extra` for an unknown field. */
+function problemPath(instancePath: string, unknownField: unknown): string {
+  const path = unknownField === undefined ? instancePath : `${instancePath}/${String(unknownField)}`;
+  return path || '/';
+}
+
 /** Every error becomes RFC 9457 problem+json; never a stack trace. */
 export function problemErrorHandler(
   error: FastifyError | HttpProblem,
@@ -96,7 +102,10 @@ export function problemErrorHandler(
       code: 'HTTP_VALIDATION',
       detail: `request ${error.validationContext ?? 'input'} is invalid`,
       errors: error.validation.map((v) => ({
-        path: `${v.instancePath || '/'}${v.keyword === 'additionalProperties' ? `/${String(v.params.additionalProperty)}` : ''}`,
+        path: problemPath(
+          v.instancePath,
+          v.keyword === 'additionalProperties' ? v.params.additionalProperty : undefined,
+        ),
         message: v.message ?? 'invalid',
       })),
     });

@@ -29,7 +29,7 @@ const UpdateBody = Type.Object(
   { ...strict, minProperties: 1 },
 );
 const SkuParams = Type.Object({ sku: Sku }, strict);
-const admin = { preHandler: requireAdmin } as const;
+const admin = { onRequest: requireAdmin } as const;
 const tags = ['inventory'];
 const security = [{ bearer: [] }];
 

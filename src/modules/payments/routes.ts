@@ -73,7 +73,7 @@ export function paymentsRoutes(app: HttpApp, ctx: ModuleContext): void {
   app.post(
     '/payments/deposits',
     {
-      preHandler: authenticate,
+      onRequest: authenticate,
       schema: {
         tags,
         security,
@@ -91,7 +91,7 @@ export function paymentsRoutes(app: HttpApp, ctx: ModuleContext): void {
   app.get(
     '/payments/account',
     {
-      preHandler: authenticate,
+      onRequest: authenticate,
       schema: {
         tags,
         security,
@@ -109,7 +109,7 @@ export function paymentsRoutes(app: HttpApp, ctx: ModuleContext): void {
   app.get(
     '/payments/account/events',
     {
-      preHandler: authenticate,
+      onRequest: authenticate,
       schema: {
         tags,
         security,

@@ -75,7 +75,7 @@ export function usersRoutes(app: HttpApp, ctx: ModuleContext): void {
   app.get(
     '/users/me',
     {
-      preHandler: authenticate,
+      onRequest: authenticate,
       schema: {
         tags: ['users'],
         summary: 'The caller’s account',
