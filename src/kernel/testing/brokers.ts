@@ -12,7 +12,9 @@ export function unreachableReason(url: string, defaultPort: number): Promise<str
     };
     socket.setTimeout(1000, () => done(`nothing answers at ${target.host}:${target.port} (timeout)`));
     socket.once('connect', () => done(undefined));
-    socket.once('error', (error) => done(`nothing answers at ${target.host}:${target.port} (${error.message})`));
+    socket.once('error', (error) =>
+      done(`nothing answers at ${target.host}:${target.port} (${error.message})`),
+    );
   });
 }
 

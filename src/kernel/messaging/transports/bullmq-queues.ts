@@ -1,0 +1,114 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../../observability/logger.js';
+import type { ConsumerEndpoint } from '../transport.js';
+import { deadLetterQueueName } from './bullmq-keys.js';
+import type { JobsByQueue } from './bullmq-routing.js';
+
+/**
+ * The BullMQ Queue objects of a transport: for publishing and stats on the publisher connection
+ * (fails fast while Redis is away), for dead-letter copies on the worker connection (waits).
+ */
+export class Queues {
+  readonly #prefix: string;
+  readonly #log: Logger;
+  readonly #publisher: Redis;
+  readonly #worker: Redis;
+  readonly #retentionMs: number;
+  readonly #published = new Map<string, Queue>();
+  readonly #deadLetters = new Map<string, { queue: Queue; cleanedAt: number }>();
+
+  constructor(args: { prefix: string; log: Logger; publisher: Redis; worker: Redis; retentionMs: number }) {
+    this.#prefix = args.prefix;
+    this.#log = args.log;
+    this.#publisher = args.publisher;
+    this.#worker = args.worker;
+    this.#retentionMs = args.retentionMs;
+  }
+
+  /** Adds every queue's jobs in parallel; a queue whose add failed is made anew next time. */
+  async addAll(jobs: JobsByQueue): Promise<void> {
+    await Promise.all(
+      [...jobs].map(async ([name, batch]) => {
+        try {
+          await this.published(name).addBulk(batch);
+        } catch (error) {
+          this.#published.delete(name);
+          throw error;
+        }
+      }),
+    );
+  }
+
+  /** Waiting (depth) and waiting plus in flight (lag) over a consumer's partition queues. */
+  async counts(queueNames: readonly string[]): Promise<{ depth: number; lag: number }> {
+    let depth = 0;
+    let lag = 0;
+    for (const name of queueNames) {
+      const c = await this.published(name).getJobCounts('wait', 'delayed', 'prioritized', 'active');
+      const waiting = (c.wait ?? 0) + (c.delayed ?? 0) + (c.prioritized ?? 0);
+      depth += waiting;
+      lag += waiting + (c.active ?? 0);
+    }
+    return { depth, lag };
+  }
+
+  /**
+   * Copies a dead letter to `dlq.<module>.retry` (nobody works that queue; copies older than the
+   * retention go). The consumer's SQLite store stays the source of truth: a failed copy is logged.
+   */
+  async copyDeadLetter(
+    endpoint: ConsumerEndpoint,
+    raw: string,
+    error: string,
+    attempts: number,
+  ): Promise<void> {
+    const name = deadLetterQueueName(endpoint.module);
+    let entry = this.#deadLetters.get(name);
+    if (!entry) {
+      entry = { queue: this.#open(name, this.#worker), cleanedAt: 0 };
+      this.#deadLetters.set(name, entry);
+    }
+    try {
+      const data = {
+        consumer: endpoint.name,
+        error,
+        attempts,
+        envelope: raw,
+        failedAt: new Date().toISOString(),
+      };
+      await entry.queue.add('dead-letter', data, { removeOnComplete: true });
+      if (Date.now() - entry.cleanedAt > 60_000) {
+        entry.cleanedAt = Date.now();
+        await entry.queue.clean(this.#retentionMs, 0, 'wait');
+      }
+    } catch (err) {
+      this.#log.warn({ err, consumer: endpoint.name }, 'copying a dead letter to its BullMQ queue failed');
+    }
+  }
+
+  async close(): Promise<void> {
+    const queues = [...this.#published.values(), ...[...this.#deadLetters.values()].map((e) => e.queue)];
+    await Promise.all(queues.map((queue) => queue.close().catch(() => {})));
+  }
+
+  published(name: string): Queue {
+    let queue = this.#published.get(name);
+    if (!queue) {
+      queue = this.#open(name, this.#publisher);
+      this.#published.set(name, queue);
+    }
+    return queue;
+  }
+
+  #open(name: string, connection: Redis): Queue {
+    const queue = new Queue(name, {
+      connection,
+      prefix: this.#prefix,
+      skipVersionCheck: true,
+      streams: { events: { maxLen: 1000 } },
+    });
+    queue.on('error', (error) => this.#log.debug({ err: error, queue: name }, 'queue error'));
+    return queue;
+  }
+}

@@ -1,0 +1,114 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from '../../observability/logger.js';
+import type { Envelope } from '../envelope.js';
+import type { ConsumerEndpoint } from '../transport.js';
+import {
+  consumersKey,
+  consumerTypesKey,
+  jobIdFor,
+  partitionOf,
+  partitionQueueName,
+  routesKey,
+} from './bullmq-keys.js';
+
+export interface JobSpec {
+  readonly name: string;
+  readonly data: string;
+  readonly opts: { readonly jobId: string } & typeof JOB_OPTIONS;
+}
+
+/** Jobs to add, by partition queue name. */
+export type JobsByQueue = Map<string, JobSpec[]>;
+
+/** BullMQ's own retries stay off (the consumer's policy retries in process); finished jobs go. */
+export const JOB_OPTIONS = { removeOnComplete: true, removeOnFail: 1000, attempts: 1 } as const;
+
+/**
+ * The durable routing table in Redis: which consumers take a type, and each consumer's partition
+ * count. Written at subscribe, read at every publish, so a process publishes to consumers that
+ * run elsewhere, or are down, as soon as they have subscribed once.
+ */
+export class RoutingTable {
+  readonly #prefix: string;
+  readonly #defaultPartitions: number;
+  readonly #log: Logger;
+  /** A consumer's partition count never changes once written: cached for good. */
+  readonly #partitions = new Map<string, number>();
+
+  constructor(prefix: string, defaultPartitions: number, log: Logger) {
+    this.#prefix = prefix;
+    this.#defaultPartitions = defaultPartitions;
+    this.#log = log;
+  }
+
+  /** Writes the consumer's routes (dropping types it no longer takes); returns its partition count. */
+  async register(redis: Redis, endpoint: ConsumerEndpoint): Promise<number> {
+    const { name, types } = endpoint;
+    const prefix = this.#prefix;
+    await redis.hsetnx(consumersKey(prefix), name, String(this.#defaultPartitions));
+    const partitions = Number(await redis.hget(consumersKey(prefix), name));
+    if (partitions !== this.#defaultPartitions) {
+      this.#log.warn(
+        { consumer: name, partitions, configured: this.#defaultPartitions },
+        'the consumer keeps the partition count it was created with',
+      );
+    }
+    this.#partitions.set(name, partitions);
+    const previous = await redis.smembers(consumerTypesKey(prefix, name));
+    const tx = redis.multi();
+    for (const type of previous) if (!types.includes(type)) tx.srem(routesKey(prefix, type), name);
+    for (const type of types) tx.sadd(routesKey(prefix, type), name);
+    tx.del(consumerTypesKey(prefix, name));
+    if (types.length > 0) tx.sadd(consumerTypesKey(prefix, name), ...types);
+    await tx.exec();
+    return partitions;
+  }
+
+  /** The jobs a batch makes: one per (message, consumer of its type), in its key's partition. */
+  async plan(redis: Redis, messages: readonly Envelope[]): Promise<JobsByQueue> {
+    const routes = await this.#routes(redis, [...new Set(messages.map((m) => m.type))]);
+    await this.#loadPartitions(redis, [...new Set([...routes.values()].flat())]);
+    const jobs: JobsByQueue = new Map();
+    for (const envelope of messages) {
+      const consumers = routes.get(envelope.type) ?? [];
+      if (consumers.length === 0) continue;
+      const data = JSON.stringify(envelope);
+      const jobId = jobIdFor(envelope.id);
+      for (const consumer of consumers) {
+        const queue = this.queueFor(consumer, envelope.partitionkey);
+        const batch = jobs.get(queue) ?? [];
+        batch.push({ name: envelope.type, data, opts: { ...JOB_OPTIONS, jobId } });
+        jobs.set(queue, batch);
+      }
+    }
+    return jobs;
+  }
+
+  /** The partition queue of a key (the consumer's partition count must be known: registered or planned). */
+  queueFor(consumer: string, partitionKey: string): string {
+    const partitions = this.#partitions.get(consumer) ?? this.#defaultPartitions;
+    return partitionQueueName(consumer, partitionOf(partitionKey, partitions));
+  }
+
+  async #routes(redis: Redis, types: readonly string[]): Promise<Map<string, string[]>> {
+    const commands = types.map((type) => ['smembers', routesKey(this.#prefix, type)]);
+    const replies = (await redis.pipeline(commands).exec()) ?? [];
+    const routes = new Map<string, string[]>();
+    types.forEach((type, i) => {
+      const [error, members] = replies[i] ?? [new Error('no reply from Redis')];
+      if (error) throw error;
+      routes.set(type, members as string[]);
+    });
+    return routes;
+  }
+
+  async #loadPartitions(redis: Redis, consumers: readonly string[]): Promise<void> {
+    const unknown = consumers.filter((name) => !this.#partitions.has(name));
+    if (unknown.length === 0) return;
+    const counts = await redis.hmget(consumersKey(this.#prefix), ...unknown);
+    unknown.forEach((name, i) => {
+      const count = Number(counts[i]);
+      if (count > 0) this.#partitions.set(name, count);
+    });
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * RabbitMQ topology of the transport (no plugin needed):
+ *
+ * - one durable topic exchange `modulith.events` carries every message (events and commands);
+ *   the routing key is `<type>.p<partition>`, partition = FNV-1a(partitionkey) mod N, computed by
+ *   the publisher, so every process must use the same N (default 4). A tap can bind `<type>.*`.
+ * - each consumer endpoint has N durable partition queues `<consumer>.p<i>`, each bound with
+ *   `<type>.p<i>` for every type the endpoint handles, declared with `x-single-active-consumer`:
+ *   with several instances one consumer is active per partition, which keeps per-key order.
+ * - each consumer module has a durable `dlq.<module>.retry` queue (default exchange) holding a copy
+ *   of every dead-lettered message with `x-error`, `x-attempts` and `x-consumer` headers.
+ *
+ * A namespace (tests use a random one) prefixes every exchange and queue name.
+ */
+import type { Channel } from 'amqplib';
+import { deadLetterQueueName } from '../dead-letters.js';
+import type { ConsumerEndpoint } from '../transport.js';
+
+export type RabbitQueueType = 'classic' | 'quorum';
+
+export interface Topology {
+  /** Prefix of every exchange and queue name ('' in production). */
+  readonly namespace: string;
+  readonly partitions: number;
+  readonly queueType: RabbitQueueType;
+}
+
+/** The broker-side DLQ keeps at most this many messages (oldest dropped): it is a copy for tooling. */
+export const DEAD_LETTER_QUEUE_MAX_LENGTH = 100_000;
+
+export const exchangeName = (t: Topology): string => `${t.namespace}modulith.events`;
+export const partitionQueue = (t: Topology, consumer: string, partition: number): string =>
+  `${t.namespace}${consumer}.p${partition}`;
+export const partitionQueues = (t: Topology, consumer: string): string[] =>
+  Array.from({ length: t.partitions }, (_, i) => partitionQueue(t, consumer, i));
+export const deadLetterQueue = (t: Topology, module: string): string =>
+  `${t.namespace}${deadLetterQueueName(module)}`;
+export const routingKey = (type: string, partition: number): string => `${type}.p${partition}`;
+
+/** FNV-1a (32 bit) of the key's UTF-8 bytes, mod `partitions`: stable across processes and builds. */
+export function partitionOf(key: string, partitions: number): number {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(key, 'utf8')) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % partitions;
+}
+
+export async function declareExchange(channel: Channel, t: Topology): Promise<void> {
+  await channel.assertExchange(exchangeName(t), 'topic', { durable: true });
+}
+
+/** Declares (idempotently) an endpoint's partition queues, their bindings, and its module's DLQ. */
+export async function declareEndpoint(
+  channel: Channel,
+  t: Topology,
+  endpoint: ConsumerEndpoint,
+): Promise<void> {
+  const exchange = exchangeName(t);
+  for (let i = 0; i < t.partitions; i++) {
+    const queue = partitionQueue(t, endpoint.name, i);
+    await channel.assertQueue(queue, {
+      durable: true,
+      arguments: { 'x-queue-type': t.queueType, 'x-single-active-consumer': true },
+    });
+    for (const type of endpoint.types) await channel.bindQueue(queue, exchange, routingKey(type, i));
+  }
+  await channel.assertQueue(deadLetterQueue(t, endpoint.module), {
+    durable: true,
+    arguments: { 'x-queue-type': t.queueType, 'x-max-length': DEAD_LETTER_QUEUE_MAX_LENGTH },
+  });
+}
+
+/** True for the channel error RabbitMQ raises when a queue exists with other arguments (406). */
+export function isPreconditionFailed(error: unknown): boolean {
+  return (error as { code?: unknown } | undefined)?.code === 406;
+}
+
+/** Explains a failed declaration; a 406 means the queue was declared before with other arguments. */
+export function declarationError(error: unknown, t: Topology, consumer: string): Error {
+  const reason = error instanceof Error ? error.message : String(error);
+  if (!isPreconditionFailed(error))
+    return new Error(`RabbitMQ: declaring the queues of ${consumer} failed: ${reason}`);
+  return new Error(
+    `RabbitMQ: a queue of ${consumer} exists with other arguments (${reason}). ` +
+      `RABBITMQ_QUEUE_TYPE=${t.queueType} cannot change an existing queue: keep the old type, or drain ` +
+      'and delete the queues so they are declared again.',
+  );
+}
