@@ -1,4 +1,5 @@
 import { registerAdminRoutes } from './kernel/http/admin-routes.js';
+import { registerBullBoard } from './kernel/http/bull-board.js';
 import { createHttpServer } from './kernel/http/server.js';
 import type { HttpApp, ModuleDefinition, RetryPolicy, Transport } from './kernel/index.js';
 import { type Config, Kernel } from './kernel/index.js';
@@ -64,6 +65,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await kernel.stop().catch(() => {});
     throw error;
   }
+  await registerBullBoard(app, kernel.transport);
   for (const { definition, context } of kernel.modules) {
     const routes = definition.routes;
     if (routes) await app.register(async (scope) => routes(scope, context));

@@ -63,12 +63,7 @@ export class Queues {
     error: string,
     attempts: number,
   ): Promise<void> {
-    const name = deadLetterQueueName(endpoint.module);
-    let entry = this.#deadLetters.get(name);
-    if (!entry) {
-      entry = { queue: this.#open(name, this.#worker), cleanedAt: 0 };
-      this.#deadLetters.set(name, entry);
-    }
+    const entry = this.#deadLetterEntry(endpoint.module);
     try {
       const data = {
         consumer: endpoint.name,
@@ -90,6 +85,21 @@ export class Queues {
   async close(): Promise<void> {
     const queues = [...this.#published.values(), ...[...this.#deadLetters.values()].map((e) => e.queue)];
     await Promise.all(queues.map((queue) => queue.close().catch(() => {})));
+  }
+
+  /** The BullMQ queue `dlq.<module>.retry` that keeps copies of the module's dead letters. */
+  deadLetterQueue(module: string): Queue {
+    return this.#deadLetterEntry(module).queue;
+  }
+
+  #deadLetterEntry(module: string): { queue: Queue; cleanedAt: number } {
+    const name = deadLetterQueueName(module);
+    let entry = this.#deadLetters.get(name);
+    if (!entry) {
+      entry = { queue: this.#open(name, this.#worker), cleanedAt: 0 };
+      this.#deadLetters.set(name, entry);
+    }
+    return entry;
   }
 
   published(name: string): Queue {

@@ -14,6 +14,7 @@
  *   BullMQ queue `dlq.<module>.retry` (nobody works it; kept `deadLetterRetentionMs`).
  */
 import { randomUUID } from 'node:crypto';
+import type { Queue } from 'bullmq';
 import type { Logger } from '../../observability/logger.js';
 import type { ConsumerStats, Transport } from '../transport.js';
 import { ConsumerGroup } from './bullmq-group.js';
@@ -45,7 +46,13 @@ export interface BullMqTransportOptions {
   readonly instanceId?: string;
 }
 
-export function createBullMqTransport(log: Logger, options: BullMqTransportOptions): Transport {
+/** The BullMQ transport, which can also show its queues (bull-board under `/admin/queues`). */
+export interface BullMqTransport extends Transport {
+  /** The partition queues of this process's consumers and their modules' dead-letter queues. */
+  boardQueues(): Queue[];
+}
+
+export function createBullMqTransport(log: Logger, options: BullMqTransportOptions): BullMqTransport {
   const prefix = options.prefix ?? 'modulith';
   const instanceId = options.instanceId ?? randomUUID();
   const lockDurationMs = options.lockDurationMs ?? 10_000;
@@ -130,6 +137,15 @@ export function createBullMqTransport(log: Logger, options: BullMqTransportOptio
           return { consumer: endpoint.name, ...(await queues.counts(names)) };
         }),
       );
+    },
+
+    boardQueues() {
+      const groupList = [...groups.values()];
+      const partitionQueues = groupList.flatMap(({ endpoint, partitions }) =>
+        Array.from({ length: partitions }, (_, i) => queues.published(partitionQueueName(endpoint.name, i))),
+      );
+      const modules = [...new Set(groupList.map(({ endpoint }) => endpoint.module))];
+      return [...partitionQueues, ...modules.map((module) => queues.deadLetterQueue(module))];
     },
 
     async health() {

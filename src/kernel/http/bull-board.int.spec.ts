@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { Type } from 'typebox';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../app.js';
+import { defineEvent, defineModule, type HttpApp, loadConfig } from '../index.js';
+import { redisSkipReason, redisUrl } from '../testing/index.js';
+
+const pinged = defineEvent({
+  type: 'pings.pinged',
+  schema: Type.Object({ n: Type.Integer() }),
+  partitionKey: () => 'p',
+});
+const pings = defineModule({
+  name: 'pings',
+  messages: [pinged],
+  subscriptions: () => [{ consumer: 'pings.counter', messages: [pinged], handler: () => {} }],
+});
+
+const skip = await redisSkipReason();
+if (skip && process.env.REQUIRE_BROKERS !== '1') console.warn(`skipping bull-board test: ${skip}`);
+
+describe.skipIf(skip !== undefined && process.env.REQUIRE_BROKERS !== '1')(
+  'bull-board on the BullMQ transport',
+  () => {
+    let app: HttpApp;
+    let dataDir: string;
+    const namespace = `bb-${randomBytes(4).toString('hex')}`;
+    beforeAll(async () => {
+      dataDir = mkdtempSync(join(tmpdir(), 'bull-board-'));
+      const env = { TRANSPORT: 'bullmq', REDIS_URL: redisUrl, BUS_NAMESPACE: namespace };
+      const config = loadConfig(
+        {
+          ...env,
+          DATA_DIR: dataDir,
+          LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+          JWT_SECRET: 'x'.repeat(32),
+        },
+        ['pings'],
+      );
+      app = await buildApp(config, { modules: [pings] });
+    });
+    afterAll(async () => {
+      await app?.close();
+      rmSync(dataDir, { recursive: true, force: true });
+      const redis = new Redis(redisUrl);
+      const keys = await redis.keys(`${namespace}:*`);
+      if (keys.length > 0) await redis.del(...keys);
+      await redis.quit();
+    });
+
+    it('is mounted at /admin/queues for admins only, listing the consumer partitions and dead-letter queue', async () => {
+      const anonymous = await app.inject('/admin/queues');
+      expect(anonymous.statusCode, anonymous.body).toBe(401);
+      const user = app.jwt.sign({ sub: 'u1', role: 'user' });
+      expect(
+        (await app.inject({ url: '/admin/queues', headers: { authorization: `Bearer ${user}` } })).statusCode,
+      ).toBe(403);
+      const admin = { authorization: `Bearer ${app.jwt.sign({ sub: 'a1', role: 'admin' })}` };
+      const page = await app.inject({ url: '/admin/queues', headers: admin });
+      expect(page.statusCode).toBe(200);
+      expect(page.headers['content-type']).toContain('text/html');
+      const api = await app.inject({ url: '/admin/queues/api/queues', headers: admin });
+      expect(api.statusCode).toBe(200);
+      const names = (api.json() as { queues: { name: string }[] }).queues.map((q) => q.name).sort();
+      expect(names).toEqual([
+        'dlq.pings.retry',
+        'pings.counter.p0',
+        'pings.counter.p1',
+        'pings.counter.p2',
+        'pings.counter.p3',
+      ]);
+    });
+  },
+);
