@@ -6,7 +6,9 @@ import { type Config, Kernel } from './kernel/index.js';
 import { createTransport } from './kernel/messaging/transports/index.js';
 import { registerObservabilityRoutes } from './kernel/observability/health.js';
 import { createLogger, type Logger } from './kernel/observability/logger.js';
+import { registerServiceRegistry } from './kernel/registry/http.js';
 import { analyticsModule } from './modules/analytics/index.js';
+import { gatewayModule } from './modules/gateway/index.js';
 import { inventoryModule } from './modules/inventory/index.js';
 import { notificationsModule } from './modules/notifications/index.js';
 import { ordersModule } from './modules/orders/index.js';
@@ -24,6 +26,7 @@ export const moduleCatalogue: readonly ModuleDefinition[] = [
   ordersModule,
   notificationsModule,
   analyticsModule,
+  gatewayModule,
 ];
 
 export interface AppOptions {
@@ -59,10 +62,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   app.addHook('onClose', () => kernel.stop());
   registerObservabilityRoutes(app, kernel);
   registerAdminRoutes(app, kernel);
+  registerServiceRegistry(app, kernel);
   try {
     await kernel.start();
   } catch (error) {
-    await kernel.stop().catch(() => {});
+    await app.close().catch(() => {}); // stops the kernel and closes the app's Redis connections
     throw error;
   }
   await registerBullBoard(app, kernel.transport);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { TransportName } from './messaging/transport.js';
 
 /** A configuration problem: reported as one line naming the variable, then exit code 1. */
@@ -17,6 +18,8 @@ export interface Config {
   readonly transport: TransportName;
   /** Modules this process runs. */
   readonly modules: readonly string[];
+  /** Every module this build ships (MODULES picks among them; a gateway proxies the others). */
+  readonly availableModules: readonly string[];
   readonly port: number;
   readonly host: string;
   readonly dataDir: string;
@@ -32,6 +35,19 @@ export interface Config {
   /** Prefix of every broker queue, exchange and key, so several deployments can share a broker. */
   readonly busNamespace: string;
   readonly rabbitmqQueueType: 'classic' | 'quorum';
+  /**
+   * Service registry in Redis (REDIS_URL): on by default when the transport is a broker or
+   * REDIS_URL is set; `SERVICE_REGISTRY=off|on` overrides.
+   */
+  readonly serviceRegistry: boolean;
+  /** The base URL other processes reach this one at (SERVICE_ADVERTISE_URL; default from HOST and the port). */
+  readonly serviceAdvertiseUrl: string | undefined;
+  /** How long the gateway waits for a proxied answer before 504 (GATEWAY_TIMEOUT_MS). */
+  readonly gatewayTimeoutMs: number;
+  /** Where rate-limit counters live: `redis` (shared by every instance) by default on a broker transport. */
+  readonly rateLimitStore: 'memory' | 'redis';
+  /** Proxies whose X-Forwarded-For is believed (TRUST_PROXY: addresses or CIDRs, comma separated). */
+  readonly trustProxy: string | undefined;
 }
 
 const TRANSPORTS: readonly TransportName[] = ['memory', 'bullmq', 'rabbitmq'];
@@ -62,6 +78,7 @@ export function loadConfig(env: Env, availableModules: readonly string[]): Confi
     nodeEnv,
     transport,
     modules: moduleList(env.MODULES, availableModules),
+    availableModules: [...availableModules],
     port: integer(env, 'PORT', 3000, 0, 65535),
     host: nonEmpty(env.HOST) ?? '127.0.0.1',
     dataDir: nonEmpty(env.DATA_DIR) ?? './data',
@@ -75,7 +92,45 @@ export function loadConfig(env: Env, availableModules: readonly string[]): Confi
     sagaStepTimeoutMs: integer(env, 'SAGA_STEP_TIMEOUT_MS', 30_000, 1, 86_400_000),
     busNamespace: namespace(env.BUS_NAMESPACE),
     rabbitmqQueueType: oneOf(env, 'RABBITMQ_QUEUE_TYPE', ['classic', 'quorum'] as const, 'classic'),
+    ...distribution(env, transport),
   };
+}
+
+type Distribution = Pick<
+  Config,
+  'serviceRegistry' | 'serviceAdvertiseUrl' | 'gatewayTimeoutMs' | 'rateLimitStore' | 'trustProxy'
+>;
+
+/** The settings of a split deployment: registry, gateway, shared rate limits, proxies. */
+function distribution(env: Env, transport: TransportName): Distribution {
+  const broker = transport !== 'memory';
+  const registry = oneOf(env, 'SERVICE_REGISTRY', ['auto', 'on', 'off'] as const, 'auto');
+  const advertise = nonEmpty(env.SERVICE_ADVERTISE_URL);
+  return {
+    serviceRegistry:
+      registry === 'auto' ? broker || nonEmpty(env.REDIS_URL) !== undefined : registry === 'on',
+    serviceAdvertiseUrl:
+      advertise === undefined ? undefined : url(env, 'SERVICE_ADVERTISE_URL', advertise, ['http:', 'https:']),
+    gatewayTimeoutMs: integer(env, 'GATEWAY_TIMEOUT_MS', 10_000, 1, 600_000),
+    rateLimitStore: oneOf(env, 'RATE_LIMIT_STORE', ['memory', 'redis'] as const, broker ? 'redis' : 'memory'),
+    trustProxy: proxies(env.TRUST_PROXY),
+  };
+}
+
+function proxies(raw: string | undefined): string | undefined {
+  const value = nonEmpty(raw);
+  if (value === undefined) return undefined;
+  const parts = value.split(',').map((part) => part.trim());
+  for (const part of parts) {
+    const [address = '', bits, ...rest] = part.split('/');
+    const version = isIP(address);
+    const maxBits = version === 6 ? 128 : 32;
+    const badBits = bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= maxBits);
+    if (version === 0 || badBits || rest.length > 0) {
+      throw new ConfigError('TRUST_PROXY', `must be IP addresses or CIDRs, comma separated (got "${part}")`);
+    }
+  }
+  return parts.join(',');
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -19,11 +19,13 @@ describe('configuration', () => {
     expect(config).toMatchObject({
       transport: 'memory',
       modules,
+      availableModules: modules,
       port: 3000,
       host: '127.0.0.1',
       dataDir: './data',
       redisUrl: 'redis://127.0.0.1:6379',
       amqpUrl: 'amqp://guest:guest@127.0.0.1:5672',
+      rabbitmqQueueType: 'classic',
       logLevel: 'info',
       sagaStepTimeoutMs: 30_000,
       jwtSecretGenerated: true,
@@ -47,12 +49,52 @@ describe('configuration', () => {
     expect(config).toMatchObject({
       transport: 'rabbitmq',
       modules: ['orders'],
+      availableModules: modules,
       port: 3101,
       host: '0.0.0.0',
       dataDir: '/tmp/x',
       logLevel: 'debug',
       jwtSecretGenerated: false,
     });
+  });
+
+  it('runs a split deployment on a broker: registry, shared rate limits, gateway timeout', () => {
+    expect(loadConfig({}, modules)).toMatchObject({
+      serviceRegistry: false,
+      serviceAdvertiseUrl: undefined,
+      gatewayTimeoutMs: 10_000,
+      rateLimitStore: 'memory',
+      trustProxy: undefined,
+    });
+    expect(loadConfig({ TRANSPORT: 'bullmq' }, modules)).toMatchObject({
+      serviceRegistry: true,
+      rateLimitStore: 'redis',
+    });
+    // memory with REDIS_URL set: the registry (for discovery), counters still in memory
+    expect(loadConfig({ REDIS_URL: 'redis://10.0.0.5:6379' }, modules)).toMatchObject({
+      serviceRegistry: true,
+      rateLimitStore: 'memory',
+    });
+    expect(
+      loadConfig(
+        {
+          TRANSPORT: 'rabbitmq',
+          SERVICE_REGISTRY: 'off',
+          SERVICE_ADVERTISE_URL: 'http://orders:3000',
+          GATEWAY_TIMEOUT_MS: '2500',
+          RATE_LIMIT_STORE: 'memory',
+          TRUST_PROXY: '127.0.0.1, 10.0.0.0/8,::1',
+        },
+        modules,
+      ),
+    ).toMatchObject({
+      serviceRegistry: false,
+      serviceAdvertiseUrl: 'http://orders:3000',
+      gatewayTimeoutMs: 2500,
+      rateLimitStore: 'memory',
+      trustProxy: '127.0.0.1,10.0.0.0/8,::1',
+    });
+    expect(loadConfig({ SERVICE_REGISTRY: 'on' }, modules).serviceRegistry).toBe(true);
   });
 
   it.each([
@@ -65,8 +107,15 @@ describe('configuration', () => {
     [{ NODE_ENV: 'production' }, 'JWT_SECRET', 'required when NODE_ENV=production'],
     [{ REDIS_URL: 'http://x' }, 'REDIS_URL', 'must start with redis:'],
     [{ AMQP_URL: 'not a url' }, 'AMQP_URL', 'is not a URL'],
+    [{ RABBITMQ_QUEUE_TYPE: 'stream' }, 'RABBITMQ_QUEUE_TYPE', 'must be one of classic, quorum'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', 'must be one of'],
     [{ ADMIN_EMAIL: 'a@b.c' }, 'ADMIN_PASSWORD', 'set both'],
+    [{ SERVICE_REGISTRY: 'maybe' }, 'SERVICE_REGISTRY', 'must be one of auto, on, off'],
+    [{ SERVICE_ADVERTISE_URL: 'tcp://x:1' }, 'SERVICE_ADVERTISE_URL', 'must start with http: or https:'],
+    [{ GATEWAY_TIMEOUT_MS: '0' }, 'GATEWAY_TIMEOUT_MS', 'must be an integer from 1'],
+    [{ RATE_LIMIT_STORE: 'disk' }, 'RATE_LIMIT_STORE', 'must be one of memory, redis'],
+    [{ TRUST_PROXY: 'gateway' }, 'TRUST_PROXY', 'must be IP addresses or CIDRs'],
+    [{ TRUST_PROXY: '10.0.0.0/33' }, 'TRUST_PROXY', 'must be IP addresses or CIDRs'],
   ])('rejects %o naming %s', (env, variable, message) => {
     const error = failure(env);
     expect(error.variable).toBe(variable);

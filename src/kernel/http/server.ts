@@ -9,6 +9,7 @@ import type { Logger } from '../observability/logger.js';
 import { registerAuth } from './auth.js';
 import { correlationIdOf, registerCorrelation } from './correlation.js';
 import { HttpProblem, problemErrorHandler, sendProblem } from './errors.js';
+import { rateLimitRedis } from './rate-limit-store.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
@@ -23,6 +24,8 @@ export async function createHttpServer(log: Logger, config: Config): Promise<Htt
     bodyLimit: BODY_LIMIT_BYTES,
     genReqId: correlationIdOf,
     return503OnClosing: true,
+    // behind the gateway (or another proxy): the client's address from X-Forwarded-For
+    ...(config.trustProxy ? { trustProxy: config.trustProxy } : {}),
     ajv: {
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: true },
     },
@@ -37,8 +40,11 @@ export async function createHttpServer(log: Logger, config: Config): Promise<Htt
   );
   registerCorrelation(app);
   await registerAuth(app, config.jwtSecret);
+  const store = rateLimitRedis(config, log);
+  if (store) app.addHook('onClose', () => store.close());
   await app.register(rateLimit, {
     global: false,
+    ...(store ? { redis: store.redis, nameSpace: store.nameSpace, skipOnError: true } : {}),
     errorResponseBuilder: (_request, context) =>
       new HttpProblem(429, 'HTTP_RATE_LIMITED', `too many requests; retry in ${context.after}`),
   });

@@ -19,6 +19,7 @@ import { type ModuleDatabase, openModuleDatabase } from '../persistence/db.js';
 import { migrateModuleDatabase } from '../persistence/migrate.js';
 import { SagaCoordinator } from '../sagas/coordinator.js';
 import { createSagaStore, type SagaListing, type SagaStore } from '../sagas/store.js';
+import { waitForBroker } from './broker-wait.js';
 import type { ModuleContext, ModuleDefinition } from './module.js';
 
 export interface KernelOptions {
@@ -28,6 +29,8 @@ export interface KernelOptions {
   readonly log: Logger;
   readonly retry?: Partial<RetryPolicy>;
   readonly relay?: Partial<RelayOptions>;
+  /** How long start waits for the broker before failing naming AMQP_URL/REDIS_URL (default 30 s). */
+  readonly brokerWaitMs?: number;
 }
 
 interface ModuleRuntime {
@@ -82,6 +85,8 @@ export class Kernel {
   }
 
   async start(): Promise<void> {
+    // Every process waits for its bus, also one without consumers (a gateway): fail clearly, not later.
+    await waitForBroker(this.transport, this.config, this.log, this.#options.brokerWaitMs);
     for (const definition of this.#options.modules) {
       this.registry.register(definition.messages ?? []);
       this.registry.register(definition.sends ?? []);

@@ -4,6 +4,7 @@ import type { Transport } from '../messaging/transport.js';
 import type { Logger } from '../observability/logger.js';
 import type { KernelMetrics } from '../observability/metrics.js';
 import type { ModuleDatabase } from '../persistence/db.js';
+import { DatabaseLease } from './lease.js';
 
 export interface RelayOptions {
   readonly batchSize: number;
@@ -11,12 +12,19 @@ export interface RelayOptions {
   readonly sweepIntervalMs: number;
   /** Published rows are kept this long (for `/admin/outbox`), then deleted. */
   readonly retentionMs: number;
+  /**
+   * The relay publishes only while it holds the database's `outbox-relay` lease, so processes
+   * sharing a module database publish one at a time, in outbox order. Renewed at half its time
+   * (keep it above twice the sweep interval); another process takes over once it expires.
+   */
+  readonly leaseTtlMs: number;
 }
 
 export const DEFAULT_RELAY_OPTIONS: RelayOptions = {
   batchSize: 200,
   sweepIntervalMs: 1000,
   retentionMs: 86_400_000,
+  leaseTtlMs: 5000,
 };
 
 export interface OutboxStats {
@@ -52,6 +60,9 @@ export class OutboxRelay {
   #failures = 0;
   #stopped = true;
   #lastPrune = 0;
+  readonly #lease: DatabaseLease;
+  /** Whether this relay holds the lease (undefined until it first asked). */
+  #active: boolean | undefined;
 
   readonly #metrics: KernelMetrics;
 
@@ -73,6 +84,7 @@ export class OutboxRelay {
     this.#markPublished = database.sqlite.prepare(
       'UPDATE kernel_outbox SET published_at = ? WHERE seq BETWEEN ? AND ? AND published_at IS NULL',
     );
+    this.#lease = new DatabaseLease(database.sqlite, 'outbox-relay', this.#options.leaseTtlMs);
   }
 
   start(): void {
@@ -109,6 +121,12 @@ export class OutboxRelay {
     clearInterval(this.#sweep);
     clearTimeout(this.#retry);
     await this.#running;
+    try {
+      if (this.#active) this.#lease.release();
+    } catch (error) {
+      this.#log.warn({ err: error }, 'could not release the outbox relay lease; it expires by itself');
+    }
+    this.#active = undefined;
   }
 
   stats(): OutboxStats {
@@ -131,7 +149,7 @@ export class OutboxRelay {
   async #drain(): Promise<void> {
     try {
       for (;;) {
-        if (this.#stopped) return;
+        if (this.#stopped || !this.#holdsLease()) return;
         const rows = this.#selectPending.all(this.#options.batchSize);
         const first = rows[0];
         const last = rows.at(-1);
@@ -152,6 +170,26 @@ export class OutboxRelay {
       this.#retry = setTimeout(() => this.wake(), delay);
       this.#retry.unref();
     }
+  }
+
+  /** Whether this relay may publish now (holding the lease); logs when that changes. */
+  #holdsLease(): boolean {
+    const held = this.#lease.hold();
+    if (held !== this.#active) {
+      const first = this.#active === undefined;
+      this.#active = held;
+      if (held) {
+        // Quiet when nobody else was there (one process per database, the usual case).
+        this.#log[first ? 'debug' : 'info'](
+          { holder: this.#lease.holder },
+          'outbox relay active: this process publishes',
+        );
+      } else {
+        const holder = this.#lease.holderNow();
+        this.#log.info({ holder }, 'outbox relay standing by: another process publishes this outbox');
+      }
+    }
+    return held;
   }
 
   #countPublished(envelopes: readonly Envelope[]): void {

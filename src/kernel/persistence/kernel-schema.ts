@@ -99,3 +99,16 @@ export const kernelSagas = sqliteTable(
     index('kernel_sagas_status').on(t.status),
   ],
 );
+
+/**
+ * Leases between the processes that share this database (several instances of a module on one
+ * host): `outbox-relay` makes one relay at a time publish, in outbox order. A holder renews its
+ * lease; another process takes it over once it has expired (or at once when the holder, on this
+ * host, is a dead process).
+ */
+export const kernelLeases = sqliteTable('kernel_leases', {
+  name: text('name').primaryKey(),
+  /** `<hostname>:<pid>:<nonce>` of the holder. */
+  holder: text('holder').notNull(),
+  expiresAt: integer('expires_at').notNull(),
+});

@@ -1,0 +1,87 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type Database from 'better-sqlite3';
+import type { Statement } from 'better-sqlite3';
+
+/** `<hostname>:<pid>:<nonce>`: who holds a lease, and whether that process still lives. */
+export function newLeaseHolder(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+}
+
+/** True when `holder` names a process of this host that no longer exists. */
+export function holderIsDead(holder: string): boolean {
+  const [host, pidText] = holder.split(':');
+  const pid = Number(pidText);
+  if (host !== hostname() || !Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/**
+ * A named lease in a module database (`kernel_leases`), shared by every process that opens it.
+ * One holder at a time: it renews the lease while it works; another process takes it once it has
+ * expired, or at once when the holder is a dead process of this host (a `kill -9`, then a restart).
+ * Times are this host's clock: the processes sharing a SQLite file share a host.
+ */
+export class DatabaseLease {
+  readonly holder: string;
+  readonly #name: string;
+  readonly #ttlMs: number;
+  readonly #claim: Statement<{ name: string; holder: string; expires: number; now: number }>;
+  readonly #current: Statement<[string], { holder: string; expires_at: number }>;
+  readonly #takeOver: Statement<{ name: string; holder: string; expires: number; previous: string }>;
+  readonly #release: Statement<[string, string]>;
+  #until = 0;
+
+  constructor(sqlite: Database.Database, name: string, ttlMs: number, holder = newLeaseHolder()) {
+    this.#name = name;
+    this.#ttlMs = ttlMs;
+    this.holder = holder;
+    this.#claim = sqlite.prepare(
+      `INSERT INTO kernel_leases (name, holder, expires_at) VALUES (@name, @holder, @expires)
+       ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+       WHERE kernel_leases.holder = excluded.holder OR kernel_leases.expires_at <= @now`,
+    );
+    this.#current = sqlite.prepare('SELECT holder, expires_at FROM kernel_leases WHERE name = ?');
+    this.#takeOver = sqlite.prepare(
+      `UPDATE kernel_leases SET holder = @holder, expires_at = @expires
+       WHERE name = @name AND holder = @previous`,
+    );
+    this.#release = sqlite.prepare('DELETE FROM kernel_leases WHERE name = ? AND holder = ?');
+  }
+
+  /**
+   * True while this process holds the lease. Renews it once half its time has passed (one write),
+   * and tries to take it when another holder's has expired or died.
+   */
+  hold(now = Date.now()): boolean {
+    if (now < this.#until - this.#ttlMs / 2) return true;
+    const expires = now + this.#ttlMs;
+    const params = { name: this.#name, holder: this.holder, expires };
+    let held = this.#claim.run({ ...params, now }).changes === 1;
+    if (!held) {
+      const current = this.#current.get(this.#name);
+      if (current && holderIsDead(current.holder)) {
+        held = this.#takeOver.run({ ...params, previous: current.holder }).changes === 1;
+      }
+    }
+    this.#until = held ? expires : 0;
+    return held;
+  }
+
+  /** The current holder, if any holds an unexpired lease. */
+  holderNow(now = Date.now()): string | undefined {
+    const current = this.#current.get(this.#name);
+    return current && current.expires_at > now ? current.holder : undefined;
+  }
+
+  /** Gives the lease up (a clean stop), so another process takes it at once. */
+  release(): void {
+    this.#until = 0;
+    this.#release.run(this.#name, this.holder);
+  }
+}

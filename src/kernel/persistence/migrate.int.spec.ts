@@ -1,0 +1,85 @@
+/**
+ * Two processes starting on one database (two instances of a module on one host) must not both
+ * apply a pending migration. The losing order is forced: another process has begun applying the
+ * pending migration and holds the write lock when this one starts migrating. (drizzle's own
+ * migrator read "what is applied" before its BEGIN and failed here with "table already exists".)
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { migrationsRoot } from '../paths.js';
+import { openModuleDatabase } from './db.js';
+import { migrateModuleDatabase } from './migrate.js';
+
+const PROJECT_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+
+/** Applies the newest kernel migration in a transaction it holds open for HOLD_MS, then commits. */
+const RIVAL = `
+const { readMigrationFiles } = await import('drizzle-orm/migrator');
+const { openModuleDatabase } = await import('./src/kernel/persistence/db.ts');
+const database = openModuleDatabase(process.env.DATA_DIR, 'orders');
+const newest = readMigrationFiles({ migrationsFolder: process.env.FOLDER }).at(-1);
+database.sqlite.exec('BEGIN IMMEDIATE');
+for (const statement of newest.sql) if (statement.trim()) database.sqlite.exec(statement);
+database.sqlite
+  .prepare('INSERT INTO __migrations_kernel ("hash", "created_at") VALUES (?, ?)')
+  .run(newest.hash, newest.folderMillis);
+console.log('HOLDING');
+const until = Date.now() + Number(process.env.HOLD_MS);
+while (Date.now() < until) {}
+database.sqlite.exec('COMMIT');
+database.close();
+`;
+
+describe('migrations from several processes at once', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'migrate-race-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('waits for a process that is applying the pending migration, then applies nothing twice', {
+    timeout: 30_000,
+  }, async () => {
+    // A database one kernel migration behind (as after an upgrade of the code).
+    const old = openModuleDatabase(dataDir, 'orders');
+    migrateModuleDatabase(old);
+    const applied = old.sqlite.prepare('SELECT COUNT(*) AS n FROM __migrations_kernel').get() as {
+      n: number;
+    };
+    expect(applied.n).toBeGreaterThanOrEqual(2);
+    old.sqlite.exec('DROP TABLE kernel_leases');
+    old.sqlite.exec(
+      'DELETE FROM __migrations_kernel WHERE created_at = (SELECT MAX(created_at) FROM __migrations_kernel)',
+    );
+    old.close();
+
+    const rival = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', RIVAL], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, DATA_DIR: dataDir, FOLDER: join(migrationsRoot, 'kernel'), HOLD_MS: '1000' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise<number | null>((resolve) => rival.on('exit', resolve));
+    await new Promise<void>((resolve, reject) => {
+      createInterface({ input: rival.stdout }).on('line', (line) => {
+        if (line === 'HOLDING') resolve();
+      });
+      void exited.then((code) => reject(new Error(`the rival exited (${code}) before holding the lock`)));
+    });
+
+    const database = openModuleDatabase(dataDir, 'orders');
+    try {
+      expect(() => migrateModuleDatabase(database)).not.toThrow();
+      const rows = database.sqlite.prepare('SELECT hash FROM __migrations_kernel').all() as {
+        hash: string;
+      }[];
+      expect(rows).toHaveLength(applied.n);
+      expect(new Set(rows.map((row) => row.hash)).size).toBe(applied.n);
+      expect(database.sqlite.prepare('SELECT COUNT(*) AS n FROM kernel_leases').get()).toEqual({ n: 0 });
+    } finally {
+      database.close();
+    }
+    expect(await exited).toBe(0);
+  });
+});

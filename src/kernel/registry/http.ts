@@ -1,0 +1,96 @@
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import type { Config } from '../config.js';
+import { requireAdmin } from '../http/auth.js';
+import type { Kernel } from '../modules/lifecycle.js';
+import type { HttpApp } from '../modules/module.js';
+import {
+  type InstanceDescription,
+  newInstanceId,
+  type ServiceInstance,
+  ServiceRegistry,
+} from './registry.js';
+
+const HEALTH_TIMEOUT_MS = 2000;
+
+/** The kernel's readiness checks; a check that does not answer in time counts as failed. */
+async function healthWithin(kernel: Kernel, ms: number): Promise<Awaited<ReturnType<Kernel['health']>>> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<Awaited<ReturnType<Kernel['health']>>>((resolve) => {
+    timer = setTimeout(
+      () => resolve({ health: { status: 'fail', detail: `no answer within ${ms} ms` } }),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([kernel.health(), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The base URL this process is reached at: SERVICE_ADVERTISE_URL, else its listener. */
+export function advertisedUrl(config: Config, address: AddressInfo | string | null): string {
+  if (config.serviceAdvertiseUrl) return config.serviceAdvertiseUrl.replace(/\/+$/, '');
+  const port = address !== null && typeof address === 'object' ? address.port : config.port;
+  const wildcard = ['0.0.0.0', '::', ''].includes(config.host);
+  const host = wildcard ? '127.0.0.1' : config.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * Registers this process in the service registry once it listens (modules, advertised URL, pid,
+ * readiness), heartbeats, and deregisters when the app closes (before HTTP stops, so gateways
+ * stop sending here first). `GET /admin/services` 🛡 lists every live instance of the deployment
+ * with its health; without a registry (memory transport), this process alone.
+ */
+export function registerServiceRegistry(app: HttpApp, kernel: Kernel): void {
+  const { config } = kernel;
+  const registry = config.serviceRegistry
+    ? new ServiceRegistry({ redisUrl: config.redisUrl, namespace: config.busNamespace, log: kernel.log })
+    : undefined;
+  const startedAt = new Date().toISOString();
+  const selfId = registry?.id ?? newInstanceId();
+  let url: string | undefined;
+
+  const describe = async (): Promise<InstanceDescription> => {
+    const checks = await healthWithin(kernel, HEALTH_TIMEOUT_MS);
+    const ok = Object.values(checks).every((check) => check.status === 'pass');
+    return {
+      modules: config.modules,
+      url: url ?? advertisedUrl(config, null),
+      pid: process.pid,
+      host: hostname(),
+      transport: kernel.transport.name,
+      startedAt,
+      status: ok ? 'pass' : 'fail',
+      checks,
+    };
+  };
+
+  app.addHook('onListen', async () => {
+    url = advertisedUrl(config, app.server.address());
+    registry?.start(describe);
+  });
+  app.addHook('preClose', async () => {
+    await registry?.stop();
+  });
+  app.addHook('onClose', async () => {
+    await registry?.stop(); // closed without ever listening (inject-only apps)
+  });
+
+  app.get('/admin/services', { onRequest: requireAdmin }, async () => {
+    let instances: ServiceInstance[];
+    if (registry) instances = await registry.list();
+    else if (url) instances = [{ ...(await describe()), id: selfId, heartbeatAt: new Date().toISOString() }];
+    else instances = [];
+    const now = Date.now();
+    return instances
+      .map((instance) => ({
+        ...instance,
+        self: instance.id === selfId,
+        heartbeatAgeMs: Math.max(0, now - Date.parse(instance.heartbeatAt)),
+      }))
+      .sort((a, b) => a.modules.join().localeCompare(b.modules.join()) || a.url.localeCompare(b.url));
+  });
+}

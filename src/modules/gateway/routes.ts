@@ -1,0 +1,139 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import {
+  authenticate,
+  createServiceDirectory,
+  type HttpApp,
+  type ModuleContext,
+  type ServiceDirectory,
+  sendProblem,
+} from '../../kernel/index.js';
+import { Balancer } from './balancer.js';
+import { createForwarder, type Forwarder, UpstreamError } from './proxy.js';
+import { isIdempotent, isPublicRoute, pathOf, ROUTE_PREFIXES } from './routing.js';
+
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+interface Proxy {
+  readonly directory: ServiceDirectory | undefined;
+  readonly balancer: Balancer;
+  readonly forwarder: Forwarder;
+  readonly timeoutMs: number;
+}
+
+/** 401 at the edge for every proxied route but the public ones (the service checks again). */
+async function edgeAuthentication(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  if (isPublicRoute(request.method, pathOf(request.raw.url ?? '/'))) return;
+  await authenticate(request, reply);
+}
+
+function noInstance(reply: FastifyReply, module: string, detail: string): FastifyReply {
+  reply.header('retry-after', '1');
+  return sendProblem(reply, {
+    status: 503,
+    code: 'GATEWAY_NO_INSTANCE',
+    title: 'Service Unavailable',
+    detail: `no instance of module "${module}" is up: ${detail}`,
+  });
+}
+
+/** Sends the request to the module's instances in turn until one answers. */
+async function proxyTo(module: string, proxy: Proxy, request: FastifyRequest, reply: FastifyReply) {
+  if (!proxy.directory) {
+    return noInstance(
+      reply,
+      module,
+      'it does not run in this process and there is no service registry (set REDIS_URL or a broker TRANSPORT)',
+    );
+  }
+  let live = proxy.directory.instancesOf(module);
+  let candidates = proxy.balancer.candidates(module, live);
+  if (candidates.length === 0) {
+    // The snapshot may be a poll behind (an instance that just registered): read the registry now.
+    await proxy.directory.refresh();
+    live = proxy.directory.instancesOf(module);
+    candidates = proxy.balancer.candidates(module, live);
+  }
+  if (candidates.length === 0) {
+    return noInstance(
+      reply,
+      module,
+      live.length === 0 ? 'none registered' : `${live.length} registered, none reachable`,
+    );
+  }
+  const failures: string[] = [];
+  for (const instance of candidates) {
+    try {
+      const answer = await proxy.forwarder.forward(request, instance.url, proxy.timeoutMs);
+      return reply.status(answer.status).headers(answer.headers).send(answer.body);
+    } catch (error) {
+      if (!(error instanceof UpstreamError)) throw error;
+      request.log.warn(
+        { module, instance: instance.id, url: instance.url, err: error },
+        'gateway: upstream failed',
+      );
+      if (error.kind === 'timeout') {
+        return sendProblem(reply, {
+          status: 504,
+          code: 'GATEWAY_TIMEOUT',
+          title: 'Gateway Timeout',
+          detail: `module "${module}" at ${instance.url} did not answer within ${proxy.timeoutMs} ms`,
+        });
+      }
+      const retryable =
+        error.kind === 'unreached' || (error.kind === 'broken' && isIdempotent(request.method));
+      if (!retryable) {
+        return sendProblem(reply, {
+          status: 502,
+          code: 'GATEWAY_UPSTREAM_FAILED',
+          title: 'Bad Gateway',
+          detail: `module "${module}" at ${instance.url} failed to answer (${error.message}); the request may have taken effect`,
+        });
+      }
+      proxy.balancer.suspect(instance.id);
+      failures.push(`${instance.url}: ${error.message}`);
+    }
+  }
+  return noInstance(reply, module, `${failures.length} tried, none answered (${failures.join('; ')})`);
+}
+
+/**
+ * The gateway's routes: every route prefix of a module this process does not run, proxied to
+ * that module's live instances; the modules that run here answer directly (their own routes).
+ * Bodies pass through unparsed (the body limit still applies).
+ */
+export function gatewayRoutes(app: HttpApp, ctx: ModuleContext): void {
+  const { modules, availableModules } = ctx.config;
+  const remote = Object.keys(ROUTE_PREFIXES).filter(
+    (module) => availableModules.includes(module) && !modules.includes(module),
+  );
+  if (remote.length === 0) return; // every module runs here: nothing to proxy
+  const proxy: Proxy = {
+    directory: createServiceDirectory(ctx.config, ctx.log),
+    balancer: new Balancer(),
+    forwarder: createForwarder(),
+    timeoutMs: ctx.config.gatewayTimeoutMs,
+  };
+  app.addHook('onClose', async () => {
+    proxy.forwarder.close();
+    await proxy.directory?.close();
+  });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  for (const module of remote) {
+    for (const prefix of ROUTE_PREFIXES[module] ?? []) {
+      for (const url of [prefix, `${prefix}/*`]) {
+        app.route({
+          method: [...METHODS],
+          url,
+          schema: { hide: true },
+          onRequest: edgeAuthentication,
+          handler: (request, reply) => proxyTo(module, proxy, request, reply),
+        });
+      }
+    }
+  }
+  ctx.log.info(
+    { proxied: remote, registry: proxy.directory !== undefined },
+    'gateway: proxying the modules that run elsewhere',
+  );
+}

@@ -1,0 +1,322 @@
+/**
+ * The gateway in one process (MODULES=gateway) in front of fake upstream services registered in
+ * the service registry (Redis): proxying (method, path, query, body, headers both ways,
+ * correlation id, X-Forwarded-For), round-robin with healthy instances first, failover from a dead
+ * instance, edge authentication with the public routes let through, 503 `GATEWAY_NO_INSTANCE`
+ * naming the module, 504 on a slow instance, deregistration, and GET /admin/services. Needs Redis;
+ * skipped without it (a failure with REQUIRE_BROKERS=1).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp, moduleCatalogue } from '../../src/app.js';
+import { type HttpApp, loadConfig } from '../../src/kernel/index.js';
+import { createLogger } from '../../src/kernel/observability/logger.js';
+import { ServiceRegistry } from '../../src/kernel/registry/registry.js';
+import { eventually, redisSkipReason, redisUrl } from '../../src/kernel/testing/index.js';
+
+const skip = await redisSkipReason();
+const requireBrokers = process.env.REQUIRE_BROKERS === '1';
+if (skip && !requireBrokers) console.warn(`[gateway] skipped: ${skip}`);
+
+const JWT_SECRET = 'gateway-test-secret-0123456789abcdef0123456789';
+const TIMEOUT_MS = 600;
+const log = createLogger('silent');
+
+/** An upstream that answers every request with what it received, as instance `name`. */
+async function echoServer(name: string): Promise<{ server: FastifyInstance; url: string }> {
+  const server = Fastify();
+  server.removeAllContentTypeParsers();
+  server.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  server.get('/orders/slow', async () => {
+    await new Promise((resolve) => setTimeout(resolve, TIMEOUT_MS * 3));
+    return { late: true };
+  });
+  server.all('/*', async (request, reply) =>
+    reply
+      .status(request.method === 'POST' ? 201 : 200)
+      .header('x-upstream', name)
+      .send({
+        instance: name,
+        method: request.method,
+        url: request.url,
+        headers: request.headers,
+        body: request.body ?? null,
+      }),
+  );
+  const url = await server.listen({ port: 0, host: '127.0.0.1' });
+  return { server, url };
+}
+
+async function closedPortUrl(): Promise<string> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const address = probe.address();
+  await new Promise((resolve) => probe.close(resolve));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return `http://127.0.0.1:${address.port}`;
+}
+
+describe.skipIf(skip !== undefined && !requireBrokers)('gateway', () => {
+  const namespace = `gw-${randomBytes(4).toString('hex')}`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'gateway-'));
+  const registries: ServiceRegistry[] = [];
+  const upstreams: FastifyInstance[] = [];
+  let gateway: HttpApp;
+  let userToken: string;
+  let adminToken: string;
+
+  async function register(
+    modules: string[],
+    url: string,
+    status: 'pass' | 'fail' = 'pass',
+  ): Promise<ServiceRegistry> {
+    const registry = new ServiceRegistry({ redisUrl, namespace, log, heartbeatMs: 300 });
+    registries.push(registry);
+    registry.start(async () => ({
+      modules,
+      url,
+      pid: process.pid,
+      host: 'test',
+      transport: 'memory',
+      startedAt: new Date().toISOString(),
+      status,
+      checks: {},
+    }));
+    await registry.heartbeat();
+    return registry;
+  }
+
+  const call = (
+    method: string,
+    url: string,
+    options: { token?: string; body?: string; headers?: Record<string, string> } = {},
+  ) =>
+    gateway.inject({
+      method: method as 'GET',
+      url,
+      headers: {
+        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+        ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...options.headers,
+      },
+      ...(options.body !== undefined ? { payload: options.body } : {}),
+      remoteAddress: '10.20.30.40',
+    });
+
+  beforeAll(async () => {
+    if (skip) throw new Error(`Redis is required (REQUIRE_BROKERS=1): ${skip}`);
+    const config = loadConfig(
+      {
+        MODULES: 'gateway',
+        DATA_DIR: dataDir,
+        REDIS_URL: redisUrl,
+        BUS_NAMESPACE: namespace,
+        JWT_SECRET,
+        GATEWAY_TIMEOUT_MS: String(TIMEOUT_MS),
+        LOG_LEVEL: 'silent',
+      },
+      moduleCatalogue.map((module) => module.name),
+    );
+    gateway = await buildApp(config);
+    userToken = gateway.jwt.sign({ sub: 'user-1', role: 'user' }, { expiresIn: 600 });
+    adminToken = gateway.jwt.sign({ sub: 'admin-1', role: 'admin' }, { expiresIn: 600 });
+  });
+
+  afterAll(async () => {
+    for (const registry of registries) await registry.stop();
+    for (const upstream of upstreams) await upstream.close();
+    await gateway?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('answers 503 GATEWAY_NO_INSTANCE naming the module when none is registered', async () => {
+    const reply = await call('GET', '/payments/account', { token: userToken });
+    expect(reply.statusCode).toBe(503);
+    expect(reply.headers['content-type']).toContain('application/problem+json');
+    expect(reply.headers['retry-after']).toBe('1');
+    expect(reply.json()).toMatchObject({ status: 503, code: 'GATEWAY_NO_INSTANCE' });
+    expect(reply.json().detail).toContain('"payments"');
+  });
+
+  it('verifies the token at the edge; register, login and the catalogue are public', async () => {
+    for (const [method, url] of [
+      ['GET', '/orders'],
+      ['POST', '/orders'],
+      ['GET', '/payments/account'],
+      ['POST', '/inventory/products'],
+      ['PATCH', '/inventory/products/mug'],
+      ['GET', '/users/me'],
+      ['GET', '/analytics/summary'],
+    ] as const) {
+      const reply = await call(method, url, {
+        token: method === 'GET' && url === '/orders' ? 'not-a-jwt' : undefined,
+      });
+      expect({ method, url, status: reply.statusCode, code: reply.json().code }).toEqual({
+        method,
+        url,
+        status: 401,
+        code: 'AUTH_INVALID_TOKEN',
+      });
+    }
+    // public: past the edge (no instance yet, so 503, not 401)
+    for (const [method, url] of [
+      ['POST', '/auth/login'],
+      ['POST', '/auth/register'],
+      ['GET', '/inventory/products'],
+      ['GET', '/inventory/products/mug'],
+    ] as const) {
+      expect((await call(method, url, { body: method === 'POST' ? '{}' : undefined })).statusCode).toBe(503);
+    }
+  });
+
+  it('proxies method, path, query, body and headers both ways, round-robin over healthy instances', async () => {
+    const a = await echoServer('a');
+    const b = await echoServer('b');
+    upstreams.push(a.server, b.server);
+    await register(['orders'], a.url);
+    await register(['orders', 'payments'], b.url);
+    // the gateway polls the registry: wait until it knows both
+    await eventually(
+      async () => {
+        const seen = new Set<string>();
+        for (let i = 0; i < 4; i++)
+          seen.add((await call('GET', '/orders', { token: userToken })).json().instance);
+        expect(seen).toEqual(new Set(['a', 'b']));
+      },
+      { timeoutMs: 5000 },
+    );
+
+    const reply = await call('POST', '/orders?x=1&y=%2F', {
+      token: userToken,
+      body: '{"items":[{"sku":"mug","quantity":2}]}',
+      headers: { 'x-correlation-id': 'corr-123', 'idempotency-key': 'k-1' },
+    });
+    expect(reply.statusCode).toBe(201);
+    expect(reply.headers['x-correlation-id']).toBe('corr-123');
+    expect(reply.headers['x-upstream']).toMatch(/^[ab]$/);
+    const seen = reply.json();
+    expect(seen).toMatchObject({
+      method: 'POST',
+      url: '/orders?x=1&y=%2F',
+      body: '{"items":[{"sku":"mug","quantity":2}]}',
+    });
+    expect(seen.headers).toMatchObject({
+      authorization: `Bearer ${userToken}`,
+      'x-correlation-id': 'corr-123',
+      'idempotency-key': 'k-1',
+      'x-forwarded-for': '10.20.30.40',
+      'content-type': 'application/json',
+    });
+
+    const order: string[] = [];
+    for (let i = 0; i < 6; i++)
+      order.push((await call('GET', '/orders', { token: userToken })).json().instance);
+    expect(new Set(order)).toEqual(new Set(['a', 'b']));
+    for (let i = 1; i < order.length; i++) expect(order[i]).not.toBe(order[i - 1]);
+  });
+
+  it('prefers healthy instances, fails over from a dead one, and answers 503 when all are down', async () => {
+    const healthy = await echoServer('healthy');
+    const unready = await echoServer('unready');
+    upstreams.push(healthy.server, unready.server);
+    await register(['notifications'], unready.url, 'fail');
+    await eventually(
+      async () =>
+        expect((await call('GET', '/notifications', { token: userToken })).json().instance).toBe('unready'),
+      {
+        timeoutMs: 5000,
+      },
+    );
+    await register(['notifications'], healthy.url);
+    await eventually(
+      async () =>
+        expect((await call('GET', '/notifications', { token: userToken })).json().instance).toBe('healthy'),
+      {
+        timeoutMs: 5000,
+      },
+    );
+    for (let i = 0; i < 4; i++) {
+      expect((await call('GET', '/notifications', { token: userToken })).json().instance).toBe('healthy');
+    }
+
+    // a dead instance (registered, nothing listening) next to a live one: every request answered
+    const dead = await closedPortUrl();
+    await register(['analytics'], dead);
+    const live = await echoServer('live');
+    upstreams.push(live.server);
+    await register(['analytics'], live.url);
+    await eventually(
+      async () =>
+        expect((await call('GET', '/analytics/summary', { token: adminToken })).statusCode).toBe(200),
+      {
+        timeoutMs: 5000,
+      },
+    );
+    for (let i = 0; i < 4; i++) {
+      const reply = await call('POST', '/analytics/rebuild', { token: adminToken, body: '{}' });
+      expect(reply.statusCode).toBe(201);
+      expect(reply.json().instance).toBe('live');
+    }
+    await live.server.close();
+    const down = await call('GET', '/analytics/summary', { token: adminToken });
+    expect(down.statusCode).toBe(503);
+    expect(down.json()).toMatchObject({ code: 'GATEWAY_NO_INSTANCE' });
+    expect(down.json().detail).toContain('"analytics"');
+  });
+
+  it('answers 504 when an instance does not answer within GATEWAY_TIMEOUT_MS', async () => {
+    const startedAt = Date.now();
+    const reply = await call('GET', '/orders/slow', { token: userToken });
+    expect(reply.statusCode).toBe(504);
+    expect(reply.json()).toMatchObject({ code: 'GATEWAY_TIMEOUT' });
+    expect(Date.now() - startedAt).toBeLessThan(TIMEOUT_MS * 2.5);
+  });
+
+  it('proxies only the modules of the build (no route for an unknown prefix)', async () => {
+    const reply = await call('GET', '/webhooks', { token: userToken });
+    expect(reply.statusCode).toBe(404);
+    expect(reply.json()).toMatchObject({ code: 'HTTP_NOT_FOUND' });
+  });
+
+  it('refuses bodies over 1 MiB at the edge (413)', async () => {
+    const reply = await call('POST', '/orders', {
+      token: userToken,
+      body: `"${'x'.repeat(1024 * 1024 + 10)}"`,
+    });
+    expect(reply.statusCode).toBe(413);
+  });
+
+  it('lists the instances in GET /admin/services (admins only), and stops routing to a deregistered one', async () => {
+    expect((await call('GET', '/admin/services', { token: userToken })).statusCode).toBe(403);
+    const listed = (await call('GET', '/admin/services', { token: adminToken })).json() as {
+      modules: string[];
+      url: string;
+      status: string;
+      heartbeatAgeMs: number;
+    }[];
+    expect(listed.filter((i) => i.modules.includes('orders')).map((i) => i.status)).toEqual(['pass', 'pass']);
+    for (const instance of listed) expect(instance.heartbeatAgeMs).toBeLessThan(5000);
+
+    const only = await echoServer('only');
+    upstreams.push(only.server);
+    const registry = await register(['users'], only.url);
+    await eventually(
+      async () => expect((await call('GET', '/users/me', { token: userToken })).statusCode).toBe(200),
+      {
+        timeoutMs: 5000,
+      },
+    );
+    await registry.stop();
+    await eventually(
+      async () => expect((await call('GET', '/users/me', { token: userToken })).statusCode).toBe(503),
+      {
+        timeoutMs: 5000,
+      },
+    );
+  });
+});

@@ -1,0 +1,287 @@
+/**
+ * The split deployment with real processes, on RabbitMQ and on BullMQ (Redis carries the service
+ * registry and the shared rate limits on both): the supervisor (scripts/start-split.ts) runs
+ *
+ *   gateway     gateway + users            (the single HTTP entry point)
+ *   orders      orders
+ *   payments-1  payments + inventory  ┐ two instances, one DATA_DIR: payments.db and
+ *   payments-2  payments + inventory  ┘ inventory.db shared by two processes
+ *   notify      notifications + analytics
+ *
+ * and the test shows, through the gateway only:
+ * - the order scenario gives the same outcomes, balances, stock, notifications, analytics and
+ *   timeline as the same scenario against one process (`npm start` on the memory transport);
+ * - `kill -9` of both payments instances while orders flow: the gateway keeps answering (503
+ *   `GATEWAY_NO_INSTANCE` for payments), new orders wait in `pending`; the supervisor restarts the
+ *   instances; every order ends confirmed, each charged exactly once, in placement order per user;
+ * - a process started before its broker answers logs "waiting for … at …" and becomes ready, and
+ *   works, once the broker comes up (a TCP relay opened on its broker port a few seconds later);
+ * - SIGTERM to the supervisor stops every process cleanly.
+ *
+ * Skipped with a printed reason when a broker does not answer; a failure with REQUIRE_BROKERS=1.
+ * SPLIT_KEEP_DATA=1 keeps the data directories; SPLIT_LOG_LEVEL sets the processes' log level (warn);
+ * SPLIT_TRANSPORTS=bullmq runs one transport only.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { amqpSkipReason, amqpUrl, redisSkipReason, redisUrl } from '../../src/kernel/testing/index.js';
+import { Api, type Json, until } from './api.js';
+import {
+  freePorts,
+  killGroup,
+  type Proc,
+  startApp,
+  startSupervisor,
+  TcpRelay,
+  waitForOk,
+} from './cluster.js';
+import { killPaymentsWhileOrdering } from './kill-scenario.js';
+import { EXPECTED_RESULT, runScenario, type ScenarioResult } from './scenario.js';
+
+type Transport = 'rabbitmq' | 'bullmq';
+
+const JWT_SECRET = 'split-e2e-secret-0123456789abcdef0123456789abcdef';
+const ADMIN_EMAIL = 'admin@split.test';
+const ADMIN_PASSWORD = 'split-admin-password';
+const READY_TIMEOUT_MS = 90_000;
+const WAIT_MS = 60_000;
+const requireBrokers = process.env.REQUIRE_BROKERS === '1';
+/** SPLIT_TRANSPORTS=bullmq runs one of them only (default: both). */
+const TRANSPORTS = (['rabbitmq', 'bullmq'] as const).filter((t) =>
+  (process.env.SPLIT_TRANSPORTS ?? 'rabbitmq,bullmq').split(',').includes(t),
+);
+const keepData = process.env.SPLIT_KEEP_DATA === '1';
+
+const commonEnv = (transport: string, dataDir: string, namespace: string): Record<string, string> => ({
+  TRANSPORT: transport,
+  DATA_DIR: dataDir,
+  BUS_NAMESPACE: namespace,
+  JWT_SECRET,
+  ADMIN_EMAIL,
+  ADMIN_PASSWORD,
+  REDIS_URL: redisUrl,
+  AMQP_URL: amqpUrl,
+  LOG_LEVEL: process.env.SPLIT_LOG_LEVEL ?? 'warn',
+  // the kill test keeps orders waiting for payments for a while: no step timeout meanwhile
+  SAGA_STEP_TIMEOUT_MS: '180000',
+});
+
+async function skipReason(transport: Transport): Promise<string | undefined> {
+  const redis = await redisSkipReason();
+  if (redis) return `Redis (${transport === 'bullmq' ? 'transport and ' : ''}service registry): ${redis}`;
+  if (transport === 'rabbitmq') {
+    const amqp = await amqpSkipReason();
+    if (amqp) return `RabbitMQ: ${amqp}`;
+  }
+  return undefined;
+}
+
+// ---- the same scenario against one process, once per file ----
+
+let baseline: Promise<ScenarioResult> | undefined;
+
+/** `npm start` as a newcomer runs it (memory transport, every module), driven by the same scenario. */
+function monolithBaseline(): Promise<ScenarioResult> {
+  baseline ??= (async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'split-monolith-'));
+    const [port] = await freePorts(1);
+    const app = startApp('monolith', {
+      ...commonEnv('memory', dataDir, `mono-${randomBytes(4).toString('hex')}`),
+      PORT: String(port),
+      MODULES: '',
+    });
+    try {
+      await waitForOk(`http://127.0.0.1:${port}/health/ready`, READY_TIMEOUT_MS, app);
+      const api = new Api(`http://127.0.0.1:${port}`);
+      return await runScenario(api, await api.login(ADMIN_EMAIL, ADMIN_PASSWORD), WAIT_MS);
+    } finally {
+      await killGroup(app);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  })();
+  return baseline;
+}
+
+// ---- per transport ----
+
+function splitSuite(transport: Transport): void {
+  const dataDir = mkdtempSync(join(tmpdir(), `split-${transport}-`));
+  const namespace = `split-${transport}-${randomBytes(4).toString('hex')}`;
+  let supervisor: Proc;
+  let ports: { gateway: number; orders: number; payments: number; notify: number };
+  let api: Api;
+  let admin: string;
+  let failed = false;
+
+  beforeAll(async () => {
+    void monolithBaseline().catch(() => {}); // in parallel; awaited (and reported) by its test
+    const payments = await consecutivePorts(); // payments and payments + 1: its two instances
+    const [gateway = 0, orders = 0, notify = 0] = (await freePorts(5))
+      .filter((port) => port !== payments && port !== payments + 1)
+      .slice(0, 3);
+    ports = { gateway, orders, payments, notify };
+    supervisor = startSupervisor(
+      dataDir,
+      {
+        gateway: { modules: ['gateway', 'users'], port: ports.gateway, env: { TRUST_PROXY: '' } },
+        orders: { modules: ['orders'], port: ports.orders },
+        payments: { modules: ['payments', 'inventory'], port: ports.payments, instances: 2 },
+        notify: { modules: ['notifications', 'analytics'], port: ports.notify },
+      },
+      commonEnv(transport, dataDir, namespace),
+    );
+    for (const port of [ports.gateway, ports.orders, ports.payments, ports.payments + 1, ports.notify]) {
+      await waitForOk(`http://127.0.0.1:${port}/health/ready`, READY_TIMEOUT_MS, supervisor);
+    }
+    api = new Api(`http://127.0.0.1:${ports.gateway}`);
+    admin = await api.login(ADMIN_EMAIL, ADMIN_PASSWORD);
+  }, READY_TIMEOUT_MS + 30_000);
+
+  afterEach(({ task }) => {
+    if (task.result?.state !== 'fail') return;
+    failed = true;
+    console.log(`[split ${transport}] last supervisor output:\n${supervisor?.tail(120)}`);
+  });
+
+  afterAll(async () => {
+    if (supervisor) await killGroup(supervisor);
+    if (!failed && !keepData) rmSync(dataDir, { recursive: true, force: true });
+    else console.log(`[split ${transport}] data kept in ${dataDir}`);
+  });
+
+  it('runs every module group in its own process, registered with its health', async () => {
+    const services: Json[] = await until(
+      () => api.expect(200, 'GET', '/admin/services', { token: admin }),
+      (list: Json[]) => list.length === 5 && list.every((s) => s.status === 'pass'),
+      15_000,
+    );
+    const layout = services.map((s) => `${[...s.modules].sort().join('+')} ${s.url}`).sort();
+    const url = (port: number) => `http://127.0.0.1:${port}`;
+    expect(layout).toEqual(
+      [
+        `analytics+notifications ${url(ports.notify)}`,
+        `gateway+users ${url(ports.gateway)}`,
+        `inventory+payments ${url(ports.payments)}`,
+        `inventory+payments ${url(ports.payments + 1)}`,
+        `orders ${url(ports.orders)}`,
+      ].sort(),
+    );
+    expect(new Set(services.map((s) => s.pid)).size).toBe(5);
+    expect(services.every((s) => s.transport === transport)).toBe(true);
+    expect(services.filter((s) => s.self).map((s) => s.url)).toEqual([url(ports.gateway)]);
+  });
+
+  it('the order scenario through the gateway: same outcomes, balances and counts as one process', async () => {
+    const split = await runScenario(api, admin, WAIT_MS);
+    expect(split).toEqual(EXPECTED_RESULT);
+    expect(split).toEqual(await monolithBaseline());
+  }, 180_000);
+
+  it('kill -9 of both payments instances while orders flow: pending meanwhile, every order terminal after the restart, none charged twice', async () => {
+    const share = await killPaymentsWhileOrdering({ api, admin, supervisor, waitMs: WAIT_MS, transport });
+    console.log(`[split ${transport}] payments messages handled per instance: ${JSON.stringify(share)}`);
+  }, 180_000);
+
+  it('a process started before its broker answers waits, saying so, then works', async () => {
+    const [appPort = 0, brokerPort = 0] = await freePorts(2);
+    const broker = transport === 'rabbitmq' ? new URL(amqpUrl) : new URL(redisUrl);
+    const relay = new TcpRelay(brokerPort, {
+      host: broker.hostname,
+      port: Number(broker.port) || (transport === 'rabbitmq' ? 5672 : 6379),
+    });
+    const lateUrl = new URL(broker.toString());
+    lateUrl.port = String(brokerPort);
+    const lateDir = mkdtempSync(join(tmpdir(), `split-late-${transport}-`));
+    const late = startApp('late', {
+      ...commonEnv(transport, lateDir, `${namespace}-late`),
+      MODULES: 'inventory',
+      PORT: String(appPort),
+      ...(transport === 'rabbitmq' ? { AMQP_URL: lateUrl.toString() } : { REDIS_URL: lateUrl.toString() }),
+    });
+    try {
+      const name = transport === 'rabbitmq' ? 'RabbitMQ' : 'Redis';
+      const waiting = new RegExp(`waiting for ${name} at .*127\\.0\\.0\\.1:${brokerPort}`);
+      await until(
+        async () => late.matching(waiting).length,
+        (n) => n >= 2 || !late.running,
+        20_000,
+      );
+      expect(late.running, late.tail()).toBe(true);
+      expect(late.matching(waiting).length).toBeGreaterThanOrEqual(2);
+      // not serving while it waits
+      await expect(fetch(`http://127.0.0.1:${appPort}/health/live`)).rejects.toThrow();
+
+      await relay.start(); // the broker "comes up"
+      await waitForOk(`http://127.0.0.1:${appPort}/health/ready`, 30_000, late);
+      const direct = new Api(`http://127.0.0.1:${appPort}`);
+      const sku = `LATE-${randomBytes(3).toString('hex')}`;
+      // an admin token of this deployment (same JWT_SECRET), from the gateway
+      await direct.createProduct(admin, sku, 500, 3);
+      expect(await direct.product(sku)).toMatchObject({ stock: 3, reserved: 0 });
+      // its event went out through the broker: nothing left in the outbox
+      await until(
+        () => direct.expect(200, 'GET', '/admin/outbox', { token: admin }),
+        (stats: Json[]) => stats.every((s) => s.pending === 0) && stats.some((s) => s.published > 0),
+        15_000,
+      );
+    } finally {
+      await killGroup(late);
+      await relay.stop();
+      rmSync(lateDir, { recursive: true, force: true });
+    }
+  }, 90_000);
+
+  it('stops every process on SIGTERM to the supervisor', async () => {
+    supervisor.child.kill('SIGTERM');
+    const exit = await Promise.race([
+      supervisor.exited,
+      new Promise<{ code: null; signal: 'timeout' }>((resolve) =>
+        setTimeout(() => resolve({ code: null, signal: 'timeout' }), 30_000),
+      ),
+    ]);
+    expect(exit, supervisor.tail(40)).toEqual({ code: 0, signal: null });
+    const stopped = supervisor.matching(/^\[split\] \S+ stopped \(code 0\)$/);
+    expect(stopped.length, supervisor.tail(40)).toBe(5);
+  }, 40_000);
+}
+
+/** A port p with p and p + 1 both free (an entry with two instances listens on both). */
+async function consecutivePorts(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const [port = 0] = await freePorts(1);
+    const next = createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      next.once('error', () => resolve(false));
+      next.listen(port + 1, '127.0.0.1', () => resolve(true));
+    });
+    if (free) {
+      await new Promise((resolve) => next.close(resolve));
+      return port;
+    }
+  }
+  throw new Error('no two consecutive free ports');
+}
+
+describe('split deployment (real processes)', async () => {
+  for (const transport of TRANSPORTS) {
+    const reason = await skipReason(transport);
+    if (reason === undefined) {
+      describe(`on ${transport}`, () => splitSuite(transport));
+    } else if (requireBrokers) {
+      describe(`on ${transport}`, () => {
+        it('needs its brokers (REQUIRE_BROKERS=1)', () => {
+          throw new Error(reason);
+        });
+      });
+    } else {
+      console.warn(`[split] on ${transport}: skipped, ${reason}`);
+      describe.skip(`on ${transport} (skipped: ${reason})`, () => {
+        it('runs when the brokers answer', () => {});
+      });
+    }
+  }
+});
