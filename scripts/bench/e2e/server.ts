@@ -1,0 +1,24 @@
+/**
+ * An e2e child: the real app (`buildApp` over the whole catalogue, configured from the
+ * environment like `npm start`) on a free loopback port. It reports its port and its consumers
+ * (so the bench can delete their broker queues afterwards) over IPC.
+ */
+import { buildApp, moduleCatalogue } from '../../../src/app.js';
+import { loadConfig } from '../../../src/kernel/index.js';
+import { reportFailure, serveParent } from './protocol.js';
+
+try {
+  const config = loadConfig(
+    process.env,
+    moduleCatalogue.map((module) => module.name),
+  );
+  const app = await buildApp(config);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const consumers = (await app.kernel.transport.stats()).map((stats) => stats.consumer);
+  serveParent(() => app.close());
+  process.send?.({ type: 'ready', port, consumers });
+} catch (error) {
+  reportFailure(error);
+}

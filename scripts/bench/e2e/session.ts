@@ -1,0 +1,218 @@
+/**
+ * One e2e run of an app child on one transport: started on first use, then the fixed-rate phase,
+ * the maximum phase, and the RSS figures, each read by its own row; closed by the last of them or
+ * at the end of the bench. A raw session runs the fastify + better-sqlite3 reference instead.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cleanupNamespace, newNamespace } from '../lib/brokers.js';
+import type { BenchOptions } from '../lib/options.js';
+import type { Measurement } from '../lib/rows.js';
+import { sleep, summarize } from '../lib/stats.js';
+import type { Build } from './build.js';
+import { Child } from './child.js';
+import { HttpClient } from './client.js';
+import {
+  ADMIN_EMAIL,
+  ADMIN_PASSWORD,
+  closedLoop,
+  openLoop,
+  type Phase,
+  phaseFigures,
+  type Shop,
+  setUpShop,
+  terminalOrders,
+} from './load.js';
+
+export type SessionKind = 'memory' | 'bullmq' | 'rabbitmq' | 'raw';
+
+export interface LoadPlan {
+  readonly users: number;
+  readonly warmupSeconds: number;
+  readonly fixedRate: number;
+  readonly fixedSeconds: number;
+  readonly maxOrders: number;
+  readonly rawMaxRequests: number;
+  readonly concurrency: number;
+  readonly terminalTimeoutMs: number;
+}
+
+const MB = 1024 * 1024;
+const mb = (bytes: number) => bytes / MB;
+
+interface Running {
+  readonly child: Child;
+  readonly client: HttpClient;
+  readonly shop: Shop;
+  readonly idleRss: number;
+}
+
+export class Session {
+  readonly kind: SessionKind;
+  readonly #plan: LoadPlan;
+  readonly #build: () => Build;
+  readonly #options: BenchOptions;
+  readonly #namespace = newNamespace();
+  readonly #dataDir: string;
+  #running: Promise<Running> | undefined;
+  #maxPeakRss = 0;
+  #closed: Promise<void> | undefined;
+
+  constructor(kind: SessionKind, plan: LoadPlan, build: () => Build, options: BenchOptions) {
+    this.kind = kind;
+    this.#plan = plan;
+    this.#build = build;
+    this.#options = options;
+    this.#dataDir = mkdtempSync(join(tmpdir(), `bench-e2e-${kind}-`));
+  }
+
+  #start(): Promise<Running> {
+    this.#running ??= (async () => {
+      const raw = this.kind === 'raw';
+      const entry = this.#build().entry(
+        raw ? 'scripts/bench/e2e/raw-server.ts' : 'scripts/bench/e2e/server.ts',
+      );
+      const child = await Child.start(entry, this.#env());
+      const client = new HttpClient(child.port, 64);
+      const shop: Shop = raw
+        ? { client, admin: '', users: [''], accepted: 0 }
+        : await setUpShop(client, this.#plan.users);
+      await sleep(1000);
+      const idleRss = await child.rss();
+      if (!raw && this.#plan.warmupSeconds > 0) {
+        await openLoop(shop, this.#plan.fixedRate, this.#plan.warmupSeconds);
+        await terminalOrders(shop, this.#plan.terminalTimeoutMs);
+      }
+      return { child, client, shop, idleRss };
+    })();
+    return this.#running;
+  }
+
+  #env(): Record<string, string> {
+    return {
+      NODE_ENV: 'production',
+      DATA_DIR: this.#dataDir,
+      TRANSPORT: this.kind === 'raw' ? 'memory' : this.kind,
+      BUS_NAMESPACE: this.#namespace,
+      ADMIN_EMAIL,
+      ADMIN_PASSWORD,
+      JWT_SECRET: 'bench-secret-0123456789abcdef-0123456789abcdef',
+      LOG_LEVEL: 'warn',
+      PORT: '0',
+    };
+  }
+
+  /**
+   * Runs a phase (sending, then waiting for every order to be terminal) and its figures, with the
+   * CPU time the app and the load generator used meanwhile; with `--profile`, a CPU profile of the app.
+   */
+  async #phase(name: string, send: (shop: Shop) => Promise<Phase>, how: string): Promise<Measurement> {
+    const { shop, child } = await this.#start();
+    const dir = this.#options.profileDir;
+    if (dir) {
+      mkdirSync(dir, { recursive: true });
+      child.startProfile();
+    }
+    const before = await child.usage();
+    const benchBefore = process.cpuUsage();
+    const t0 = performance.now();
+    try {
+      const phase = await send(shop);
+      const measurement = await this.#figures(shop, phase, how);
+      const after = await child.usage();
+      const wallMs = performance.now() - t0;
+      const bench = process.cpuUsage(benchBefore);
+      const appMs = (after.cpuMicros - before.cpuMicros) / 1000;
+      const share = (ms: number) => `${Math.round((ms / wallMs) * 100)}%`;
+      const perItem = `${(appMs / Math.max(1, phase.sent.length)).toFixed(2)} ms app CPU per ${this.kind === 'raw' ? 'request' : 'order'}`;
+      const cpu = `CPU over the phase: app ${share(appMs)}, load generator ${share((bench.user + bench.system) / 1000)} of one core; ${perItem}`;
+      return { ...measurement, note: [measurement.note, cpu].filter(Boolean).join('; ') };
+    } finally {
+      if (dir) await child.stopProfile(join(dir, `${this.kind}-${name}.cpuprofile`)).catch(() => {});
+    }
+  }
+
+  /** Orders at a fixed offered rate (open loop). */
+  fixed(): Promise<Measurement> {
+    const { fixedRate, fixedSeconds } = this.#plan;
+    return this.#phase(
+      'fixed',
+      (shop) => openLoop(shop, fixedRate, fixedSeconds),
+      `offered ${fixedRate}/s for ${fixedSeconds} s`,
+    );
+  }
+
+  /** As many orders as the app accepts from `concurrency` closed-loop senders. */
+  async max(): Promise<Measurement> {
+    const { child } = await this.#start();
+    const stopSampling = child.sampleRss(100);
+    try {
+      const count = this.kind === 'raw' ? this.#plan.rawMaxRequests : this.#plan.maxOrders;
+      const { concurrency } = this.#plan;
+      return await this.#phase(
+        'max',
+        (shop) => closedLoop(shop, count, concurrency),
+        `${count} sent by ${concurrency} closed-loop senders`,
+      );
+    } finally {
+      stopSampling();
+      this.#maxPeakRss = Math.max(child.peakRss, await child.rss().catch(() => 0));
+    }
+  }
+
+  async #figures(shop: Shop, phase: Phase, how: string): Promise<Measurement> {
+    if (this.kind === 'raw') {
+      const accept = summarize(phase.accept);
+      const seconds = (phase.lastAcceptAt - phase.firstSendAt) / 1000;
+      return {
+        value: phase.sent.length / seconds,
+        unit: 'req/s',
+        p50: accept.p50,
+        p99: accept.p99,
+        note: how,
+      };
+    }
+    const figures = phaseFigures(phase, await terminalOrders(shop, this.#plan.terminalTimeoutMs));
+    const note = [
+      how,
+      `POST 202 p50 ${figures.acceptP50.toFixed(1)} ms, p99 ${figures.acceptP99.toFixed(1)} ms`,
+      `accepted ${Math.round(figures.acceptRate)}/s`,
+      ...figures.notes,
+    ].join('; ');
+    return { value: figures.rate, unit: 'orders/s', p50: figures.p50, p99: figures.p99, note };
+  }
+
+  async idleRss(): Promise<Measurement> {
+    const { idleRss } = await this.#start();
+    return { value: mb(idleRss), unit: 'MB', note: 'after start and setup, before load' };
+  }
+
+  /** Peak RSS sampled every 100 ms during the maximum phase (run it first). */
+  async maxRss(): Promise<Measurement> {
+    const { child } = await this.#start();
+    const note = this.#maxPeakRss > 0 ? 'peak during the maximum phase' : 'no maximum phase ran: RSS now';
+    const peak = this.#maxPeakRss > 0 ? this.#maxPeakRss : await child.rss();
+    const warnings = child.warnings;
+    await this.close();
+    return {
+      value: mb(peak),
+      unit: 'MB',
+      note: warnings > 0 ? `${note}; the app logged ${warnings} warning(s)` : note,
+    };
+  }
+
+  /** Stops the child, deletes its data directory and its broker namespace. Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      const running = await this.#running?.catch(() => undefined);
+      running?.client.close();
+      await running?.child.stop();
+      if (this.kind === 'bullmq' || this.kind === 'rabbitmq') {
+        await cleanupNamespace(this.kind, this.#namespace, running?.child.consumers ?? []);
+      }
+      rmSync(this.#dataDir, { recursive: true, force: true });
+    })();
+    return this.#closed;
+  }
+}

@@ -1,0 +1,200 @@
+/** BENCHMARKS.md: machine, versions, date, the tables, the targets, the method of every row. */
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus, type as osType, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { type BenchOptions, PROJECT_ROOT } from './options.js';
+import type { Measurement, Row } from './rows.js';
+import { formatMs, formatRate, formatRatio } from './stats.js';
+
+const LIBRARIES = [
+  'better-sqlite3',
+  'mitt',
+  'amqplib',
+  'bullmq',
+  'ioredis',
+  'fastify',
+  'drizzle-orm',
+  'typebox',
+];
+
+function libraryVersion(name: string): string {
+  try {
+    const file = join(PROJECT_ROOT, 'node_modules', name, 'package.json');
+    return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+  } catch {
+    return 'not installed';
+  }
+}
+
+export interface ReportInput {
+  readonly rows: readonly Row[];
+  readonly options: BenchOptions;
+  readonly brokers: readonly string[];
+  readonly startedAt: Date;
+  readonly seconds: number;
+}
+
+const measured = (rows: readonly Row[], id: string): Measurement | undefined => {
+  const row = rows.find((r) => r.spec.id === id);
+  return row?.outcome.kind === 'ok' ? row.outcome.measurement : undefined;
+};
+
+function valueCell(m: Measurement): string {
+  return m.unit === 'MB' ? `${m.value.toFixed(0)} MB` : `${formatRate(m.value)} ${m.unit}`;
+}
+
+function ratioCell(row: Row, rows: readonly Row[]): string {
+  if (row.outcome.kind !== 'ok') return '—';
+  const m = row.outcome.measurement;
+  const parts: string[] = [];
+  for (const [i, id] of (row.spec.against ?? []).entries()) {
+    const raw = measured(rows, id);
+    if (!raw) {
+      parts.push(`(\`${id}\` not measured)`);
+      continue;
+    }
+    let text = `${formatRatio(m.value / raw.value)} \`${id}\``;
+    if (i === 0 && m.p99 !== undefined && raw.p99 !== undefined && raw.p99 > 0) {
+      text += `, p99 ${formatRatio(m.p99 / raw.p99)}`;
+    }
+    parts.push(text);
+  }
+  return parts.length > 0 ? parts.join('; ') : '(raw)';
+}
+
+function tableRow(row: Row, rows: readonly Row[]): string {
+  const { outcome, spec } = row;
+  const cells = [spec.label, `\`${spec.id}\``];
+  if (outcome.kind === 'ok') {
+    const m = outcome.measurement;
+    cells.push(valueCell(m), formatMs(m.p50), formatMs(m.p99), ratioCell(row, rows), m.note ?? '');
+  } else {
+    const text = {
+      skipped: `skipped: ${outcome.reason}`,
+      failed: `FAILED: ${outcome.reason}`,
+      'not-measured': `not yet measured: ${outcome.reason}`,
+    }[outcome.kind];
+    cells.push(text, '—', '—', '—', '');
+  }
+  return `| ${cells.map((cell) => cell.replaceAll('|', '\\|').replaceAll('\n', ' ')).join(' | ')} |`;
+}
+
+interface Target {
+  readonly what: string;
+  readonly check: (rows: readonly Row[]) => { reached: boolean; value: string } | undefined;
+}
+
+const ratioTarget = (id: string, raw: string, min: number): Target => ({
+  what: `\`${id}\` ≥ ${min} × \`${raw}\``,
+  check: (rows) => {
+    const [m, r] = [measured(rows, id), measured(rows, raw)];
+    return m && r ? { reached: m.value / r.value >= min, value: formatRatio(m.value / r.value) } : undefined;
+  },
+});
+
+const boundTarget = (
+  id: string,
+  field: 'value' | 'p99',
+  op: '≥' | '<',
+  bound: number,
+  unit: string,
+): Target => ({
+  what: `\`${id}\` ${field === 'p99' ? 'p99 ' : ''}${op} ${bound} ${unit}`,
+  check: (rows) => {
+    const value = measured(rows, id)?.[field];
+    if (value === undefined) return undefined;
+    const shown = field === 'p99' ? formatMs(value) : `${value.toFixed(0)} ${unit}`;
+    return { reached: op === '≥' ? value >= bound : value < bound, value: shown };
+  },
+});
+
+const TARGETS: readonly Target[] = [
+  ratioTarget('kernel-memory', 'raw-sqlite-tx', 0.25),
+  ratioTarget('transport-rabbitmq-classic', 'raw-amqp-classic', 0.6),
+  ratioTarget('transport-rabbitmq-quorum', 'raw-amqp-quorum', 0.6),
+  ratioTarget('transport-bullmq', 'raw-bullmq', 0.6),
+  boundTarget('e2e-memory-max', 'value', '≥', 500, 'orders/s'),
+  ...(['memory', 'bullmq', 'rabbitmq'] as const).map((t) =>
+    boundTarget(`e2e-${t}-100`, 'p99', '<', 50, 'ms'),
+  ),
+  ...(['memory', 'bullmq', 'rabbitmq'] as const).flatMap((t) => [
+    boundTarget(`rss-${t}-idle`, 'value', '<', 150, 'MB'),
+    boundTarget(`rss-${t}-max`, 'value', '<', 400, 'MB'),
+  ]),
+];
+
+function targetsTable(rows: readonly Row[]): string[] {
+  const lines = ['| target | this run | |', '|---|---|---|'];
+  for (const target of TARGETS) {
+    const result = target.check(rows);
+    const verdict = result === undefined ? 'not measured' : result.reached ? 'reached' : '**short**';
+    lines.push(`| ${target.what} | ${result?.value ?? '—'} | ${verdict} |`);
+  }
+  return lines;
+}
+
+export function renderReport(input: ReportInput): string {
+  const { rows, options } = input;
+  const cpu = cpus();
+  const sections = [...new Set(rows.map((row) => row.spec.section))];
+  const lines: string[] = [
+    '# Benchmarks',
+    '',
+    `Generated by \`npm run bench${options.quick ? ' -- --quick' : ''}\` on ${input.startedAt.toISOString()} ` +
+      `(${Math.round(input.seconds)} s). Do not edit by hand: run it again.`,
+    '',
+    `- Machine: ${cpu.length} cores, ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ` +
+      `${(totalmem() / 1024 ** 3).toFixed(1)} GiB memory, ${osType()} ${release()}`,
+    `- Node ${process.version}; ${LIBRARIES.map((name) => `${name} ${libraryVersion(name)}`).join(', ')}`,
+    `- Brokers: ${input.brokers.length > 0 ? input.brokers.join(', ') : 'none answered'} (loopback)`,
+    options.quick
+      ? '- **Quick run** (`--quick`): small counts, a smoke test; do not quote these figures.'
+      : '',
+    '',
+    'Other engineers run test suites on this machine at the same time, so absolute figures are noisy ' +
+      '(±25% and more between runs). Compare each row with its raw row from the same run (the ratio ' +
+      'column): the pair ran back to back, under the same conditions. Latencies are in milliseconds ' +
+      'unless marked; "p99 N×" compares the p99 with the first raw row named.',
+    '',
+  ];
+  for (const section of sections) {
+    lines.push(
+      `## ${section}`,
+      '',
+      '| row | id | throughput | p50 | p99 | ratio to raw (same run) | notes |',
+    );
+    lines.push('|---|---|---|---|---|---|---|');
+    for (const row of rows.filter((r) => r.spec.section === section)) lines.push(tableRow(row, rows));
+    lines.push('');
+  }
+  lines.push(
+    '## Targets',
+    '',
+    'What the project aims at on this 2-core machine (never asserted by a test):',
+    '',
+  );
+  lines.push(...targetsTable(rows), '');
+  const findings = join(PROJECT_ROOT, 'scripts/bench/findings.md');
+  if (existsSync(findings)) lines.push(readFileSync(findings, 'utf8').trim(), '');
+  lines.push('## Method', '');
+  for (const row of rows) lines.push(`- **\`${row.spec.id}\`** ${row.spec.label}: ${row.spec.method}`);
+  lines.push(
+    '',
+    '## Reproduce',
+    '',
+    '```sh',
+    'npm ci',
+    'npm run services        # Redis and RabbitMQ on loopback, when they are not running',
+    'npm run bench           # every row, ~5-8 minutes on 2 cores; writes BENCHMARKS.md',
+    'npm run bench -- --quick --out /tmp/bench.md   # smoke run (< 2 minutes)',
+    'npm run bench -- --only "e2e-memory|raw-http"  # a subset of rows (ids above, a regular expression)',
+    'npm run bench -- --only e2e-memory --profile /tmp/prof   # a CPU profile of the app per e2e phase',
+    '```',
+    '',
+    'REDIS_URL and AMQP_URL point the broker rows elsewhere; a broker that does not answer turns its rows ' +
+      'into "skipped: <reason>". Every broker row uses its own namespace (queues, exchanges, keys) and ' +
+      'deletes it afterwards.',
+    '',
+  );
+  return lines.filter((line, i, all) => !(line === '' && all[i - 1] === '')).join('\n');
+}

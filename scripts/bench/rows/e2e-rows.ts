@@ -1,0 +1,163 @@
+/** Rows 4 and 5: orders end to end over HTTP on every transport, and the app's memory. */
+
+import { type Build, buildChildren } from '../e2e/build.js';
+import { type LoadPlan, Session, type SessionKind } from '../e2e/session.js';
+import { brokerSkipReason } from '../lib/brokers.js';
+import { type BenchOptions, scale } from '../lib/options.js';
+import { notMeasured, type RowSpec } from '../lib/rows.js';
+
+const E2E = 'End to end over HTTP';
+const MEMORY = 'Memory (RSS of the app process)';
+
+export interface E2eRows {
+  readonly rows: RowSpec[];
+  /** Stops every child still running and removes the build (call once, at the end). */
+  close(): Promise<void>;
+}
+
+export function e2eRows(options: BenchOptions): E2eRows {
+  const plan: LoadPlan = {
+    users: scale(options, 20, 2),
+    warmupSeconds: scale(options, 2, 0),
+    fixedRate: 100,
+    fixedSeconds: scale(options, 10, 2),
+    maxOrders: scale(options, 1000, 150),
+    rawMaxRequests: scale(options, 5000, 1000),
+    concurrency: scale(options, 32, 16),
+    terminalTimeoutMs: scale(options, 180_000, 60_000),
+  };
+  let build: Build | undefined;
+  const getBuild = () => {
+    build ??= buildChildren();
+    return build;
+  };
+  const sessions = new Map<SessionKind, Session>();
+  const session = (kind: SessionKind) => {
+    let found = sessions.get(kind);
+    if (!found) {
+      found = new Session(kind, plan, getBuild, options);
+      sessions.set(kind, found);
+    }
+    return found;
+  };
+  const timeoutMs = scale(options, 240_000, 90_000);
+  const setup =
+    `A fresh DATA_DIR and BUS_NAMESPACE; the app built to plain JavaScript (TypeScript transpileModule, as ` +
+    `\`npm start\` runs compiled code) in a child process with NODE_ENV=production, LOG_LEVEL=warn, every ` +
+    `module, listening on 127.0.0.1 on a free port; the load generator is the bench process (node:http, ` +
+    `keep-alive). Setup through the API: admin from ADMIN_EMAIL/ADMIN_PASSWORD, 5 products with 10⁹ in ` +
+    `stock, ${plan.users} users (each logs in from its own loopback address: the login rate limit) with ` +
+    `10¹¹ cents each; every order is one unit of one product, users and products round-robin; ` +
+    `${plan.warmupSeconds > 0 ? `${plan.warmupSeconds} s at ${plan.fixedRate}/s of warm-up first` : 'no warm-up'}. Order-to-terminal latency = the order's ` +
+    '`updatedAt` (stamped by the app in the transaction that makes it terminal) − the time the bench wrote ' +
+    'the POST (same machine clock); completion is detected by polling `GET /analytics/summary` (cheap), ' +
+    'then every order is read back with `GET /orders`. All orders must be terminal, or the row fails.';
+  const fixedMethod =
+    `Open loop: order i sent at t0 + i/${plan.fixedRate} s for ${plan.fixedSeconds} s, whether or not ` +
+    'earlier ones were answered. Throughput = orders / (last terminal − first send).';
+  const maxMethod =
+    `Closed loop: ${plan.concurrency} senders post ${plan.maxOrders} orders as fast as the app answers 202; ` +
+    'throughput = orders / (last terminal − first send), i.e. how fast the whole checkout drains. The app ' +
+    'accepts orders faster than the saga finishes them, so the latency here includes the time an order ' +
+    'waits behind the backlog: it grows with the burst size and is not a service time.';
+  const rows: RowSpec[] = [
+    {
+      id: 'raw-http-100',
+      section: E2E,
+      label: `raw fastify + better-sqlite3 POST, ${plan.fixedRate}/s`,
+      method:
+        'fastify 5 alone with a `POST /orders` that validates a body as the app does and runs one ' +
+        'transaction (order row + outbox-like row; WAL, NORMAL), no auth, no bus, in a child process ' +
+        `like the app's. ${fixedMethod.replace('orders /', 'requests /')} Latency: POST → 202.`,
+      timeoutMs,
+      run: () => session('raw').fixed(),
+    },
+    {
+      id: 'raw-http-max',
+      section: E2E,
+      label: 'raw fastify + better-sqlite3 POST, maximum',
+      method: `The same server; ${plan.concurrency} closed-loop senders, ${plan.rawMaxRequests} requests. Latency: POST → 202.`,
+      timeoutMs,
+      run: () => session('raw').max(),
+    },
+    ...rssRows('raw', 'raw fastify + better-sqlite3 server', session, timeoutMs, []),
+  ];
+  for (const kind of ['memory', 'bullmq', 'rabbitmq'] as const) {
+    const skip = kind === 'memory' ? undefined : () => brokerSkipReason(kind);
+    const common = { section: E2E, timeoutMs, ...(skip ? { skip } : {}) };
+    rows.push(
+      {
+        ...common,
+        id: `e2e-${kind}-100`,
+        label: `orders on ${kind}, one process, ${plan.fixedRate}/s`,
+        method: `${setup} ${fixedMethod}`,
+        against: ['raw-http-100'],
+        run: () => session(kind).fixed(),
+      },
+      {
+        ...common,
+        id: `e2e-${kind}-max`,
+        label: `orders on ${kind}, one process, maximum`,
+        method: `${setup} ${maxMethod}`,
+        against: ['raw-http-max'],
+        run: () => session(kind).max(),
+      },
+      ...rssRows(kind, `app on ${kind}`, session, timeoutMs, ['rss-raw-idle', 'rss-raw-max'], skip),
+    );
+  }
+  rows.push(
+    notMeasured(
+      {
+        id: 'e2e-split',
+        section: E2E,
+        label: 'orders, split deployment (one process per module group)',
+        method: 'Not yet measured: the split deployment lands with issue 5; this row will run it.',
+      },
+      'split deployment lands with issue 5',
+    ),
+  );
+  return {
+    rows,
+    async close() {
+      for (const found of sessions.values()) await found.close();
+      build?.remove();
+    },
+  };
+}
+
+function rssRows(
+  kind: SessionKind,
+  label: string,
+  session: (kind: SessionKind) => Session,
+  timeoutMs: number,
+  against: readonly string[],
+  skip?: () => Promise<string | undefined>,
+): RowSpec[] {
+  const [idleAgainst, maxAgainst] = against;
+  return [
+    {
+      id: `rss-${kind}-idle`,
+      section: MEMORY,
+      label: `${label}: RSS idle`,
+      method:
+        'RSS of the child process (process.memoryUsage.rss over IPC) 1 s after start and setup, before any load.',
+      ...(idleAgainst ? { against: [idleAgainst] } : {}),
+      lowerIsBetter: true,
+      timeoutMs,
+      ...(skip ? { skip } : {}),
+      run: () => session(kind).idleRss(),
+    },
+    {
+      id: `rss-${kind}-max`,
+      section: MEMORY,
+      label: `${label}: RSS at the maximum`,
+      method:
+        'Highest RSS of the child sampled every 100 ms during the maximum phase (sending and draining).',
+      ...(maxAgainst ? { against: [maxAgainst] } : {}),
+      lowerIsBetter: true,
+      timeoutMs,
+      ...(skip ? { skip } : {}),
+      run: () => session(kind).maxRss(),
+    },
+  ];
+}

@@ -1,0 +1,90 @@
+/**
+ * The kernel's whole message path, on any transport: a command transaction (a business row and
+ * the staged event) → outbox relay → transport → consumer (inbox check, then the handler's
+ * transaction: inbox record + its own row). Two fixture modules in a test kernel (no HTTP).
+ */
+import { sql } from 'drizzle-orm';
+import { Type } from 'typebox';
+import {
+  defineEvent,
+  defineModule,
+  type Logger,
+  type ModuleDefinition,
+  type Transport,
+} from '../../../src/kernel/index.js';
+import { startTestKernel } from '../../../src/kernel/testing/index.js';
+import { BENCH_TYPE, keyOf } from '../lib/messages.js';
+import { measurePath, type PathFigures, type PathPlan, Tracker } from '../lib/path.js';
+
+const itemAdded = defineEvent({
+  type: BENCH_TYPE,
+  schema: Type.Object({ n: Type.Integer(), key: Type.String() }),
+  partitionKey: (d) => d.key,
+});
+
+/** Consumer concurrency of the sink (the app's modules use 4 to 8). */
+export const SINK_CONCURRENCY = 8;
+
+function fixtureModules(onHandled: (n: number) => void): ModuleDefinition[] {
+  return [
+    defineModule({
+      name: 'benchsrc',
+      messages: [itemAdded],
+      start: (ctx) =>
+        void ctx.db.run(
+          sql.raw('CREATE TABLE IF NOT EXISTS benchsrc_items (n INTEGER PRIMARY KEY, key TEXT)'),
+        ),
+    }),
+    defineModule({
+      name: 'benchsink',
+      start: (ctx) =>
+        void ctx.db.run(
+          sql.raw('CREATE TABLE IF NOT EXISTS benchsink_items (n INTEGER PRIMARY KEY, at INTEGER)'),
+        ),
+      subscriptions: () => [
+        {
+          consumer: 'benchsink.items',
+          messages: [itemAdded],
+          concurrency: SINK_CONCURRENCY,
+          handler: (message, ctx) => {
+            const { n } = message.data as { n: number };
+            ctx.transact((tx) =>
+              tx.db.run(sql`INSERT INTO benchsink_items (n, at) VALUES (${n}, ${Date.now()})`),
+            );
+            onHandled(n);
+          },
+        },
+      ],
+    }),
+  ];
+}
+
+const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Runs the plan on a fresh test kernel over `transport`. The producer commits one transaction per
+ * message and yields to the event loop after each (as an HTTP handler committing one request would).
+ */
+export async function measureKernelPath(
+  transport: (log: Logger) => Transport,
+  plan: PathPlan,
+): Promise<PathFigures> {
+  const tracker = new Tracker();
+  const kernel = await startTestKernel({ modules: fixtureModules(tracker.handled), transport });
+  try {
+    const source = kernel.context('benchsrc');
+    const publish = async (numbers: readonly number[]) => {
+      for (const n of numbers) {
+        const key = keyOf(n);
+        source.transact((tx) => {
+          tx.db.run(sql`INSERT INTO benchsrc_items (n, key) VALUES (${n}, ${key})`);
+          tx.stage(itemAdded({ n, key }));
+        });
+        await nextTick();
+      }
+    };
+    return await measurePath(tracker, publish, plan);
+  } finally {
+    await kernel.dispose();
+  }
+}
