@@ -200,3 +200,14 @@ function moduleList(raw: string | undefined, available: readonly string[]): stri
   }
   return names;
 }
+
+/** The URL with its password masked, for logs and errors. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
+}

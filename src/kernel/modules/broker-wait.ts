@@ -1,4 +1,4 @@
-import { type Config, ConfigError } from '../config.js';
+import { type Config, ConfigError, redactUrl } from '../config.js';
 import type { Transport } from '../messaging/transport.js';
 import type { Logger } from '../observability/logger.js';
 
@@ -8,16 +8,6 @@ const POLL_MS = 100;
 /** A line per this much waiting (the first one after it, so a broker that answers at once logs nothing). */
 const LOG_EVERY_MS = 1000;
 const HEALTH_TIMEOUT_MS = 3000;
-
-function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url;
-  }
-}
 
 async function healthOf(transport: Transport): Promise<{ ok: boolean; detail?: string }> {
   let timer: NodeJS.Timeout | undefined;
@@ -61,20 +51,20 @@ export async function waitForBroker(
     const health = await healthOf(transport);
     const now = Date.now();
     if (health.ok) {
-      if (attempt > 0) log.info(`${broker} at ${redact(url)} answers after ${now - startedAt} ms`);
+      if (attempt > 0) log.info(`${broker} at ${redactUrl(url)} answers after ${now - startedAt} ms`);
       return;
     }
     if (now >= deadline) {
       throw new ConfigError(
         variable,
-        `no ${broker} answered at ${redact(url)} within ${Math.round(windowMs / 1000)} s (${health.detail ?? 'down'})`,
+        `no ${broker} answered at ${redactUrl(url)} within ${Math.round(windowMs / 1000)} s (${health.detail ?? 'down'})`,
       );
     }
     if (now >= nextLog) {
       attempt++;
       nextLog = now + LOG_EVERY_MS;
       log.warn(
-        `waiting for ${broker} at ${redact(url)} (attempt ${attempt}, ${Math.ceil((deadline - now) / 1000)} s left; set ${variable}): ${health.detail ?? 'down'}`,
+        `waiting for ${broker} at ${redactUrl(url)} (attempt ${attempt}, ${Math.ceil((deadline - now) / 1000)} s left; set ${variable}): ${health.detail ?? 'down'}`,
       );
     }
     await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, deadline - now)));

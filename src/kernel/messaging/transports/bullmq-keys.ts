@@ -1,3 +1,4 @@
+import { partitionOf } from './partition.js';
 /**
  * Names of everything the BullMQ transport keeps in Redis, and the partitioning of messages.
  *
@@ -21,16 +22,6 @@ export const consumerTypesKey = (prefix: string, consumer: string): string =>
   `${prefix}:consumer-types:${consumer}`;
 export const leaseKeyPrefix = (prefix: string, consumer: string): string => `${prefix}:lease:${consumer}:`;
 export const membersKey = (prefix: string, consumer: string): string => `${prefix}:members:${consumer}`;
-
-/** FNV-1a (32 bit) of the key's UTF-8 bytes: stable across processes, versions and platforms. */
-export function partitionOf(partitionKey: string, partitions: number): number {
-  let hash = 0x811c9dc5;
-  for (const byte of Buffer.from(partitionKey, 'utf8')) {
-    hash ^= byte;
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash % partitions;
-}
 
 /**
  * A BullMQ job id from an envelope id. BullMQ refuses ids with ':' and ids that are integers;

@@ -1,17 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { ConfigError } from '../../config.js';
+import { ConfigError, redactUrl } from '../../config.js';
 import type { Logger } from '../../observability/logger.js';
-
-/** The URL without its password, for logs and errors. */
-export function redactedUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url;
-  }
-}
 
 const retryStrategy = (times: number) => Math.min(100 * times, 2000);
 
@@ -42,7 +31,7 @@ export function openConnections(url: string, name: string, log: Logger): { worke
     redis.on('error', (error: Error) => {
       if (Date.now() - lastLog < 5000) return;
       lastLog = Date.now();
-      log.warn({ err: error, role, redis: redactedUrl(url) }, 'redis connection error');
+      log.warn({ err: error, role, redis: redactUrl(url) }, 'redis connection error');
     });
   }
   return { worker, publisher };
@@ -61,7 +50,7 @@ export async function waitUntilReady(
       if (Date.now() >= deadline) {
         throw new ConfigError(
           'REDIS_URL',
-          `Redis at ${redactedUrl(url)} did not answer within ${Math.round(timeoutMs / 1000)} s`,
+          `Redis at ${redactUrl(url)} did not answer within ${Math.round(timeoutMs / 1000)} s`,
         );
       }
       await new Promise<void>((resolve) => {
@@ -83,13 +72,13 @@ export async function checkPersistence(redis: Redis, url: string, log: Logger): 
     const reply = (await redis.call('CONFIG', 'GET', 'appendonly')) as string[];
     if (reply[1] === 'yes') return;
     log.warn(
-      { redis: redactedUrl(url) },
+      { redis: redactUrl(url) },
       'Redis runs without AOF persistence (appendonly no): a Redis restart loses queued messages; ' +
         'run it with --appendonly yes --appendfsync everysec|always for zero loss (see README)',
     );
   } catch (error) {
     log.info(
-      { err: error, redis: redactedUrl(url) },
+      { err: error, redis: redactUrl(url) },
       'could not read the Redis AOF setting (CONFIG GET refused)',
     );
   }

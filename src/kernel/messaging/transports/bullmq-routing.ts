@@ -2,14 +2,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../observability/logger.js';
 import type { Envelope } from '../envelope.js';
 import type { ConsumerEndpoint } from '../transport.js';
-import {
-  consumersKey,
-  consumerTypesKey,
-  jobIdFor,
-  partitionOf,
-  partitionQueueName,
-  routesKey,
-} from './bullmq-keys.js';
+import { consumersKey, consumerTypesKey, jobIdFor, partitionQueueName, routesKey } from './bullmq-keys.js';
+import { partitionOf } from './partition.js';
 
 export interface JobSpec {
   readonly name: string;

@@ -15,7 +15,8 @@ import { afterAll, beforeAll, beforeEach } from 'vitest';
 import type { ModuleDatabase } from '../../persistence/db.js';
 import type { Envelope } from '../envelope.js';
 import type { ConsumerEndpoint, DeliveryOutcome, Transport } from '../transport.js';
-import { leaseKeyPrefix, partitionOf, partitionQueueName, peekRaw } from './bullmq-keys.js';
+import { leaseKeyPrefix, partitionQueueName, peekRaw } from './bullmq-keys.js';
+import { partitionOf } from './partition.js';
 
 /** Why a private redis-server cannot be started here, or undefined. */
 export function redisServerMissingReason(): string | undefined {

@@ -12,7 +12,7 @@ import {
   connect,
   type RecoveringChannelModel,
 } from 'amqplib';
-import { ConfigError } from '../../config.js';
+import { ConfigError, redactUrl } from '../../config.js';
 import type { Logger } from '../../observability/logger.js';
 
 export interface LinkOptions {
@@ -28,17 +28,6 @@ export interface LinkOptions {
 }
 
 export const defaultConnectionName = (): string => `modulith@${hostname()}:${process.pid}`;
-
-/** The URL with its password masked, for logs and errors. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparsable AMQP_URL)';
-  }
-}
 
 /** Resolves or rejects like `promise`, or rejects with `message` after `ms`. Clears its timer. */
 export function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {

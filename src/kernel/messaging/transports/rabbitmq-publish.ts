@@ -5,9 +5,10 @@
  */
 import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import type { Envelope } from '../envelope.js';
+import { partitionOf } from './partition.js';
 import { PARTITION_KEY_HEADER } from './rabbitmq-consumer.js';
 import { withTimeout } from './rabbitmq-link.js';
-import { exchangeName, partitionOf, routingKey, type Topology } from './rabbitmq-topology.js';
+import { exchangeName, routingKey, type Topology } from './rabbitmq-topology.js';
 
 /** Header values are capped: amqplib refuses a header table over 64 KiB. */
 const MAX_HEADER_TEXT = 4000;

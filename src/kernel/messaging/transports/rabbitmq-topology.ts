@@ -15,6 +15,7 @@
 import type { Channel } from 'amqplib';
 import { deadLetterQueueName } from '../dead-letters.js';
 import type { ConsumerEndpoint } from '../transport.js';
+import { partitionOf } from './partition.js';
 
 export type RabbitQueueType = 'classic' | 'quorum';
 
@@ -36,16 +37,6 @@ export const partitionQueues = (t: Topology, consumer: string): string[] =>
 export const deadLetterQueue = (t: Topology, module: string): string =>
   `${t.namespace}${deadLetterQueueName(module)}`;
 export const routingKey = (type: string, partition: number): string => `${type}.p${partition}`;
-
-/** FNV-1a (32 bit) of the key's UTF-8 bytes, mod `partitions`: stable across processes and builds. */
-export function partitionOf(key: string, partitions: number): number {
-  let hash = 0x811c9dc5;
-  for (const byte of Buffer.from(key, 'utf8')) {
-    hash ^= byte;
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash % partitions;
-}
 
 export async function declareExchange(channel: Channel, t: Topology): Promise<void> {
   await channel.assertExchange(exchangeName(t), 'topic', { durable: true });

@@ -18,12 +18,12 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createLogger, type Logger } from '../../observability/logger.js';
 import { amqpSkipReason, amqpUrl } from '../../testing/index.js';
 import type { ConsumerEndpoint, Transport } from '../transport.js';
+import { partitionOf } from './partition.js';
 import { createRabbitMqTransport, type RabbitMqOptions } from './rabbitmq.js';
 import { partitionKeyOf } from './rabbitmq-consumer.js';
 import {
   deadLetterQueue,
   exchangeName,
-  partitionOf,
   partitionQueue,
   partitionQueues,
   type Topology,

@@ -18,6 +18,7 @@ import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from '../../observability/logger.js';
 import type { Envelope } from '../envelope.js';
 import type { ConsumerEndpoint, ConsumerStats, Transport } from '../transport.js';
+import { partitionOf } from './partition.js';
 import { partitionKeyOf, RabbitConsumer } from './rabbitmq-consumer.js';
 import { defaultConnectionName, RabbitLink, withTimeout } from './rabbitmq-link.js';
 import { deadLetterProperties, publishEnvelopes, replayProperties, sendToQueue } from './rabbitmq-publish.js';
@@ -27,7 +28,6 @@ import {
   declareEndpoint,
   declareExchange,
   isPreconditionFailed,
-  partitionOf,
   partitionQueue,
   partitionQueues,
   type RabbitQueueType,
