@@ -164,7 +164,9 @@ describe('payments over HTTP', () => {
         const response = await deposit('mallory', payload);
         expect(response.statusCode, JSON.stringify(payload)).toBe(400);
         expect(response.headers['content-type']).toContain('application/problem+json');
-        expect(response.json()).toMatchObject({ status: 400, code: 'HTTP_VALIDATION' });
+        // a key named __proto__ is refused by the JSON parser itself (prototype poisoning)
+        expect(response.json()).toMatchObject({ status: 400 });
+        expect(response.json().code).toMatch(/^(HTTP_VALIDATION|HTTP_INVALID_JSON)$/);
       }),
       { numRuns: 200 },
     );
