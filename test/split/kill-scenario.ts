@@ -1,10 +1,12 @@
 /**
  * `kill -9` of every payments instance while two users keep ordering through the gateway:
  *
- * - before: orders flow; then both payments processes are killed (pids from GET /admin/services);
+ * - before: the two payments instances split every payments consumer's partitions (2 of 4 each,
+ *   from their /metrics); orders flow; then both are killed (pids from GET /admin/services);
  * - during the outage: the gateway keeps answering (orders 202, payments 503 GATEWAY_NO_INSTANCE
  *   naming the module), and the orders placed meanwhile wait in `pending`;
- * - the supervisor restarts both instances (new pids, registered, ready);
+ * - the supervisor restarts both instances (new pids, registered, ready), and they split the
+ *   partitions again;
  * - after: more orders; every order ends `confirmed`, each charged exactly once (the account
  *   streams, through the gateway), each user's charges in the order the user placed the orders
  *   (per-key order across instances and the crash), balances exact, one notification per order.
@@ -65,6 +67,7 @@ export async function killPaymentsWhileOrdering(options: {
   await placeSome(api, users, sku, BEFORE, 'before', placed);
   const victims = await paymentsInstances(api, admin);
   expect(victims).toHaveLength(2);
+  await expectPartitionsSplit(victims);
   const shareBefore = await shareOfWork(victims);
   for (const victim of victims) process.kill(victim.pid, 'SIGKILL');
 
@@ -102,6 +105,7 @@ export async function killPaymentsWhileOrdering(options: {
       throw new Error(`payments did not come back: ${String(error)}\n${health.join('\n')}`);
     })
   ).filter(isNew);
+  await expectPartitionsSplit(restarted);
   // and the gateway routes to them again
   await until(
     () => api.call('GET', '/payments/account', { token: users[0]?.token }),
@@ -148,6 +152,28 @@ export async function killPaymentsWhileOrdering(options: {
     );
   }
   return { before: shareBefore, after: await shareOfWork(restarted) };
+}
+
+/** Each payments consumer's 4 partitions are worked 2 and 2 by the two instances (bus_partitions_held). */
+async function expectPartitionsSplit(instances: readonly Json[]): Promise<void> {
+  const held = async () => {
+    const byConsumer = new Map<string, number[]>();
+    for (const instance of instances) {
+      for (const line of (await (await fetch(`${instance.url}/metrics`)).text()).split('\n')) {
+        const consumer = /^bus_partitions_held\{consumer="(payments\.[^"]+)"/.exec(line)?.[1];
+        if (consumer)
+          byConsumer.set(consumer, [...(byConsumer.get(consumer) ?? []), Number(line.split(' ').pop())]);
+      }
+    }
+    return Object.fromEntries(byConsumer);
+  };
+  const final = await until(
+    held,
+    (h) => Object.keys(h).length > 0 && Object.values(h).every((n) => `${n}` === '2,2'),
+    20_000,
+  ).catch(async () => held());
+  expect(Object.keys(final).length).toBeGreaterThan(0);
+  for (const [consumer, counts] of Object.entries(final)) expect(counts, consumer).toEqual([2, 2]);
 }
 
 /** Messages each payments instance has handled since it started (from its own /metrics). */

@@ -37,6 +37,8 @@ export interface ConsumerStats {
   readonly depth: number;
   /** Messages published to the consumer and not yet handled (waiting + in flight + retrying). */
   readonly lag: number;
+  /** Partitions this instance works now, when the transport shares partitions between instances. */
+  readonly partitions?: readonly number[];
 }
 
 /**

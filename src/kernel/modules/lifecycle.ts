@@ -214,6 +214,8 @@ export class Kernel {
     for (const stats of await this.transport.stats().catch(() => [])) {
       metrics.queueDepth.set({ consumer: stats.consumer, transport }, stats.depth);
       metrics.consumerLag.set({ consumer: stats.consumer, transport }, stats.lag);
+      if (stats.partitions)
+        metrics.partitionsHeld.set({ consumer: stats.consumer, transport }, stats.partitions.length);
     }
     for (const outbox of this.outboxStats()) {
       metrics.outboxPending.set({ module: outbox.module }, outbox.pending);

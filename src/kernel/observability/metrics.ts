@@ -13,6 +13,7 @@ export class KernelMetrics {
   readonly endToEndLatency: Histogram<'consumer' | 'type'>;
   readonly queueDepth: Gauge<'consumer' | 'transport'>;
   readonly consumerLag: Gauge<'consumer' | 'transport'>;
+  readonly partitionsHeld: Gauge<'consumer' | 'transport'>;
   readonly deadLetters: Gauge<'consumer'>;
   readonly outboxPending: Gauge<'module'>;
   readonly outboxOldestAge: Gauge<'module'>;
@@ -58,6 +59,11 @@ export class KernelMetrics {
     this.consumerLag = gauge(
       'bus_consumer_lag_messages',
       'Messages published to the consumer, not yet handled',
+      ['consumer', 'transport'],
+    );
+    this.partitionsHeld = gauge(
+      'bus_partitions_held',
+      'Partition queues of the consumer this instance works (instances share them)',
       ['consumer', 'transport'],
     );
     this.deadLetters = gauge('bus_dead_letters', 'Dead letters kept per consumer', ['consumer']);

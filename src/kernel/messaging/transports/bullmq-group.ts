@@ -61,6 +61,11 @@ export class ConsumerGroup {
     return this.#ctx.partitions;
   }
 
+  /** The partitions this instance works now. */
+  get held(): number[] {
+    return [...this.#workers.keys()].sort((a, b) => a - b);
+  }
+
   /** After a Redis reconnect every partition worker starts a new run (see PartitionWorker.restartRun). */
   restartRuns(reason: string): void {
     for (const worker of this.#workers.values()) worker.restartRun(reason);

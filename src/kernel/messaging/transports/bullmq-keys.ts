@@ -1,4 +1,3 @@
-import { partitionOf } from './partition.js';
 /**
  * Names of everything the BullMQ transport keeps in Redis, and the partitioning of messages.
  *

@@ -132,9 +132,9 @@ export function createBullMqTransport(log: Logger, options: BullMqTransportOptio
 
     async stats(): Promise<ConsumerStats[]> {
       return Promise.all(
-        [...groups.values()].map(async ({ endpoint, partitions }) => {
+        [...groups.values()].map(async ({ endpoint, partitions, held }) => {
           const names = Array.from({ length: partitions }, (_, i) => partitionQueueName(endpoint.name, i));
-          return { consumer: endpoint.name, ...(await queues.counts(names)) };
+          return { consumer: endpoint.name, ...(await queues.counts(names)), partitions: held };
         }),
       );
     },

@@ -1,35 +1,31 @@
 /**
- * One consumer endpoint on RabbitMQ: a channel consuming its partition queues (manual acks,
- * bounded prefetch), feeding key lanes (per-key order, the endpoint's concurrency, retries in
- * process with the key held but no concurrency slot taken). A delivery is acked once it settles
- * (handled, duplicate, or dead-lettered: the consumer has recorded the dead letter in its
- * database; a copy goes to `dlq.<module>.retry` first).
+ * One consumer endpoint on RabbitMQ: the partitions this instance holds (rabbitmq-partition.ts),
+ * feeding one set of key lanes (per-key order, the endpoint's concurrency, retries in process with
+ * the key held but no concurrency slot taken).
  *
- * Deliveries belong to the channel they came on. When that channel is gone (connection lost,
- * channel error) or the transport stops, its deliveries that are not in an attempt are taken
- * back from the lanes, and one in an attempt is dropped when the attempt ends: never acked on
- * another channel. The broker redelivers them (to this process after a reconnect, or to another
- * instance: single active consumer) and the inbox absorbs any repeat.
+ * Instances share the partitions. Each instance of the endpoint consumes its members queue
+ * `<consumer>.members` (no message ever goes there: its consumer count is the number of live
+ * instances). Every balancing round (1 s) an instance hands over the partitions above its fair
+ * share, ceil(partitions / instances), highest first, and claims free ones (no consumer) up to
+ * it. So one instance works every partition, two split them, and when one dies (its connection
+ * closes: its locks go and its unacked deliveries return to the queues) the others take its
+ * partitions at their next round.
  */
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from '../../observability/logger.js';
 import type { ConsumerEndpoint } from '../transport.js';
-import { type Delivery, KeyLanes, type Settled } from './key-lanes.js';
+import { KeyLanes } from './key-lanes.js';
 import { withTimeout } from './rabbitmq-link.js';
-import { partitionQueues, type Topology } from './rabbitmq-topology.js';
-
-export const PARTITION_KEY_HEADER = 'x-partition-key';
-
-interface ConsumerChannel {
-  readonly channel: Channel;
-  open: boolean;
-}
+import { claimPartition, type PartitionDeps, type RabbitPartition } from './rabbitmq-partition.js';
+import { memberQueue, partitionQueue, type Topology } from './rabbitmq-topology.js';
 
 export interface ConsumerDeps {
   readonly topology: Topology;
   readonly log: Logger;
   /** Unacked deliveries per partition queue (RabbitMQ per-consumer prefetch). */
   readonly prefetchPerQueue: number;
+  /** Milliseconds between balancing rounds. */
+  readonly balanceIntervalMs: number;
   /** Copies a dead-lettered delivery to the module's broker DLQ (confirmed). */
   readonly copyToDeadLetterQueue: (
     endpoint: ConsumerEndpoint,
@@ -37,174 +33,162 @@ export interface ConsumerDeps {
     error: string,
     attempts: number,
   ) => Promise<void>;
-  /** Asks the transport to reopen this consumer's channel (declare + attach) after a channel-only loss. */
+  /** Asks the transport to declare this endpoint's queues again and re-attach it, with backoff. */
   readonly reopen: (consumer: RabbitConsumer) => void;
-  readonly openChannel: (model: ChannelModel) => Promise<Channel>;
+  readonly openChannel: PartitionDeps['openChannel'];
 }
 
-/** The partition key of a message: our header, else the envelope's field, else its id. */
-export function partitionKeyOf(
-  content: Buffer,
-  headers: Record<string, unknown> = {},
-  messageId?: unknown,
-): string {
-  const header = headers[PARTITION_KEY_HEADER];
-  if (typeof header === 'string') return header;
-  try {
-    const parsed = JSON.parse(content.toString('utf8')) as { partitionkey?: unknown; id?: unknown } | null;
-    if (typeof parsed?.partitionkey === 'string') return parsed.partitionkey;
-    if (typeof parsed?.id === 'string') return parsed.id;
-  } catch {
-    // not JSON: the consumer dead-letters it; any key will do
-  }
-  return typeof messageId === 'string' ? messageId : '(no key)';
+interface Membership {
+  readonly model: ChannelModel;
+  readonly channel: Channel;
+  open: boolean;
 }
 
 export class RabbitConsumer {
   readonly endpoint: ConsumerEndpoint;
   readonly #deps: ConsumerDeps;
   readonly #log: Logger;
-  readonly #lanes: KeyLanes;
-  /** Deliveries in the lanes (waiting, in an attempt, or between retries). */
-  readonly #inLanes = new Set<Delivery>();
-  readonly #settling = new Set<Promise<void>>();
-  #emptied: (() => void) | undefined;
-  #current: ConsumerChannel | undefined;
-  #attachedModel: ChannelModel | undefined;
+  readonly #partitionDeps: PartitionDeps;
+  readonly #held = new Map<number, RabbitPartition>();
+  /** Where this instance starts looking for free partitions, so instances do not all reach for p0. */
+  readonly #scanStart: number;
+  #membership: Membership | undefined;
+  /** A partition was lost while the connection lived: its queue may be gone, declare again. */
+  #redeclare = false;
+  #timer: NodeJS.Timeout | undefined;
+  #round: Promise<void> | undefined;
   #stopping = false;
 
   constructor(endpoint: ConsumerEndpoint, deps: ConsumerDeps) {
     this.endpoint = endpoint;
     this.#deps = deps;
     this.#log = deps.log.child({ consumer: endpoint.name });
-    this.#lanes = new KeyLanes(endpoint, this.#log);
+    this.#scanStart = Math.floor(Math.random() * deps.topology.partitions);
+    this.#partitionDeps = {
+      endpoint,
+      lanes: new KeyLanes(endpoint, this.#log),
+      topology: deps.topology,
+      log: this.#log,
+      prefetch: deps.prefetchPerQueue,
+      openChannel: deps.openChannel,
+      copyToDeadLetterQueue: (message, error, attempts) =>
+        deps.copyToDeadLetterQueue(endpoint, message, error, attempts),
+      onLost: (partition) => this.#onLost(partition),
+    };
   }
 
   /** Deliveries received and not settled yet (in flight, waiting for their key, or retrying). */
   get unsettled(): number {
-    return this.#inLanes.size;
+    let count = 0;
+    for (const partition of this.#held.values()) count += partition.unsettled;
+    return count;
   }
 
-  /** Consuming on a channel of this connection. */
+  /** The partitions this instance works now. */
+  get partitions(): number[] {
+    return [...this.#held.values()]
+      .filter((p) => !p.leaving)
+      .map((p) => p.index)
+      .sort((a, b) => a - b);
+  }
+
+  /** A member on this connection (it may hold no partition: more instances than partitions). */
   attachedTo(model: ChannelModel | undefined): boolean {
-    return model !== undefined && this.#attachedModel === model && this.#current?.open === true;
+    const membership = this.#membership;
+    return model !== undefined && membership?.model === model && membership.open && !this.#redeclare;
   }
 
-  /** Opens a channel on `model` and consumes every partition queue (the queues must exist). */
+  /** Joins as a member on `model` (the queues must exist), then claims a fair share at once. */
   async attach(model: ChannelModel): Promise<void> {
     if (this.#stopping) return;
-    const previous = this.#current;
-    this.#current = undefined;
+    const previous = this.#membership;
+    this.#membership = undefined;
     if (previous?.open) await previous.channel.close().catch(() => {});
-    const channel = await this.#deps.openChannel(model);
-    const entry: ConsumerChannel = { channel, open: true };
-    channel.on('close', () => this.#onClose(entry));
-    this.#current = entry;
-    this.#attachedModel = model;
-    await channel.prefetch(this.#deps.prefetchPerQueue);
-    for (const queue of partitionQueues(this.#deps.topology, this.endpoint.name)) {
-      await channel.consume(queue, (message) => this.#onMessage(entry, message));
-    }
+    const channel = await this.#deps.openChannel(model, `consumer ${this.endpoint.name} members`);
+    const membership: Membership = { model, channel, open: true };
+    channel.on('close', () => this.#onMembershipClosed(membership));
+    await channel.consume(memberQueue(this.#deps.topology, this.endpoint.name), () => {}, { noAck: true });
+    this.#membership = membership;
+    this.#redeclare = false;
+    await this.#balance();
+    this.#timer ??= setInterval(() => {
+      this.#balance().catch((error: unknown) =>
+        this.#log.debug({ err: error }, 'balancing round failed; the next one tries again'),
+      );
+    }, this.#deps.balanceIntervalMs);
+    this.#timer.unref();
   }
 
   /**
-   * Stops taking deliveries, waits for the attempts in flight and their acks, then closes the
-   * channel. It does not cancel first: with several instances, a cancel would hand the partitions
-   * over at once, and the next instance could handle a key's later message while this one still
-   * holds an earlier one. Closing the channel returns every delivery not acked to its place in the
-   * queue and hands over the partitions in one step, so per-key order holds across the handover.
+   * Hands every partition over (each one after its attempts in flight have finished and been
+   * acked), then leaves the members. Whatever was delivered and not acked returns to the queue.
    */
   async stop(): Promise<void> {
     this.#stopping = true;
-    const entry = this.#current;
-    if (entry) this.#release(entry);
-    if (this.#inLanes.size > 0) {
-      await new Promise<void>((resolve) => {
-        this.#emptied = resolve;
-      });
+    clearInterval(this.#timer);
+    await this.#round?.catch(() => {});
+    await Promise.all([...this.#held.values()].map((partition) => partition.leave()));
+    const membership = this.#membership;
+    if (membership?.open)
+      await withTimeout(membership.channel.close(), 5000, 'close timed out').catch(() => {});
+  }
+
+  /** One balancing round at a time; the first runs inside attach, so subscribing starts consuming. */
+  #balance(): Promise<void> {
+    this.#round ??= this.#rebalance().finally(() => {
+      this.#round = undefined;
+    });
+    return this.#round;
+  }
+
+  async #rebalance(): Promise<void> {
+    const membership = this.#membership;
+    if (this.#stopping || !membership?.open) return;
+    const { topology } = this.#deps;
+    const { channel, model } = membership;
+    const members = (await channel.checkQueue(memberQueue(topology, this.endpoint.name))).consumerCount;
+    const share = Math.ceil(topology.partitions / Math.max(1, members));
+    const working = [...this.#held.values()].filter((p) => !p.leaving).sort((a, b) => b.index - a.index);
+    for (const partition of working.slice(0, Math.max(0, working.length - share))) {
+      this.#log.info({ partition: partition.index, members }, 'handing a partition over (fair share)');
+      this.#handOver(partition);
     }
-    while (this.#settling.size > 0) await Promise.allSettled([...this.#settling]);
-    if (entry?.open) await withTimeout(entry.channel.close(), 5000, 'close timed out').catch(() => {});
-  }
-
-  #onClose(entry: ConsumerChannel): void {
-    entry.open = false;
-    this.#release(entry);
-    if (this.#current !== entry) return;
-    this.#current = undefined;
-    if (!this.#stopping) this.#deps.reopen(this);
-  }
-
-  /** Takes back the channel's deliveries that are not in an attempt (the broker has, or will have, them again). */
-  #release(entry: ConsumerChannel): void {
-    for (const { delivery } of this.#lanes.withdraw(entry)) this.#forget(delivery);
-  }
-
-  #forget(delivery: Delivery): void {
-    this.#inLanes.delete(delivery);
-    if (this.#inLanes.size === 0) this.#emptied?.();
-  }
-
-  #onMessage(entry: ConsumerChannel, message: ConsumeMessage | null): void {
-    if (message === null) {
-      // cancelled by the broker (queue deleted): reopen, which declares the queues again
-      this.#log.warn('RabbitMQ cancelled the consumer; reopening its channel');
-      entry.channel.close().catch(() => {});
-      return;
+    let holding = Math.min(working.length, share);
+    for (let step = 0; step < topology.partitions && holding < share; step++) {
+      const index = (this.#scanStart + step) % topology.partitions;
+      if (this.#stopping || this.#held.has(index)) continue;
+      const queue = partitionQueue(topology, this.endpoint.name, index);
+      if ((await channel.checkQueue(queue)).consumerCount > 0) continue;
+      const partition = await claimPartition(model, index, this.#partitionDeps);
+      if (!partition) continue;
+      if (this.#stopping) {
+        await partition.leave();
+        return;
+      }
+      this.#held.set(index, partition);
+      holding++;
     }
-    if (this.#stopping) return; // not acked: returned to the queue when the channel closes
-    const { type, headers, messageId } = message.properties;
-    if (typeof type === 'string' && !this.endpoint.types.includes(type)) {
-      // routed by a binding of an older version of this consumer: not ours to handle
-      this.#log.warn({ type }, 'ignoring a message of a type this consumer does not handle (stale binding?)');
-      this.#ack(entry, message);
-      return;
-    }
-    const delivery: Delivery = {
-      id: String(message.fields.deliveryTag),
-      key: partitionKeyOf(message.content, headers, messageId),
-      raw: message.content.toString('utf8'),
-      // Attempts restart at 1 after the broker redelivers: a message is requeued on a crash, a
-      // restart or a close, which says nothing about the message itself.
-      firstAttempt: 1,
-      owner: entry,
-      onSettled: (settled) => {
-        this.#forget(delivery);
-        this.#settle(entry, message, settled);
-      },
-      onParked: (parked) => {
-        if (parked && (this.#stopping || !entry.open)) this.#release(entry);
-      },
-    };
-    this.#inLanes.add(delivery);
-    this.#lanes.dispatch(delivery);
   }
 
-  #settle(entry: ConsumerChannel, message: ConsumeMessage, { outcome, attempts }: Settled): void {
-    if (outcome.kind !== 'dead-lettered') {
-      this.#ack(entry, message);
-      return;
-    }
-    if (!entry.open) return; // the broker redelivers it: no copy, no ack
-    const copy = this.#deps
-      .copyToDeadLetterQueue(this.endpoint, message, outcome.error, attempts)
-      .catch((error: unknown) =>
-        this.#log.warn(
-          { err: error },
-          'copying a dead letter to the broker DLQ failed (kept in the database)',
-        ),
-      )
-      .then(() => this.#ack(entry, message));
-    this.#settling.add(copy);
-    void copy.finally(() => this.#settling.delete(copy));
+  #handOver(partition: RabbitPartition): void {
+    void partition.leave().finally(() => {
+      if (this.#held.get(partition.index) === partition) this.#held.delete(partition.index);
+    });
   }
 
-  #ack(entry: ConsumerChannel, message: ConsumeMessage): void {
-    if (!entry.open) return; // stale: the broker has requeued it
-    try {
-      entry.channel.ack(message);
-    } catch (error) {
-      this.#log.warn({ err: error }, 'ack failed; the broker will redeliver');
-    }
+  #onLost(partition: RabbitPartition): void {
+    if (this.#held.get(partition.index) === partition) this.#held.delete(partition.index);
+    const membership = this.#membership;
+    // a lost connection takes every partition and the membership: its setup re-attaches
+    if (this.#stopping || !membership?.open || partition.model !== membership.model) return;
+    this.#log.warn({ partition: partition.index }, 'lost a partition channel; declaring the queues again');
+    this.#redeclare = true;
+    this.#deps.reopen(this);
+  }
+
+  #onMembershipClosed(membership: Membership): void {
+    membership.open = false;
+    if (this.#membership !== membership || this.#stopping) return;
+    this.#deps.reopen(this);
   }
 }

@@ -136,14 +136,22 @@ export class RabbitLink {
     );
   }
 
-  /** Opens a channel on `model` with its error and close events heard (an unheard error kills the connection). */
+  /**
+   * Opens a channel on `model` with its error and close events heard (an unheard error kills the
+   * connection). Errors the caller `expected` (a lock held elsewhere) are logged at debug level.
+   */
   async openChannel<C extends Channel>(
     model: ChannelModel,
     open: (m: ChannelModel) => Promise<C>,
     purpose: string,
+    expected: (error: unknown) => boolean = () => false,
   ) {
     const channel = await open(model);
-    channel.on('error', (error: Error) => this.#log.warn({ err: error, purpose }, 'RabbitMQ channel error'));
+    channel.on('error', (error: Error) =>
+      expected(error)
+        ? this.#log.debug({ err: error, purpose }, 'RabbitMQ channel closed as expected')
+        : this.#log.warn({ err: error, purpose }, 'RabbitMQ channel error'),
+    );
     channel.on('handler-error', (error: Error, event: string) =>
       this.#log.error({ err: error, event, purpose }, 'RabbitMQ channel listener threw'),
     );

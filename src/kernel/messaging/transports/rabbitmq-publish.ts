@@ -6,9 +6,28 @@
 import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import type { Envelope } from '../envelope.js';
 import { partitionOf } from './partition.js';
-import { PARTITION_KEY_HEADER } from './rabbitmq-consumer.js';
 import { withTimeout } from './rabbitmq-link.js';
 import { exchangeName, routingKey, type Topology } from './rabbitmq-topology.js';
+
+export const PARTITION_KEY_HEADER = 'x-partition-key';
+
+/** The partition key of a message: our header, else the envelope's field, else its id. */
+export function partitionKeyOf(
+  content: Buffer,
+  headers: Record<string, unknown> = {},
+  messageId?: unknown,
+): string {
+  const header = headers[PARTITION_KEY_HEADER];
+  if (typeof header === 'string') return header;
+  try {
+    const parsed = JSON.parse(content.toString('utf8')) as { partitionkey?: unknown; id?: unknown } | null;
+    if (typeof parsed?.partitionkey === 'string') return parsed.partitionkey;
+    if (typeof parsed?.id === 'string') return parsed.id;
+  } catch {
+    // not JSON: the consumer dead-letters it; any key will do
+  }
+  return typeof messageId === 'string' ? messageId : '(no key)';
+}
 
 /** Header values are capped: amqplib refuses a header table over 64 KiB. */
 const MAX_HEADER_TEXT = 4000;

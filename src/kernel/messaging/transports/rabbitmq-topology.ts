@@ -7,6 +7,9 @@
  * - each consumer endpoint has N durable partition queues `<consumer>.p<i>`, each bound with
  *   `<type>.p<i>` for every type the endpoint handles, declared with `x-single-active-consumer`:
  *   with several instances one consumer is active per partition, which keeps per-key order.
+ * - instances of an endpoint share its partitions (rabbitmq-consumer.ts): each consumes the
+ *   members queue `<consumer>.members` (never given a message; its consumer count is the number
+ *   of live instances) and holds a partition by owning the exclusive queue `<consumer>.p<i>.lock`.
  * - each consumer module has a durable `dlq.<module>.retry` queue (default exchange) holding a copy
  *   of every dead-lettered message with `x-error`, `x-attempts` and `x-consumer` headers.
  *
@@ -15,7 +18,6 @@
 import type { Channel } from 'amqplib';
 import { deadLetterQueueName } from '../dead-letters.js';
 import type { ConsumerEndpoint } from '../transport.js';
-import { partitionOf } from './partition.js';
 
 export type RabbitQueueType = 'classic' | 'quorum';
 
@@ -34,6 +36,11 @@ export const partitionQueue = (t: Topology, consumer: string, partition: number)
   `${t.namespace}${consumer}.p${partition}`;
 export const partitionQueues = (t: Topology, consumer: string): string[] =>
   Array.from({ length: t.partitions }, (_, i) => partitionQueue(t, consumer, i));
+/** Consumed by every live instance of the endpoint; unused for an hour (endpoint retired), it goes. */
+export const memberQueue = (t: Topology, consumer: string): string => `${t.namespace}${consumer}.members`;
+/** Exclusive to the connection holding partition i; RabbitMQ deletes it when that connection ends. */
+export const lockQueue = (t: Topology, consumer: string, partition: number): string =>
+  `${t.namespace}${consumer}.p${partition}.lock`;
 export const deadLetterQueue = (t: Topology, module: string): string =>
   `${t.namespace}${deadLetterQueueName(module)}`;
 export const routingKey = (type: string, partition: number): string => `${type}.p${partition}`;
@@ -57,6 +64,10 @@ export async function declareEndpoint(
     });
     for (const type of endpoint.types) await channel.bindQueue(queue, exchange, routingKey(type, i));
   }
+  await channel.assertQueue(memberQueue(t, endpoint.name), {
+    durable: false,
+    arguments: { 'x-queue-type': 'classic', 'x-expires': 3_600_000 },
+  });
   await channel.assertQueue(deadLetterQueue(t, endpoint.module), {
     durable: true,
     arguments: { 'x-queue-type': t.queueType, 'x-max-length': DEAD_LETTER_QUEUE_MAX_LENGTH },

@@ -20,7 +20,7 @@ import { amqpSkipReason, amqpUrl } from '../../testing/index.js';
 import type { ConsumerEndpoint, Transport } from '../transport.js';
 import { partitionOf } from './partition.js';
 import { createRabbitMqTransport, type RabbitMqOptions } from './rabbitmq.js';
-import { partitionKeyOf } from './rabbitmq-consumer.js';
+import { partitionKeyOf } from './rabbitmq-publish.js';
 import {
   deadLetterQueue,
   exchangeName,

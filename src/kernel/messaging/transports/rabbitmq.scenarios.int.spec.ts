@@ -2,8 +2,10 @@
  * RabbitMQ scenarios beyond the conformance suite, on the shared broker (AMQP_URL), each under a
  * namespace of its own that is deleted afterwards:
  * - a consumer process killed with SIGKILL while it holds unacked deliveries (one committed and
- *   never acked): a second instance, waiting as the standby single active consumer, gets them;
- *   the inbox absorbs the repeat; every message is handled once, each key in order;
+ *   never acked): the second instance takes its partitions and gets them; the inbox absorbs the
+ *   repeat; every message is handled once, each key in order;
+ * - two instances of a consumer split its partitions; when one stops the other takes them all,
+ *   and a new instance gets its share back;
  * - two instances of a consumer (classic and quorum queues): one stops mid-stream, the other
  *   takes over, per-key order holds;
  * - bad messages put on a queue by hand reach `dlq.<module>.retry` on the broker with the reason;
@@ -38,6 +40,7 @@ import { createRabbitMqTransport, type RabbitMqOptions } from './rabbitmq.js';
 import {
   deadLetterQueue,
   exchangeName,
+  memberQueue,
   partitionQueue,
   partitionQueues,
   type Topology,
@@ -77,8 +80,10 @@ async function deleteTopology(consumers: readonly string[]): Promise<void> {
   try {
     const channel = await connection.createChannel();
     const t: Topology = { namespace, partitions: 4, queueType: 'classic' };
-    for (const consumer of consumers)
+    for (const consumer of consumers) {
       for (const queue of partitionQueues(t, consumer)) await channel.deleteQueue(queue);
+      await channel.deleteQueue(memberQueue(t, consumer));
+    }
     await channel.deleteQueue(deadLetterQueue(t, 'alpha'));
     await channel.deleteExchange(exchangeName(t));
   } finally {
@@ -258,14 +263,16 @@ async function startChild(instance: string, env: { STAGE: number; HANG: number[]
 }
 
 describe.skipIf(skip)('rabbitmq transport scenarios', () => {
-  it('redelivers to a standby instance what a SIGKILLed consumer held unacked; the inbox absorbs repeats', async () => {
+  it('redelivers to the other instance what a SIGKILLed consumer held unacked; the inbox absorbs repeats', async () => {
     const total = 400;
     const a = await startChild('a', { STAGE: total, HANG: [10, 37] }); // keys k0 and k2 stall in A
-    const b = await startChild('b', { STAGE: 0, HANG: [] }); // registered second: the standby
+    const b = await startChild('b', { STAGE: 0, HANG: [] });
     await eventually(() => expect(a.lines).toEqual(expect.arrayContaining(['HUNG 10', 'HUNG 37'])), {
       timeoutMs: 20_000,
     });
-    expect(effects().filter((e) => e.instance === 'b')).toEqual([]);
+    // A cannot hand over a partition whose key is stuck in a handler, so B waits for those
+    const stuck = effects().filter((e) => e.instance === 'b' && (e.key === 'k0' || e.key === 'k2'));
+    expect(stuck).toEqual([]);
     a.process.kill('SIGKILL');
     await a.exited;
     const handled = await eventually(
@@ -283,6 +290,34 @@ describe.skipIf(skip)('rabbitmq transport scenarios', () => {
     b.process.kill('SIGTERM');
     expect(await b.exited).toBe(0);
   }, 90_000);
+
+  it('splits the partitions between instances; one that stops hands them over, a new one gets its share', async () => {
+    const fast = { transport: { balanceIntervalMs: 100 } };
+    const a = await startInstance('a', fast);
+    const b = await startInstance('b', fast);
+    let next = 1;
+    /** Stages a batch over 20 keys, waits until it is handled, and names the instances that did it. */
+    const batch = async (by: TestKernel): Promise<Set<string>> => {
+      const ns = range(next, next + 39);
+      next += 40;
+      stage(by, ns, 20);
+      const rows = await eventually(
+        () => {
+          const mine = effects().filter((e) => e.n >= ns[0]! && e.n <= ns[ns.length - 1]!);
+          expect(mine).toHaveLength(ns.length);
+          return mine;
+        },
+        { timeoutMs: 10_000, intervalMs: 20 },
+      );
+      return new Set(rows.map((e) => e.instance));
+    };
+    await eventually(async () => expect(await batch(a)).toEqual(new Set(['a', 'b'])), { timeoutMs: 15_000 });
+    await a.stop();
+    await eventually(async () => expect(await batch(b)).toEqual(new Set(['b'])), { timeoutMs: 15_000 });
+    const c = await startInstance('c', fast);
+    await eventually(async () => expect(await batch(c)).toEqual(new Set(['b', 'c'])), { timeoutMs: 15_000 });
+    expectOnceInOrder(effects(), range(1, next - 1));
+  }, 60_000);
 
   it.each(['classic', 'quorum'] as const)(
     'keeps per-key order with 2 instances while one stops mid-stream and the other takes over (%s queues)',

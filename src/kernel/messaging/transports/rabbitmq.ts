@@ -6,9 +6,9 @@
  * - publish: persistent JSON envelopes on a confirm channel, every message of a call written,
  *   then one bounded wait for their confirms; rejects when the broker is away (the outbox keeps
  *   the rows and the relay retries).
- * - per-key order: partition queues by hash of `partitionkey` with single active consumer, and key
- *   lanes per endpoint (ordered per key, bounded concurrency, retries in process with the key held
- *   and no slot taken, ack once settled).
+ * - per-key order: partition queues by hash of `partitionkey`, each consumed by one instance at a
+ *   time (instances split them: rabbitmq-consumer.ts), and key lanes per endpoint (ordered per key,
+ *   bounded concurrency, retries in process with the key held and no slot taken, ack once settled).
  * - dead letters: the consumer records them in its database (the source of truth for list, replay
  *   and delete); a copy goes to `dlq.<module>.retry` for broker-native tooling.
  * - stats: depth = ready messages in the endpoint's partition queues; lag = depth + deliveries
@@ -19,9 +19,15 @@ import type { Logger } from '../../observability/logger.js';
 import type { Envelope } from '../envelope.js';
 import type { ConsumerEndpoint, ConsumerStats, Transport } from '../transport.js';
 import { partitionOf } from './partition.js';
-import { partitionKeyOf, RabbitConsumer } from './rabbitmq-consumer.js';
+import { RabbitConsumer } from './rabbitmq-consumer.js';
 import { defaultConnectionName, RabbitLink, withTimeout } from './rabbitmq-link.js';
-import { deadLetterProperties, publishEnvelopes, replayProperties, sendToQueue } from './rabbitmq-publish.js';
+import {
+  deadLetterProperties,
+  partitionKeyOf,
+  publishEnvelopes,
+  replayProperties,
+  sendToQueue,
+} from './rabbitmq-publish.js';
 import {
   deadLetterQueue,
   declarationError,
@@ -42,6 +48,8 @@ export interface RabbitMqOptions {
   readonly partitions?: number;
   /** Unacked deliveries per consumer endpoint, spread over its partitions (default 64). */
   readonly prefetch?: number;
+  /** How often each endpoint rebalances its partitions between live instances (default 1 s). */
+  readonly balanceIntervalMs?: number;
   /** Prefix of every exchange and queue name (tests; default ''). */
   readonly namespace?: string;
   readonly connectionName?: string;
@@ -69,6 +77,7 @@ class RabbitMqTransport implements Transport {
   readonly #consumers = new Map<string, RabbitConsumer>();
   readonly #reopening = new Set<RabbitConsumer>();
   readonly #prefetchPerQueue: number;
+  readonly #balanceIntervalMs: number;
   readonly #connectTimeoutMs: number;
   readonly #publishTimeoutMs: number;
   #closing: Promise<void> | undefined;
@@ -83,6 +92,7 @@ class RabbitMqTransport implements Transport {
       queueType: options.queueType ?? 'classic',
     };
     this.#prefetchPerQueue = Math.max(1, Math.ceil((options.prefetch ?? 64) / partitions));
+    this.#balanceIntervalMs = options.balanceIntervalMs ?? 1000;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
     this.#publishTimeoutMs = options.publishTimeoutMs ?? 10_000;
     this.#link = new RabbitLink(
@@ -116,11 +126,12 @@ class RabbitMqTransport implements Transport {
       topology: this.#topology,
       log: this.#log,
       prefetchPerQueue: this.#prefetchPerQueue,
+      balanceIntervalMs: this.#balanceIntervalMs,
       copyToDeadLetterQueue: (e, message, error, attempts) =>
         this.#copyToDeadLetterQueue(e, message, error, attempts),
       reopen: (c) => this.#reopen(c),
-      openChannel: (model) =>
-        this.#link.openChannel(model, (m) => m.createChannel(), `consumer ${endpoint.name}`),
+      openChannel: (model, purpose, expected) =>
+        this.#link.openChannel(model, (m) => m.createChannel(), purpose, expected),
     });
     this.#consumers.set(endpoint.name, consumer);
     try {
@@ -168,7 +179,12 @@ class RabbitMqTransport implements Transport {
       const depth = (
         await withTimeout(Promise.all(counts), STATS_TIMEOUT_MS, 'RabbitMQ queue check timed out')
       ).reduce((sum, n) => sum + n, 0);
-      stats.push({ consumer: consumer.endpoint.name, depth, lag: depth + consumer.unsettled });
+      stats.push({
+        consumer: consumer.endpoint.name,
+        depth,
+        lag: depth + consumer.unsettled,
+        partitions: consumer.partitions,
+      });
     }
     return stats;
   }
