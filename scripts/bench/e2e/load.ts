@@ -31,8 +31,12 @@ async function login(client: HttpClient, email: string, password: string, i: num
   return answer.body.token as string;
 }
 
+/** The seeded admin's token (ADMIN_EMAIL / ADMIN_PASSWORD). */
+export const adminToken = (client: HttpClient): Promise<string> =>
+  login(client, ADMIN_EMAIL, ADMIN_PASSWORD, 0);
+
 export async function setUpShop(client: HttpClient, userCount: number): Promise<Shop> {
-  const admin = await login(client, ADMIN_EMAIL, ADMIN_PASSWORD, 0);
+  const admin = await adminToken(client);
   for (const sku of SKUS) {
     const body = { sku, name: `Bench ${sku}`, priceCents: 100, stock: 1_000_000_000 };
     await client.expect(201, 'POST', '/inventory/products', { token: admin, body });

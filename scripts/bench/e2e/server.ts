@@ -13,7 +13,7 @@ try {
     moduleCatalogue.map((module) => module.name),
   );
   const app = await buildApp(config);
-  await app.listen({ port: 0, host: '127.0.0.1' });
+  await app.listen({ port: config.port, host: '127.0.0.1' }); // PORT=0: any free port
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const consumers = (await app.kernel.transport.stats()).map((stats) => stats.consumer);

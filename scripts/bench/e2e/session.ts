@@ -16,6 +16,7 @@ import { HttpClient } from './client.js';
 import {
   ADMIN_EMAIL,
   ADMIN_PASSWORD,
+  adminToken,
   closedLoop,
   openLoop,
   type Phase,
@@ -24,8 +25,10 @@ import {
   setUpShop,
   terminalOrders,
 } from './load.js';
+import { startSplit, untilRegistered } from './split.js';
 
-export type SessionKind = 'memory' | 'bullmq' | 'rabbitmq' | 'raw';
+/** An app in one process on a transport, the split deployment (on RabbitMQ), or the raw reference server. */
+export type SessionKind = 'memory' | 'bullmq' | 'rabbitmq' | 'split' | 'raw';
 
 export interface LoadPlan {
   readonly users: number;
@@ -38,11 +41,17 @@ export interface LoadPlan {
   readonly terminalTimeoutMs: number;
 }
 
+/** The split deployment runs on RabbitMQ (deploy/split.json's transport); raw uses no bus. */
+const transportOf = (kind: SessionKind) => (kind === 'raw' ? 'memory' : kind === 'split' ? 'rabbitmq' : kind);
+
 const MB = 1024 * 1024;
 const mb = (bytes: number) => bytes / MB;
 
 interface Running {
+  /** The process the load goes to (the gateway when split). */
   readonly child: Child;
+  /** Every process of the app (the one child, or each process of the split deployment). */
+  readonly children: readonly Child[];
   readonly client: HttpClient;
   readonly shop: Shop;
   readonly idleRss: number;
@@ -73,8 +82,11 @@ export class Session {
       const entry = this.#build().entry(
         raw ? 'scripts/bench/e2e/raw-server.ts' : 'scripts/bench/e2e/server.ts',
       );
-      const child = await Child.start(entry, this.#env());
+      const split = this.kind === 'split' ? await startSplit(entry, this.#env()) : undefined;
+      const children = split?.children ?? [await Child.start(entry, this.#env())];
+      const child = children[0] as Child;
       const client = new HttpClient(child.port, 64);
+      if (split) await untilRegistered(client, await adminToken(client), split.expected);
       const shop: Shop = raw
         ? { client, admin: '', users: [''], accepted: 0 }
         : await setUpShop(client, this.#plan.users);
@@ -84,7 +96,7 @@ export class Session {
         await openLoop(shop, this.#plan.fixedRate, this.#plan.warmupSeconds);
         await terminalOrders(shop, this.#plan.terminalTimeoutMs);
       }
-      return { child, client, shop, idleRss };
+      return { child, children, client, shop, idleRss };
     })();
     return this.#running;
   }
@@ -93,7 +105,7 @@ export class Session {
     return {
       NODE_ENV: 'production',
       DATA_DIR: this.#dataDir,
-      TRANSPORT: this.kind === 'raw' ? 'memory' : this.kind,
+      TRANSPORT: transportOf(this.kind),
       BUS_NAMESPACE: this.#namespace,
       ADMIN_EMAIL,
       ADMIN_PASSWORD,
@@ -108,28 +120,34 @@ export class Session {
    * CPU time the app and the load generator used meanwhile; with `--profile`, a CPU profile of the app.
    */
   async #phase(name: string, send: (shop: Shop) => Promise<Phase>, how: string): Promise<Measurement> {
-    const { shop, child } = await this.#start();
+    const { shop, children } = await this.#start();
     const dir = this.#options.profileDir;
     if (dir) {
       mkdirSync(dir, { recursive: true });
-      child.startProfile();
+      for (const child of children) child.startProfile();
     }
-    const before = await child.usage();
+    const before = await cpuMicros(children);
     const benchBefore = process.cpuUsage();
     const t0 = performance.now();
     try {
       const phase = await send(shop);
       const measurement = await this.#figures(shop, phase, how);
-      const after = await child.usage();
+      const after = await cpuMicros(children);
       const wallMs = performance.now() - t0;
       const bench = process.cpuUsage(benchBefore);
-      const appMs = (after.cpuMicros - before.cpuMicros) / 1000;
+      const appMs = (after - before) / 1000;
       const share = (ms: number) => `${Math.round((ms / wallMs) * 100)}%`;
       const perItem = `${(appMs / Math.max(1, phase.sent.length)).toFixed(2)} ms app CPU per ${this.kind === 'raw' ? 'request' : 'order'}`;
-      const cpu = `CPU over the phase: app ${share(appMs)}, load generator ${share((bench.user + bench.system) / 1000)} of one core; ${perItem}`;
+      const app = children.length > 1 ? `app (${children.length} processes)` : 'app';
+      const cpu = `CPU over the phase: ${app} ${share(appMs)}, load generator ${share((bench.user + bench.system) / 1000)} of one core; ${perItem}`;
       return { ...measurement, note: [measurement.note, cpu].filter(Boolean).join('; ') };
     } finally {
-      if (dir) await child.stopProfile(join(dir, `${this.kind}-${name}.cpuprofile`)).catch(() => {});
+      if (dir) {
+        for (const [i, child] of children.entries()) {
+          const file = join(dir, `${this.kind}-${name}${children.length > 1 ? `-${i}` : ''}.cpuprofile`);
+          await child.stopProfile(file).catch(() => {});
+        }
+      }
     }
   }
 
@@ -207,12 +225,19 @@ export class Session {
     this.#closed ??= (async () => {
       const running = await this.#running?.catch(() => undefined);
       running?.client.close();
-      await running?.child.stop();
-      if (this.kind === 'bullmq' || this.kind === 'rabbitmq') {
-        await cleanupNamespace(this.kind, this.#namespace, running?.child.consumers ?? []);
+      await Promise.all((running?.children ?? []).map((child) => child.stop()));
+      if (this.kind === 'bullmq' || this.kind === 'rabbitmq' || this.kind === 'split') {
+        const consumers = [...new Set(running?.children.flatMap((child) => child.consumers) ?? [])];
+        await cleanupNamespace(this.kind === 'split' ? 'rabbitmq' : this.kind, this.#namespace, consumers);
       }
       rmSync(this.#dataDir, { recursive: true, force: true });
     })();
     return this.#closed;
   }
+}
+
+/** CPU time (µs) the processes have used so far, together. */
+async function cpuMicros(children: readonly Child[]): Promise<number> {
+  const usages = await Promise.all(children.map((child) => child.usage()));
+  return usages.reduce((sum, usage) => sum + usage.cpuMicros, 0);
 }

@@ -10,8 +10,8 @@ import { type Config, type Logger, loadConfig, type Transport } from '../../../s
 import { createTransport } from '../../../src/kernel/messaging/transports/index.js';
 import {
   deadLetterQueue,
+  endpointQueues,
   exchangeName,
-  partitionQueues,
   type Topology,
 } from '../../../src/kernel/messaging/transports/rabbitmq-topology.js';
 import { createLogger } from '../../../src/kernel/observability/logger.js';
@@ -112,7 +112,7 @@ export async function deleteRabbitTransport(namespace: string, consumers: readon
   const topology: Topology = { namespace: `${namespace}.`, partitions: 4, queueType: 'classic' };
   const modules = [...new Set(consumers.map((consumer) => consumer.split('.')[0] ?? consumer))];
   const queues = [
-    ...consumers.flatMap((consumer) => partitionQueues(topology, consumer)),
+    ...consumers.flatMap((consumer) => endpointQueues(topology, consumer)),
     ...modules.map((module) => deadLetterQueue(topology, module)),
   ];
   await deleteRabbit(queues, [exchangeName(topology)]);

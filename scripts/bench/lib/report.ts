@@ -72,7 +72,6 @@ function tableRow(row: Row, rows: readonly Row[]): string {
     const text = {
       skipped: `skipped: ${outcome.reason}`,
       failed: `FAILED: ${outcome.reason}`,
-      'not-measured': `not yet measured: ${outcome.reason}`,
     }[outcome.kind];
     cells.push(text, '—', '—', '—', '');
   }

@@ -14,8 +14,7 @@ export interface Measurement {
 export type Outcome =
   | { readonly kind: 'ok'; readonly measurement: Measurement }
   | { readonly kind: 'skipped'; readonly reason: string }
-  | { readonly kind: 'failed'; readonly reason: string }
-  | { readonly kind: 'not-measured'; readonly reason: string };
+  | { readonly kind: 'failed'; readonly reason: string };
 
 export interface RowSpec {
   /** Stable id (the smoke test and the ratios refer to it). */
@@ -40,18 +39,6 @@ export interface Row {
   readonly seconds: number;
 }
 
-/** Rows whose outcome is decided without running anything (a placeholder for later work). */
-export function notMeasured(spec: Omit<RowSpec, 'run' | 'timeoutMs'>, reason: string): RowSpec {
-  return {
-    ...spec,
-    timeoutMs: 0,
-    skip: async () => `not-measured:${reason}`,
-    run: async () => {
-      throw new Error('not measured');
-    },
-  };
-}
-
 const started = performance.now();
 const clock = () => {
   const s = Math.floor((performance.now() - started) / 1000);
@@ -72,8 +59,6 @@ export function describeOutcome(outcome: Outcome): string {
     }
     case 'skipped':
       return `skipped: ${outcome.reason}`;
-    case 'not-measured':
-      return `not yet measured: ${outcome.reason}`;
     case 'failed':
       return `FAILED: ${outcome.reason}`;
   }
@@ -85,9 +70,7 @@ export async function runRow(spec: RowSpec): Promise<Row> {
   const seconds = () => (performance.now() - t0) / 1000;
   const skipReason = await spec.skip?.().catch((error: unknown) => `skip check failed: ${String(error)}`);
   if (skipReason !== undefined) {
-    const outcome: Outcome = skipReason.startsWith('not-measured:')
-      ? { kind: 'not-measured', reason: skipReason.slice('not-measured:'.length) }
-      : { kind: 'skipped', reason: skipReason };
+    const outcome: Outcome = { kind: 'skipped', reason: skipReason };
     progress(`– ${spec.label}: ${describeOutcome(outcome)}`);
     return { spec, outcome, seconds: seconds() };
   }

@@ -4,7 +4,7 @@ import { type Build, buildChildren } from '../e2e/build.js';
 import { type LoadPlan, Session, type SessionKind } from '../e2e/session.js';
 import { brokerSkipReason } from '../lib/brokers.js';
 import { type BenchOptions, scale } from '../lib/options.js';
-import { notMeasured, type RowSpec } from '../lib/rows.js';
+import type { RowSpec } from '../lib/rows.js';
 
 const E2E = 'End to end over HTTP';
 const MEMORY = 'Memory (RSS of the app process)';
@@ -105,16 +105,36 @@ export function e2eRows(options: BenchOptions): E2eRows {
       ...rssRows(kind, `app on ${kind}`, session, timeoutMs, ['rss-raw-idle', 'rss-raw-max'], skip),
     );
   }
+  const splitSkip = async () => (await brokerSkipReason('rabbitmq')) ?? (await brokerSkipReason('bullmq'));
+  const splitSetup =
+    'The split deployment of deploy/split.json (gateway+users, orders, payments+inventory ×2, ' +
+    'notifications+analytics: 5 processes, each built like the one-process app) on RabbitMQ with the ' +
+    'service registry in Redis, one DATA_DIR; the load goes to the gateway, which proxies every module ' +
+    'but users. The rest as in the one-process rows.';
+  const splitCommon = { section: E2E, timeoutMs, skip: splitSkip };
   rows.push(
-    notMeasured(
-      {
-        id: 'e2e-split',
-        section: E2E,
-        label: 'orders, split deployment (one process per module group)',
-        method: 'Not yet measured: the split deployment lands with issue 5; this row will run it.',
+    {
+      ...splitCommon,
+      id: 'e2e-split-100',
+      label: `orders, split deployment (rabbitmq), ${plan.fixedRate}/s`,
+      method: `${splitSetup} ${fixedMethod}`,
+      against: ['raw-http-100'],
+      run: () => session('split').fixed(),
+    },
+    {
+      ...splitCommon,
+      id: 'e2e-split-max',
+      label: 'orders, split deployment (rabbitmq), maximum',
+      method: `${splitSetup} ${maxMethod}`,
+      against: ['raw-http-max'],
+      run: async () => {
+        try {
+          return await session('split').max();
+        } finally {
+          await session('split').close();
+        }
       },
-      'split deployment lands with issue 5',
-    ),
+    },
   );
   return {
     rows,

@@ -1,5 +1,6 @@
 /** Test helpers for kernel and module specs (imported by `*.spec.ts` files only). */
 export { amqpSkipReason, amqpUrl, redisSkipReason, redisUrl, unreachableReason } from './brokers.js';
 export { eventually } from './eventually.js';
+export { freePort, freePorts } from './ports.js';
 export { envelopeOf, type SagaOutcome, STEP_TIMEOUT, sagaSpec } from './saga-spec.js';
 export { startTestKernel, type TestKernel, type TestKernelOptions } from './test-kernel.js';

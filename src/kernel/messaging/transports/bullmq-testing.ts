@@ -6,13 +6,14 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import type { ModuleDatabase } from '../../persistence/db.js';
+import { freePort } from '../../testing/ports.js';
 import type { Envelope } from '../envelope.js';
 import type { ConsumerEndpoint, DeliveryOutcome, Transport } from '../transport.js';
 import { leaseKeyPrefix, partitionQueueName, peekRaw } from './bullmq-keys.js';
@@ -26,19 +27,6 @@ export function redisServerMissingReason(): string | undefined {
   } catch {
     return 'redis-server is not on PATH (needed for a private Redis the test can restart)';
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
 }
 
 /** Sends one inline command; resolves with the first reply line (or '' when the server closed). */

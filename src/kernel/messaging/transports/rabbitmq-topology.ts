@@ -41,6 +41,11 @@ export const memberQueue = (t: Topology, consumer: string): string => `${t.names
 /** Exclusive to the connection holding partition i; RabbitMQ deletes it when that connection ends. */
 export const lockQueue = (t: Topology, consumer: string, partition: number): string =>
   `${t.namespace}${consumer}.p${partition}.lock`;
+/** Every durable or shared queue of an endpoint (partitions and members): what a cleanup deletes. */
+export const endpointQueues = (t: Topology, consumer: string): string[] => [
+  ...partitionQueues(t, consumer),
+  memberQueue(t, consumer),
+];
 export const deadLetterQueue = (t: Topology, module: string): string =>
   `${t.namespace}${deadLetterQueueName(module)}`;
 export const routingKey = (type: string, partition: number): string => `${type}.p${partition}`;

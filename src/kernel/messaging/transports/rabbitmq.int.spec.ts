@@ -9,14 +9,14 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect as tcpConnect } from 'node:net';
+import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { connect } from 'amqplib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger, type Logger } from '../../observability/logger.js';
-import { amqpSkipReason, amqpUrl } from '../../testing/index.js';
+import { amqpSkipReason, amqpUrl, freePort } from '../../testing/index.js';
 import type { ConsumerEndpoint, Transport } from '../transport.js';
 import { partitionOf } from './partition.js';
 import { createRabbitMqTransport, type RabbitMqOptions } from './rabbitmq.js';
@@ -117,19 +117,6 @@ class TestRabbit {
       timeout: 60_000,
     });
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
 }
 
 function answers(port: number): Promise<boolean> {

@@ -39,8 +39,8 @@ import type { ConsumerEndpoint } from '../transport.js';
 import { createRabbitMqTransport, type RabbitMqOptions } from './rabbitmq.js';
 import {
   deadLetterQueue,
+  endpointQueues,
   exchangeName,
-  memberQueue,
   partitionQueue,
   partitionQueues,
   type Topology,
@@ -80,10 +80,8 @@ async function deleteTopology(consumers: readonly string[]): Promise<void> {
   try {
     const channel = await connection.createChannel();
     const t: Topology = { namespace, partitions: 4, queueType: 'classic' };
-    for (const consumer of consumers) {
-      for (const queue of partitionQueues(t, consumer)) await channel.deleteQueue(queue);
-      await channel.deleteQueue(memberQueue(t, consumer));
-    }
+    for (const consumer of consumers)
+      for (const queue of endpointQueues(t, consumer)) await channel.deleteQueue(queue);
     await channel.deleteQueue(deadLetterQueue(t, 'alpha'));
     await channel.deleteExchange(exchangeName(t));
   } finally {
@@ -298,12 +296,13 @@ describe.skipIf(skip)('rabbitmq transport scenarios', () => {
     let next = 1;
     /** Stages a batch over 20 keys, waits until it is handled, and names the instances that did it. */
     const batch = async (by: TestKernel): Promise<Set<string>> => {
-      const ns = range(next, next + 39);
+      const [first, last] = [next, next + 39];
+      const ns = range(first, last);
       next += 40;
       stage(by, ns, 20);
       const rows = await eventually(
         () => {
-          const mine = effects().filter((e) => e.n >= ns[0]! && e.n <= ns[ns.length - 1]!);
+          const mine = effects().filter((e) => e.n >= first && e.n <= last);
           expect(mine).toHaveLength(ns.length);
           return mine;
         },
