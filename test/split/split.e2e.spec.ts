@@ -175,6 +175,31 @@ function splitSuite(transport: Transport): void {
     expect(services.filter((s) => s.self).map((s) => s.url)).toEqual([url(ports.gateway)]);
   });
 
+  it("describes the whole API at the gateway's /openapi.json and /docs, as one process does", async () => {
+    const expected = [
+      ['post', '/auth/login'],
+      ['get', '/users/me'],
+      ['post', '/inventory/products'],
+      ['post', '/payments/deposits'],
+      ['get', '/payments/account'],
+      ['post', '/orders'],
+      ['get', '/orders/{id}/timeline'],
+      ['get', '/notifications'],
+      ['get', '/analytics/summary'],
+    ] as const;
+    const described = (doc: Json) =>
+      expected.every(([method, path]) => doc.paths?.[path]?.[method] !== undefined);
+    const openapi: Json = await until(() => api.expect(200, 'GET', '/openapi.json'), described, 20_000);
+    // each operation as its own service documents it: the body schema of a proxied route included
+    expect(
+      openapi.paths['/payments/deposits'].post.requestBody.content['application/json'].schema,
+    ).toMatchObject({
+      required: ['amountCents'],
+    });
+    const ui: Json = await api.expect(200, 'GET', '/docs/json');
+    expect(described(ui)).toBe(true);
+  });
+
   it('the order scenario through the gateway: same outcomes, balances and counts as one process', async () => {
     const split = await runScenario(api, admin, WAIT_MS);
     expect(split).toEqual(EXPECTED_RESULT);

@@ -9,6 +9,7 @@ import type { Logger } from '../observability/logger.js';
 import { registerAuth } from './auth.js';
 import { correlationIdOf, registerCorrelation } from './correlation.js';
 import { HttpProblem, problemErrorHandler, sendProblem } from './errors.js';
+import { mergedOpenApi, type OpenApiPart } from './openapi.js';
 import { rateLimitRedis } from './rate-limit-store.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -58,7 +59,13 @@ export async function createHttpServer(log: Logger, config: Config): Promise<Htt
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.decorate('openApiParts', [] as OpenApiPart[]);
+  const document = () => mergedOpenApi(app.swagger(), app.openApiParts);
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    transformSpecificationClone: false,
+    transformSpecification: () => document(),
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => document());
   return app;
 }

@@ -7,8 +7,9 @@
  *   directly. Path prefixes in routing.ts. A bearer token is verified at the edge (401 early) for
  *   every proxied route but register, login and the product catalogue, and again in the service.
  *   `x-correlation-id` passes through; `X-Forwarded-For` carries the client's address.
- * - `/admin/*`, `/health/*`, `/metrics`, `/docs`: this process's own (every process has them);
- *   `GET /admin/services` lists every instance of the deployment.
+ * - `/admin/*`, `/health/*`, `/metrics`: this process's own (every process has them);
+ *   `GET /admin/services` lists every instance of the deployment. `/docs` and `/openapi.json`
+ *   describe the whole API: the proxied modules' paths are read from their instances (remote-docs.ts).
  * - Publishes, handles, tables, sagas: none.
  */
 import { defineModule } from '../../kernel/index.js';

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
+  addOpenApiPart,
   authenticate,
   createServiceDirectory,
   type HttpApp,
@@ -9,6 +10,7 @@ import {
 } from '../../kernel/index.js';
 import { Balancer } from './balancer.js';
 import { createForwarder, type Forwarder, UpstreamError } from './proxy.js';
+import { RemoteDocs } from './remote-docs.js';
 import { isIdempotent, isPublicRoute, pathOf, ROUTE_PREFIXES } from './routing.js';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -113,7 +115,10 @@ export function gatewayRoutes(app: HttpApp, ctx: ModuleContext): void {
     forwarder: createForwarder(),
     timeoutMs: ctx.config.gatewayTimeoutMs,
   };
+  const docs = proxy.directory && new RemoteDocs(proxy.directory, remote, ctx.log);
+  if (docs) addOpenApiPart(app, () => docs.current());
   app.addHook('onClose', async () => {
+    docs?.close();
     proxy.forwarder.close();
     await proxy.directory?.close();
   });
