@@ -278,7 +278,7 @@ describe.skipIf(skip !== undefined && !requireBrokers)('gateway', () => {
   });
 
   it('proxies only the modules of the build (no route for an unknown prefix)', async () => {
-    const reply = await call('GET', '/webhooks', { token: userToken });
+    const reply = await call('GET', '/shipping', { token: userToken });
     expect(reply.statusCode).toBe(404);
     expect(reply.json()).toMatchObject({ code: 'HTTP_NOT_FOUND' });
   });

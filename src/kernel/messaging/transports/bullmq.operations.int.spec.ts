@@ -54,13 +54,19 @@ const transport = (options: Partial<BullMqTransportOptions> = {}, log: Logger = 
         deliver: async (raw, attempt) => gate.then(() => endpoint.deliver(raw, attempt)),
       });
       await instance.publish(stream(12, 1));
-      // 2 fetched (one running, one waiting behind it in its key's lane), 10 still in Redis
+      // 2 fetched (one running, one waiting behind it in its key's lane), 10 still in Redis; the
+      // only instance works every partition
+      const all = [0, 1, 2, 3];
       await eventually(async () =>
-        expect(await instance.stats()).toEqual([{ consumer: 'alpha.things', depth: 10, lag: 12 }]),
+        expect(await instance.stats()).toEqual([
+          { consumer: 'alpha.things', depth: 10, lag: 12, partitions: all },
+        ]),
       );
       release();
       await eventually(async () =>
-        expect(await instance.stats()).toEqual([{ consumer: 'alpha.things', depth: 0, lag: 0 }]),
+        expect(await instance.stats()).toEqual([
+          { consumer: 'alpha.things', depth: 0, lag: 0, partitions: all },
+        ]),
       );
       expect(consumer.handled).toHaveLength(12);
     } finally {
