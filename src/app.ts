@@ -14,6 +14,7 @@ import { notificationsModule } from './modules/notifications/index.js';
 import { ordersModule } from './modules/orders/index.js';
 import { paymentsModule } from './modules/payments/index.js';
 import { usersModule } from './modules/users/index.js';
+import { webhooksModule } from './modules/webhooks/index.js';
 
 /**
  * The composition root: every module this build ships. `MODULES` picks which of them a process
@@ -26,6 +27,7 @@ export const moduleCatalogue: readonly ModuleDefinition[] = [
   ordersModule,
   notificationsModule,
   analyticsModule,
+  webhooksModule,
   gatewayModule,
 ];
 

@@ -48,6 +48,11 @@ export interface Config {
   readonly rateLimitStore: 'memory' | 'redis';
   /** Proxies whose X-Forwarded-For is believed (TRUST_PROXY: addresses or CIDRs, comma separated). */
   readonly trustProxy: string | undefined;
+  /**
+   * WEBHOOKS_ALLOW_PRIVATE=1: webhooks may target private, loopback and link-local addresses
+   * (development and tests only: otherwise a webhook is a way into the internal network).
+   */
+  readonly webhooksAllowPrivate: boolean;
 }
 
 const TRANSPORTS: readonly TransportName[] = ['memory', 'bullmq', 'rabbitmq'];
@@ -92,6 +97,7 @@ export function loadConfig(env: Env, availableModules: readonly string[]): Confi
     sagaStepTimeoutMs: integer(env, 'SAGA_STEP_TIMEOUT_MS', 30_000, 1, 86_400_000),
     busNamespace: namespace(env.BUS_NAMESPACE),
     rabbitmqQueueType: oneOf(env, 'RABBITMQ_QUEUE_TYPE', ['classic', 'quorum'] as const, 'classic'),
+    webhooksAllowPrivate: oneOf(env, 'WEBHOOKS_ALLOW_PRIVATE', ['0', '1'] as const, '0') === '1',
     ...distribution(env, transport),
   };
 }

@@ -29,6 +29,7 @@ describe('configuration', () => {
       logLevel: 'info',
       sagaStepTimeoutMs: 30_000,
       jwtSecretGenerated: true,
+      webhooksAllowPrivate: false,
     });
     expect(Buffer.byteLength(config.jwtSecret)).toBeGreaterThanOrEqual(32);
   });
@@ -43,6 +44,7 @@ describe('configuration', () => {
         DATA_DIR: '/tmp/x',
         LOG_LEVEL: 'debug',
         JWT_SECRET: 'x'.repeat(32),
+        WEBHOOKS_ALLOW_PRIVATE: '1',
       },
       modules,
     );
@@ -55,6 +57,7 @@ describe('configuration', () => {
       dataDir: '/tmp/x',
       logLevel: 'debug',
       jwtSecretGenerated: false,
+      webhooksAllowPrivate: true,
     });
   });
 
@@ -116,6 +119,7 @@ describe('configuration', () => {
     [{ RATE_LIMIT_STORE: 'disk' }, 'RATE_LIMIT_STORE', 'must be one of memory, redis'],
     [{ TRUST_PROXY: 'gateway' }, 'TRUST_PROXY', 'must be IP addresses or CIDRs'],
     [{ TRUST_PROXY: '10.0.0.0/33' }, 'TRUST_PROXY', 'must be IP addresses or CIDRs'],
+    [{ WEBHOOKS_ALLOW_PRIVATE: 'yes' }, 'WEBHOOKS_ALLOW_PRIVATE', 'must be one of 0, 1'],
   ])('rejects %o naming %s', (env, variable, message) => {
     const error = failure(env);
     expect(error.variable).toBe(variable);

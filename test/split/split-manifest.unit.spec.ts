@@ -12,7 +12,7 @@ describe('split manifest', () => {
       ['orders', 'orders', '3101'],
       ['payments-1', 'payments,inventory', '3102'],
       ['payments-2', 'payments,inventory', '3103'],
-      ['notify', 'notifications,analytics', '3104'],
+      ['notify', 'notifications,analytics,webhooks', '3104'],
     ]);
     expect(plans.every((p) => p.env.TRANSPORT === 'rabbitmq')).toBe(true);
   });

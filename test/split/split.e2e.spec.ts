@@ -6,7 +6,7 @@
  *   orders      orders
  *   payments-1  payments + inventory  ┐ two instances, one DATA_DIR: payments.db and
  *   payments-2  payments + inventory  ┘ inventory.db shared by two processes
- *   notify      notifications + analytics
+ *   notify      notifications + analytics + webhooks
  *
  * and the test shows, through the gateway only:
  * - the order scenario gives the same outcomes, balances, stock, notifications, analytics and
@@ -130,7 +130,7 @@ function splitSuite(transport: Transport): void {
         gateway: { modules: ['gateway', 'users'], port: ports.gateway, env: { TRUST_PROXY: '' } },
         orders: { modules: ['orders'], port: ports.orders },
         payments: { modules: ['payments', 'inventory'], port: ports.payments, instances: 2 },
-        notify: { modules: ['notifications', 'analytics'], port: ports.notify },
+        notify: { modules: ['notifications', 'analytics', 'webhooks'], port: ports.notify },
       },
       commonEnv(transport, dataDir, namespace),
     );
@@ -163,7 +163,7 @@ function splitSuite(transport: Transport): void {
     const url = (port: number) => `http://127.0.0.1:${port}`;
     expect(layout).toEqual(
       [
-        `analytics+notifications ${url(ports.notify)}`,
+        `analytics+notifications+webhooks ${url(ports.notify)}`,
         `gateway+users ${url(ports.gateway)}`,
         `inventory+payments ${url(ports.payments)}`,
         `inventory+payments ${url(ports.payments + 1)}`,

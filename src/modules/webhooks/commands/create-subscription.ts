@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import { HttpProblem, type ModuleContext, type Role } from '../../../kernel/index.js';
+import { isUserEvent, unknownEventTypes } from '../event-catalogue.js';
+import { webhooksSubscriptionEvents, webhooksSubscriptions } from '../schema.js';
+import { createSecret } from '../signature.js';
+import { assertPublicTarget, parseTargetUrl, TargetRefusedError } from '../target.js';
+
+export interface CreateSubscriptionInput {
+  readonly userId: string;
+  readonly role: Role;
+  readonly url: string;
+  readonly events: readonly string[];
+}
+
+export interface CreatedSubscription {
+  readonly id: string;
+  /** Shown once: the receiver verifies signatures with it. */
+  readonly secret: string;
+}
+
+/** The named types, each once; 400 for a type that is not an event, 403 for one the caller may not see. */
+function checkedEventTypes(types: readonly string[], role: Role): string[] {
+  const unique = [...new Set(types)];
+  const problems = unknownEventTypes(unique);
+  if (problems.length > 0) {
+    const listed = problems.map((p) =>
+      p.reason === 'command' ? `${p.type} (a command, not an event)` : p.type,
+    );
+    throw new HttpProblem(400, 'WEBHOOKS_UNKNOWN_EVENT', `unknown event types: ${listed.join(', ')}`);
+  }
+  const adminOnly = role === 'admin' ? [] : unique.filter((type) => !isUserEvent(type));
+  if (adminOnly.length > 0) {
+    throw new HttpProblem(
+      403,
+      'WEBHOOKS_EVENT_NOT_ALLOWED',
+      `${adminOnly.join(', ')}: events about no user are for admins only`,
+    );
+  }
+  return unique;
+}
+
+/** The URL, refused (400) unless http(s) and, without WEBHOOKS_ALLOW_PRIVATE, public. */
+async function checkedTarget(ctx: ModuleContext, raw: string): Promise<URL> {
+  try {
+    const url = parseTargetUrl(raw);
+    if (!ctx.config.webhooksAllowPrivate) await assertPublicTarget(url);
+    return url;
+  } catch (error) {
+    if (error instanceof TargetRefusedError) throw new HttpProblem(400, error.code, error.message);
+    throw error;
+  }
+}
+
+/** POST /webhooks: a new subscription of the caller to the named events, with its own secret. */
+export async function createSubscription(
+  ctx: ModuleContext,
+  input: CreateSubscriptionInput,
+): Promise<CreatedSubscription> {
+  const events = checkedEventTypes(input.events, input.role);
+  const url = await checkedTarget(ctx, input.url);
+  const subscription = {
+    id: randomUUID(),
+    userId: input.userId,
+    ownerRole: input.role,
+    url: url.href,
+    secret: createSecret(),
+    createdAt: Date.now(),
+  };
+  ctx.transact((tx) => {
+    tx.db.insert(webhooksSubscriptions).values(subscription).run();
+    const rows = events.map((eventType) => ({ subscriptionId: subscription.id, eventType }));
+    tx.db.insert(webhooksSubscriptionEvents).values(rows).run();
+  });
+  return { id: subscription.id, secret: subscription.secret };
+}

@@ -1,0 +1,18 @@
+import { eq } from 'drizzle-orm';
+import type { ModuleContext } from '../../../kernel/index.js';
+import { ownsSubscription } from '../queries.js';
+import { webhooksDeliveries, webhooksSubscriptionEvents, webhooksSubscriptions } from '../schema.js';
+
+/**
+ * DELETE /webhooks/:id: the subscription, its event types and its deliveries (pending ones are
+ * not sent any more). False when the caller has no such subscription (another user's included).
+ */
+export function deleteSubscription(ctx: ModuleContext, userId: string, id: string): boolean {
+  return ctx.transact((tx) => {
+    if (!ownsSubscription(tx.db, userId, id)) return false;
+    tx.db.delete(webhooksDeliveries).where(eq(webhooksDeliveries.subscriptionId, id)).run();
+    tx.db.delete(webhooksSubscriptionEvents).where(eq(webhooksSubscriptionEvents.subscriptionId, id)).run();
+    tx.db.delete(webhooksSubscriptions).where(eq(webhooksSubscriptions.id, id)).run();
+    return true;
+  });
+}

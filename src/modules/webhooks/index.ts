@@ -1,0 +1,67 @@
+/**
+ * webhooks: users subscribe URLs to events; each matching event is POSTed to them, signed.
+ *
+ * Publishes: nothing.
+ * Handles: every event of the other modules' contracts (consumer `webhooks.deliveries`): one
+ *   delivery row per subscription that names the event's type and may see the event, recorded
+ *   in the handler's transaction (unique per subscription and event: a repeat adds nothing).
+ * Who sees what: an event whose data has a `userId` goes only to that user's subscriptions (an
+ *   admin's too: admins do not receive other users' events, which carry personal data). An event
+ *   about no user (inventory's product events) goes to subscriptions created by admins only; a
+ *   user naming one at creation gets 403 WEBHOOKS_EVENT_NOT_ALLOWED.
+ * Delivery: outside the transaction, a poller (delivery/dispatcher.ts) POSTs the CloudEvents
+ *   envelope as JSON with Standard Webhooks headers (webhook-id = the delivery id, the same on
+ *   every attempt; webhook-timestamp; webhook-signature `v1,<base64 HMAC-SHA256>` of
+ *   `id.timestamp.body` with the subscription's secret). A 2xx answer is delivered; anything else
+ *   (3xx too: redirects are not followed), a timeout (5 s) or a network error is retried with
+ *   backoff (5 s × 4ⁿ, at most 1 h) up to 8 attempts, then the delivery is failed. Pending rows
+ *   survive restarts. No order between deliveries is promised (retries overtake).
+ * Targets: http(s) only; unless WEBHOOKS_ALLOW_PRIVATE=1, every address the host resolves to must
+ *   be public (address-policy.ts), at creation (400 WEBHOOKS_PRIVATE_TARGET) and again at every
+ *   attempt, on the address actually connected to (DNS rebinding).
+ * Tables: webhooks_subscriptions, webhooks_subscription_events, webhooks_deliveries.
+ * Sagas: none.
+ * HTTP: POST /webhooks 🔒, GET /webhooks 🔒, DELETE /webhooks/:id 🔒, GET /webhooks/:id/deliveries 🔒.
+ */
+import { defineModule, type ModuleContext, type ModuleDefinition } from '../../kernel/index.js';
+import { createDispatcher, type Dispatcher } from './delivery/dispatcher.js';
+import { DEFAULT_DELIVERY_POLICY, type DeliveryPolicy } from './delivery/policy.js';
+import { webhookEvents } from './event-catalogue.js';
+import { createEventHandler } from './handlers/on-subscribed-event.js';
+import { webhooksRoutes } from './routes.js';
+
+export interface WebhooksOptions {
+  readonly delivery?: Partial<DeliveryPolicy>;
+}
+
+export function createWebhooksModule(options: WebhooksOptions = {}): ModuleDefinition {
+  const policy: DeliveryPolicy = { ...DEFAULT_DELIVERY_POLICY, ...options.delivery };
+  // One dispatcher per running module (an app, or each app of a test that starts several).
+  const dispatchers = new WeakMap<ModuleContext, Dispatcher>();
+  const dispatcherOf = (ctx: ModuleContext): Dispatcher => {
+    let dispatcher = dispatchers.get(ctx);
+    if (!dispatcher) {
+      dispatcher = createDispatcher(ctx, policy);
+      dispatchers.set(ctx, dispatcher);
+    }
+    return dispatcher;
+  };
+  return defineModule({
+    name: 'webhooks',
+    routes: webhooksRoutes,
+    subscriptions: (ctx) => [
+      {
+        consumer: 'webhooks.deliveries',
+        messages: webhookEvents,
+        handler: createEventHandler(() => dispatcherOf(ctx).wake()),
+        concurrency: 4,
+      },
+    ],
+    start: (ctx) => dispatcherOf(ctx).start(),
+    stop: (ctx) => dispatcherOf(ctx).stop(),
+  });
+}
+
+export const webhooksModule = createWebhooksModule();
+
+export { DEFAULT_DELIVERY_POLICY, type DeliveryPolicy } from './delivery/policy.js';
