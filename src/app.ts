@@ -1,5 +1,7 @@
 import { registerAdminRoutes } from './kernel/http/admin-routes.js';
+import { registerAsyncApiRoute } from './kernel/http/asyncapi.js';
 import { registerBullBoard } from './kernel/http/bull-board.js';
+import { registerDashboard } from './kernel/http/dashboard/routes.js';
 import { createHttpServer } from './kernel/http/server.js';
 import type { HttpApp, ModuleDefinition, RetryPolicy, Transport } from './kernel/index.js';
 import { type Config, Kernel } from './kernel/index.js';
@@ -64,6 +66,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   app.addHook('onClose', () => kernel.stop());
   registerObservabilityRoutes(app, kernel);
   registerAdminRoutes(app, kernel);
+  registerDashboard(app, kernel);
+  registerAsyncApiRoute(app, kernel);
   registerServiceRegistry(app, kernel);
   try {
     await kernel.start();

@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 import type { Kernel } from '../modules/lifecycle.js';
 import type { HttpApp } from '../modules/module.js';
-import { requireAdmin } from './auth.js';
+import { requireAdminSession } from './admin-session.js';
 import { HttpProblem } from './errors.js';
 
 const Filter = Type.Object(
@@ -13,9 +13,12 @@ const Filter = Type.Object(
 );
 const IdParams = Type.Object({ id: Type.String({ minLength: 1 }) });
 
-/** Operations on the kernel of this process: dead letters, outboxes, sagas (admins only). */
+/**
+ * Operations on the kernel of this process: dead letters, outboxes, sagas (admins only: a bearer
+ * token, or the dashboard's session cookie, which the dashboard's buttons call these with).
+ */
 export function registerAdminRoutes(app: HttpApp, kernel: Kernel): void {
-  const admin = { onRequest: requireAdmin };
+  const admin = { onRequest: requireAdminSession };
   app.get('/admin/dead-letters', { ...admin, schema: { querystring: Filter } }, async (request) =>
     kernel.listDeadLetters(request.query),
   );

@@ -43,7 +43,12 @@ export async function authenticate(request: FastifyRequest, _reply: FastifyReply
   } catch {
     throw new HttpProblem(401, 'AUTH_INVALID_TOKEN', 'a valid bearer token is required');
   }
-  const { sub, role } = request.user;
+  assertKnownCaller(request.user);
+}
+
+/** 401 unless verified claims name a subject and a role this product knows. */
+export function assertKnownCaller(claims: AuthUser): void {
+  const { sub, role } = claims;
   if (typeof sub !== 'string' || (role !== 'user' && role !== 'admin')) {
     throw new HttpProblem(401, 'AUTH_INVALID_TOKEN', 'the token lacks a subject or role');
   }

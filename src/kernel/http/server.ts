@@ -6,6 +6,7 @@ import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config.js';
 import type { HttpApp } from '../modules/module.js';
 import type { Logger } from '../observability/logger.js';
+import { packageInfo } from '../package-info.js';
 import { registerAuth } from './auth.js';
 import { correlationIdOf, registerCorrelation } from './correlation.js';
 import { HttpProblem, problemErrorHandler, sendProblem } from './errors.js';
@@ -52,8 +53,8 @@ export async function createHttpServer(log: Logger, config: Config): Promise<Htt
   await app.register(swagger, {
     openapi: {
       info: {
-        title: 'modulith',
-        version: '0.1.0',
+        title: packageInfo.name,
+        version: packageInfo.version,
         description: 'Order processing as an event-driven modular monolith',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },

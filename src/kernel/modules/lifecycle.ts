@@ -45,6 +45,12 @@ interface ModuleRuntime {
   readonly consumers: ConsumerEndpoint[];
 }
 
+export interface ConsumerDescription {
+  readonly name: string;
+  readonly module: string;
+  readonly types: readonly string[];
+}
+
 export interface HealthCheck {
   readonly status: 'pass' | 'fail';
   readonly detail?: string;
@@ -207,6 +213,24 @@ export class Kernel {
     return this.#runtimes.flatMap((runtime) => runtime.sagaStore.list(status));
   }
 
+  /** Saga instances of this process per status (every module's store added up). */
+  sagaCountsByStatus(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const runtime of this.#runtimes) {
+      for (const [status, n] of Object.entries(runtime.sagaStore.countByStatus())) {
+        counts[status] = (counts[status] ?? 0) + n;
+      }
+    }
+    return counts;
+  }
+
+  /** The durable consumers of this process: who receives which message types (docs, dashboard). */
+  consumers(): ConsumerDescription[] {
+    return this.#runtimes.flatMap((runtime) =>
+      runtime.consumers.map(({ name, module, types }) => ({ name, module, types: [...types] })),
+    );
+  }
+
   /** Refreshes the scrape-time gauges, then renders every metric in Prometheus text format. */
   async renderMetrics(): Promise<string> {
     const { metrics } = this;
@@ -228,11 +252,8 @@ export class Kernel {
       }
     }
     metrics.sagaInstances.reset();
-    for (const runtime of this.#runtimes) {
-      for (const [status, n] of Object.entries(runtime.sagaStore.countByStatus())) {
-        metrics.sagaInstances.inc({ status }, n);
-      }
-    }
+    for (const [status, n] of Object.entries(this.sagaCountsByStatus()))
+      metrics.sagaInstances.set({ status }, n);
     return metrics.registry.metrics();
   }
 

@@ -1,0 +1,98 @@
+import type { DeadLetter } from '../../messaging/dead-letters.js';
+import type { ConsumerStats } from '../../messaging/transport.js';
+import type { HealthCheck, Kernel } from '../../modules/lifecycle.js';
+import type { OutboxStats } from '../../outbox/relay.js';
+import { packageInfo } from '../../package-info.js';
+import type { SagaListing } from '../../sagas/store.js';
+
+/** Dead letters and sagas shown on the page (the JSON routes list them all). */
+export const SHOWN_DEAD_LETTERS = 100;
+export const SHOWN_SAGAS = 25;
+/** A broker that does not answer in time must not hang the page: its figures show as unknown. */
+const BROKER_ANSWER_MS = 2000;
+
+export interface ConsumerRow {
+  readonly name: string;
+  readonly module: string;
+  readonly types: readonly string[];
+  /** Undefined when the transport did not report this consumer. */
+  readonly stats: ConsumerStats | undefined;
+  readonly deadLetters: number;
+}
+
+/** Everything the dashboard shows, read from this process's kernel. */
+export interface DashboardView {
+  readonly version: string;
+  readonly transport: string;
+  readonly modules: readonly string[];
+  readonly health: Readonly<Record<string, HealthCheck>>;
+  readonly consumers: readonly ConsumerRow[];
+  /** Why queue depth and lag are unknown, when the transport did not answer. */
+  readonly statsProblem: string | undefined;
+  readonly deadLetters: readonly DeadLetter[];
+  readonly deadLetterTotal: number;
+  readonly sagaCounts: Readonly<Record<string, number>>;
+  readonly recentSagas: readonly SagaListing[];
+  readonly outbox: readonly OutboxStats[];
+  readonly generatedAt: string;
+}
+
+async function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function transportStats(kernel: Kernel): Promise<{ stats: ConsumerStats[]; problem?: string }> {
+  try {
+    return { stats: await within(kernel.transport.stats(), BROKER_ANSWER_MS, 'transport stats') };
+  } catch (error) {
+    return { stats: [], problem: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+async function healthChecks(kernel: Kernel): Promise<Record<string, HealthCheck>> {
+  try {
+    return await within(kernel.health(), BROKER_ANSWER_MS, 'health');
+  } catch (error) {
+    return { health: { status: 'fail', detail: error instanceof Error ? error.message : String(error) } };
+  }
+}
+
+export async function loadDashboardView(kernel: Kernel): Promise<DashboardView> {
+  const [{ stats, problem }, health] = await Promise.all([transportStats(kernel), healthChecks(kernel)]);
+  const deadLetters = kernel.listDeadLetters();
+  const lettersPerConsumer = new Map<string, number>();
+  for (const letter of deadLetters) {
+    lettersPerConsumer.set(letter.consumer, (lettersPerConsumer.get(letter.consumer) ?? 0) + 1);
+  }
+  const recentSagas = kernel
+    .listSagas()
+    .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))
+    .slice(0, SHOWN_SAGAS);
+  return {
+    version: packageInfo.version,
+    transport: kernel.transport.name,
+    modules: kernel.modules.map((m) => m.definition.name),
+    health,
+    consumers: kernel.consumers().map((consumer) => ({
+      ...consumer,
+      stats: stats.find((s) => s.consumer === consumer.name),
+      deadLetters: lettersPerConsumer.get(consumer.name) ?? 0,
+    })),
+    statsProblem: problem,
+    // newest first: the one that just failed is the one an admin came for
+    deadLetters: deadLetters.slice(-SHOWN_DEAD_LETTERS).reverse(),
+    deadLetterTotal: deadLetters.length,
+    sagaCounts: kernel.sagaCountsByStatus(),
+    recentSagas,
+    outbox: kernel.outboxStats(),
+    generatedAt: new Date().toISOString(),
+  };
+}

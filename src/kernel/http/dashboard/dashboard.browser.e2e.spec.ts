@@ -1,0 +1,107 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { describeWithBrowser, launchChromium } from '../../testing/browser.js';
+import { eventually } from '../../testing/index.js';
+import { ADMIN_COOKIE } from '../admin-session.js';
+import { type DashboardFixture, startDashboardFixture } from './dashboard-testing.js';
+
+const FLAKY = 'archived on the second try';
+const XSS = `<img src=x onerror="document.title='owned'"><script>document.title='owned'</script>`;
+
+describeWithBrowser('the admin dashboard in a browser (chromium)', () => {
+  let world: DashboardFixture;
+  let baseUrl: string;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  /** What the page complained about: script errors, CSP violations, dialogs. */
+  let complaints: string[];
+
+  beforeAll(async () => {
+    world = await startDashboardFixture();
+    world.failing.add(FLAKY).add(XSS);
+    world.fileNote(FLAKY);
+    world.fileNote(XSS);
+    await eventually(() => expect(world.app.kernel.listDeadLetters()).toHaveLength(2));
+    baseUrl = await world.app.listen({ host: '127.0.0.1', port: 0 });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await world?.close();
+  });
+  beforeEach(async () => {
+    context = await browser.newContext();
+    context.setDefaultTimeout(10_000);
+    page = await context.newPage();
+    complaints = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') complaints.push(message.text());
+    });
+    page.on('pageerror', (error) => complaints.push(error.message));
+    page.on('dialog', (dialog) => {
+      complaints.push(`dialog: ${dialog.message()}`);
+      void dialog.dismiss();
+    });
+  });
+  afterEach(() => context?.close());
+
+  it('replays a dead letter with its button: the row is gone and the message is handled', async () => {
+    await context.addCookies([
+      {
+        name: ADMIN_COOKIE,
+        value: world.token('admin'),
+        domain: '127.0.0.1',
+        path: '/admin',
+        httpOnly: true,
+        sameSite: 'Strict',
+      },
+    ]);
+    await page.goto(`${baseUrl}/admin`);
+    await page.getByRole('heading', { name: 'Dead letters (2)' }).waitFor();
+    const flaky = page.locator('tr.dead-letter', { hasText: FLAKY });
+    await expect(flaky.count()).resolves.toBe(1);
+
+    world.failing.delete(FLAKY); // the bug is fixed: the next attempt succeeds
+    await flaky.getByRole('button', { name: 'Replay' }).click();
+
+    await page.getByRole('heading', { name: 'Dead letters (1)' }).waitFor();
+    await expect(page.locator('tr.dead-letter', { hasText: FLAKY }).count()).resolves.toBe(0);
+    await eventually(() => expect(world.archived).toEqual([FLAKY]));
+    expect(complaints).toEqual([]);
+  });
+
+  it('shows markup in a dead letter as text: nothing of it runs', async () => {
+    await context.addCookies([
+      {
+        name: ADMIN_COOKIE,
+        value: world.token('admin'),
+        domain: '127.0.0.1',
+        path: '/admin',
+        httpOnly: true,
+        sameSite: 'Strict',
+      },
+    ]);
+    await page.goto(`${baseUrl}/admin`);
+    const row = page.locator('tr.dead-letter', { hasText: 'document.title' });
+    await row.locator('summary').click(); // opens the envelope
+    await expect(row.locator('td pre').first().textContent()).resolves.toContain(`cannot archive ${XSS}`);
+    await expect(row.locator('details pre').textContent()).resolves.toContain(JSON.stringify(XSS));
+    await expect(page.title()).resolves.toBe('modulith admin');
+    await expect(page.locator('img').count()).resolves.toBe(0);
+    expect(complaints).toEqual([]);
+  });
+
+  it('sends a visitor without a session to sign in, and a pasted admin token opens the dashboard', async () => {
+    const response = await page.goto(`${baseUrl}/admin`);
+    expect(response?.status()).toBe(401);
+    await page.getByText('Sign in with a token').click();
+    await page.getByLabel('Admin JWT').fill(world.token('admin'));
+    await page.getByRole('button', { name: 'Use token' }).click();
+    await page.getByRole('heading', { name: /^Dead letters/ }).waitFor();
+    const [cookie] = await context.cookies();
+    expect(cookie).toMatchObject({ name: ADMIN_COOKIE, path: '/admin', httpOnly: true, sameSite: 'Strict' });
+    // page script cannot read the session
+    await expect(page.evaluate('document.cookie')).resolves.toBe('');
+  });
+});
