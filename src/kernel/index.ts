@@ -9,7 +9,7 @@
 export { type Config, ConfigError, loadConfig } from './config.js';
 export { type AuthUser, authenticate, type Role, requireAdmin, TOKEN_TTL_SECONDS } from './http/auth.js';
 export { HttpProblem, ProblemSchema, sendProblem } from './http/errors.js';
-export { addOpenApiPart, type OpenApiPaths } from './http/openapi.js';
+export { type AsyncApiParts, addDocumentParts, type OpenApiPaths } from './http/openapi.js';
 export type { Handler, HandlerContext, Subscription } from './messaging/consumer.js';
 export { currentContext } from './messaging/context.js';
 export type { DeadLetter, DeadLetterFilter } from './messaging/dead-letters.js';

@@ -175,7 +175,7 @@ function splitSuite(transport: Transport): void {
     expect(services.filter((s) => s.self).map((s) => s.url)).toEqual([url(ports.gateway)]);
   });
 
-  it("describes the whole API at the gateway's /openapi.json and /docs, as one process does", async () => {
+  it("describes the whole system at the gateway's /openapi.json, /docs and /asyncapi.json, as one process does", async () => {
     const expected = [
       ['post', '/auth/login'],
       ['get', '/users/me'],
@@ -198,6 +198,24 @@ function splitSuite(transport: Transport): void {
     });
     const ui: Json = await api.expect(200, 'GET', '/docs/json');
     expect(described(ui)).toBe(true);
+
+    // and every message, with who sends and who receives it, though each lives in another process
+    const flows = [
+      'send.orders.payments.charge-payment',
+      'receive.payments.account-commands.payments.charge-payment',
+      'send.inventory.inventory.stock-reserved',
+      'receive.analytics.projections.orders.order-confirmed',
+      'send.users.users.user-registered',
+    ];
+    const asyncapi: Json = await until(
+      () => api.expect(200, 'GET', '/asyncapi.json'),
+      (doc: Json) => flows.every((id) => doc.operations?.[id] !== undefined),
+      20_000,
+    );
+    expect(Object.keys(asyncapi.channels)).toEqual(
+      expect.arrayContaining(['payments.charge-payment', 'orders.order-placed']),
+    );
+    expect(asyncapi.components.messages['payments.charge-payment']).toBeDefined();
   });
 
   it('the order scenario through the gateway: same outcomes, balances and counts as one process', async () => {

@@ -4,6 +4,7 @@ import type { ConsumerDescription, Kernel } from '../modules/lifecycle.js';
 import type { HttpApp } from '../modules/module.js';
 import { type PackageInfo, packageInfo } from '../package-info.js';
 import { type AsyncApiMessage, envelopeSchema, type JsonObject } from './asyncapi-envelope.js';
+import { mergedAsyncApi } from './openapi.js';
 
 export interface AsyncApiServer {
   readonly host: string;
@@ -171,6 +172,6 @@ export function registerAsyncApiRoute(app: HttpApp, kernel: Kernel): void {
       });
     // Kept only once started: before that the registry and the consumers are still filling up.
     if (kernel.started) document = built;
-    return built;
+    return mergedAsyncApi(built, app.documentParts);
   });
 }

@@ -1,29 +1,83 @@
 import type { FastifyInstance } from 'fastify';
 
-/** The part of an OpenAPI document that is merged: its paths (each with its operations). */
+/**
+ * What other processes serve, added to this process's /openapi.json, /docs and /asyncapi.json: a
+ * gateway adds the routes and messages of the modules it proxies, so its documents describe the
+ * whole system as one process's do. A part answers undefined while it does not know yet.
+ */
 export interface OpenApiPaths {
   readonly paths?: Readonly<Record<string, unknown>>;
 }
 
-/** Gives paths this process does not serve itself (the gateway: the modules it proxies); may be undefined while unknown. */
-export type OpenApiPart = () => OpenApiPaths | undefined;
+export interface AsyncApiParts {
+  readonly channels?: Readonly<Record<string, unknown>>;
+  readonly operations?: Readonly<Record<string, unknown>>;
+  readonly components?: { readonly messages?: Readonly<Record<string, unknown>> };
+}
+
+export interface DocumentParts {
+  readonly openapi: (() => OpenApiPaths | undefined)[];
+  readonly asyncapi: (() => AsyncApiParts | undefined)[];
+}
 
 declare module 'fastify' {
   interface FastifyInstance {
-    openApiParts: OpenApiPart[];
+    documentParts: DocumentParts;
   }
 }
 
-/** Adds paths served elsewhere to this process's /openapi.json and /docs. */
-export function addOpenApiPart(app: FastifyInstance, part: OpenApiPart): void {
-  app.openApiParts.push(part);
+export function addDocumentParts(
+  app: FastifyInstance,
+  parts: {
+    readonly openapi?: () => OpenApiPaths | undefined;
+    readonly asyncapi?: () => AsyncApiParts | undefined;
+  },
+): void {
+  if (parts.openapi) app.documentParts.openapi.push(parts.openapi);
+  if (parts.asyncapi) app.documentParts.asyncapi.push(parts.asyncapi);
 }
 
-/** This process's document with the parts' paths added; a path this process serves keeps its own description. */
-export function mergedOpenApi<D extends OpenApiPaths>(own: D, parts: readonly OpenApiPart[]): D {
-  if (parts.length === 0) return own;
-  const paths: Record<string, unknown> = {};
-  for (const part of parts) Object.assign(paths, part()?.paths);
-  Object.assign(paths, own.paths);
-  return { ...own, paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b))) };
+/** Entries of the parts, then this process's own (which win), sorted by key. */
+function union(
+  own: Readonly<Record<string, unknown>> | undefined,
+  others: readonly (Readonly<Record<string, unknown>> | undefined)[],
+) {
+  const merged: Record<string, unknown> = Object.assign({}, ...others, own);
+  return Object.fromEntries(Object.entries(merged).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** This process's OpenAPI document with the parts' paths added. */
+export function mergedOpenApi<D extends OpenApiPaths>(own: D, parts: DocumentParts): D {
+  if (parts.openapi.length === 0) return own;
+  return {
+    ...own,
+    paths: union(
+      own.paths,
+      parts.openapi.map((part) => part()?.paths),
+    ),
+  };
+}
+
+/** This process's AsyncAPI document with the parts' channels, operations and messages added. */
+export function mergedAsyncApi<D extends AsyncApiParts>(own: D, parts: DocumentParts): D {
+  if (parts.asyncapi.length === 0) return own;
+  const others = parts.asyncapi.map((part) => part());
+  return {
+    ...own,
+    channels: union(
+      own.channels,
+      others.map((o) => o?.channels),
+    ),
+    operations: union(
+      own.operations,
+      others.map((o) => o?.operations),
+    ),
+    components: {
+      ...own.components,
+      messages: union(
+        own.components?.messages,
+        others.map((o) => o?.components?.messages),
+      ),
+    },
+  };
 }

@@ -10,7 +10,7 @@ import { packageInfo } from '../package-info.js';
 import { registerAuth } from './auth.js';
 import { correlationIdOf, registerCorrelation } from './correlation.js';
 import { HttpProblem, problemErrorHandler, sendProblem } from './errors.js';
-import { mergedOpenApi, type OpenApiPart } from './openapi.js';
+import { type DocumentParts, mergedOpenApi } from './openapi.js';
 import { rateLimitRedis } from './rate-limit-store.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -60,8 +60,8 @@ export async function createHttpServer(log: Logger, config: Config): Promise<Htt
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
   });
-  app.decorate('openApiParts', [] as OpenApiPart[]);
-  const document = () => mergedOpenApi(app.swagger(), app.openApiParts);
+  app.decorate('documentParts', { openapi: [], asyncapi: [] } satisfies DocumentParts);
+  const document = () => mergedOpenApi(app.swagger(), app.documentParts);
   await app.register(swaggerUi, {
     routePrefix: '/docs',
     transformSpecificationClone: false,

@@ -8,8 +8,9 @@
  *   every proxied route but register, login and the product catalogue, and again in the service.
  *   `x-correlation-id` passes through; `X-Forwarded-For` carries the client's address.
  * - `/admin/*`, `/health/*`, `/metrics`: this process's own (every process has them);
- *   `GET /admin/services` lists every instance of the deployment. `/docs` and `/openapi.json`
- *   describe the whole API: the proxied modules' paths are read from their instances (remote-docs.ts).
+ *   `GET /admin/services` lists every instance of the deployment. `/docs`, `/openapi.json` and
+ *   `/asyncapi.json` describe the whole system: the proxied modules' routes and messages are read
+ *   from their instances (remote-docs.ts).
  * - Publishes, handles, tables, sagas: none.
  */
 import { defineModule } from '../../kernel/index.js';

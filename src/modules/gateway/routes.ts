@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
-  addOpenApiPart,
+  addDocumentParts,
   authenticate,
   createServiceDirectory,
   type HttpApp,
@@ -116,7 +116,7 @@ export function gatewayRoutes(app: HttpApp, ctx: ModuleContext): void {
     timeoutMs: ctx.config.gatewayTimeoutMs,
   };
   const docs = proxy.directory && new RemoteDocs(proxy.directory, remote, ctx.log);
-  if (docs) addOpenApiPart(app, () => docs.current());
+  if (docs) addDocumentParts(app, { openapi: () => docs.openApi(), asyncapi: () => docs.asyncApi() });
   app.addHook('onClose', async () => {
     docs?.close();
     proxy.forwarder.close();
