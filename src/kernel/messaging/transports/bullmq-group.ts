@@ -2,7 +2,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../observability/logger.js';
 import type { ConsumerEndpoint } from '../transport.js';
 import { leaseKeyPrefix, membersKey, partitionQueueName } from './bullmq-keys.js';
-import { type PartitionSettings, PartitionWorker } from './bullmq-partition.js';
+import { PartitionWorker } from './bullmq-partition.js';
+import type { PartitionSettings } from './bullmq-partition-run.js';
 import { runLeaseRound, runReleaseLease } from './bullmq-scripts.js';
 import { KeyLanes } from './key-lanes.js';
 

@@ -1,8 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import { type Job, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../../observability/logger.js';
 import { peekRaw } from './bullmq-keys.js';
-import type { PartitionContext } from './bullmq-partition.js';
-import type { Settled } from './key-lanes.js';
+import type { KeyLanes, Settled } from './key-lanes.js';
+
+export interface PartitionSettings {
+  readonly prefix: string;
+  readonly lockDurationMs: number;
+  /** Jobs fetched and not yet completed, at most (so other keys flow past a retrying one). */
+  readonly prefetch: number;
+  /** Seconds a fetch blocks waiting for a job (BullMQ drainDelay). */
+  readonly blockTimeoutSec: number;
+}
+
+export interface PartitionContext {
+  readonly queueName: string;
+  readonly lanes: KeyLanes;
+  /** The shared worker connection (maxRetriesPerRequest: null). */
+  readonly redis: Redis;
+  readonly settings: PartitionSettings;
+  readonly log: Logger;
+  /** Called for a dead-lettered message before its job completes (the DLQ copy); never throws. */
+  readonly onDeadLetter: (raw: string, error: string, attempts: number) => Promise<void>;
+}
 
 interface Fetched {
   readonly job: Job;

@@ -1,28 +1,5 @@
-import type { Redis } from 'ioredis';
-import type { Logger } from '../../observability/logger.js';
-import { PartitionRun } from './bullmq-partition-run.js';
+import { type PartitionContext, PartitionRun } from './bullmq-partition-run.js';
 import { runRestoreOrphans } from './bullmq-scripts.js';
-import type { KeyLanes } from './key-lanes.js';
-
-export interface PartitionSettings {
-  readonly prefix: string;
-  readonly lockDurationMs: number;
-  /** Jobs fetched and not yet completed, at most (so other keys flow past a retrying one). */
-  readonly prefetch: number;
-  /** Seconds a fetch blocks waiting for a job (BullMQ drainDelay). */
-  readonly blockTimeoutSec: number;
-}
-
-export interface PartitionContext {
-  readonly queueName: string;
-  readonly lanes: KeyLanes;
-  /** The shared worker connection (maxRetriesPerRequest: null). */
-  readonly redis: Redis;
-  readonly settings: PartitionSettings;
-  readonly log: Logger;
-  /** Called for a dead-lettered message before its job completes (the DLQ copy); never throws. */
-  readonly onDeadLetter: (raw: string, error: string, attempts: number) => Promise<void>;
-}
 
 /** Unref: a pending race or backoff never keeps the process alive by itself. */
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());

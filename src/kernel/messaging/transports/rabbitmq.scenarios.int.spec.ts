@@ -42,7 +42,6 @@ import {
   endpointQueues,
   exchangeName,
   partitionQueue,
-  partitionQueues,
   type Topology,
 } from './rabbitmq-topology.js';
 import { range, sleep, thing, thingHappened } from './transport.conformance.fixtures.js';
