@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
+import { withStatementCache } from './statement-cache.js';
 
 /** A module's drizzle handle. Inside `transact` it runs in the enclosing transaction. */
 export type Db = BetterSQLite3Database;
@@ -34,7 +35,7 @@ export function openModuleDatabase(dataDir: string, module: string): ModuleDatab
   const sqlite = new Database(file);
   for (const [name, value] of Object.entries(REQUIRED_PRAGMAS)) sqlite.pragma(`${name} = ${value}`);
   assertPragmas(sqlite, file);
-  const db = drizzle({ client: sqlite });
+  const db = drizzle({ client: withStatementCache(sqlite) });
   // One transaction function for the database's life (building one per call costs ~5% per order).
   const immediate = sqlite.transaction((fn: () => unknown) => fn()).immediate;
   return {

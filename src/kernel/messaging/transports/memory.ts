@@ -3,150 +3,11 @@ import mittImport from 'mitt';
 import type { Logger } from '../../observability/logger.js';
 import type { ModuleDatabase } from '../../persistence/db.js';
 import type { Envelope } from '../envelope.js';
-import type { ConsumerEndpoint, ConsumerStats, Transport } from '../transport.js';
+import type { ConsumerStats, Transport } from '../transport.js';
+import { ConsumerQueue } from './memory-queue.js';
 
 // mitt's typings describe a CommonJS module; its ESM build exports the factory as default.
 const mitt = mittImport as unknown as typeof mittImport.default;
-
-const PAUSE_ON_FAILURE_MS = 1000;
-
-interface DeliveryRow {
-  seq: number;
-  partition_key: string;
-  envelope: string;
-  attempts: number;
-  available_at: number;
-}
-
-/**
- * One consumer's deliveries, kept in its own module database (an event publication registry):
- * a row is written when a message is published and deleted in the transaction that handles or
- * dead-letters it, so a crash at any point leaves the delivery to be resumed at the next start.
- */
-class ConsumerQueue {
-  readonly #endpoint: ConsumerEndpoint;
-  readonly #log: Logger;
-  readonly #heads: Statement<[{ consumer: string; now: number; limit: number }], DeliveryRow>;
-  readonly #nextAvailable: Statement<[string, number], number | null>;
-  readonly #remove: Statement<[number]>;
-  readonly #reschedule: Statement<[number, number, string, number]>;
-  readonly #count: Statement<[string], number>;
-  /** Partition keys with a delivery in flight, and that delivery's promise. */
-  readonly #inFlight = new Map<string, Promise<void>>();
-  #timer: NodeJS.Timeout | undefined;
-  #timerAt = Number.POSITIVE_INFINITY;
-  #closed = false;
-  /** After a delivery failed outside the handler (its database), nothing starts before this. */
-  #pausedUntil = 0;
-
-  constructor(endpoint: ConsumerEndpoint, log: Logger) {
-    this.#endpoint = endpoint;
-    this.#log = log;
-    const { sqlite } = endpoint.database;
-    // The oldest delivery of each partition key (the only one that may run), when due: heads
-    // waiting for a retry must not fill the LIMIT and starve the keys behind them.
-    this.#heads = sqlite.prepare(
-      `SELECT seq, partition_key, envelope, attempts, available_at FROM kernel_deliveries d
-       WHERE consumer = @consumer AND available_at <= @now
-         AND seq = (SELECT MIN(seq) FROM kernel_deliveries
-                    WHERE consumer = @consumer AND partition_key = d.partition_key)
-       ORDER BY seq LIMIT @limit`,
-    );
-    this.#nextAvailable = sqlite
-      .prepare<[string, number], number | null>(
-        'SELECT MIN(available_at) FROM kernel_deliveries WHERE consumer = ? AND available_at > ?',
-      )
-      .pluck();
-    this.#remove = sqlite.prepare('DELETE FROM kernel_deliveries WHERE seq = ?');
-    this.#reschedule = sqlite.prepare(
-      'UPDATE kernel_deliveries SET attempts = ?, available_at = ?, last_error = ? WHERE seq = ?',
-    );
-    this.#count = sqlite
-      .prepare<[string], number>('SELECT COUNT(*) FROM kernel_deliveries WHERE consumer = ?')
-      .pluck();
-  }
-
-  get endpoint(): ConsumerEndpoint {
-    return this.#endpoint;
-  }
-
-  /** Starts every runnable delivery, up to the endpoint's concurrency, one per partition key. */
-  pump(): void {
-    if (this.#closed) return;
-    if (Date.now() < this.#pausedUntil) {
-      this.#wakeAt(this.#pausedUntil);
-      return;
-    }
-    try {
-      this.#pump();
-    } catch (error) {
-      // A failing database must not take the process down; retry the pump a little later.
-      this.#log.error({ err: error, consumer: this.#endpoint.name }, 'delivery pump failed');
-      this.#wakeAt(Date.now() + PAUSE_ON_FAILURE_MS);
-    }
-  }
-
-  #pump(): void {
-    const { concurrency, name } = this.#endpoint;
-    const free = concurrency - this.#inFlight.size;
-    if (free <= 0) return;
-    const now = Date.now();
-    let started = 0;
-    for (const row of this.#heads.all({ consumer: name, now, limit: this.#inFlight.size + free * 4 + 16 })) {
-      if (started >= free) break;
-      if (this.#inFlight.has(row.partition_key)) continue;
-      this.#start(row);
-      started++;
-    }
-    const nextAt = this.#nextAvailable.get(name, now);
-    if (nextAt !== null && nextAt !== undefined) this.#wakeAt(nextAt);
-  }
-
-  depth(): number {
-    return this.#count.get(this.#endpoint.name) ?? 0;
-  }
-
-  async close(): Promise<void> {
-    this.#closed = true;
-    clearTimeout(this.#timer);
-    await Promise.all(this.#inFlight.values());
-  }
-
-  #start(row: DeliveryRow): void {
-    const attempt = row.attempts + 1;
-    const run = this.#endpoint
-      .deliver(row.envelope, attempt, () => this.#remove.run(row.seq))
-      .then((outcome) => {
-        if (outcome.kind === 'retry' && this.#endpoint.database.sqlite.open) {
-          this.#reschedule.run(attempt, Date.now() + outcome.delayMs, outcome.error, row.seq);
-        }
-      })
-      .catch((error: unknown) => {
-        // deliver never throws, but its database can (busy, full): pause, not a hot loop on the row.
-        this.#log.error({ err: error, consumer: this.#endpoint.name }, 'delivery failed; consumer paused');
-        this.#pausedUntil = Date.now() + PAUSE_ON_FAILURE_MS;
-      })
-      .finally(() => {
-        this.#inFlight.delete(row.partition_key);
-        this.pump();
-      });
-    this.#inFlight.set(row.partition_key, run);
-  }
-
-  #wakeAt(at: number): void {
-    if (this.#timer && this.#timerAt <= at) return;
-    clearTimeout(this.#timer);
-    this.#timerAt = at;
-    this.#timer = setTimeout(
-      () => {
-        this.#timer = undefined;
-        this.#timerAt = Number.POSITIVE_INFINITY;
-        this.pump();
-      },
-      Math.max(0, at - Date.now()),
-    );
-  }
-}
 
 /**
  * In-process transport. Durable, not "lost on crash": publish records a delivery row per
@@ -181,14 +42,23 @@ export function createMemoryTransport(log: Logger): Transport {
     return insert;
   };
 
-  const record = (database: ModuleDatabase, rows: readonly [ConsumerEndpoint, Envelope, string][]) => {
+  /**
+   * Inserts the delivery rows in one transaction, then indexes the ones actually inserted (a
+   * message already recorded for a consumer is ignored, so a republish after a crash is no
+   * duplicate). Indexing only after the commit: a rolled-back row must never be scheduled.
+   */
+  const record = (database: ModuleDatabase, rows: readonly [ConsumerQueue, Envelope, string][]) => {
     const insert = insertFor(database);
     const now = Date.now();
+    const inserted: [ConsumerQueue, string, number][] = [];
     database.writeTransaction(() => {
-      for (const [endpoint, envelope, json] of rows) {
-        insert.run(endpoint.name, envelope.id, envelope.partitionkey, json, now);
+      for (const [queue, envelope, json] of rows) {
+        const result = insert.run(queue.endpoint.name, envelope.id, envelope.partitionkey, json, now);
+        if (result.changes === 1)
+          inserted.push([queue, envelope.partitionkey, Number(result.lastInsertRowid)]);
       }
     });
+    for (const [queue, key, seq] of inserted) queue.append(key, seq);
   };
 
   return {
@@ -196,19 +66,19 @@ export function createMemoryTransport(log: Logger): Transport {
 
     async publish(messages) {
       if (closed) throw new Error('memory transport is closed');
-      const byDatabase = new Map<ModuleDatabase, [ConsumerEndpoint, Envelope, string][]>();
+      const byDatabase = new Map<ModuleDatabase, [ConsumerQueue, Envelope, string][]>();
       for (const envelope of messages) {
         const json = JSON.stringify(envelope);
         for (const queue of queues.values()) {
           const { endpoint } = queue;
           if (!endpoint.types.includes(envelope.type)) continue;
           const rows = byDatabase.get(endpoint.database) ?? [];
-          rows.push([endpoint, envelope, json]);
+          rows.push([queue, envelope, json]);
           byDatabase.set(endpoint.database, rows);
         }
       }
       for (const [database, rows] of byDatabase) record(database, rows);
-      for (const rows of byDatabase.values()) for (const [endpoint] of rows) wake(endpoint.name);
+      for (const rows of byDatabase.values()) for (const [queue] of rows) wake(queue.endpoint.name);
     },
 
     async subscribe(endpoint) {
@@ -230,7 +100,10 @@ export function createMemoryTransport(log: Logger): Transport {
       }
       const id = typeof envelope.id === 'string' ? envelope.id : `raw:${Date.now()}:${Math.random()}`;
       const key = typeof envelope.partitionkey === 'string' ? envelope.partitionkey : id;
-      insertFor(endpoint.database).run(endpoint.name, id, key, raw, Date.now());
+      const result = insertFor(endpoint.database).run(endpoint.name, id, key, raw, Date.now());
+      // Not subscribed here yet: the row is loaded with the others when the consumer subscribes.
+      const queue = queues.get(endpoint.name);
+      if (queue && result.changes === 1) queue.append(key, Number(result.lastInsertRowid));
       wake(endpoint.name);
     },
 
