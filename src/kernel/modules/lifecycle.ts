@@ -15,6 +15,7 @@ import type { Logger } from '../observability/logger.js';
 import { KernelMetrics } from '../observability/metrics.js';
 import { createOutbox } from '../outbox/outbox.js';
 import { OutboxRelay, type OutboxStats, type RelayOptions } from '../outbox/relay.js';
+import { type Checkpointer, checkpointInBackground } from '../persistence/checkpointer.js';
 import { type ModuleDatabase, openModuleDatabase } from '../persistence/db.js';
 import { migrateModuleDatabase } from '../persistence/migrate.js';
 import { SagaCoordinator } from '../sagas/coordinator.js';
@@ -73,6 +74,7 @@ export class Kernel {
   readonly #runtimes: ModuleRuntime[] = [];
   #started = false;
   #stopping: Promise<void> | undefined;
+  #checkpointer: Checkpointer | undefined;
 
   constructor(options: KernelOptions) {
     this.#options = options;
@@ -98,6 +100,10 @@ export class Kernel {
       this.registry.register(definition.sends ?? []);
     }
     for (const definition of this.#options.modules) this.#runtimes.push(this.#open(definition));
+    this.#checkpointer = checkpointInBackground(
+      this.#runtimes.map((runtime) => runtime.database),
+      this.log,
+    );
     for (const runtime of this.#runtimes) await runtime.definition.start?.(runtime.context);
     for (const runtime of this.#runtimes) {
       for (const consumer of runtime.consumers) await this.transport.subscribe(consumer);
@@ -123,6 +129,7 @@ export class Kernel {
     for (const runtime of this.#runtimes) await runtime.definition.stop?.(runtime.context);
     await Promise.all(this.#runtimes.map((runtime) => runtime.relay.stop()));
     await this.transport.close();
+    await this.#checkpointer?.close();
     for (const runtime of this.#runtimes) {
       runtime.coordinator.stop();
       runtime.database.close();
