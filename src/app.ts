@@ -57,7 +57,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const kernel = new Kernel({
     config,
     modules: catalogue.filter((module) => config.modules.includes(module.name)),
-    transport: options.transport ?? createTransport(config, log),
+    transport: options.transport ?? (await createTransport(config, log)),
     log,
     ...(options.retry ? { retry: options.retry } : {}),
   });

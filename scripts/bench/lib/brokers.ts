@@ -43,7 +43,7 @@ export function brokerTransport(
   transport: BrokerTransport,
   namespace: string,
   queueType: QueueType = 'classic',
-): (log: Logger) => Transport {
+): (log: Logger) => Promise<Transport> {
   return (log) => createTransport(transportConfig(transport, namespace, queueType), log);
 }
 
@@ -57,7 +57,7 @@ export async function brokerSkipReason(transport: BrokerTransport): Promise<stri
 /** Undefined when `createTransport` builds this transport; the reason when it says it cannot. */
 export async function transportMissingReason(transport: BrokerTransport): Promise<string | undefined> {
   try {
-    const built = createTransport(
+    const built = await createTransport(
       transportConfig(transport, newNamespace(), 'classic'),
       createLogger('silent'),
     );

@@ -102,7 +102,7 @@ export async function transportPath(
 ): Promise<PathFigures> {
   const namespace = newNamespace();
   const log = createLogger('warn');
-  const bus = brokerTransport(transport, namespace, queueType)(log);
+  const bus = await brokerTransport(transport, namespace, queueType)(log);
   const tracker = new Tracker();
   const endpoint = countingEndpoint(CONCURRENCY, tracker.handled);
   try {

@@ -1,5 +1,6 @@
 /** Rows 1-3: the message path on each transport against its raw library, same run. */
 import { createMemoryTransport } from '../../../src/kernel/messaging/transports/memory.js';
+import { createLogger } from '../../../src/kernel/observability/logger.js';
 import {
   type BrokerTransport,
   brokerSkipReason,
@@ -142,7 +143,8 @@ function kernelBrokerRow(
     run: async () => {
       const namespace = newNamespace();
       try {
-        return toMeasurement(await measureKernelPath(brokerTransport(transport, namespace, queueType), plan));
+        const bus = await brokerTransport(transport, namespace, queueType)(createLogger('silent'));
+        return toMeasurement(await measureKernelPath(() => bus, plan));
       } finally {
         await cleanupNamespace(transport, namespace, ['benchsink.items']);
       }

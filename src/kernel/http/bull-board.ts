@@ -1,6 +1,3 @@
-import { createBullBoard } from '@bull-board/api';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { FastifyAdapter } from '@bull-board/fastify';
 import type { Queue } from 'bullmq';
 import type { Transport } from '../messaging/transport.js';
 import type { HttpApp } from '../modules/module.js';
@@ -20,6 +17,12 @@ function showsQueues(transport: Transport): transport is Transport & { boardQueu
  */
 export async function registerBullBoard(app: HttpApp, transport: Transport): Promise<void> {
   if (!showsQueues(transport)) return;
+  // loaded here, on BullMQ only: bull-board weighs ~25 MB of RSS
+  const [{ createBullBoard }, { BullMQAdapter }, { FastifyAdapter }] = await Promise.all([
+    import('@bull-board/api'),
+    import('@bull-board/api/bullMQAdapter'),
+    import('@bull-board/fastify'),
+  ]);
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(BASE_PATH);
   createBullBoard({

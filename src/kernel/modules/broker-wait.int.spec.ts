@@ -59,7 +59,7 @@ describe('waiting for the broker at start', () => {
       const kernel = new Kernel({
         config,
         modules: [],
-        transport: createTransport(config, log),
+        transport: await createTransport(config, log),
         log,
         brokerWaitMs: 2500,
       });
@@ -88,7 +88,7 @@ describe('waiting for the broker at start', () => {
   it('memory: nothing to wait for', async () => {
     const config = loadConfig({ DATA_DIR: dataDir }, []);
     const { log, lines } = capturingLogger();
-    const kernel = new Kernel({ config, modules: [], transport: createTransport(config, log), log });
+    const kernel = new Kernel({ config, modules: [], transport: await createTransport(config, log), log });
     await kernel.start();
     await kernel.stop();
     expect(lines.filter((line) => line.includes('waiting for'))).toEqual([]);

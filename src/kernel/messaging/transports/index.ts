@@ -1,23 +1,29 @@
 import type { Config } from '../../config.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Transport } from '../transport.js';
-import { createBullMqTransport } from './bullmq.js';
 import { createMemoryTransport } from './memory.js';
-import { createRabbitMqTransport } from './rabbitmq.js';
 
-/** The transport TRANSPORT names. Broker names are prefixed with BUS_NAMESPACE. */
-export function createTransport(config: Config, log: Logger): Transport {
+/**
+ * The transport TRANSPORT names. Broker names are prefixed with BUS_NAMESPACE. Only the chosen
+ * transport's code is loaded: a broker client and its dependencies weigh tens of MB of RSS that a
+ * process on another transport has no use for.
+ */
+export async function createTransport(config: Config, log: Logger): Promise<Transport> {
   switch (config.transport) {
     case 'memory':
       return createMemoryTransport(log);
-    case 'bullmq':
+    case 'bullmq': {
+      const { createBullMqTransport } = await import('./bullmq.js');
       return createBullMqTransport(log, { url: config.redisUrl, prefix: config.busNamespace });
-    case 'rabbitmq':
+    }
+    case 'rabbitmq': {
+      const { createRabbitMqTransport } = await import('./rabbitmq.js');
       return createRabbitMqTransport(log, {
         url: config.amqpUrl,
         queueType: config.rabbitmqQueueType,
         // the default namespace keeps the plain names (modulith.events, dlq.<module>.retry)
         namespace: config.busNamespace === 'modulith' ? '' : `${config.busNamespace}.`,
       });
+    }
   }
 }
