@@ -11,6 +11,7 @@
  * and the test shows, through the gateway only:
  * - the order scenario gives the same outcomes, balances, stock, notifications, analytics and
  *   timeline as the same scenario against one process (`npm start` on the memory transport);
+ * - a user's webhook (served by the notify process) receives its order's events, signed;
  * - `kill -9` of both payments instances while orders flow: the gateway keeps answering (503
  *   `GATEWAY_NO_INSTANCE` for payments), new orders wait in `pending`; the supervisor restarts the
  *   instances; every order ends confirmed, each charged exactly once, in placement order per user;
@@ -29,6 +30,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { amqpSkipReason, amqpUrl, redisSkipReason, redisUrl } from '../../src/kernel/testing/index.js';
+import { startReceiver, verifySignature } from '../../src/modules/webhooks/testing/receiver.js';
 import { Api, type Json, until } from './api.js';
 import {
   freePorts,
@@ -68,6 +70,8 @@ const commonEnv = (transport: string, dataDir: string, namespace: string): Recor
   LOG_LEVEL: process.env.SPLIT_LOG_LEVEL ?? 'warn',
   // the kill test keeps orders waiting for payments for a while: no step timeout meanwhile
   SAGA_STEP_TIMEOUT_MS: '180000',
+  // the webhook test's receiver listens on 127.0.0.1
+  WEBHOOKS_ALLOW_PRIVATE: '1',
 });
 
 async function skipReason(transport: Transport): Promise<string | undefined> {
@@ -223,6 +227,37 @@ function splitSuite(transport: Transport): void {
     expect(split).toEqual(EXPECTED_RESULT);
     expect(split).toEqual(await monolithBaseline());
   }, 180_000);
+
+  it("delivers a user's webhooks from the notify process, signed, for an order placed through the gateway", async () => {
+    const receiver = await startReceiver();
+    try {
+      const user = await api.register('Hook');
+      await api.deposit(user.token, 10_000);
+      const sku = `HOOK-${randomBytes(3).toString('hex').toUpperCase()}`;
+      await api.createProduct(admin, sku, 250, 5);
+      const events = ['orders.order-placed', 'payments.payment-completed', 'orders.order-confirmed'];
+      const hook: Json = await api.expect(201, 'POST', '/webhooks', {
+        token: user.token,
+        body: { url: receiver.url('/shop'), events },
+      });
+      const order = await api.placeOrder(user.token, [{ sku, quantity: 2 }]);
+      await api.waitForTerminal(user.token, [order.id], WAIT_MS);
+      const deliveries: Json[] = await until(
+        () => api.expect(200, 'GET', `/webhooks/${hook.id}/deliveries`, { token: user.token }),
+        (list: Json[]) => list.length === 3 && list.every((d) => d.status === 'delivered'),
+        WAIT_MS,
+      );
+      expect(deliveries.every((d) => d.attempts === 1 && d.responseStatus === 200)).toBe(true);
+      const received = receiver.received('/shop');
+      expect(received).toHaveLength(3);
+      for (const request of received) expect(verifySignature(request, hook.secret)).toBe(true);
+      const bodies = received.map((request) => JSON.parse(request.body) as Json);
+      expect(bodies.map((b) => b.type).sort()).toEqual([...events].sort());
+      expect(bodies.every((b) => b.data.orderId === order.id)).toBe(true);
+    } finally {
+      await receiver.close();
+    }
+  });
 
   it('kill -9 of both payments instances while orders flow: pending meanwhile, every order terminal after the restart, none charged twice', async () => {
     const share = await killPaymentsWhileOrdering({ api, admin, supervisor, waitMs: WAIT_MS, transport });
