@@ -29,6 +29,7 @@ export { defineModule, type HttpApp, type ModuleContext, type ModuleDefinition }
 export type { Logger } from './observability/logger.js';
 export type { Tx } from './outbox/outbox.js';
 export type { Db } from './persistence/db.js';
+export { preparedOnce } from './persistence/prepared.js';
 export { createServiceDirectory, type ServiceDirectory } from './registry/directory.js';
 export type { InstanceStatus, ServiceInstance } from './registry/registry.js';
 export {

@@ -1,5 +1,5 @@
-import { and, asc, desc, eq, inArray } from 'drizzle-orm';
-import type { Db } from '../../kernel/index.js';
+import { and, asc, desc, eq, inArray, type SQL, sql } from 'drizzle-orm';
+import { type Db, preparedOnce } from '../../kernel/index.js';
 import {
   type DeliveryStatus,
   type OwnerRole,
@@ -92,16 +92,23 @@ export function listDeliveries(db: Db, subscriptionId: string): DeliveryView[] {
 export type Audience = { readonly userId: string } | { readonly role: OwnerRole };
 
 /** The subscriptions that name this event type and whose owner is in the audience. */
-export function subscribersOf(db: Db, eventType: string, audience: Audience): string[] {
-  const owner =
-    'userId' in audience
-      ? eq(webhooksSubscriptions.userId, audience.userId)
-      : eq(webhooksSubscriptions.ownerRole, audience.role);
-  return db
+const subscribers = (db: Db, owner: SQL) =>
+  db
     .select({ id: webhooksSubscriptions.id })
     .from(webhooksSubscriptionEvents)
     .innerJoin(webhooksSubscriptions, eq(webhooksSubscriptions.id, webhooksSubscriptionEvents.subscriptionId))
-    .where(and(eq(webhooksSubscriptionEvents.eventType, eventType), owner))
-    .all()
-    .map((row) => row.id);
+    .where(and(eq(webhooksSubscriptionEvents.eventType, sql.placeholder('eventType')), owner))
+    .prepare();
+const userSubscribers = (db: Db) =>
+  subscribers(db, eq(webhooksSubscriptions.userId, sql.placeholder('owner')));
+const roleSubscribers = (db: Db) =>
+  subscribers(db, eq(webhooksSubscriptions.ownerRole, sql.placeholder('owner')));
+
+/** Runs for every event the module sees: a query prepared once per database. */
+export function subscribersOf(db: Db, eventType: string, audience: Audience): string[] {
+  const [query, owner] =
+    'userId' in audience
+      ? [preparedOnce(db, userSubscribers), audience.userId]
+      : [preparedOnce(db, roleSubscribers), audience.role];
+  return query.all({ eventType, owner }).map((row) => row.id);
 }

@@ -1,7 +1,22 @@
-import type { Envelope, HandlerContext } from '../../../kernel/index.js';
+import { sql } from 'drizzle-orm';
+import { type Db, type Envelope, type HandlerContext, preparedOnce } from '../../../kernel/index.js';
 import { project } from '../projection.js';
 import { readSummary, writeSummary } from '../queries.js';
 import { analyticsEventLog } from '../schema.js';
+
+const appendToLog = (db: Db) =>
+  db
+    .insert(analyticsEventLog)
+    .values({
+      eventId: sql.placeholder('eventId'),
+      type: sql.placeholder('type'),
+      schemaVersion: sql.placeholder('schemaVersion'),
+      time: sql.placeholder('time'),
+      data: sql.placeholder('data'),
+      recordedAt: sql.placeholder('recordedAt'),
+    })
+    .onConflictDoNothing()
+    .prepare();
 
 /**
  * Every order and payment event → appended to the module's own event log and folded into the
@@ -9,18 +24,14 @@ import { analyticsEventLog } from '../schema.js';
  */
 export function onBusinessEvent(message: Envelope, handlerCtx: HandlerContext): void {
   handlerCtx.transact((tx) => {
-    const appended = tx.db
-      .insert(analyticsEventLog)
-      .values({
-        eventId: message.id,
-        type: message.type,
-        schemaVersion: message.schemaversion,
-        time: message.time,
-        data: message.data,
-        recordedAt: Date.now(),
-      })
-      .onConflictDoNothing()
-      .run();
+    const appended = preparedOnce(tx.db, appendToLog).run({
+      eventId: message.id,
+      type: message.type,
+      schemaVersion: message.schemaversion,
+      time: message.time,
+      data: message.data,
+      recordedAt: Date.now(),
+    });
     if (appended.changes === 0) return;
     writeSummary(tx.db, project(readSummary(tx.db), message));
   });
