@@ -1,6 +1,6 @@
-import { asc, eq } from 'drizzle-orm';
+import { asc, eq, sql } from 'drizzle-orm';
 import type { Static } from 'typebox';
-import type { Db } from '../../kernel/index.js';
+import { type Db, preparedOnce } from '../../kernel/index.js';
 import type { ProductState } from './contracts.js';
 import { inventoryProducts, inventoryReservations, type ProductRow, type ReservationRow } from './schema.js';
 
@@ -17,8 +17,15 @@ export function toProduct(row: ProductRow): Product {
   };
 }
 
+const productBySku = (db: Db) =>
+  db
+    .select()
+    .from(inventoryProducts)
+    .where(eq(inventoryProducts.sku, sql.placeholder('sku')))
+    .prepare();
+
 export function findProductRow(db: Db, sku: string): ProductRow | undefined {
-  return db.select().from(inventoryProducts).where(eq(inventoryProducts.sku, sku)).get();
+  return preparedOnce(db, productBySku).get({ sku });
 }
 
 export function findProduct(db: Db, sku: string): Product | undefined {
@@ -30,6 +37,13 @@ export function listProducts(db: Db): Product[] {
   return db.select().from(inventoryProducts).orderBy(asc(inventoryProducts.sku)).all().map(toProduct);
 }
 
+const reservationOfOrder = (db: Db) =>
+  db
+    .select()
+    .from(inventoryReservations)
+    .where(eq(inventoryReservations.orderId, sql.placeholder('orderId')))
+    .prepare();
+
 export function findReservation(db: Db, orderId: string): ReservationRow | undefined {
-  return db.select().from(inventoryReservations).where(eq(inventoryReservations.orderId, orderId)).get();
+  return preparedOnce(db, reservationOfOrder).get({ orderId });
 }

@@ -1,5 +1,5 @@
-import { asc, eq } from 'drizzle-orm';
-import type { Db } from '../../kernel/index.js';
+import { asc, eq, sql } from 'drizzle-orm';
+import { type Db, preparedOnce } from '../../kernel/index.js';
 import { notificationsContacts, notificationsNotifications } from './schema.js';
 
 export interface NotificationView {
@@ -29,16 +29,24 @@ export function listNotifications(db: Db, userId: string): NotificationView[] {
     }));
 }
 
+const notificationOfEvent = (db: Db) =>
+  db
+    .select({ id: notificationsNotifications.id })
+    .from(notificationsNotifications)
+    .where(eq(notificationsNotifications.eventId, sql.placeholder('eventId')))
+    .prepare();
+
 export function isNotified(db: Db, eventId: string): boolean {
-  return (
-    db
-      .select({ id: notificationsNotifications.id })
-      .from(notificationsNotifications)
-      .where(eq(notificationsNotifications.eventId, eventId))
-      .get() !== undefined
-  );
+  return preparedOnce(db, notificationOfEvent).get({ eventId }) !== undefined;
 }
 
+const contactOfUser = (db: Db) =>
+  db
+    .select()
+    .from(notificationsContacts)
+    .where(eq(notificationsContacts.userId, sql.placeholder('userId')))
+    .prepare();
+
 export function findContact(db: Db, userId: string) {
-  return db.select().from(notificationsContacts).where(eq(notificationsContacts.userId, userId)).get();
+  return preparedOnce(db, contactOfUser).get({ userId });
 }

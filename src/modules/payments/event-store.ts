@@ -1,5 +1,5 @@
-import { and, asc, desc, eq, gt, lte } from 'drizzle-orm';
-import type { Db } from '../../kernel/index.js';
+import { and, asc, desc, eq, gt, lte, sql } from 'drizzle-orm';
+import { type Db, preparedOnce } from '../../kernel/index.js';
 import { ACCOUNT_EVENT_TYPES, type Account, type AccountEvent, emptyAccount, evolve } from './account.js';
 import { type EventRow, paymentsEvents } from './schema.js';
 import { readSnapshot, snapshotIfDue } from './snapshots.js';
@@ -30,16 +30,24 @@ export interface StreamRange {
   readonly until?: number;
 }
 
-/** The account's events, oldest first. */
-export function readStream(db: Db, accountId: string, { after = 0, until }: StreamRange = {}): StoredEvent[] {
-  const conditions = [eq(paymentsEvents.accountId, accountId), gt(paymentsEvents.version, after)];
-  if (until !== undefined) conditions.push(lte(paymentsEvents.occurredAt, until));
-  return db
+const streamRange = (db: Db) =>
+  db
     .select()
     .from(paymentsEvents)
-    .where(and(...conditions))
+    .where(
+      and(
+        eq(paymentsEvents.accountId, sql.placeholder('accountId')),
+        gt(paymentsEvents.version, sql.placeholder('after')),
+        lte(paymentsEvents.occurredAt, sql.placeholder('until')),
+      ),
+    )
     .orderBy(asc(paymentsEvents.version))
-    .all()
+    .prepare();
+
+/** The account's events, oldest first. */
+export function readStream(db: Db, accountId: string, { after = 0, until }: StreamRange = {}): StoredEvent[] {
+  return preparedOnce(db, streamRange)
+    .all({ accountId, after, until: until ?? Number.MAX_SAFE_INTEGER })
     .map(toEvent);
 }
 
@@ -49,15 +57,17 @@ export function loadAccount(db: Db, accountId: string, until?: number): Account 
   return evolve(start, readStream(db, accountId, { after: start.version, until }));
 }
 
-function head(db: Db, accountId: string): { version: number; occurredAt: number } {
-  const row = db
+const streamHead = (db: Db) =>
+  db
     .select({ version: paymentsEvents.version, occurredAt: paymentsEvents.occurredAt })
     .from(paymentsEvents)
-    .where(eq(paymentsEvents.accountId, accountId))
+    .where(eq(paymentsEvents.accountId, sql.placeholder('accountId')))
     .orderBy(desc(paymentsEvents.version))
     .limit(1)
-    .get();
-  return row ?? { version: 0, occurredAt: 0 };
+    .prepare();
+
+function head(db: Db, accountId: string): { version: number; occurredAt: number } {
+  return preparedOnce(db, streamHead).get({ accountId }) ?? { version: 0, occurredAt: 0 };
 }
 
 /**
