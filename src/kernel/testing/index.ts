@@ -1,4 +1,5 @@
 /** Test helpers for kernel and module specs (imported by `*.spec.ts` files only). */
+export { jsonObject } from './arbitraries.js';
 export { amqpSkipReason, amqpUrl, redisSkipReason, redisUrl, unreachableReason } from './brokers.js';
 export { eventually } from './eventually.js';
 export { freePort, freePorts } from './ports.js';

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { badJwts, TEST_JWT_SECRET, validJwt } from '../../../test/support/module-testing.js';
 import { buildApp } from '../../app.js';
 import { type HttpApp, loadConfig } from '../../kernel/index.js';
+import { jsonObject } from '../../kernel/testing/index.js';
 import { inventoryModule } from './index.js';
 
 describe('inventory over HTTP', () => {
@@ -150,7 +151,7 @@ describe('inventory over HTTP', () => {
       fc.boolean(),
       fc.constant(null),
       fc.array(fc.integer()),
-      fc.object(),
+      jsonObject(),
     );
     const notInteger = fc.oneof(
       fc.string(),
@@ -158,7 +159,7 @@ describe('inventory over HTTP', () => {
       fc.boolean(),
       fc.constant(null),
       fc.array(fc.integer()),
-      fc.object(),
+      jsonObject(),
     );
     const wrongFor = (key: string) => (key === 'sku' || key === 'name' ? notString : notInteger);
     const valid = {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { badJwts, TEST_JWT_SECRET, validJwt } from '../../../test/support/module-testing.js';
 import { buildApp } from '../../app.js';
 import { type HttpApp, loadConfig } from '../../kernel/index.js';
+import { jsonObject } from '../../kernel/testing/index.js';
 import { paymentsModule } from './index.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -147,7 +148,7 @@ describe('payments over HTTP', () => {
       fc.boolean(),
       fc.constant(null),
       fc.array(fc.nat()),
-      fc.object(),
+      jsonObject(),
     );
     const body = fc.oneof(
       fc.record({ amountCents: notPositiveInteger }),

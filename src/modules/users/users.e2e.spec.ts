@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { badJwts, TEST_JWT_SECRET, validJwt } from '../../../test/support/module-testing.js';
 import { buildApp } from '../../app.js';
 import { type HttpApp, loadConfig } from '../../kernel/index.js';
+import { jsonObject } from '../../kernel/testing/index.js';
 import { usersModule } from './index.js';
 
 const ADMIN = { email: 'Admin@Example.test', password: 'admin-password-1' };
@@ -199,7 +200,7 @@ describe('users over HTTP', () => {
       fc.boolean(),
       fc.constant(null),
       fc.array(fc.string()),
-      fc.object(),
+      jsonObject(),
     );
     const valid = { email: 'new@example.test', password: 'long-enough', name: 'New' };
     const field = fc.constantFrom('email', 'password', 'name');
