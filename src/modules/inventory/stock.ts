@@ -1,5 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
-import type { Tx } from '../../kernel/index.js';
+import { type Db, preparedOnce, type Tx } from '../../kernel/index.js';
 import { productUpdated } from './contracts.js';
 import { toProduct } from './queries.js';
 import { inventoryProducts, type ReservedLine } from './schema.js';
@@ -16,19 +16,22 @@ export function quantitiesBySku(lines: readonly ReservedLine[]): Map<string, num
  * and publishes the full new state of every product touched. Runs in the caller's transaction;
  * the table's CHECK constraints make a negative stock or reservation abort it.
  */
+const moveUnits = (db: Db) =>
+  db
+    .update(inventoryProducts)
+    .set({
+      stock: sql`${inventoryProducts.stock} - ${sql.placeholder('units')}`,
+      reserved: sql`${inventoryProducts.reserved} + ${sql.placeholder('units')}`,
+      updatedAt: sql`${sql.placeholder('now')}`,
+    })
+    .where(eq(inventoryProducts.sku, sql.placeholder('sku')))
+    .returning()
+    .prepare();
+
 export function moveStock(tx: Tx, lines: readonly ReservedLine[], direction: 'reserve' | 'release'): void {
   const sign = direction === 'reserve' ? 1 : -1;
   for (const [sku, quantity] of quantitiesBySku(lines)) {
-    const row = tx.db
-      .update(inventoryProducts)
-      .set({
-        stock: sql`${inventoryProducts.stock} - ${sign * quantity}`,
-        reserved: sql`${inventoryProducts.reserved} + ${sign * quantity}`,
-        updatedAt: Date.now(),
-      })
-      .where(eq(inventoryProducts.sku, sku))
-      .returning()
-      .get();
+    const row = preparedOnce(tx.db, moveUnits).get({ sku, units: sign * quantity, now: Date.now() });
     if (row) tx.stage(productUpdated(toProduct(row)));
   }
 }

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { and, eq, inArray } from 'drizzle-orm';
-import { HttpProblem, type ModuleContext, type Tx } from '../../../kernel/index.js';
+import { and, eq, sql } from 'drizzle-orm';
+import { type Db, HttpProblem, type ModuleContext, preparedOnce, type Tx } from '../../../kernel/index.js';
 import { orderPlaced } from '../contracts.js';
 import { ordersCatalogue, ordersOrders, type PricedLineRow } from '../schema.js';
 
@@ -35,10 +35,34 @@ function fingerprint(lines: readonly OrderLineInput[]): string {
   return createHash('sha256').update(JSON.stringify(canonical)).digest('base64url');
 }
 
-/** Prices every line from the local catalogue; an unknown sku is a 400 naming it. */
+const catalogueEntry = (db: Db) =>
+  db
+    .select({ sku: ordersCatalogue.sku, priceCents: ordersCatalogue.priceCents })
+    .from(ordersCatalogue)
+    .where(eq(ordersCatalogue.sku, sql.placeholder('sku')))
+    .prepare();
+
+const insertOrder = (db: Db) =>
+  db
+    .insert(ordersOrders)
+    .values({
+      id: sql.placeholder('id'),
+      userId: sql.placeholder('userId'),
+      status: 'pending',
+      items: sql.placeholder('items'),
+      totalCents: sql.placeholder('totalCents'),
+      idempotencyKey: sql.placeholder('idempotencyKey'),
+      requestHash: sql.placeholder('requestHash'),
+      createdAt: sql.placeholder('now'),
+      updatedAt: sql.placeholder('now'),
+    })
+    .prepare();
+
+/** Prices every line from the local catalogue (one prepared lookup per line); an unknown sku is a 400 naming it. */
 function priceLines(tx: Tx, lines: readonly OrderLineInput[]): PricedLineRow[] {
   const skus = lines.map((line) => line.sku);
-  const rows = tx.db.select().from(ordersCatalogue).where(inArray(ordersCatalogue.sku, skus)).all();
+  const lookup = preparedOnce(tx.db, catalogueEntry);
+  const rows = skus.flatMap((sku) => lookup.all({ sku }));
   const prices = new Map(rows.map((row) => [row.sku, row.priceCents]));
   const unknown = skus.filter((sku) => !prices.has(sku));
   if (unknown.length > 0) {
@@ -81,20 +105,15 @@ export function placeOrder(ctx: ModuleContext, input: PlaceOrderInput): PlacedOr
     const totalCents = items.reduce((sum, line) => sum + line.priceCents * line.quantity, 0);
     const id = randomUUID();
     const now = Date.now();
-    tx.db
-      .insert(ordersOrders)
-      .values({
-        id,
-        userId: input.userId,
-        status: 'pending',
-        items,
-        totalCents,
-        idempotencyKey: key ?? null,
-        requestHash: key === undefined ? null : hash,
-        createdAt: now,
-        updatedAt: now,
-      })
-      .run();
+    preparedOnce(tx.db, insertOrder).run({
+      id,
+      userId: input.userId,
+      items,
+      totalCents,
+      idempotencyKey: key ?? null,
+      requestHash: key === undefined ? null : hash,
+      now,
+    });
     tx.stage(orderPlaced({ orderId: id, userId: input.userId, totalCents, items }));
     return { id, status: 'pending', totalCents, replayed: false };
   });

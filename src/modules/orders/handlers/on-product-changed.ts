@@ -1,7 +1,37 @@
 import { sql } from 'drizzle-orm';
-import { type Envelope, type HandlerContext, isMessage } from '../../../kernel/index.js';
+import {
+  type Db,
+  type Envelope,
+  type HandlerContext,
+  isMessage,
+  preparedOnce,
+} from '../../../kernel/index.js';
 import { productCreated, productUpdated } from '../../inventory/contracts.js';
 import { ordersCatalogue } from '../schema.js';
+
+const catalogueRow = {
+  sku: sql.placeholder('sku'),
+  name: sql.placeholder('name'),
+  priceCents: sql.placeholder('priceCents'),
+  sourceTime: sql.placeholder('sourceTime'),
+  sourceEventId: sql.placeholder('sourceEventId'),
+};
+
+const upsertCatalogue = (db: Db) =>
+  db
+    .insert(ordersCatalogue)
+    .values(catalogueRow)
+    .onConflictDoUpdate({
+      target: ordersCatalogue.sku,
+      set: {
+        name: sql`excluded.name`,
+        priceCents: sql`excluded.price_cents`,
+        sourceTime: sql`excluded.source_time`,
+        sourceEventId: sql`excluded.source_event_id`,
+      },
+      setWhere: sql`${ordersCatalogue.sourceTime} <= excluded.source_time`,
+    })
+    .prepare();
 
 /**
  * inventory.product-created / product-updated → the local price catalogue (event-carried state
@@ -13,14 +43,6 @@ export function onProductChanged(message: Envelope, handlerCtx: HandlerContext):
   const { sku, name, priceCents } = message.data;
   const row = { sku, name, priceCents, sourceTime: message.time, sourceEventId: message.id };
   handlerCtx.transact((tx) => {
-    tx.db
-      .insert(ordersCatalogue)
-      .values(row)
-      .onConflictDoUpdate({
-        target: ordersCatalogue.sku,
-        set: row,
-        setWhere: sql`${ordersCatalogue.sourceTime} <= excluded.source_time`,
-      })
-      .run();
+    preparedOnce(tx.db, upsertCatalogue).run(row);
   });
 }
