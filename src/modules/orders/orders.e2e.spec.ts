@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, moduleCatalogue } from '../../app.js';
 import { type HttpApp, loadConfig, type ModuleContext } from '../../kernel/index.js';
-import { eventually, jsonObject } from '../../kernel/testing/index.js';
+import { eventually } from '../../kernel/testing/index.js';
 
 let app: HttpApp;
 let dataDir: string;

@@ -46,8 +46,9 @@ describeWithBrowser('the admin dashboard in a browser (chromium)', () => {
   });
   afterEach(() => context?.close());
 
-  it('replays a dead letter with its button: the row is gone and the message is handled', async () => {
-    await context.addCookies([
+  /** The admin session cookie, as `POST /admin/session` sets it. */
+  const signInAsAdmin = () =>
+    context.addCookies([
       {
         name: ADMIN_COOKIE,
         value: world.token('admin'),
@@ -57,6 +58,9 @@ describeWithBrowser('the admin dashboard in a browser (chromium)', () => {
         sameSite: 'Strict',
       },
     ]);
+
+  it('replays a dead letter with its button: the row is gone and the message is handled', async () => {
+    await signInAsAdmin();
     await page.goto(`${baseUrl}/admin`);
     await page.getByRole('heading', { name: 'Dead letters (2)' }).waitFor();
     const flaky = page.locator('tr.dead-letter', { hasText: FLAKY });
@@ -72,16 +76,7 @@ describeWithBrowser('the admin dashboard in a browser (chromium)', () => {
   });
 
   it('shows markup in a dead letter as text: nothing of it runs', async () => {
-    await context.addCookies([
-      {
-        name: ADMIN_COOKIE,
-        value: world.token('admin'),
-        domain: '127.0.0.1',
-        path: '/admin',
-        httpOnly: true,
-        sameSite: 'Strict',
-      },
-    ]);
+    await signInAsAdmin();
     await page.goto(`${baseUrl}/admin`);
     const row = page.locator('tr.dead-letter', { hasText: 'document.title' });
     await row.locator('summary').click(); // opens the envelope
