@@ -18,6 +18,7 @@ import { defineModule } from '../modules/module.js';
 import type { Logger } from '../observability/logger.js';
 import { eventually, startTestKernel, type TestKernel } from '../testing/index.js';
 import type { Tx } from './outbox.js';
+import type { RelayOptions } from './relay.js';
 
 /** Published by alpha's handler of source.thing-happened, consumed by beta. */
 const thingSeen = defineEvent({
@@ -32,6 +33,8 @@ class FlakyPublish {
   held: Promise<void> | undefined;
   rejected = 0;
   waiting = 0;
+  /** The types of each batch handed to the transport, in order. */
+  readonly batches: string[][] = [];
 
   wrap(inner: Transport): Transport {
     return {
@@ -45,6 +48,7 @@ class FlakyPublish {
           this.waiting++;
           await this.held;
         }
+        this.batches.push(messages.map((m) => m.type));
         await inner.publish(messages);
       },
       subscribe: (endpoint) => inner.subscribe(endpoint),
@@ -68,14 +72,16 @@ describe('outbox: an event exists iff its transaction committed', () => {
     release();
     await tk?.dispose();
     Object.assign(flaky, { broken: false, held: undefined, rejected: 0, waiting: 0 });
+    flaky.batches.length = 0;
     seenByAlpha.length = 0;
     seenByBeta.length = 0;
     alphaFailsFirst = false;
   });
 
-  const start = async () => {
+  const start = async (relay: Partial<RelayOptions> = {}) => {
     tk = await startTestKernel({
       retry: FAST_RETRY,
+      relay,
       transport: (log: Logger) => flaky.wrap(createMemoryTransport(log)),
       modules: [
         defineModule({
@@ -141,6 +147,28 @@ describe('outbox: an event exists iff its transaction committed', () => {
     expect(seenByAlpha.map((m) => m.data)).toEqual([{ key: 'committed', n: 2 }]);
     expect(outbox(k, 'source')).toMatchObject({ pending: 0, published: 1 });
     expect(sourceThings(k)).toEqual([{ key: 'committed', n: 2 }]);
+  });
+
+  it('publishes after a quiet spell at once, and what is staged within the linger in one batch', async () => {
+    const k = await start({ lingerMs: 2000, sweepIntervalMs: 60_000 });
+    const source = k.context('source');
+    const sourceBatches = () => flaky.batches.filter((types) => types.includes(thingHappened.type));
+    const stage = (n: number) =>
+      source.transact((tx) => {
+        insertThing(tx, 'k', n);
+        tx.stage(thing('k', n));
+      });
+    stage(1);
+    // not after the 2 s linger: the relay was quiet, so the first message goes out at once
+    await eventually(() => expect(sourceBatches()).toHaveLength(1), { timeoutMs: 1000 });
+    for (let n = 2; n <= 6; n++) {
+      stage(n);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    await eventually(() => expect(seenByBeta).toHaveLength(6), { timeoutMs: 5000 });
+    expect(sourceBatches().map((types) => types.length)).toEqual([1, 5]);
+    expect(seenByAlpha.map((m) => (m.data as Thing).n)).toEqual([1, 2, 3, 4, 5, 6]);
+    await settled(k);
   });
 
   it('throws on an invalid draft and rolls the state change back with it', async () => {

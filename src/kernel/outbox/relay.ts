@@ -18,6 +18,12 @@ export interface RelayOptions {
    * (keep it above twice the sweep interval); another process takes over once it expires.
    */
   readonly leaseTtlMs: number;
+  /**
+   * Passes start at most this often. A message staged after a quiet spell is published on the
+   * next macrotask; under load, what is staged meanwhile waits up to this long and goes in one
+   * batch (one transport call, one `published_at` update), as Kafka's `linger.ms` does.
+   */
+  readonly lingerMs: number;
 }
 
 export const DEFAULT_RELAY_OPTIONS: RelayOptions = {
@@ -25,6 +31,7 @@ export const DEFAULT_RELAY_OPTIONS: RelayOptions = {
   sweepIntervalMs: 1000,
   retentionMs: 86_400_000,
   leaseTtlMs: 5000,
+  lingerMs: 1,
 };
 
 export interface OutboxStats {
@@ -54,6 +61,8 @@ export class OutboxRelay {
   readonly #markPublished: Statement<[number, number, number]>;
   #scheduled = false;
   #again = false;
+  /** When the last publish pass began (performance.now()). */
+  #lastPassAt = Number.NEGATIVE_INFINITY;
   #running: Promise<void> | undefined;
   #sweep: NodeJS.Timeout | undefined;
   #retry: NodeJS.Timeout | undefined;
@@ -94,7 +103,10 @@ export class OutboxRelay {
     this.wake();
   }
 
-  /** Asks for a publish pass on the next macrotask (after the current transaction has ended). */
+  /**
+   * Asks for a publish pass: on the next macrotask (after the current transaction has ended), or
+   * `lingerMs` after the previous pass began when that is later.
+   */
   wake(): void {
     if (this.#stopped) return;
     if (this.#running) {
@@ -103,8 +115,9 @@ export class OutboxRelay {
     }
     if (this.#scheduled) return;
     this.#scheduled = true;
-    setImmediate(() => {
+    const run = () => {
       this.#scheduled = false;
+      this.#lastPassAt = performance.now();
       this.#running = this.#drain().finally(() => {
         this.#running = undefined;
         if (this.#again) {
@@ -112,7 +125,10 @@ export class OutboxRelay {
           this.wake();
         }
       });
-    });
+    };
+    const wait = this.#lastPassAt + this.#options.lingerMs - performance.now();
+    if (wait <= 0) setImmediate(run);
+    else setTimeout(run, wait);
   }
 
   /** Stops sweeping and waits for the batch in flight; pending rows stay for the next start. */

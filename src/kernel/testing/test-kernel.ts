@@ -8,12 +8,14 @@ import { createMemoryTransport } from '../messaging/transports/memory.js';
 import { Kernel } from '../modules/lifecycle.js';
 import type { ModuleContext, ModuleDefinition } from '../modules/module.js';
 import { createLogger, type Logger } from '../observability/logger.js';
+import type { RelayOptions } from '../outbox/relay.js';
 
 export interface TestKernelOptions {
   readonly modules: readonly ModuleDefinition[];
   /** A fresh transport per start (default: memory). */
   readonly transport?: (log: Logger) => Transport;
   readonly retry?: Partial<RetryPolicy>;
+  readonly relay?: Partial<RelayOptions>;
   readonly env?: Readonly<Record<string, string>>;
   /** Reuse a data directory (default: a new temporary one, removed by `dispose`). */
   readonly dataDir?: string;
@@ -46,6 +48,7 @@ export async function startTestKernel(options: TestKernelOptions): Promise<TestK
     transport: (options.transport ?? createMemoryTransport)(log),
     log,
     ...(options.retry ? { retry: options.retry } : {}),
+    ...(options.relay ? { relay: options.relay } : {}),
   });
   await kernel.start();
   const handle: TestKernel = {
