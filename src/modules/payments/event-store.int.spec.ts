@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModuleContext } from '../../kernel/index.js';
 import { startTestKernel, type TestKernel } from '../../kernel/testing/index.js';
 import { type AccountEvent, emptyAccount, replay } from './account.js';
-import { append, ConcurrencyConflictError, loadAccount, readStream } from './event-store.js';
+import { append, ConcurrencyConflictError, keepAccount, loadAccount, readStream } from './event-store.js';
 import { paymentsModule } from './index.js';
 
 /** The messages of the error fn throws and its causes (drizzle wraps the SQLite error). */
@@ -43,6 +43,24 @@ describe('the payments event store', () => {
     ctx.transact((tx) => append(tx.db, stale, [deposit(1)]));
     expect(() => ctx.transact((tx) => append(tx.db, stale, [deposit(2)]))).toThrow(ConcurrencyConflictError);
     expect(loadAccount(ctx.db, 'b')).toMatchObject({ balanceCents: 1, version: 1 });
+  });
+
+  it('loads a kept account while the head is at its version, and catches up with appends made elsewhere', () => {
+    const first = ctx.transact((tx) => append(tx.db, loadAccount(tx.db, 'kept'), [deposit(10)]));
+    keepAccount(ctx.db, first);
+    expect(loadAccount(ctx.db, 'kept')).toBe(first); // the very state kept: no replay
+    // another process (or a writer that does not keep) appends: the head moves past the kept state
+    ctx.transact((tx) => append(tx.db, first, [deposit(5), deposit(1)]));
+    expect(loadAccount(ctx.db, 'kept')).toMatchObject({ balanceCents: 16, version: 3 });
+    // a rolled-back append is never kept, and the kept state is not mistaken for the head
+    expect(() =>
+      ctx.transact((tx) => {
+        append(tx.db, loadAccount(tx.db, 'kept'), [deposit(1000)]);
+        throw new Error('rolled back');
+      }),
+    ).toThrow('rolled back');
+    expect(loadAccount(ctx.db, 'kept')).toMatchObject({ balanceCents: 16, version: 3 });
+    expect(loadAccount(ctx.db, 'kept', Date.now() + 1000)).toMatchObject({ balanceCents: 16, version: 3 });
   });
 
   it('turns a duplicate version from a writer that skipped the check into a conflict (primary key)', () => {

@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, gt, lte, sql } from 'drizzle-orm';
-import { type Db, preparedOnce } from '../../kernel/index.js';
+import { type Db, type HandlerContext, type MessageDraft, preparedOnce } from '../../kernel/index.js';
 import { ACCOUNT_EVENT_TYPES, type Account, type AccountEvent, emptyAccount, evolve } from './account.js';
 import { type EventRow, paymentsEvents } from './schema.js';
 import { readSnapshot, snapshotIfDue } from './snapshots.js';
@@ -51,10 +51,50 @@ export function readStream(db: Db, accountId: string, { after = 0, until }: Stre
     .map(toEvent);
 }
 
-/** The account now, or as of `until` (epoch ms): the latest usable snapshot plus the events after it. */
+/** Accounts kept between transactions, per module database (so per app instance). */
+const ACCOUNTS_KEPT = 10_000;
+const keptAccounts = new WeakMap<Db, Map<string, Account>>();
+
+const keptFor = (db: Db): Map<string, Account> => {
+  let kept = keptAccounts.get(db);
+  if (!kept) {
+    kept = new Map();
+    keptAccounts.set(db, kept);
+  }
+  return kept;
+};
+
+/**
+ * The account now, or as of `until` (epoch ms). Now: the state a committed transaction left (see
+ * `keepAccount`) when the stream's head is still at its version, else brought up to date from the
+ * events after it (another process appended); without one, or as of a past time, the latest
+ * usable snapshot plus the events after it. Replaying up to 99 events per charge was ≈ 5 % of the
+ * app's CPU in the e2e benchmark.
+ */
 export function loadAccount(db: Db, accountId: string, until?: number): Account {
+  const kept = until === undefined ? keptAccounts.get(db)?.get(accountId) : undefined;
+  if (kept) {
+    const { version } = head(db, accountId);
+    if (kept.version === version) return kept;
+    if (kept.version < version) return evolve(kept, readStream(db, accountId, { after: kept.version }));
+  }
   const start = readSnapshot(db, accountId, until) ?? emptyAccount(accountId);
   return evolve(start, readStream(db, accountId, { after: start.version, until }));
+}
+
+/**
+ * Keeps an account's state for the next load. Only a committed state may be kept: a version, once
+ * committed, never changes, so a kept state matching the head version is the account. Call it
+ * after the transaction that appended the events has committed, never inside it.
+ */
+export function keepAccount(db: Db, account: Account): void {
+  const kept = keptFor(db);
+  kept.delete(account.id); // re-inserted last: the Map's order is least recently kept first
+  kept.set(account.id, account);
+  if (kept.size > ACCOUNTS_KEPT) {
+    const oldest = kept.keys().next();
+    if (!oldest.done) kept.delete(oldest.value);
+  }
 }
 
 const streamHead = (db: Db) =>
@@ -102,6 +142,27 @@ export function append(db: Db, account: Account, events: readonly AccountEvent[]
   const next = evolve(account, events);
   snapshotIfDue(db, account, next, occurredAt);
   return next;
+}
+
+/**
+ * A handler's change of one account, in the handler's transaction: loads the account, appends
+ * what `decide` returns, stages `reply(next)`; once committed, the new state is kept for the
+ * next load. A version conflict throws (the consumer retries).
+ */
+export function changeAccount(
+  ctx: HandlerContext,
+  accountId: string,
+  decide: (account: Account) => readonly AccountEvent[],
+  reply: (next: Account) => MessageDraft,
+): void {
+  let changed: { db: Db; account: Account } | undefined;
+  const committed = ctx.transact((tx) => {
+    const account = loadAccount(tx.db, accountId);
+    const next = append(tx.db, account, decide(account));
+    tx.stage(reply(next));
+    changed = { db: tx.db, account: next };
+  });
+  if (committed && changed) keepAccount(changed.db, changed.account);
 }
 
 /** A primary-key violation, as better-sqlite3 reports it (drizzle wraps it in `cause`). */

@@ -8,8 +8,9 @@
  * - Handles: payments.charge-payment and payments.refund-payment, idempotent per order id, in one
  *   consumer keyed by user, so a user's charges and refunds are applied in order.
  * - Tables: payments_events, the append-only event store (optimistic concurrency on
- *   (account_id, version)). State is a replay of the stream; no snapshots (a replay of a
- *   10,000-event stream takes a few milliseconds; see account.int.spec.ts).
+ *   (account_id, version)); payments_snapshots, an account's state every 100 events. State is
+ *   the replay of the stream from the latest snapshot; the state a committed change left is kept
+ *   in memory and used while the stream's head is still at its version (event-store.ts).
  * - Sagas: none (takes part in orders.checkout).
  */
 import { defineModule, isMessage } from '../../kernel/index.js';

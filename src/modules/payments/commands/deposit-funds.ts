@@ -1,7 +1,7 @@
 import type { ModuleContext } from '../../../kernel/index.js';
 import { decideDeposit } from '../account.js';
 import { fundsDeposited } from '../contracts.js';
-import { append, ConcurrencyConflictError, loadAccount } from '../event-store.js';
+import { append, ConcurrencyConflictError, keepAccount, loadAccount } from '../event-store.js';
 
 export interface DepositFundsInput {
   readonly userId: string;
@@ -17,12 +17,14 @@ const ATTEMPTS = 3;
 export function depositFunds(ctx: ModuleContext, input: DepositFundsInput): { balanceCents: number } {
   for (let attempt = 1; ; attempt++) {
     try {
-      return ctx.transact((tx) => {
+      const next = ctx.transact((tx) => {
         const account = loadAccount(tx.db, input.userId);
-        const next = append(tx.db, account, decideDeposit(account, input.amountCents));
-        tx.stage(fundsDeposited({ ...input, balanceCents: next.balanceCents }));
-        return { balanceCents: next.balanceCents };
+        const appended = append(tx.db, account, decideDeposit(account, input.amountCents));
+        tx.stage(fundsDeposited({ ...input, balanceCents: appended.balanceCents }));
+        return appended;
       });
+      keepAccount(ctx.db, next); // committed: transact has returned
+      return { balanceCents: next.balanceCents };
     } catch (error) {
       if (!(error instanceof ConcurrencyConflictError) || attempt >= ATTEMPTS) throw error;
     }

@@ -2,7 +2,7 @@ import type { Static } from 'typebox';
 import type { Envelope, HandlerContext } from '../../../kernel/index.js';
 import { decideRefund } from '../account.js';
 import { paymentRefunded, type refundPayment } from '../contracts.js';
-import { append, loadAccount } from '../event-store.js';
+import { changeAccount } from '../event-store.js';
 
 type RefundPayment = Static<typeof refundPayment.schema>;
 
@@ -14,18 +14,18 @@ type RefundPayment = Static<typeof refundPayment.schema>;
  */
 export function onRefundPayment(message: Envelope<RefundPayment>, ctx: HandlerContext): void {
   const { orderId, userId } = message.data;
-  ctx.transact((tx) => {
-    const account = loadAccount(tx.db, userId);
-    const next = append(tx.db, account, decideRefund(account, orderId));
-    const outcome = next.orders.get(orderId);
-    const amountCents = outcome?.status === 'refunded' ? outcome.amountCents : 0;
-    tx.stage(
-      paymentRefunded({
+  changeAccount(
+    ctx,
+    userId,
+    (account) => decideRefund(account, orderId),
+    (next) => {
+      const outcome = next.orders.get(orderId);
+      return paymentRefunded({
         orderId,
         userId,
-        amountCents,
+        amountCents: outcome?.status === 'refunded' ? outcome.amountCents : 0,
         balanceCents: outcome?.balanceCents ?? next.balanceCents,
-      }),
-    );
-  });
+      });
+    },
+  );
 }
