@@ -6,6 +6,7 @@
  *   `dlq.<module>.retry`     copies of dead letters, for inspection (nobody works this queue)
  * Transport keys (queue names always contain a dot, so these never collide with a queue):
  *   `<prefix>:routes:<type>`            SET of consumers that receive <type>
+ *   `<prefix>:routes-version`           counter, bumped with every change of the routes
  *   `<prefix>:consumers`                HASH consumer → partition count (fixed at first subscribe)
  *   `<prefix>:consumer-types:<consumer>` SET of the types a consumer subscribed to last time
  *   `<prefix>:lease:<consumer>:<i>`     STRING instance id that may work partition i (PX lease)
@@ -16,6 +17,7 @@ export const partitionQueueName = (consumer: string, partition: number): string 
 export const deadLetterQueueName = (module: string): string => `dlq.${module}.retry`;
 
 export const routesKey = (prefix: string, type: string): string => `${prefix}:routes:${type}`;
+export const routesVersionKey = (prefix: string): string => `${prefix}:routes-version`;
 export const consumersKey = (prefix: string): string => `${prefix}:consumers`;
 export const consumerTypesKey = (prefix: string, consumer: string): string =>
   `${prefix}:consumer-types:${consumer}`;

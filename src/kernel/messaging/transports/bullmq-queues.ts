@@ -1,4 +1,4 @@
-import { Queue } from 'bullmq';
+import { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../observability/logger.js';
 import type { ConsumerEndpoint } from '../transport.js';
@@ -26,18 +26,39 @@ export class Queues {
     this.#retentionMs = args.retentionMs;
   }
 
-  /** Adds every queue's jobs in parallel; a queue whose add failed is made anew next time. */
+  /**
+   * Adds every queue's jobs in one pipeline: one round trip, and one ioredis Pipeline (building
+   * one per queue, as `Queue.addBulk` does, was ≈ 5 % of the app's CPU on this transport). The
+   * inserts go through each queue's backend (`addJobToTransaction`, which BullMQ keeps public so
+   * that inserts into several queues can share one transaction).
+   * Resolves only when Redis accepted every job: on a pipeline an insert merely queues its
+   * command, so the replies are read from `exec`, and one error reply (LOADING while Redis
+   * replays its AOF after a restart, say) fails the whole call; the outbox then sends the batch
+   * again (the job ids make that a no-op for the jobs already in). Queues of a failed add are
+   * made anew next time.
+   */
   async addAll(jobs: JobsByQueue): Promise<void> {
-    await Promise.all(
-      [...jobs].map(async ([name, batch]) => {
-        try {
-          await this.published(name).addBulk(batch);
-        } catch (error) {
-          this.#published.delete(name);
-          throw error;
+    const first = jobs.keys().next();
+    if (first.done) return;
+    try {
+      const pipeline = (await this.published(first.value).getBackend().client).pipeline();
+      const queued: Promise<unknown>[] = [];
+      for (const [name, batch] of jobs) {
+        const queue = this.published(name);
+        for (const spec of batch) {
+          const job = new Job(queue, spec.name, spec.data, spec.opts, spec.opts.jobId);
+          const { jobData, jobId } = job.toFlowEntry();
+          queued.push(queue.getBackend().addJobToTransaction(pipeline, jobData, jobId));
         }
-      }),
-    );
+      }
+      for (const insert of queued) insert.catch(() => {}); // reported by Promise.all below
+      const replies = await pipeline.exec();
+      await Promise.all(queued); // an insert that failed before its command was queued
+      throwOnRefusedInsert(replies, queued.length);
+    } catch (error) {
+      for (const name of jobs.keys()) this.#published.delete(name);
+      throw error;
+    }
   }
 
   /** Waiting (depth) and waiting plus in flight (lag) over a consumer's partition queues. */
@@ -120,5 +141,17 @@ export class Queues {
     });
     queue.on('error', (error) => this.#log.debug({ err: error, queue: name }, 'queue error'));
     return queue;
+  }
+}
+
+/** An error reply, or one of BullMQ's negative result codes, for any insert of the pipeline. */
+function throwOnRefusedInsert(replies: [Error | null, unknown][] | null, expected: number): void {
+  if (replies?.length !== expected) {
+    throw new Error(`Redis answered ${replies?.length ?? 'no'} replies for ${expected} job inserts`);
+  }
+  for (const [error, result] of replies) {
+    if (error) throw error;
+    if (typeof result === 'number' && result < 0)
+      throw new Error(`Redis refused a job insert (code ${result})`);
   }
 }

@@ -2,7 +2,14 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../observability/logger.js';
 import type { Envelope } from '../envelope.js';
 import type { ConsumerEndpoint } from '../transport.js';
-import { consumersKey, consumerTypesKey, jobIdFor, partitionQueueName, routesKey } from './bullmq-keys.js';
+import {
+  consumersKey,
+  consumerTypesKey,
+  jobIdFor,
+  partitionQueueName,
+  routesKey,
+  routesVersionKey,
+} from './bullmq-keys.js';
 import { partitionOf } from './partition.js';
 
 export interface JobSpec {
@@ -19,8 +26,11 @@ export const JOB_OPTIONS = { removeOnComplete: true, removeOnFail: 1000, attempt
 
 /**
  * The durable routing table in Redis: which consumers take a type, and each consumer's partition
- * count. Written at subscribe, read at every publish, so a process publishes to consumers that
- * run elsewhere, or are down, as soon as they have subscribed once.
+ * count. Written at subscribe, so a process publishes to consumers that run elsewhere, or are
+ * down, as soon as they have subscribed once. Every publish reads the table's version (one GET)
+ * and reads the routes again only when it changed: a subscribe writes the routes and bumps the
+ * version in one MULTI, so a publish that starts after a subscribe has finished, in any process,
+ * routes to that consumer (the same guarantee as reading the routes every time).
  */
 export class RoutingTable {
   readonly #prefix: string;
@@ -28,6 +38,9 @@ export class RoutingTable {
   readonly #log: Logger;
   /** A consumer's partition count never changes once written: cached for good. */
   readonly #partitions = new Map<string, number>();
+  /** Routes read at `#version` of the table, by type. */
+  readonly #routesByType = new Map<string, string[]>();
+  #version: string | null | undefined;
 
   constructor(prefix: string, defaultPartitions: number, log: Logger) {
     this.#prefix = prefix;
@@ -54,6 +67,7 @@ export class RoutingTable {
     for (const type of types) tx.sadd(routesKey(prefix, type), name);
     tx.del(consumerTypesKey(prefix, name));
     if (types.length > 0) tx.sadd(consumerTypesKey(prefix, name), ...types);
+    tx.incr(routesVersionKey(prefix));
     await tx.exec();
     return partitions;
   }
@@ -85,13 +99,27 @@ export class RoutingTable {
   }
 
   async #routes(redis: Redis, types: readonly string[]): Promise<Map<string, string[]>> {
-    const commands = types.map((type) => ['smembers', routesKey(this.#prefix, type)]);
-    const replies = (await redis.pipeline(commands).exec()) ?? [];
+    const version = await redis.get(routesVersionKey(this.#prefix));
+    if (version !== this.#version) {
+      this.#routesByType.clear();
+      this.#version = version;
+    }
     const routes = new Map<string, string[]>();
-    types.forEach((type, i) => {
+    const unknown: string[] = [];
+    for (const type of types) {
+      const known = this.#routesByType.get(type);
+      if (known) routes.set(type, known);
+      else unknown.push(type);
+    }
+    if (unknown.length === 0) return routes;
+    const commands = unknown.map((type) => ['smembers', routesKey(this.#prefix, type)]);
+    const replies = (await redis.pipeline(commands).exec()) ?? [];
+    unknown.forEach((type, i) => {
       const [error, members] = replies[i] ?? [new Error('no reply from Redis')];
       if (error) throw error;
       routes.set(type, members as string[]);
+      // kept only while the table is still at the version read (else read again next time)
+      if (this.#version === version) this.#routesByType.set(type, members as string[]);
     });
     return routes;
   }

@@ -202,10 +202,15 @@ export class FakeConsumer {
   readonly overlaps: string[] = [];
   readonly #inFlight = new Set<string>();
 
-  endpoint(by: string, concurrency = 4, pauseMs = () => Math.random() * 3): ConsumerEndpoint {
+  endpoint(
+    by: string,
+    concurrency = 4,
+    pauseMs = () => Math.random() * 3,
+    name = 'alpha.things',
+  ): ConsumerEndpoint {
     return {
-      name: 'alpha.things',
-      module: 'alpha',
+      name,
+      module: name.split('.')[0] ?? name,
       types: [TYPE],
       concurrency,
       database: undefined as unknown as ModuleDatabase,

@@ -3,6 +3,7 @@
  * and an informational throughput figure. The file runs its own redis-server.
  */
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../config.js';
@@ -11,6 +12,7 @@ import { redisSkipReason } from '../../testing/brokers.js';
 import { eventually } from '../../testing/index.js';
 import type { ConsumerEndpoint, DeliveryOutcome } from '../transport.js';
 import { type BullMqTransportOptions, createBullMqTransport } from './bullmq.js';
+import { partitionQueueName } from './bullmq-keys.js';
 import {
   addJobByHand,
   envelope,
@@ -102,6 +104,26 @@ const transport = (options: Partial<BullMqTransportOptions> = {}, log: Logger = 
       await eventually(async () => expect(await instance.stats()).toMatchObject([{ depth: 0, lag: 0 }]));
     } finally {
       await Promise.all([instance.close(), dlq.close()]);
+    }
+  });
+
+  it('fails a publish that Redis answers with an error for one job, and takes the batch once Redis accepts it', async () => {
+    const consumer = new FakeConsumer();
+    const [instance, publisher] = [transport(), transport()];
+    const redisClient = new Redis(redis.url());
+    // every partition queue's job counter holds a string, so each insert's INCR gets an error reply
+    const counters = [0, 1, 2, 3].map((p) => `${redis.prefix()}:${partitionQueueName('alpha.things', p)}:id`);
+    try {
+      await instance.subscribe(consumer.endpoint('one', 4, () => 0));
+      await redisClient.mset(...counters.flatMap((key) => [key, 'not a number']));
+      const messages = stream(20, 8);
+      await expect(publisher.publish(messages)).rejects.toThrow(/not an integer/);
+      await redisClient.del(...counters);
+      await publisher.publish(messages); // as the outbox relay does: the same batch again
+      await eventually(() => expect(consumer.inbox.size).toBe(20), { timeoutMs: 10_000 });
+      expect(consumer.handled).toHaveLength(20);
+    } finally {
+      await Promise.all([instance.close(), publisher.close(), redisClient.quit()]);
     }
   });
 

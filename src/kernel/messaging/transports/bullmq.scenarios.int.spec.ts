@@ -68,6 +68,26 @@ const transport = (options: Partial<BullMqTransportOptions> = {}, log: Logger = 
     }
   });
 
+  it('routes to a consumer that subscribed in another process after this one cached the routes', async () => {
+    const [alpha, beta] = [new FakeConsumer(), new FakeConsumer()];
+    const [a, b, publisher] = [transport(), transport(), transport()];
+    try {
+      await a.subscribe(alpha.endpoint('a'));
+      const messages = stream(20, 4);
+      await publishAll(publisher, messages.slice(0, 10)); // the publisher now knows the routes of TYPE
+      await eventually(() => expect(alpha.inbox.size).toBe(10), { timeoutMs: 10_000 });
+      await b.subscribe(beta.endpoint('b', 4, () => 0, 'beta.things')); // a new consumer of TYPE
+      await publishAll(publisher, messages.slice(10));
+      await eventually(() => expect(alpha.inbox.size).toBe(20), { timeoutMs: 10_000 });
+      await eventually(() => expect(beta.inbox.size).toBe(10), { timeoutMs: 10_000 });
+      expect(beta.handled.map(({ n }) => n).sort((x, y) => x - y)).toEqual(
+        messages.slice(10).map((m) => (m.data as { n: number }).n),
+      );
+    } finally {
+      await Promise.all([a.close(), b.close(), publisher.close()]);
+    }
+  });
+
   it('redelivers, in order, the jobs of a consumer process killed mid-job', async () => {
     const child = spawn(
       process.execPath,
