@@ -73,6 +73,24 @@ describe.skipIf(skip !== undefined && process.env.REQUIRE_BROKERS !== '1')(
         'pings.counter.p2',
         'pings.counter.p3',
       ]);
+      // the page's script is served, and an action with a body reaches the board
+      const script = /src="(static\/js\/[^"]+\.js)"/.exec(page.body)?.[1];
+      expect(script).toBeDefined();
+      const asset = await app.inject({ url: `/admin/queues/${script}`, headers: admin });
+      expect(asset.statusCode).toBe(200);
+      expect(asset.headers['content-type']).toContain('javascript');
+      const pause = await app.inject({
+        method: 'PUT',
+        url: '/admin/queues/api/queues/pings.counter.p0/pause',
+        headers: { ...admin, 'content-type': 'application/json' },
+        payload: '{}',
+      });
+      expect(pause.statusCode, pause.body).toBe(200);
+      const after = await app.inject({ url: '/admin/queues/api/queues', headers: admin });
+      const p0 = (after.json() as { queues: { name: string; isPaused: boolean }[] }).queues.find(
+        (q) => q.name === 'pings.counter.p0',
+      );
+      expect(p0?.isPaused).toBe(true);
     });
   },
 );

@@ -1,4 +1,10 @@
 import type { Queue } from 'bullmq';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type InjectOptions,
+} from 'fastify';
 import type { Transport } from '../messaging/transport.js';
 import type { HttpApp } from '../modules/module.js';
 import { requireAdmin } from './auth.js';
@@ -14,20 +20,32 @@ function showsQueues(transport: Transport): transport is Transport & { boardQueu
  * Mounts bull-board at `/admin/queues` (admins only) when the transport is BullMQ: the partition
  * queues of this process's consumers and the `dlq.<module>.retry` copies. Call after the kernel
  * has subscribed its consumers.
+ *
+ * The board is loaded at its first request, not at start: it weighs ~8 MB of RSS, and most
+ * processes never show it. It then runs in a fastify instance of its own, which the routes
+ * here hand each request to (`inject`), after the admin check.
  */
 export async function registerBullBoard(app: HttpApp, transport: Transport): Promise<void> {
   if (!showsQueues(transport)) return;
-  // loaded here, on BullMQ only: bull-board weighs ~25 MB of RSS
-  const [{ createBullBoard }, { BullMQAdapter }, { FastifyAdapter }] = await Promise.all([
-    import('@bull-board/api'),
-    import('@bull-board/api/bullMQAdapter'),
-    import('@bull-board/fastify'),
-  ]);
-  const serverAdapter = new FastifyAdapter();
-  serverAdapter.setBasePath(BASE_PATH);
-  createBullBoard({
-    queues: transport.boardQueues().map((queue) => new BullMQAdapter(queue)),
-    serverAdapter,
+  let board: Promise<FastifyInstance> | undefined;
+  const forward = async (request: FastifyRequest, reply: FastifyReply) => {
+    board ??= loadBoard(transport).catch((error: unknown) => {
+      board = undefined;
+      throw error;
+    });
+    const answer = await (await board).inject({
+      method: request.method as InjectOptions['method'],
+      url: request.url,
+      headers: request.headers,
+      ...(Buffer.isBuffer(request.body) ? { payload: request.body } : {}),
+    });
+    for (const [name, value] of Object.entries(answer.headers)) {
+      if (value !== undefined && !HOP_BY_HOP.has(name)) reply.header(name, value);
+    }
+    return reply.code(answer.statusCode).send(answer.rawPayload);
+  };
+  app.addHook('onClose', async () => {
+    await (await board?.catch(() => undefined))?.close();
   });
   await app.register(
     async (scope) => {
@@ -40,8 +58,33 @@ export async function registerBullBoard(app: HttpApp, transport: Transport): Pro
           return sendProblem(reply, { status: error.status, code: error.code, detail: error.message });
         }
       });
-      await scope.register(serverAdapter.registerPlugin());
+      // bodies go to the board as they came
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+      scope.all('/', forward);
+      scope.all('/*', forward);
     },
     { prefix: BASE_PATH },
   );
+}
+
+/** Headers of the board's answer that describe its own connection, not the content. */
+const HOP_BY_HOP = new Set(['connection', 'content-length', 'keep-alive', 'transfer-encoding', 'date']);
+
+async function loadBoard(transport: Transport & { boardQueues(): Queue[] }): Promise<FastifyInstance> {
+  const [{ createBullBoard }, { BullMQAdapter }, { FastifyAdapter }] = await Promise.all([
+    import('@bull-board/api'),
+    import('@bull-board/api/bullMQAdapter'),
+    import('@bull-board/fastify'),
+  ]);
+  const serverAdapter = new FastifyAdapter();
+  serverAdapter.setBasePath(BASE_PATH);
+  createBullBoard({
+    queues: transport.boardQueues().map((queue) => new BullMQAdapter(queue)),
+    serverAdapter,
+  });
+  const board = Fastify();
+  await board.register(serverAdapter.registerPlugin(), { prefix: BASE_PATH });
+  await board.ready();
+  return board;
 }
