@@ -26,7 +26,6 @@ function rawSqlite(count: number, rounds: number): Measurement {
     db.exec(`CREATE TABLE items (n INTEGER PRIMARY KEY, key TEXT NOT NULL);
       CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL, type TEXT NOT NULL,
         partition_key TEXT NOT NULL, envelope TEXT NOT NULL, created_at INTEGER NOT NULL, published_at INTEGER);
-      CREATE UNIQUE INDEX outbox_id ON outbox (id);
       CREATE INDEX outbox_pending ON outbox (seq) WHERE published_at IS NULL;`);
     const item = db.prepare('INSERT INTO items (n, key) VALUES (?, ?)');
     const outbox = db.prepare(

@@ -6,7 +6,11 @@ import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'driz
  * so a module's state, its outbox, its inbox and its sagas always commit in one SQLite transaction.
  */
 
-/** Transactional outbox: a row exists iff the transaction that staged it committed. */
+/**
+ * Transactional outbox: a row exists iff the transaction that staged it committed. Ids are
+ * random UUIDs made by the kernel and never looked up here, so they have no index: every index
+ * is one more page each commit writes (dropped in 0002).
+ */
 export const kernelOutbox = sqliteTable(
   'kernel_outbox',
   {
@@ -18,10 +22,7 @@ export const kernelOutbox = sqliteTable(
     createdAt: integer('created_at').notNull(),
     publishedAt: integer('published_at'),
   },
-  (t) => [
-    uniqueIndex('kernel_outbox_id').on(t.id),
-    index('kernel_outbox_pending').on(t.seq).where(sql`published_at IS NULL`),
-  ],
+  (t) => [index('kernel_outbox_pending').on(t.seq).where(sql`published_at IS NULL`)],
 );
 
 /** Inbox: one row per (consumer, message) that a handler has committed. */
@@ -52,8 +53,8 @@ export const kernelDeliveries = sqliteTable(
     lastError: text('last_error'),
   },
   (t) => [
+    // The memory transport picks deliveries from an in-memory index; the rows are read by seq.
     uniqueIndex('kernel_deliveries_message').on(t.consumer, t.messageId),
-    index('kernel_deliveries_key').on(t.consumer, t.partitionKey, t.seq),
   ],
 );
 
@@ -71,6 +72,8 @@ export const kernelDeadLetters = sqliteTable(
     error: text('error').notNull(),
     attempts: integer('attempts').notNull(),
     failedAt: integer('failed_at').notNull(),
+    /** When a replay first claimed it (the letter is deleted once the redelivery is accepted). */
+    replayedAt: integer('replayed_at'),
   },
   (t) => [index('kernel_dead_letters_consumer').on(t.consumer, t.failedAt)],
 );

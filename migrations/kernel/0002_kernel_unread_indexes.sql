@@ -1,0 +1,2 @@
+DROP INDEX `kernel_deliveries_key`;--> statement-breakpoint
+DROP INDEX `kernel_outbox_id`;

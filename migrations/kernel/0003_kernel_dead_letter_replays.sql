@@ -1,0 +1,1 @@
+ALTER TABLE `kernel_dead_letters` ADD `replayed_at` integer;
