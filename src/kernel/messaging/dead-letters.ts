@@ -31,6 +31,7 @@ interface DeadLetterRow {
   error: string;
   attempts: number;
   failed_at: number;
+  replayed_at: number | null;
 }
 
 /** Dead letters kept in one module database. */
@@ -39,6 +40,15 @@ export interface DeadLetterStore {
   add(letter: { consumer: string; module: string; payload: string; error: string; attempts: number }): void;
   list(filter?: DeadLetterFilter): DeadLetter[];
   get(id: string): (DeadLetter & { readonly payload: string }) | undefined;
+  /**
+   * Marks the letter as being replayed. `first` is true only for the first claim: a replay that
+   * was interrupted after its redelivery (a crash before the letter was deleted) leaves the
+   * letter claimed, and the next replay must not clear the inbox mark that redelivery may have
+   * left. Must run inside a write transaction.
+   */
+  claimForReplay(
+    id: string,
+  ): { readonly letter: DeadLetter & { readonly payload: string }; readonly first: boolean } | undefined;
   delete(id: string): boolean;
   count(consumer: string): number;
 }
@@ -55,6 +65,9 @@ export function createDeadLetterStore(sqlite: Database.Database): DeadLetterStor
   );
   const selectOne = sqlite.prepare<[string], DeadLetterRow>('SELECT * FROM kernel_dead_letters WHERE id = ?');
   const remove = sqlite.prepare('DELETE FROM kernel_dead_letters WHERE id = ?');
+  const markReplayed = sqlite.prepare(
+    'UPDATE kernel_dead_letters SET replayed_at = ? WHERE id = ? AND replayed_at IS NULL',
+  );
   const countFor = sqlite
     .prepare<[string], number>('SELECT COUNT(*) FROM kernel_dead_letters WHERE consumer = ?')
     .pluck();
@@ -79,6 +92,12 @@ export function createDeadLetterStore(sqlite: Database.Database): DeadLetterStor
     get: (id) => {
       const row = selectOne.get(id);
       return row ? { ...toDeadLetter(row), payload: row.payload } : undefined;
+    },
+    claimForReplay: (id) => {
+      const row = selectOne.get(id);
+      if (!row) return undefined;
+      const first = markReplayed.run(Date.now(), id).changes === 1;
+      return { letter: { ...toDeadLetter(row), payload: row.payload }, first };
     },
     delete: (id) => remove.run(id).changes > 0,
     count: (consumer) => countFor.get(consumer) ?? 0,

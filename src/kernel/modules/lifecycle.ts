@@ -185,17 +185,32 @@ export class Kernel {
       .sort((a, b) => a.failedAt.localeCompare(b.failedAt));
   }
 
-  /** Puts a dead letter back through its consumer's normal path. False when it is not here. */
+  /**
+   * Puts a dead letter back through its consumer's normal path. False when it is not here.
+   * The first replay of a letter clears the consumer's inbox mark of the message, in the
+   * transaction that claims the letter; the letter is deleted once the transport has accepted the
+   * redelivery. A replay interrupted in between (a crash) leaves the letter claimed: replaying it
+   * again redelivers without clearing the mark, so the inbox absorbs the copy if the first
+   * redelivery was handled, and nothing is applied twice.
+   */
   async replayDeadLetter(id: string): Promise<boolean> {
     for (const runtime of this.#runtimes) {
-      const letter = runtime.deadLetters.get(id);
-      if (!letter) continue;
-      const consumer = runtime.consumers.find((c) => c.name === letter.consumer);
-      if (!consumer) throw new Error(`consumer ${letter.consumer} does not run in this process`);
-      // Clear the inbox mark first: a crash before the redelivery leaves the letter to replay again.
-      const messageId = typeof letter.event === 'string' ? undefined : (letter.event as { id?: unknown }).id;
-      if (typeof messageId === 'string') runtime.inbox.forget(letter.consumer, messageId);
-      await this.transport.redeliver(consumer, letter.payload);
+      if (!runtime.deadLetters.get(id)) continue;
+      const claim = runtime.database.writeTransaction(() => {
+        const claimed = runtime.deadLetters.claimForReplay(id);
+        if (!claimed) return undefined;
+        const { letter, first } = claimed;
+        if (!runtime.consumers.some((c) => c.name === letter.consumer)) {
+          throw new Error(`consumer ${letter.consumer} does not run in this process`);
+        }
+        const messageId =
+          typeof letter.event === 'string' ? undefined : (letter.event as { id?: unknown }).id;
+        if (first && typeof messageId === 'string') runtime.inbox.forget(letter.consumer, messageId);
+        return letter;
+      });
+      const consumer = claim && runtime.consumers.find((c) => c.name === claim.consumer);
+      if (!claim || !consumer) return false;
+      await this.transport.redeliver(consumer, claim.payload);
       runtime.deadLetters.delete(id);
       return true;
     }
