@@ -42,7 +42,12 @@ export function createResilientSend(channel: NotificationChannel, options: Resil
       backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 500 }),
     },
   );
-  const perAttempt = timeout(options.timeoutMs ?? 5000, TimeoutStrategy.Aggressive);
+  // abortOnReturn off: channels take no signal, and aborting after every send built a DOMException
+  // per notification (≈ 0.7 % of the app's CPU in the e2e benchmark).
+  const perAttempt = timeout(options.timeoutMs ?? 5000, {
+    strategy: TimeoutStrategy.Aggressive,
+    abortOnReturn: false,
+  });
   const policy = wrap(retrying, breaker, perAttempt);
   return (notification) => policy.execute(() => channel.send(notification));
 }
