@@ -2,6 +2,7 @@
 export { jsonObject } from './arbitraries.js';
 export { amqpSkipReason, amqpUrl, redisSkipReason, redisUrl, unreachableReason } from './brokers.js';
 export { eventually } from './eventually.js';
+export { handlerContextWithoutInbox } from './handler-context.js';
 export { freePort, freePorts } from './ports.js';
 export { envelopeOf, type SagaOutcome, STEP_TIMEOUT, sagaSpec } from './saga-spec.js';
 export { startTestKernel, type TestKernel, type TestKernelOptions } from './test-kernel.js';

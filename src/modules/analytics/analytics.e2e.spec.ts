@@ -6,13 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../app.js';
 import {
   defineModule,
-  type HandlerContext,
   type HttpApp,
   loadConfig,
   type MessageDraft,
   type ModuleContext,
 } from '../../kernel/index.js';
-import { envelopeOf, eventually } from '../../kernel/testing/index.js';
+import { envelopeOf, eventually, handlerContextWithoutInbox } from '../../kernel/testing/index.js';
 import { orderCancelled, orderConfirmed, orderPaymentFailed, orderPlaced } from '../orders/contracts.js';
 import { fundsDeposited, paymentCompleted, paymentFailed, paymentRefunded } from '../payments/contracts.js';
 import { onBusinessEvent } from './handlers/on-business-event.js';
@@ -135,15 +134,7 @@ describe('analytics', () => {
     await app.kernel.transport.publish([confirmed]);
     await settled();
     const ctx = contextOf('analytics');
-    const noInbox: HandlerContext = {
-      transact: (fn) => {
-        ctx.transact(fn);
-        return true;
-      },
-      log: ctx.log,
-      attempt: 1,
-    };
-    onBusinessEvent(confirmed, noInbox);
+    onBusinessEvent(confirmed, handlerContextWithoutInbox(ctx));
     const after = await summary();
     expect(after.ordersConfirmed).toBe(before.ordersConfirmed + 1);
     expect(after.revenueCents).toBe(before.revenueCents + 900);

@@ -7,13 +7,12 @@ import { buildApp } from '../../app.js';
 import {
   defineModule,
   type Envelope,
-  type HandlerContext,
   type HttpApp,
   loadConfig,
   type MessageDraft,
   type ModuleContext,
 } from '../../kernel/index.js';
-import { envelopeOf, eventually } from '../../kernel/testing/index.js';
+import { envelopeOf, eventually, handlerContextWithoutInbox } from '../../kernel/testing/index.js';
 import { orderCancelled, orderConfirmed, orderPaymentFailed } from '../orders/contracts.js';
 import { paymentRefunded } from '../payments/contracts.js';
 import { userRegistered } from '../users/contracts.js';
@@ -164,14 +163,7 @@ describe('notifications', () => {
     const handler = createOutcomeHandler(ctx, async () => {
       sends++;
     });
-    const handlerCtx: HandlerContext = {
-      transact: (fn) => {
-        ctx.transact(fn);
-        return true;
-      },
-      log: ctx.log,
-      attempt: 1,
-    };
+    const handlerCtx = handlerContextWithoutInbox(ctx);
     const cancelled = envelopeOf(
       orderCancelled({ orderId: 'o7', userId: 'ann', totalCents: 1, reason: 'timeout' }),
     );

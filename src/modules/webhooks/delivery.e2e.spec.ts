@@ -2,8 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HandlerContext } from '../../kernel/index.js';
-import { envelopeOf, eventually, freePort } from '../../kernel/testing/index.js';
+import { envelopeOf, eventually, freePort, handlerContextWithoutInbox } from '../../kernel/testing/index.js';
 import { createEventHandler } from './handlers/on-subscribed-event.js';
 import { type Receiver, startReceiver, verifySignature } from './testing/receiver.js';
 import { confirmedFor, StandInApp } from './testing/stand-in-app.js';
@@ -91,14 +90,7 @@ describe('webhook deliveries', () => {
     );
     // A replayed dead letter skips the inbox: the handler itself must add nothing for a known event.
     const ctx = app.context('webhooks');
-    const handlerCtx: HandlerContext = {
-      transact: (fn) => {
-        ctx.transact(fn);
-        return true;
-      },
-      log: ctx.log,
-      attempt: 1,
-    };
+    const handlerCtx = handlerContextWithoutInbox(ctx);
     await createEventHandler(() => {})(event, handlerCtx);
     await new Promise((resolve) => setTimeout(resolve, 200)); // time for a second send, if any
     expect(await app.deliveries('cy', hook.id)).toHaveLength(1);

@@ -1,7 +1,13 @@
 import { sql } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Envelope, HandlerContext, MessageDraft, ModuleContext } from '../../../kernel/index.js';
-import { envelopeOf, eventually, startTestKernel, type TestKernel } from '../../../kernel/testing/index.js';
+import type { Envelope, MessageDraft, ModuleContext } from '../../../kernel/index.js';
+import {
+  envelopeOf,
+  eventually,
+  handlerContextWithoutInbox,
+  startTestKernel,
+  type TestKernel,
+} from '../../../kernel/testing/index.js';
 import { productCreated, productUpdated } from '../../inventory/contracts.js';
 import { orderPlaced } from '../contracts.js';
 import { ordersModule } from '../index.js';
@@ -25,16 +31,7 @@ async function deliver(...messages: Envelope[]): Promise<void> {
   );
 }
 /** A handler context without an inbox: only the handler's own guards stand between it and a repeat. */
-const noInbox: HandlerContext = {
-  transact: (fn) => {
-    orders.transact(fn);
-    return true;
-  },
-  get log() {
-    return orders.log;
-  },
-  attempt: 1,
-};
+const noInbox = () => handlerContextWithoutInbox(orders);
 const catalogue = () => orders.db.all(sql`SELECT sku, name, price_cents AS price FROM orders_catalogue`);
 const product = { sku: 'A', name: 'Apple', priceCents: 100, stock: 5, reserved: 0 };
 
@@ -43,8 +40,8 @@ describe('orders.catalogue (product events → local prices)', () => {
     const created = at(productCreated(product), '2030-01-01T00:00:01.000Z');
     await deliver(created);
     await deliver(created);
-    onProductChanged(created, noInbox);
-    onProductChanged(created, noInbox);
+    onProductChanged(created, noInbox());
+    onProductChanged(created, noInbox());
     expect(catalogue()).toEqual([{ sku: 'A', name: 'Apple', price: 100 }]);
   });
 
@@ -73,7 +70,7 @@ describe('orders.timeline and orders.checkout-saga', () => {
   it('records a message delivered twice once', async () => {
     await deliver(placed);
     await deliver(placed);
-    onFlowMessage(placed, noInbox);
+    onFlowMessage(placed, noInbox());
     const rows = orders.db.all(sql`SELECT event_id, type FROM orders_timeline`);
     expect(rows).toContainEqual({ event_id: placed.id, type: placed.type });
     expect(rows.filter((row) => (row as { event_id: string }).event_id === placed.id)).toHaveLength(1);
