@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../observability/logger.js';
 import type { ConsumerEndpoint } from '../transport.js';
 import { deadLetterQueueName } from './bullmq-keys.js';
+import { repliesOrThrow } from './bullmq-redis.js';
 import type { JobsByQueue } from './bullmq-routing.js';
 
 /**
@@ -54,7 +55,10 @@ export class Queues {
       for (const insert of queued) insert.catch(() => {}); // reported by Promise.all below
       const replies = await pipeline.exec();
       await Promise.all(queued); // an insert that failed before its command was queued
-      throwOnRefusedInsert(replies, queued.length);
+      for (const result of repliesOrThrow(replies, queued.length)) {
+        if (typeof result === 'number' && result < 0)
+          throw new Error(`Redis refused a job insert (code ${result})`);
+      }
     } catch (error) {
       for (const name of jobs.keys()) this.#published.delete(name);
       throw error;
@@ -141,17 +145,5 @@ export class Queues {
     });
     queue.on('error', (error) => this.#log.debug({ err: error, queue: name }, 'queue error'));
     return queue;
-  }
-}
-
-/** An error reply, or one of BullMQ's negative result codes, for any insert of the pipeline. */
-function throwOnRefusedInsert(replies: [Error | null, unknown][] | null, expected: number): void {
-  if (replies?.length !== expected) {
-    throw new Error(`Redis answered ${replies?.length ?? 'no'} replies for ${expected} job inserts`);
-  }
-  for (const [error, result] of replies) {
-    if (error) throw error;
-    if (typeof result === 'number' && result < 0)
-      throw new Error(`Redis refused a job insert (code ${result})`);
   }
 }

@@ -92,3 +92,18 @@ export async function closeConnection(redis: Redis): Promise<void> {
   }
   redis.disconnect();
 }
+
+/**
+ * The replies of a pipeline or MULTI, in order, or the first error among them: ioredis resolves
+ * `exec` with each command's error in its reply instead of rejecting, so a caller that only
+ * awaits `exec` would take a refused command for a done one.
+ */
+export function repliesOrThrow(replies: [Error | null, unknown][] | null, expected?: number): unknown[] {
+  if (!replies || (expected !== undefined && replies.length !== expected)) {
+    throw new Error(`Redis answered ${replies?.length ?? 'no'} replies for ${expected ?? 'the'} commands`);
+  }
+  return replies.map(([error, result]) => {
+    if (error) throw error;
+    return result;
+  });
+}

@@ -10,6 +10,7 @@ import {
   routesKey,
   routesVersionKey,
 } from './bullmq-keys.js';
+import { repliesOrThrow } from './bullmq-redis.js';
 import { partitionOf } from './partition.js';
 
 export interface JobSpec {
@@ -68,7 +69,7 @@ export class RoutingTable {
     tx.del(consumerTypesKey(prefix, name));
     if (types.length > 0) tx.sadd(consumerTypesKey(prefix, name), ...types);
     tx.incr(routesVersionKey(prefix));
-    await tx.exec();
+    repliesOrThrow(await tx.exec()); // an error reply fails the subscribe, which writes it all again
     return partitions;
   }
 
@@ -113,13 +114,12 @@ export class RoutingTable {
     }
     if (unknown.length === 0) return routes;
     const commands = unknown.map((type) => ['smembers', routesKey(this.#prefix, type)]);
-    const replies = (await redis.pipeline(commands).exec()) ?? [];
+    const replies = repliesOrThrow(await redis.pipeline(commands).exec(), commands.length);
     unknown.forEach((type, i) => {
-      const [error, members] = replies[i] ?? [new Error('no reply from Redis')];
-      if (error) throw error;
-      routes.set(type, members as string[]);
+      const members = replies[i] as string[];
+      routes.set(type, members);
       // kept only while the table is still at the version read (else read again next time)
-      if (this.#version === version) this.#routesByType.set(type, members as string[]);
+      if (this.#version === version) this.#routesByType.set(type, members);
     });
     return routes;
   }
