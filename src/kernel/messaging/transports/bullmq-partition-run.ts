@@ -93,10 +93,8 @@ export class PartitionRun {
   #parked = 0;
   #fault: string | undefined;
   #wake: () => void = () => {};
-  #interrupted: () => void = () => {};
-  readonly #interruption = new Promise<undefined>((resolve) => {
-    this.#interrupted = () => resolve(undefined);
-  });
+  #interrupted = false;
+  #onInterrupt: () => void = () => {};
   #fetchingSince: number | undefined;
 
   constructor(ctx: PartitionContext, queueKey: string, stopping: () => boolean) {
@@ -140,8 +138,9 @@ export class PartitionRun {
 
   /** Ends a blocked fetch (the marker a new job would set) and a wait for a free slot. */
   interrupt(): void {
+    this.#interrupted = true;
     this.#wake();
-    this.#interrupted();
+    this.#onInterrupt();
     this.#ctx.redis.zadd(`${this.#queueKey}:marker`, 0, '0').catch(() => {});
   }
 
@@ -151,6 +150,18 @@ export class PartitionRun {
     this.#fault = reason;
     this.#ctx.log.warn({ queue: this.#ctx.queueName, reason }, 'partition worker starts over');
     this.interrupt();
+  }
+
+  /**
+   * Resolves (with no job) once `interrupt()` is called. A new promise for each fetch: racing
+   * every fetch against one promise that lives as long as the run left a reaction on it per race,
+   * each holding its fetched job, so the run kept every job it ever took (≈ 1.5 KB a message).
+   */
+  #untilInterrupted(): Promise<undefined> {
+    return new Promise((resolve) => {
+      if (this.#interrupted) resolve(undefined);
+      else this.#onInterrupt = () => resolve(undefined);
+    });
   }
 
   get #ending(): boolean {
@@ -173,7 +184,8 @@ export class PartitionRun {
         // does not wait with it. A job it takes later is restored by the next run.
         const fetching = this.#worker.getNextJob(this.token);
         fetching.catch(() => {});
-        job = await Promise.race([fetching, this.#interruption]);
+        job = await Promise.race([fetching, this.#untilInterrupted()]);
+        this.#onInterrupt = () => {};
         if (job?.id) this.#worker.unclaimed.delete(job.id);
         failures = 0;
       } catch (error) {

@@ -2,6 +2,8 @@
  * BullMQ transport operations: depth and lag, the BullMQ copy of dead letters, start-up checks,
  * and an informational throughput figure. The file runs its own redis-server.
  */
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -126,6 +128,31 @@ const transport = (options: Partial<BullMqTransportOptions> = {}, log: Logger = 
       await Promise.all([instance.close(), publisher.close(), redisClient.quit()]);
     }
   });
+
+  it('keeps no job in memory once it is handled, however long a partition run lives', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const heapAfterGc = () => {
+      gc();
+      return getHeapStatistics().used_heap_size;
+    };
+    const padded = (count: number) =>
+      stream(count, 8).map((e) => ({ ...e, data: { ...(e.data as object), padding: 'x'.repeat(8000) } }));
+    const consumer = new FakeConsumer();
+    const [instance, publisher] = [transport(), transport()];
+    try {
+      await instance.subscribe(consumer.endpoint('one', 4, () => 0));
+      await publishAll(publisher, padded(200), 100); // warms up every partition run
+      await eventually(() => expect(consumer.inbox.size).toBe(200), { timeoutMs: 20_000 });
+      const before = heapAfterGc();
+      await publishAll(publisher, padded(2000), 100); // ≈ 16 MB of job data
+      await eventually(() => expect(consumer.inbox.size).toBe(2200), { timeoutMs: 60_000, intervalMs: 100 });
+      const grownMb = (heapAfterGc() - before) / 2 ** 20;
+      expect(grownMb).toBeLessThan(6);
+    } finally {
+      await Promise.all([instance.close(), publisher.close()]);
+    }
+  }, 90_000);
 
   it('fails at start with an error naming REDIS_URL when Redis does not answer', async () => {
     const instance = createBullMqTransport(silent, { url: 'redis://127.0.0.1:1', connectTimeoutMs: 300 });
