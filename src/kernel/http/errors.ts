@@ -3,13 +3,19 @@ import { Type } from 'typebox';
 
 /** An error with an HTTP status and a stable code (`<MODULE>_<WHAT>`), answered as problem+json. */
 export class HttpProblem extends Error {
+  readonly title: string;
+  /** Sent as `retry-after` (a 503 or 429 that will pass soon). */
+  readonly retryAfterSeconds: number | undefined;
+
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
-    readonly title: string = defaultTitle(status),
+    options: { readonly title?: string; readonly retryAfterSeconds?: number } = {},
   ) {
     super(message);
+    this.title = options.title ?? defaultTitle(status);
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 
@@ -47,6 +53,7 @@ const TITLES: Record<number, string> = {
   409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
@@ -89,6 +96,7 @@ export function problemErrorHandler(
   reply: FastifyReply,
 ): FastifyReply {
   if (error instanceof HttpProblem) {
+    if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
     return sendProblem(reply, {
       status: error.status,
       code: error.code,

@@ -5,6 +5,8 @@
  * - Publishes: users.user-registered (on register, and when the configured admin is first created).
  * - Handles: nothing.
  * - Tables: users_users (emails stored lower-cased; passwords as scrypt N=2^17, r=8, p=1 hashes).
+ * - Hashing: two scrypt derivations at once (128 MiB each), 100 waiting; past that, register and
+ *   login answer 503 USERS_BUSY with retry-after (password.ts).
  * - Sagas: none.
  * - Start: when ADMIN_EMAIL and ADMIN_PASSWORD are set, creates that admin account or keeps it
  *   (role admin, password updated only when it changed).

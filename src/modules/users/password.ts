@@ -1,4 +1,6 @@
 import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
+import { BulkheadRejectedError, bulkhead } from 'cockatiel';
+import { HttpProblem } from '../../kernel/index.js';
 
 /**
  * Password hashing with node:crypto scrypt at OWASP's cost (N=2^17, r=8, p=1), a random 16-byte
@@ -21,14 +23,36 @@ const MAX_MEMORY = 256 * 1024 * 1024;
 const FORMAT =
   /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9+/]+={0,2})\$([A-Za-z0-9+/]+={0,2})$/;
 
-function derive(password: string, salt: Buffer, params: Params, keyLength: number): Promise<Buffer> {
-  const options: ScryptOptions = { N: 2 ** params.ln, r: params.r, p: params.p, maxmem: MAX_MEMORY };
-  return new Promise((resolve, reject) => {
-    // Async: runs on the libuv thread pool, never on the event loop.
-    scrypt(password.normalize('NFC'), salt, keyLength, options, (error, key) =>
-      error ? reject(error) : resolve(key),
-    );
+/**
+ * Derivations running at once, and waiting. Each one holds 128 MiB while it runs: four at once
+ * (the libuv pool's size) took the process 512 MiB past its usual size, and left no pool thread
+ * for file and DNS work. Past the queue, a derivation is refused at once (503, retry-after):
+ * a burst of sign-ups or sign-ins waits its turn, a flood is turned away.
+ */
+export const DERIVATIONS_AT_ONCE = 2;
+export const DERIVATIONS_QUEUED = 100;
+const derivations = bulkhead(DERIVATIONS_AT_ONCE, DERIVATIONS_QUEUED);
+
+const busy = () =>
+  new HttpProblem(503, 'USERS_BUSY', 'too many sign-ins and sign-ups at once; try again shortly', {
+    retryAfterSeconds: 1,
   });
+
+async function derive(password: string, salt: Buffer, params: Params, keyLength: number): Promise<Buffer> {
+  const options: ScryptOptions = { N: 2 ** params.ln, r: params.r, p: params.p, maxmem: MAX_MEMORY };
+  try {
+    return await derivations.execute(
+      () =>
+        new Promise<Buffer>((resolve, reject) => {
+          // Async: runs on the libuv thread pool, never on the event loop.
+          scrypt(password.normalize('NFC'), salt, keyLength, options, (error, key) =>
+            error ? reject(error) : resolve(key),
+          );
+        }),
+    );
+  } catch (error) {
+    throw error instanceof BulkheadRejectedError ? busy() : error;
+  }
 }
 
 const b64 = (buffer: Buffer) => buffer.toString('base64').replace(/=+$/, '');

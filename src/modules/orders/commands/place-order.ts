@@ -83,7 +83,6 @@ function replay(tx: Tx, userId: string, key: string, hash: string): PlacedOrder 
       422,
       'ORDERS_IDEMPOTENCY_KEY_REUSED',
       'this Idempotency-Key was used for a different order',
-      'Unprocessable Content',
     );
   }
   return { id: earlier.id, status: 'pending', totalCents: earlier.totalCents, replayed: true };
