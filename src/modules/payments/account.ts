@@ -47,62 +47,61 @@ export type OrderPayment =
     }
   | { readonly status: 'closed'; readonly balanceCents: number };
 
+/**
+ * The account's state: its balance and version, and nothing that grows with its history. What
+ * happened to each order is decided from that order's payment (`orderPaymentsAfter`), which the
+ * event store keeps, indexed, next to the stream.
+ */
 export interface Account {
   readonly id: string;
   readonly balanceCents: number;
   /** Number of events applied (0 for an account with none). */
   readonly version: number;
-  readonly orders: ReadonlyMap<string, OrderPayment>;
 }
 
-export const emptyAccount = (id: string): Account => ({ id, balanceCents: 0, version: 0, orders: new Map() });
+export const emptyAccount = (id: string): Account => ({ id, balanceCents: 0, version: 0 });
 
-interface MutableAccount {
-  id: string;
-  balanceCents: number;
-  version: number;
-  orders: Map<string, OrderPayment>;
-}
-
-/** Applies one event in place (replay folds a whole stream into one state without copying it). */
-function apply(state: MutableAccount, event: AccountEvent): void {
-  state.version += 1;
+/** The balance change an event makes. */
+function balanceChange(event: AccountEvent): number {
   switch (event.type) {
     case 'FundsDeposited':
-      state.balanceCents += event.data.amountCents;
-      return;
-    case 'PaymentCharged':
-      state.balanceCents -= event.data.amountCents;
-      state.orders.set(event.data.orderId, {
-        status: 'charged',
-        amountCents: event.data.amountCents,
-        balanceCents: state.balanceCents,
-      });
-      return;
     case 'PaymentRefunded':
-      state.balanceCents += event.data.amountCents;
-      state.orders.set(event.data.orderId, {
-        status: 'refunded',
-        amountCents: event.data.amountCents,
-        balanceCents: state.balanceCents,
-      });
-      return;
-    case 'PaymentFailed': {
-      const { orderId, ...failure } = event.data;
-      state.orders.set(orderId, { status: 'failed', ...failure, balanceCents: state.balanceCents });
-      return;
-    }
+      return event.data.amountCents;
+    case 'PaymentCharged':
+      return -event.data.amountCents;
+    case 'PaymentFailed':
     case 'OrderClosed':
-      state.orders.set(event.data.orderId, { status: 'closed', balanceCents: state.balanceCents });
-      return;
+      return 0;
   }
 }
 
-/** The account after `events`, applied in order; `account` itself is left unchanged. */
+/** The order's payment after the event, given the balance right after it; undefined for a deposit. */
+function orderPaymentOf(event: AccountEvent, balanceCents: number): [string, OrderPayment] | undefined {
+  switch (event.type) {
+    case 'FundsDeposited':
+      return undefined;
+    case 'PaymentCharged':
+    case 'PaymentRefunded': {
+      const status = event.type === 'PaymentCharged' ? 'charged' : 'refunded';
+      return [event.data.orderId, { status, amountCents: event.data.amountCents, balanceCents }];
+    }
+    case 'PaymentFailed': {
+      const { orderId, ...failure } = event.data;
+      return [orderId, { status: 'failed', ...failure, balanceCents }];
+    }
+    case 'OrderClosed':
+      return [event.data.orderId, { status: 'closed', balanceCents }];
+  }
+}
+
+/** The account after `events`, applied in order. */
 export function evolve(account: Account, events: readonly AccountEvent[]): Account {
-  const next: MutableAccount = { ...account, orders: new Map(account.orders) };
-  for (const event of events) apply(next, event);
-  return next;
+  let { balanceCents, version } = account;
+  for (const event of events) {
+    balanceCents += balanceChange(event);
+    version += 1;
+  }
+  return { id: account.id, balanceCents, version };
 }
 
 /** The state of an account: the left fold of its events from the empty account. */
@@ -110,17 +109,41 @@ export function replay(id: string, events: readonly AccountEvent[]): Account {
   return evolve(emptyAccount(id), events);
 }
 
+/**
+ * The payment of each order that `events` name, as it stands after them (applied to `account`):
+ * what the event store records for those orders, and what a reply reports.
+ */
+export function orderPaymentsAfter(
+  account: Account,
+  events: readonly AccountEvent[],
+): Map<string, OrderPayment> {
+  const payments = new Map<string, OrderPayment>();
+  let { balanceCents } = account;
+  for (const event of events) {
+    balanceCents += balanceChange(event);
+    const payment = orderPaymentOf(event, balanceCents);
+    if (payment) payments.set(...payment);
+  }
+  return payments;
+}
+
 export function decideDeposit(_account: Account, amountCents: number): AccountEvent[] {
   return [{ type: 'FundsDeposited', data: { amountCents } }];
 }
 
 /**
- * A charge: the first one for an order is decided (charged when the balance covers it, else
- * failed, so the balance never goes below zero); any later one changes nothing, and its reply is
- * the recorded outcome. An order refunded or closed before its charge is refused.
+ * A charge, given the order's payment so far: the first one for an order is decided (charged
+ * when the balance covers it, else failed, so the balance never goes below zero); any later one
+ * changes nothing, and its reply is the recorded outcome. An order refunded or closed before its
+ * charge is refused.
  */
-export function decideCharge(account: Account, orderId: string, amountCents: number): AccountEvent[] {
-  if (account.orders.has(orderId)) return [];
+export function decideCharge(
+  account: Account,
+  payment: OrderPayment | undefined,
+  orderId: string,
+  amountCents: number,
+): AccountEvent[] {
+  if (payment) return [];
   if (account.balanceCents < amountCents) {
     return [{ type: 'PaymentFailed', data: { orderId, amountCents, reason: 'insufficient_funds' } }];
   }
@@ -128,8 +151,7 @@ export function decideCharge(account: Account, orderId: string, amountCents: num
 }
 
 /** A refund: gives back the order's charge, or closes an order that was never charged. Once only. */
-export function decideRefund(account: Account, orderId: string): AccountEvent[] {
-  const payment = account.orders.get(orderId);
+export function decideRefund(payment: OrderPayment | undefined, orderId: string): AccountEvent[] {
   if (payment?.status === 'charged') {
     return [{ type: 'PaymentRefunded', data: { orderId, amountCents: payment.amountCents } }];
   }

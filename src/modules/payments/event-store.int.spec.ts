@@ -3,7 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModuleContext } from '../../kernel/index.js';
 import { startTestKernel, type TestKernel } from '../../kernel/testing/index.js';
 import { type AccountEvent, emptyAccount, replay } from './account.js';
-import { append, ConcurrencyConflictError, keepAccount, loadAccount, readStream } from './event-store.js';
+import {
+  append,
+  ConcurrencyConflictError,
+  findOrderPayment,
+  keepAccount,
+  loadAccount,
+  readStream,
+} from './event-store.js';
 import { paymentsModule } from './index.js';
 
 /** The messages of the error fn throws and its causes (drizzle wraps the SQLite error). */
@@ -38,6 +45,40 @@ describe('the payments event store', () => {
     ]);
   });
 
+  it("records each order's payment next to the stream, in the append's transaction", () => {
+    const charged = (orderId: string, amountCents: number): AccountEvent => ({
+      type: 'PaymentCharged',
+      data: { orderId, amountCents },
+    });
+    ctx.transact((tx) =>
+      append(tx.db, emptyAccount('p'), [deposit(100), charged('o1', 30), charged('o2', 20)]),
+    );
+    ctx.transact((tx) =>
+      append(tx.db, loadAccount(tx.db, 'p'), [
+        { type: 'PaymentRefunded', data: { orderId: 'o1', amountCents: 30 } },
+      ]),
+    );
+    expect(findOrderPayment(ctx.db, 'p', 'o1')).toEqual({
+      status: 'refunded',
+      amountCents: 30,
+      balanceCents: 80,
+    });
+    expect(findOrderPayment(ctx.db, 'p', 'o2')).toEqual({
+      status: 'charged',
+      amountCents: 20,
+      balanceCents: 50,
+    });
+    expect(findOrderPayment(ctx.db, 'p', 'o3')).toBeUndefined();
+    expect(findOrderPayment(ctx.db, 'other', 'o1')).toBeUndefined();
+    expect(() =>
+      ctx.transact((tx) => {
+        append(tx.db, loadAccount(tx.db, 'p'), [charged('o3', 1)]);
+        throw new Error('rolled back');
+      }),
+    ).toThrow('rolled back');
+    expect(findOrderPayment(ctx.db, 'p', 'o3')).toBeUndefined();
+  });
+
   it('refuses an append on a stale version, writing nothing', () => {
     const stale = loadAccount(ctx.db, 'b');
     ctx.transact((tx) => append(tx.db, stale, [deposit(1)]));
@@ -46,7 +87,7 @@ describe('the payments event store', () => {
   });
 
   it('loads a kept account while the head is at its version, and catches up with appends made elsewhere', () => {
-    const first = ctx.transact((tx) => append(tx.db, loadAccount(tx.db, 'kept'), [deposit(10)]));
+    const first = ctx.transact((tx) => append(tx.db, loadAccount(tx.db, 'kept'), [deposit(10)]).account);
     keepAccount(ctx.db, first);
     expect(loadAccount(ctx.db, 'kept')).toBe(first); // the very state kept: no replay
     // another process (or a writer that does not keep) appends: the head moves past the kept state
@@ -90,7 +131,7 @@ describe('the payments event store', () => {
     for (let i = 1; i <= 250; i++) {
       const event: AccountEvent =
         i % 3 === 0 ? { type: 'PaymentCharged', data: { orderId: `o${i}`, amountCents: 1 } } : deposit(2);
-      account = ctx.transact((tx) => append(tx.db, loadAccount(tx.db, 's'), [event], i * 10));
+      account = ctx.transact((tx) => append(tx.db, loadAccount(tx.db, 's'), [event], i * 10).account);
     }
     const full = replay('s', readStream(ctx.db, 's'));
     expect(account).toEqual(full);

@@ -1,7 +1,16 @@
 import { and, asc, desc, eq, gt, lte, sql } from 'drizzle-orm';
 import { type Db, type HandlerContext, type MessageDraft, preparedOnce } from '../../kernel/index.js';
-import { ACCOUNT_EVENT_TYPES, type Account, type AccountEvent, emptyAccount, evolve } from './account.js';
-import { type EventRow, paymentsEvents } from './schema.js';
+import {
+  ACCOUNT_EVENT_TYPES,
+  type Account,
+  type AccountEvent,
+  emptyAccount,
+  evolve,
+  type FailureReason,
+  type OrderPayment,
+  orderPaymentsAfter,
+} from './account.js';
+import { type EventRow, type OrderPaymentRow, paymentsEvents, paymentsOrderPayments } from './schema.js';
 import { readSnapshot, snapshotIfDue } from './snapshots.js';
 
 /** An event as stored in an account's stream. */
@@ -110,13 +119,24 @@ function head(db: Db, accountId: string): { version: number; occurredAt: number 
   return preparedOnce(db, streamHead).get({ accountId }) ?? { version: 0, occurredAt: 0 };
 }
 
+/** An append's outcome: the account after it, and the payment of each order its events name. */
+export interface Appended {
+  readonly account: Account;
+  readonly orders: ReadonlyMap<string, OrderPayment>;
+}
+
 /**
  * Appends events to the stream of `account` if its version is still `account.version` (else
  * ConcurrencyConflictError; the primary key backs this up against any writer that skips the
- * check). Times never go backwards along a stream, so "as of" queries see a prefix of it.
- * Returns the account with the events applied. Call inside a transaction.
+ * check), and records the payment of each order they name. Times never go backwards along a
+ * stream, so "as of" queries see a prefix of it. Call inside a transaction.
  */
-export function append(db: Db, account: Account, events: readonly AccountEvent[], now = Date.now()): Account {
+export function append(
+  db: Db,
+  account: Account,
+  events: readonly AccountEvent[],
+  now = Date.now(),
+): Appended {
   const current = head(db, account.id);
   if (current.version !== account.version) {
     throw new ConcurrencyConflictError(account.id, account.version, current.version);
@@ -139,28 +159,81 @@ export function append(db: Db, account: Account, events: readonly AccountEvent[]
       throw new ConcurrencyConflictError(account.id, version - 1, head(db, account.id).version);
     }
   });
+  const orders = orderPaymentsAfter(account, events);
+  for (const [orderId, payment] of orders) recordOrderPayment(db, account.id, orderId, payment);
   const next = evolve(account, events);
   snapshotIfDue(db, account, next, occurredAt);
-  return next;
+  return { account: next, orders };
+}
+
+function recordOrderPayment(db: Db, accountId: string, orderId: string, payment: OrderPayment): void {
+  const row = {
+    status: payment.status,
+    amountCents: 'amountCents' in payment ? payment.amountCents : null,
+    reason: 'reason' in payment ? payment.reason : null,
+    balanceCents: payment.balanceCents,
+  };
+  db.insert(paymentsOrderPayments)
+    .values({ accountId, orderId, ...row })
+    .onConflictDoUpdate({
+      target: [paymentsOrderPayments.accountId, paymentsOrderPayments.orderId],
+      set: row,
+    })
+    .run();
+}
+
+const orderPaymentQuery = (db: Db) =>
+  db
+    .select()
+    .from(paymentsOrderPayments)
+    .where(
+      and(
+        eq(paymentsOrderPayments.accountId, sql.placeholder('accountId')),
+        eq(paymentsOrderPayments.orderId, sql.placeholder('orderId')),
+      ),
+    )
+    .prepare();
+
+/** The order's payment as the account's stream left it; undefined for an order it never named. */
+export function findOrderPayment(db: Db, accountId: string, orderId: string): OrderPayment | undefined {
+  const row = preparedOnce(db, orderPaymentQuery).get({ accountId, orderId });
+  return row && toOrderPayment(row);
+}
+
+function toOrderPayment(row: OrderPaymentRow): OrderPayment {
+  const { status, balanceCents } = row;
+  const amountCents = row.amountCents ?? 0;
+  switch (status) {
+    case 'charged':
+    case 'refunded':
+      return { status, amountCents, balanceCents };
+    case 'failed':
+      return { status, amountCents, reason: row.reason as FailureReason, balanceCents };
+    case 'closed':
+      return { status, balanceCents };
+  }
 }
 
 /**
- * A handler's change of one account, in the handler's transaction: loads the account, appends
- * what `decide` returns, stages `reply(next)`; once committed, the new state is kept for the
- * next load. A version conflict throws (the consumer retries).
+ * A handler's change of one order's payment, in the handler's transaction: loads the account and
+ * the order's payment, appends what `decide` returns, stages `reply` with the order's payment and
+ * the account after it; once committed, the new state is kept for the next load. A version
+ * conflict throws (the consumer retries).
  */
-export function changeAccount(
+export function changeOrderPayment(
   ctx: HandlerContext,
   accountId: string,
-  decide: (account: Account) => readonly AccountEvent[],
-  reply: (next: Account) => MessageDraft,
+  orderId: string,
+  decide: (account: Account, payment: OrderPayment | undefined) => readonly AccountEvent[],
+  reply: (payment: OrderPayment | undefined, account: Account) => MessageDraft,
 ): void {
   let changed: { db: Db; account: Account } | undefined;
   const committed = ctx.transact((tx) => {
     const account = loadAccount(tx.db, accountId);
-    const next = append(tx.db, account, decide(account));
-    tx.stage(reply(next));
-    changed = { db: tx.db, account: next };
+    const payment = findOrderPayment(tx.db, accountId, orderId);
+    const appended = append(tx.db, account, decide(account, payment));
+    tx.stage(reply(appended.orders.get(orderId) ?? payment, appended.account));
+    changed = { db: tx.db, account: appended.account };
   });
   if (committed && changed) keepAccount(changed.db, changed.account);
 }

@@ -8,9 +8,12 @@
  * - Handles: payments.charge-payment and payments.refund-payment, idempotent per order id, in one
  *   consumer keyed by user, so a user's charges and refunds are applied in order.
  * - Tables: payments_events, the append-only event store (optimistic concurrency on
- *   (account_id, version)); payments_snapshots, an account's state every 100 events. State is
- *   the replay of the stream from the latest snapshot; the state a committed change left is kept
- *   in memory and used while the stream's head is still at its version (event-store.ts).
+ *   (account_id, version)); payments_snapshots, an account's state every 100 events;
+ *   payments_order_payments, each order's payment as the stream left it, written with the events.
+ *   An account's state is its balance and version only (nothing that grows with its orders): the
+ *   replay of the stream from the latest snapshot; the state a committed change left is kept in
+ *   memory and used while the stream's head is still at its version (event-store.ts). A charge or
+ *   a refund decides from its order's row.
  * - Sagas: none (takes part in orders.checkout).
  */
 import { defineModule, isMessage } from '../../kernel/index.js';

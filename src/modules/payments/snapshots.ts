@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import type { Db } from '../../kernel/index.js';
-import type { Account, OrderPayment } from './account.js';
+import type { Account } from './account.js';
 import { paymentsSnapshots } from './schema.js';
 
 /**
@@ -13,19 +13,13 @@ export const SNAPSHOT_EVERY = 100;
 export function readSnapshot(db: Db, accountId: string, until?: number): Account | undefined {
   const row = db.select().from(paymentsSnapshots).where(eq(paymentsSnapshots.accountId, accountId)).get();
   if (!row || (until !== undefined && row.occurredAt > until)) return undefined;
-  const orders = new Map(JSON.parse(row.orders) as [string, OrderPayment][]);
-  return { id: accountId, balanceCents: row.balanceCents, version: row.version, orders };
+  return { id: accountId, balanceCents: row.balanceCents, version: row.version };
 }
 
 /** Saves a snapshot when the append from `before` to `after` crossed a multiple of SNAPSHOT_EVERY. */
 export function snapshotIfDue(db: Db, before: Account, after: Account, occurredAt: number): void {
   if (Math.floor(after.version / SNAPSHOT_EVERY) === Math.floor(before.version / SNAPSHOT_EVERY)) return;
-  const state = {
-    version: after.version,
-    balanceCents: after.balanceCents,
-    orders: JSON.stringify([...after.orders]),
-    occurredAt,
-  };
+  const state = { version: after.version, balanceCents: after.balanceCents, occurredAt };
   db.insert(paymentsSnapshots)
     .values({ accountId: after.id, ...state })
     .onConflictDoUpdate({ target: paymentsSnapshots.accountId, set: state })

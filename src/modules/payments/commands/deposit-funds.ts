@@ -19,9 +19,9 @@ export function depositFunds(ctx: ModuleContext, input: DepositFundsInput): { ba
     try {
       const next = ctx.transact((tx) => {
         const account = loadAccount(tx.db, input.userId);
-        const appended = append(tx.db, account, decideDeposit(account, input.amountCents));
-        tx.stage(fundsDeposited({ ...input, balanceCents: appended.balanceCents }));
-        return appended;
+        const { account: next } = append(tx.db, account, decideDeposit(account, input.amountCents));
+        tx.stage(fundsDeposited({ ...input, balanceCents: next.balanceCents }));
+        return next;
       });
       keepAccount(ctx.db, next); // committed: transact has returned
       return { balanceCents: next.balanceCents };

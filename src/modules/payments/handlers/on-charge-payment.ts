@@ -2,7 +2,7 @@ import type { Static } from 'typebox';
 import type { Envelope, HandlerContext, MessageDraft } from '../../../kernel/index.js';
 import { decideCharge, type OrderPayment } from '../account.js';
 import { type chargePayment, paymentCompleted, paymentFailed } from '../contracts.js';
-import { changeAccount } from '../event-store.js';
+import { changeOrderPayment } from '../event-store.js';
 
 type ChargePayment = Static<typeof chargePayment.schema>;
 
@@ -15,11 +15,12 @@ type ChargePayment = Static<typeof chargePayment.schema>;
  */
 export function onChargePayment(message: Envelope<ChargePayment>, ctx: HandlerContext): void {
   const charge = message.data;
-  changeAccount(
+  changeOrderPayment(
     ctx,
     charge.userId,
-    (account) => decideCharge(account, charge.orderId, charge.amountCents),
-    (next) => reply(charge, next.orders.get(charge.orderId)),
+    charge.orderId,
+    (account, payment) => decideCharge(account, payment, charge.orderId, charge.amountCents),
+    (payment) => reply(charge, payment),
   );
 }
 

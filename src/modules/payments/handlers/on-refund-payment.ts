@@ -2,7 +2,7 @@ import type { Static } from 'typebox';
 import type { Envelope, HandlerContext } from '../../../kernel/index.js';
 import { decideRefund } from '../account.js';
 import { paymentRefunded, type refundPayment } from '../contracts.js';
-import { changeAccount } from '../event-store.js';
+import { changeOrderPayment } from '../event-store.js';
 
 type RefundPayment = Static<typeof refundPayment.schema>;
 
@@ -14,18 +14,17 @@ type RefundPayment = Static<typeof refundPayment.schema>;
  */
 export function onRefundPayment(message: Envelope<RefundPayment>, ctx: HandlerContext): void {
   const { orderId, userId } = message.data;
-  changeAccount(
+  changeOrderPayment(
     ctx,
     userId,
-    (account) => decideRefund(account, orderId),
-    (next) => {
-      const outcome = next.orders.get(orderId);
-      return paymentRefunded({
+    orderId,
+    (_account, payment) => decideRefund(payment, orderId),
+    (payment, account) =>
+      paymentRefunded({
         orderId,
         userId,
-        amountCents: outcome?.status === 'refunded' ? outcome.amountCents : 0,
-        balanceCents: outcome?.balanceCents ?? next.balanceCents,
-      });
-    },
+        amountCents: payment?.status === 'refunded' ? payment.amountCents : 0,
+        balanceCents: payment?.balanceCents ?? account.balanceCents,
+      }),
   );
 }
