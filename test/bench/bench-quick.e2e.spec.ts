@@ -17,7 +17,7 @@ const dir = mkdtempSync(join(tmpdir(), 'bench-quick-'));
 const out = join(dir, 'BENCHMARKS.md');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const options = { quick: true, out, only: undefined, profileDir: undefined };
+const options = { quick: true, out, only: undefined, profileDir: undefined, soakSeconds: undefined };
 const e2e = e2eRows(options);
 const expectedIds = [...messageRows(options), ...e2e.rows].map((row) => row.id);
 await e2e.close();

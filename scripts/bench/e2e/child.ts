@@ -11,7 +11,8 @@ const STOP_TIMEOUT_MS = 30_000;
 export class Child {
   readonly #process: ChildProcess;
   readonly #output: string[] = [];
-  readonly #waiters = new Map<number, (answer: { rss: number; cpuMicros: number }) => void>();
+  /** Requests waiting for the child's answer, by id. */
+  readonly #waiters = new Map<number, (answer: FromChild) => void>();
   #nextId = 0;
   #stopped: Promise<void> | undefined;
   port = 0;
@@ -34,9 +35,8 @@ export class Child {
     }
     this.#process.on('message', (message: FromChild) => {
       if (message.type === 'rss') this.peakRss = Math.max(this.peakRss, message.rss);
-      if (message.type === 'rss' || message.type === 'profiled') {
-        const answer = message.type === 'rss' ? message : { rss: 0, cpuMicros: 0 };
-        this.#waiters.get(message.id)?.(answer);
+      if (message.type === 'rss' || message.type === 'heap' || message.type === 'profiled') {
+        this.#waiters.get(message.id)?.(message);
         this.#waiters.delete(message.id);
       }
     });
@@ -84,10 +84,22 @@ export class Child {
   usage(): Promise<{ rss: number; cpuMicros: number }> {
     const id = this.#nextId++;
     const answer = new Promise<{ rss: number; cpuMicros: number }>((resolve) =>
-      this.#waiters.set(id, resolve),
+      this.#waiters.set(id, (message) =>
+        resolve(message.type === 'rss' ? message : { rss: 0, cpuMicros: 0 }),
+      ),
     );
     this.#process.send({ type: 'rss', id } satisfies ToChild);
     return withTimeout(answer, 10_000, 'rss sample');
+  }
+
+  /** The child's heap in use after a full garbage collection (bytes). */
+  heapAfterGc(): Promise<number> {
+    const id = this.#nextId++;
+    const answer = new Promise<number>((resolve) =>
+      this.#waiters.set(id, (message) => resolve(message.type === 'heap' ? message.heapUsed : 0)),
+    );
+    this.#process.send({ type: 'heap', id } satisfies ToChild);
+    return withTimeout(answer, 10_000, 'heap sample');
   }
 
   /** The child's RSS now (bytes). */

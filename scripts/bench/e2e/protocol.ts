@@ -1,9 +1,13 @@
 /** Messages between the bench and its app children (IPC). */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 export type ToChild =
   | { readonly type: 'rss'; readonly id: number }
+  /** The heap in use after a full garbage collection (`--soak`). */
+  | { readonly type: 'heap'; readonly id: number }
   | { readonly type: 'stop' }
   /** CPU profile of one phase (`--profile`): start, then stop into `file`. */
   | { readonly type: 'profile-start' }
@@ -12,6 +16,7 @@ export type ToChild =
 export type FromChild =
   | { readonly type: 'ready'; readonly port: number; readonly consumers: readonly string[] }
   | { readonly type: 'rss'; readonly id: number; readonly rss: number; readonly cpuMicros: number }
+  | { readonly type: 'heap'; readonly id: number; readonly heapUsed: number }
   | { readonly type: 'profiled'; readonly id: number }
   | { readonly type: 'failed'; readonly error: string }
   | { readonly type: 'stopped' };
@@ -24,6 +29,10 @@ export function serveParent(close: () => Promise<void>): void {
     if (message.type === 'rss') {
       const { user, system } = process.cpuUsage();
       send({ type: 'rss', id: message.id, rss: process.memoryUsage.rss(), cpuMicros: user + system });
+    }
+    if (message.type === 'heap') {
+      collectGarbage();
+      send({ type: 'heap', id: message.id, heapUsed: process.memoryUsage().heapUsed });
     }
     if (message.type === 'profile-start') {
       profiler = new Session();
@@ -52,6 +61,12 @@ export function serveParent(close: () => Promise<void>): void {
     }
   });
   process.on('disconnect', () => process.exit(0)); // the bench went away
+}
+
+/** A full garbage collection, without starting the app with --expose-gc. */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
 }
 
 export function reportFailure(error: unknown): never {

@@ -151,14 +151,27 @@ export class Session {
     }
   }
 
-  /** Orders at a fixed offered rate (open loop). */
-  fixed(): Promise<Measurement> {
+  /**
+   * Orders at a fixed offered rate (open loop). With `--soak`, also the app's heap after a full GC
+   * before and after the phase (every process of it), and what it kept per order.
+   */
+  async fixed(): Promise<Measurement> {
     const { fixedRate, fixedSeconds } = this.#plan;
-    return this.#phase(
+    const soaking = this.#options.soakSeconds !== undefined && this.kind !== 'raw';
+    const { children } = await this.#start();
+    const heap = async () =>
+      (await Promise.all(children.map((c) => c.heapAfterGc()))).reduce((a, b) => a + b, 0);
+    const before = soaking ? await heap() : 0;
+    const measurement = await this.#phase(
       'fixed',
       (shop) => openLoop(shop, fixedRate, fixedSeconds),
       `offered ${fixedRate}/s for ${fixedSeconds} s`,
     );
+    if (!soaking) return measurement;
+    const after = await heap();
+    const orders = fixedRate * fixedSeconds;
+    const kept = `heap after GC ${mb(before).toFixed(1)} → ${mb(after).toFixed(1)} MB (${Math.round((after - before) / orders)} bytes kept per order)`;
+    return { ...measurement, note: [measurement.note, kept].filter(Boolean).join('; ') };
   }
 
   /** As many orders as the app accepts from `concurrency` closed-loop senders. */

@@ -13,15 +13,21 @@ export interface BenchOptions {
   readonly only: RegExp | undefined;
   /** Run the app children with `--cpu-prof` into this directory. */
   readonly profileDir: string | undefined;
+  /**
+   * Run each fixed-rate phase this many seconds instead of 10, and report the app's heap after a
+   * full GC before and after it: a leak shows as bytes kept per order.
+   */
+  readonly soakSeconds: number | undefined;
 }
 
-const USAGE = `usage: npm run bench -- [--quick] [--out <file>] [--only <regexp>] [--profile <dir>]`;
+const USAGE = `usage: npm run bench -- [--quick] [--out <file>] [--only <regexp>] [--profile <dir>] [--soak <seconds>]`;
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
   let quick = false;
   let out = join(PROJECT_ROOT, 'BENCHMARKS.md');
   let only: RegExp | undefined;
   let profileDir: string | undefined;
+  let soakSeconds: number | undefined;
   const resolve = (path: string) => (isAbsolute(path) ? path : join(process.cwd(), path));
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -34,12 +40,16 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     else if (arg === '--out') out = resolve(value());
     else if (arg === '--only') only = new RegExp(value());
     else if (arg === '--profile') profileDir = resolve(value());
-    else if (arg === '--help' || arg === '-h') {
+    else if (arg === '--soak') {
+      soakSeconds = Number(value());
+      if (!Number.isInteger(soakSeconds) || soakSeconds < 1)
+        throw new Error(`--soak takes whole seconds\n${USAGE}`);
+    } else if (arg === '--help' || arg === '-h') {
       console.log(USAGE);
       process.exit(0);
     } else throw new Error(`unknown option ${arg}\n${USAGE}`);
   }
-  return { quick, out, only, profileDir };
+  return { quick, out, only, profileDir, soakSeconds };
 }
 
 /** `full` in a full run, `quick` with --quick. */

@@ -20,7 +20,7 @@ export function e2eRows(options: BenchOptions): E2eRows {
     users: scale(options, 20, 2),
     warmupSeconds: scale(options, 2, 0),
     fixedRate: 100,
-    fixedSeconds: scale(options, 10, 2),
+    fixedSeconds: options.soakSeconds ?? scale(options, 10, 2),
     maxOrders: scale(options, 1000, 150),
     rawMaxRequests: scale(options, 5000, 1000),
     concurrency: scale(options, 32, 16),
