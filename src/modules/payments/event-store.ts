@@ -119,6 +119,40 @@ function head(db: Db, accountId: string): { version: number; occurredAt: number 
   return preparedOnce(db, streamHead).get({ accountId }) ?? { version: 0, occurredAt: 0 };
 }
 
+const insertEvent = (db: Db) =>
+  db
+    .insert(paymentsEvents)
+    .values({
+      accountId: sql.placeholder('accountId'),
+      version: sql.placeholder('version'),
+      type: sql.placeholder('type'),
+      data: sql.placeholder('data'),
+      occurredAt: sql.placeholder('occurredAt'),
+    })
+    .prepare();
+
+const upsertOrderPayment = (db: Db) =>
+  db
+    .insert(paymentsOrderPayments)
+    .values({
+      accountId: sql.placeholder('accountId'),
+      orderId: sql.placeholder('orderId'),
+      status: sql.placeholder('status'),
+      amountCents: sql.placeholder('amountCents'),
+      reason: sql.placeholder('reason'),
+      balanceCents: sql.placeholder('balanceCents'),
+    })
+    .onConflictDoUpdate({
+      target: [paymentsOrderPayments.accountId, paymentsOrderPayments.orderId],
+      set: {
+        status: sql`excluded.status`,
+        amountCents: sql`excluded.amount_cents`,
+        reason: sql`excluded.reason`,
+        balanceCents: sql`excluded.balance_cents`,
+      },
+    })
+    .prepare();
+
 /** An append's outcome: the account after it, and the payment of each order its events name. */
 export interface Appended {
   readonly account: Account;
@@ -145,15 +179,13 @@ export function append(
   events.forEach((event, i) => {
     const version = account.version + i + 1;
     try {
-      db.insert(paymentsEvents)
-        .values({
-          accountId: account.id,
-          version,
-          type: event.type,
-          data: JSON.stringify(event.data),
-          occurredAt,
-        })
-        .run();
+      preparedOnce(db, insertEvent).run({
+        accountId: account.id,
+        version,
+        type: event.type,
+        data: JSON.stringify(event.data),
+        occurredAt,
+      });
     } catch (error) {
       if (!isDuplicateKey(error)) throw error;
       throw new ConcurrencyConflictError(account.id, version - 1, head(db, account.id).version);
@@ -167,19 +199,14 @@ export function append(
 }
 
 function recordOrderPayment(db: Db, accountId: string, orderId: string, payment: OrderPayment): void {
-  const row = {
+  preparedOnce(db, upsertOrderPayment).run({
+    accountId,
+    orderId,
     status: payment.status,
     amountCents: 'amountCents' in payment ? payment.amountCents : null,
     reason: 'reason' in payment ? payment.reason : null,
     balanceCents: payment.balanceCents,
-  };
-  db.insert(paymentsOrderPayments)
-    .values({ accountId, orderId, ...row })
-    .onConflictDoUpdate({
-      target: [paymentsOrderPayments.accountId, paymentsOrderPayments.orderId],
-      set: row,
-    })
-    .run();
+  });
 }
 
 const orderPaymentQuery = (db: Db) =>
