@@ -3,15 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModuleContext } from '../../kernel/index.js';
 import { startTestKernel, type TestKernel } from '../../kernel/testing/index.js';
 import { type AccountEvent, emptyAccount, replay } from './account.js';
-import {
-  append,
-  ConcurrencyConflictError,
-  findOrderPayment,
-  keepAccount,
-  loadAccount,
-  readStream,
-} from './event-store.js';
+import { append, ConcurrencyConflictError, keepAccount, loadAccount, readStream } from './event-store.js';
 import { paymentsModule } from './index.js';
+import { findOrderPayment } from './order-payments.js';
 
 /** The messages of the error fn throws and its causes (drizzle wraps the SQLite error). */
 function failure(fn: () => unknown): string {

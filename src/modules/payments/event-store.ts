@@ -6,11 +6,11 @@ import {
   type AccountEvent,
   emptyAccount,
   evolve,
-  type FailureReason,
   type OrderPayment,
   orderPaymentsAfter,
 } from './account.js';
-import { type EventRow, type OrderPaymentRow, paymentsEvents, paymentsOrderPayments } from './schema.js';
+import { findOrderPayment, recordOrderPayment } from './order-payments.js';
+import { type EventRow, paymentsEvents } from './schema.js';
 import { readSnapshot, snapshotIfDue } from './snapshots.js';
 
 /** An event as stored in an account's stream. */
@@ -131,28 +131,6 @@ const insertEvent = (db: Db) =>
     })
     .prepare();
 
-const upsertOrderPayment = (db: Db) =>
-  db
-    .insert(paymentsOrderPayments)
-    .values({
-      accountId: sql.placeholder('accountId'),
-      orderId: sql.placeholder('orderId'),
-      status: sql.placeholder('status'),
-      amountCents: sql.placeholder('amountCents'),
-      reason: sql.placeholder('reason'),
-      balanceCents: sql.placeholder('balanceCents'),
-    })
-    .onConflictDoUpdate({
-      target: [paymentsOrderPayments.accountId, paymentsOrderPayments.orderId],
-      set: {
-        status: sql`excluded.status`,
-        amountCents: sql`excluded.amount_cents`,
-        reason: sql`excluded.reason`,
-        balanceCents: sql`excluded.balance_cents`,
-      },
-    })
-    .prepare();
-
 /** An append's outcome: the account after it, and the payment of each order its events name. */
 export interface Appended {
   readonly account: Account;
@@ -196,49 +174,6 @@ export function append(
   const next = evolve(account, events);
   snapshotIfDue(db, account, next, occurredAt);
   return { account: next, orders };
-}
-
-function recordOrderPayment(db: Db, accountId: string, orderId: string, payment: OrderPayment): void {
-  preparedOnce(db, upsertOrderPayment).run({
-    accountId,
-    orderId,
-    status: payment.status,
-    amountCents: 'amountCents' in payment ? payment.amountCents : null,
-    reason: 'reason' in payment ? payment.reason : null,
-    balanceCents: payment.balanceCents,
-  });
-}
-
-const orderPaymentQuery = (db: Db) =>
-  db
-    .select()
-    .from(paymentsOrderPayments)
-    .where(
-      and(
-        eq(paymentsOrderPayments.accountId, sql.placeholder('accountId')),
-        eq(paymentsOrderPayments.orderId, sql.placeholder('orderId')),
-      ),
-    )
-    .prepare();
-
-/** The order's payment as the account's stream left it; undefined for an order it never named. */
-export function findOrderPayment(db: Db, accountId: string, orderId: string): OrderPayment | undefined {
-  const row = preparedOnce(db, orderPaymentQuery).get({ accountId, orderId });
-  return row && toOrderPayment(row);
-}
-
-function toOrderPayment(row: OrderPaymentRow): OrderPayment {
-  const { status, balanceCents } = row;
-  const amountCents = row.amountCents ?? 0;
-  switch (status) {
-    case 'charged':
-    case 'refunded':
-      return { status, amountCents, balanceCents };
-    case 'failed':
-      return { status, amountCents, reason: row.reason as FailureReason, balanceCents };
-    case 'closed':
-      return { status, balanceCents };
-  }
 }
 
 /**

@@ -7,8 +7,9 @@ import { readMigrationFiles } from 'drizzle-orm/migrator';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startTestKernel } from '../../kernel/testing/index.js';
 import { type AccountEvent, emptyAccount, orderPaymentsAfter } from './account.js';
-import { findOrderPayment, loadAccount, readStream } from './event-store.js';
+import { loadAccount, readStream } from './event-store.js';
 import { paymentsModule } from './index.js';
+import { findOrderPayment } from './order-payments.js';
 
 const MIGRATIONS = fileURLToPath(new URL('../../../migrations/payments', import.meta.url));
 
