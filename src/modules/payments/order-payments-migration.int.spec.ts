@@ -52,9 +52,9 @@ describe('payments migration 0001 (order payments beside the stream)', () => {
       .run(first.hash, first.folderMillis);
     const insert = old.prepare('INSERT INTO payments_events VALUES (?, ?, ?, ?, ?)');
     for (const [account, events] of Object.entries(STREAMS)) {
-      events.forEach((event, i) =>
-        insert.run(account, i + 1, event.type, JSON.stringify(event.data), 1000 + i),
-      );
+      for (const [i, event] of events.entries()) {
+        insert.run(account, i + 1, event.type, JSON.stringify(event.data), 1000 + i);
+      }
     }
     old
       .prepare('INSERT INTO payments_snapshots VALUES (?, ?, ?, ?, ?)')
