@@ -1,6 +1,7 @@
 import { type Config, ConfigError, redactUrl } from '../config.js';
 import type { Transport } from '../messaging/transport.js';
 import type { Logger } from '../observability/logger.js';
+import { within } from '../time.js';
 
 /** How long a process waits at start for its broker before failing (naming AMQP_URL or REDIS_URL). */
 export const DEFAULT_BROKER_WAIT_MS = 30_000;
@@ -9,23 +10,12 @@ const POLL_MS = 100;
 const LOG_EVERY_MS = 1000;
 const HEALTH_TIMEOUT_MS = 3000;
 
-async function healthOf(transport: Transport): Promise<{ ok: boolean; detail?: string }> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<{ ok: false; detail: string }>((resolve) => {
-    timer = setTimeout(
-      () => resolve({ ok: false, detail: 'no answer to the health check' }),
-      HEALTH_TIMEOUT_MS,
-    );
-  });
-  try {
-    return await Promise.race([
-      transport.health().catch((error: unknown) => ({ ok: false, detail: String(error) })),
-      timeout,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const healthOf = (transport: Transport): Promise<{ ok: boolean; detail?: string }> =>
+  within(
+    transport.health().catch((error: unknown) => ({ ok: false, detail: String(error) })),
+    HEALTH_TIMEOUT_MS,
+    () => ({ ok: false, detail: 'no answer to the health check' }),
+  );
 
 /**
  * Waits until the transport's broker answers, so every process (one without consumers too, such as

@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import { requireAdmin } from '../http/auth.js';
 import type { Kernel } from '../modules/lifecycle.js';
 import type { HttpApp } from '../modules/module.js';
+import { within } from '../time.js';
 import {
   type InstanceDescription,
   newInstanceId,
@@ -14,20 +15,10 @@ import {
 const HEALTH_TIMEOUT_MS = 2000;
 
 /** The kernel's readiness checks; a check that does not answer in time counts as failed. */
-async function healthWithin(kernel: Kernel, ms: number): Promise<Awaited<ReturnType<Kernel['health']>>> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<Awaited<ReturnType<Kernel['health']>>>((resolve) => {
-    timer = setTimeout(
-      () => resolve({ health: { status: 'fail', detail: `no answer within ${ms} ms` } }),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([kernel.health(), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const healthWithin = (kernel: Kernel, ms: number) =>
+  within(kernel.health(), ms, () => ({
+    health: { status: 'fail' as const, detail: `no answer within ${ms} ms` },
+  }));
 
 /** The base URL this process is reached at: SERVICE_ADVERTISE_URL, else its listener. */
 export function advertisedUrl(config: Config, address: AddressInfo | string | null): string {

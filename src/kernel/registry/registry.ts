@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import type { Logger } from '../observability/logger.js';
+import { within, withTimeout } from '../time.js';
 
 export type InstanceStatus = 'pass' | 'fail';
 
@@ -59,19 +60,6 @@ function isInstance(value: unknown): value is ServiceInstance {
     v.modules.every((m) => typeof m === 'string') &&
     (v.status === 'pass' || v.status === 'fail')
   );
-}
-
-/** The description, or an error after `ms` (a hung health check must not stop the heartbeats). */
-async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`describing this instance took over ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**
@@ -134,7 +122,11 @@ export class ServiceRegistry {
     this.#beating = (async () => {
       try {
         const record: ServiceInstance = {
-          ...(await withDeadline(describe(), this.heartbeatMs * 2)),
+          ...(await withTimeout(
+            describe(),
+            this.heartbeatMs * 2,
+            `describing this instance took over ${this.heartbeatMs * 2} ms`,
+          )),
           id: this.id,
           heartbeatAt: new Date().toISOString(),
         };
@@ -191,14 +183,19 @@ export class ServiceRegistry {
     clearInterval(this.#timer);
     await this.#beating;
     if (this.#registered && this.#redis.status === 'ready') {
-      await Promise.race([
+      await within(
         this.#redis.multi().del(this.#key(this.id)).zrem(this.#index, this.id).exec(),
-        new Promise((resolve) => setTimeout(resolve, 1000)),
-      ]).catch(() => {});
+        1000,
+        () => undefined,
+      ).catch(() => {});
       this.#log.info({ id: this.id }, 'deregistered from the service registry');
     }
     if (this.#redis.status === 'ready') {
-      await Promise.race([this.#redis.quit().catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
+      await within(
+        this.#redis.quit().catch(() => {}),
+        1000,
+        () => undefined,
+      );
     }
     this.#redis.disconnect();
   }

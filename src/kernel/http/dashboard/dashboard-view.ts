@@ -4,6 +4,7 @@ import type { HealthCheck, Kernel } from '../../modules/lifecycle.js';
 import type { OutboxStats } from '../../outbox/relay.js';
 import { packageInfo } from '../../package-info.js';
 import type { SagaListing } from '../../sagas/store.js';
+import { withTimeout } from '../../time.js';
 
 /** Dead letters and sagas shown on the page (the JSON routes list them all). */
 export const SHOWN_DEAD_LETTERS = 100;
@@ -37,21 +38,15 @@ export interface DashboardView {
   readonly generatedAt: string;
 }
 
-async function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 async function transportStats(kernel: Kernel): Promise<{ stats: ConsumerStats[]; problem?: string }> {
   try {
-    return { stats: await within(kernel.transport.stats(), BROKER_ANSWER_MS, 'transport stats') };
+    return {
+      stats: await withTimeout(
+        kernel.transport.stats(),
+        BROKER_ANSWER_MS,
+        `transport stats: no answer within ${BROKER_ANSWER_MS} ms`,
+      ),
+    };
   } catch (error) {
     return { stats: [], problem: error instanceof Error ? error.message : String(error) };
   }
@@ -59,7 +54,11 @@ async function transportStats(kernel: Kernel): Promise<{ stats: ConsumerStats[];
 
 async function healthChecks(kernel: Kernel): Promise<Record<string, HealthCheck>> {
   try {
-    return await within(kernel.health(), BROKER_ANSWER_MS, 'health');
+    return await withTimeout(
+      kernel.health(),
+      BROKER_ANSWER_MS,
+      `health: no answer within ${BROKER_ANSWER_MS} ms`,
+    );
   } catch (error) {
     return { health: { status: 'fail', detail: error instanceof Error ? error.message : String(error) } };
   }

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../observability/logger.js';
+import { within } from '../../time.js';
 import type { ConsumerEndpoint } from '../transport.js';
 import { leaseKeyPrefix, membersKey, partitionQueueName } from './bullmq-keys.js';
 import { PartitionWorker } from './bullmq-partition.js';
@@ -21,12 +22,9 @@ export interface GroupContext {
 /** How long closing waits for one Redis answer (a close during an outage must still end). */
 const CLOSE_PATIENCE_MS = 2000;
 
-/** Resolves with the promise's value, or undefined after `ms` (the promise keeps running). */
-const within = <T>(promise: Promise<T>, ms: number): Promise<T | undefined> =>
-  Promise.race([
-    promise,
-    new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ms).unref()),
-  ]);
+/** The promise's value, or undefined after `ms` (the promise keeps running). */
+const atMost = <T>(promise: Promise<T>, ms: number): Promise<T | undefined> =>
+  within(promise, ms, () => undefined);
 
 /**
  * One consumer endpoint in this process: the partitions this instance may work, by lease.
@@ -81,11 +79,11 @@ export class ConsumerGroup {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
-    await within(this.#round ?? Promise.resolve(), CLOSE_PATIENCE_MS);
+    await atMost(this.#round ?? Promise.resolve(), CLOSE_PATIENCE_MS);
     for (const partition of [...this.#workers.keys()]) this.#stop(partition, true);
     await Promise.all(this.#stopping.values());
     const { redis, instanceId, settings, endpoint } = this.#ctx;
-    await within(
+    await atMost(
       redis.zrem(membersKey(settings.prefix, endpoint.name), instanceId).catch(() => 0),
       CLOSE_PATIENCE_MS,
     );
@@ -156,7 +154,7 @@ export class ConsumerGroup {
     const stopping = (async () => {
       await worker?.stop();
       if (release) {
-        await within(
+        await atMost(
           runReleaseLease(redis, `${this.#leasePrefix}${partition}`, instanceId).catch(() => {}),
           CLOSE_PATIENCE_MS,
         );

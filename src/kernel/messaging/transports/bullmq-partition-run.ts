@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../observability/logger.js';
+import { sleep, within } from '../../time.js';
 import { peekRaw } from './bullmq-keys.js';
 import type { KeyLanes, Settled } from './key-lanes.js';
 
@@ -32,7 +33,6 @@ interface Fetched {
 }
 
 /** Unref: a pending race or backoff never keeps the process alive by itself. */
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 const rawOf = (job: Job): string => (typeof job.data === 'string' ? job.data : JSON.stringify(job.data));
 /** The attempt a job resumes at: stored in its progress when a holder gave it back between retries. */
 const attemptOf = (job: Job): number => {
@@ -224,8 +224,8 @@ export class PartitionRun {
     void retired.then(() => {
       done = true;
     });
-    while (!done && !this.#stopping()) await Promise.race([retired, sleep(100)]);
-    if (!done) await Promise.race([retired, sleep(1000)]);
+    while (!done && !this.#stopping()) await within(retired, 100, () => undefined);
+    if (!done) await within(retired, 1000, () => undefined);
     await this.#worker.close(true).catch(() => {}); // ends a blocked wait; the connection stays
     for (const job of this.#worker.unclaimed.values()) {
       if (!job.id || this.#held.has(job.id)) continue;
@@ -254,7 +254,7 @@ export class PartitionRun {
       try {
         const giving = giveBack().then(() => true);
         giving.catch(() => {}); // failing after the deadline is no news: the next run restores it
-        const given = await Promise.race([giving, sleep(deadline - Date.now()).then(() => false)]);
+        const given = await within(giving, deadline - Date.now(), () => false);
         if (!given) throw new Error('Redis did not answer in time');
       } catch (error) {
         this.#ctx.log.warn({ err: error, jobId: id }, 'giving a job back failed; the next run restores it');
@@ -269,7 +269,7 @@ export class PartitionRun {
         this.#wake = resolve;
       });
     }
-    await Promise.race([Promise.all(this.#completions), sleep(this.#patienceMs)]);
+    await within(Promise.all(this.#completions), this.#patienceMs, () => undefined);
   }
 
   #dispatch(fetched: Fetched): void {

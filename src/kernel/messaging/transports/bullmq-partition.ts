@@ -1,8 +1,8 @@
+import { sleep, within } from '../../time.js';
 import { type PartitionContext, PartitionRun } from './bullmq-partition-run.js';
 import { runRestoreOrphans } from './bullmq-scripts.js';
 
 /** Unref: a pending race or backoff never keeps the process alive by itself. */
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /**
  * Works one partition queue while this instance holds its lease. Each run restores the jobs a
@@ -68,7 +68,7 @@ export class PartitionWorker {
         // bounded, so that stopping is not held up while Redis is away (commands wait for it)
         const restore = runRestoreOrphans(this.#ctx.redis, this.#queueKey, this.#ownTokens);
         restore.catch(() => {}); // a late failure after the timeout below is no news
-        const moved = await Promise.race([restore, sleep(2000).then(() => -1)]);
+        const moved = await within(restore, 2000, () => -1);
         if (moved > 0) this.#ctx.log.warn({ queue: this.#ctx.queueName, moved }, 'restored jobs left active');
         if (moved >= 0) return true;
       } catch (error) {

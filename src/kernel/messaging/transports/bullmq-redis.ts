@@ -1,6 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { ConfigError, redactUrl } from '../../config.js';
 import type { Logger } from '../../observability/logger.js';
+import { within } from '../../time.js';
 
 const retryStrategy = (times: number) => Math.min(100 * times, 2000);
 
@@ -88,7 +89,11 @@ export async function checkPersistence(redis: Redis, url: string, log: Logger): 
 export async function closeConnection(redis: Redis): Promise<void> {
   if (redis.status === 'end') return;
   if (redis.status === 'ready') {
-    await Promise.race([redis.quit().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 1000))]);
+    await within(
+      redis.quit().catch(() => {}),
+      1000,
+      () => undefined,
+    );
   }
   redis.disconnect();
 }

@@ -13,9 +13,9 @@
  */
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from '../../observability/logger.js';
+import { withTimeout } from '../../time.js';
 import type { ConsumerEndpoint } from '../transport.js';
 import { KeyLanes } from './key-lanes.js';
-import { withTimeout } from './rabbitmq-link.js';
 import { claimPartition, type PartitionDeps, type RabbitPartition } from './rabbitmq-partition.js';
 import { memberQueue, partitionQueue, type Topology } from './rabbitmq-topology.js';
 

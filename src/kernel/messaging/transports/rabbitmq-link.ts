@@ -14,6 +14,7 @@ import {
 } from 'amqplib';
 import { ConfigError, redactUrl } from '../../config.js';
 import type { Logger } from '../../observability/logger.js';
+import { withTimeout } from '../../time.js';
 
 export interface LinkOptions {
   readonly url: string;
@@ -28,15 +29,6 @@ export interface LinkOptions {
 }
 
 export const defaultConnectionName = (): string => `modulith@${hostname()}:${process.pid}`;
-
-/** Resolves or rejects like `promise`, or rejects with `message` after `ms`. Clears its timer. */
-export function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 type Setup = (model: ChannelModel) => Promise<void>;
 type LazyChannel<C> = { readonly model: ChannelModel; readonly channel: Promise<C> };

@@ -15,9 +15,9 @@
  */
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from '../../observability/logger.js';
+import { withTimeout } from '../../time.js';
 import type { ConsumerEndpoint } from '../transport.js';
 import type { Delivery, KeyLanes, Settled } from './key-lanes.js';
-import { withTimeout } from './rabbitmq-link.js';
 import { partitionKeyOf } from './rabbitmq-publish.js';
 import { lockQueue, partitionQueue, type Topology } from './rabbitmq-topology.js';
 

@@ -4,9 +4,9 @@
  * partition queue, dead-letter copies to `dlq.<module>.retry`).
  */
 import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
+import { withTimeout } from '../../time.js';
 import type { Envelope } from '../envelope.js';
 import { partitionOf } from './partition.js';
-import { withTimeout } from './rabbitmq-link.js';
 import { exchangeName, routingKey, type Topology } from './rabbitmq-topology.js';
 
 export const PARTITION_KEY_HEADER = 'x-partition-key';

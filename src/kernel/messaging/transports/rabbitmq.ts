@@ -16,11 +16,12 @@
  */
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from '../../observability/logger.js';
+import { withTimeout } from '../../time.js';
 import type { Envelope } from '../envelope.js';
 import type { ConsumerEndpoint, ConsumerStats, Transport } from '../transport.js';
 import { partitionOf } from './partition.js';
 import { RabbitConsumer } from './rabbitmq-consumer.js';
-import { defaultConnectionName, RabbitLink, withTimeout } from './rabbitmq-link.js';
+import { defaultConnectionName, RabbitLink } from './rabbitmq-link.js';
 import {
   deadLetterProperties,
   partitionKeyOf,
