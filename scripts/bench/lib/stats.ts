@@ -1,4 +1,6 @@
 /** Latency samples (milliseconds) and the figures the report shows. */
+import { withTimeout as kernelWithTimeout } from '../../../src/kernel/time.js';
+
 export interface Latency {
   readonly count: number;
   readonly p50: number;
@@ -50,13 +52,9 @@ export function formatRatio(value: number): string {
   return `${value.toExponential(1)}×`;
 }
 
+/** Waits `ms`, keeping the bench alive meanwhile (the kernel's `sleep` does not). */
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Resolves or rejects like `promise`, or rejects after `ms` with `what` in the message. */
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no result within ${Math.round(ms / 1000)} s`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+export const withTimeout = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
+  kernelWithTimeout(promise, ms, `${what}: no result within ${Math.round(ms / 1000)} s`);
