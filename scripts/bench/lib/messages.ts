@@ -43,6 +43,7 @@ export function countingEndpoint(concurrency: number, onHandled: (n: number) => 
     name: 'benchsink.items',
     module: 'benchsink',
     types: [BENCH_TYPE],
+    handles: [BENCH_TYPE],
     concurrency,
     database: undefined as unknown as ModuleDatabase,
     deliver: async (raw): Promise<DeliveryOutcome> => {

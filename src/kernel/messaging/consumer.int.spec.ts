@@ -1,7 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventually } from '../testing/index.js';
 import { createMemoryTransport } from './transports/memory.js';
-import { FAST_RETRY, fails, rawEnvelope } from './transports/transport.conformance.fixtures.js';
+import {
+  FAST_RETRY,
+  fails,
+  itemPriced,
+  rawEnvelope,
+  thingHappened,
+} from './transports/transport.conformance.fixtures.js';
 import { Harness } from './transports/transport.conformance.harness.js';
 
 /** Exactly-once effect: the handler's writes and its inbox record commit together. */
@@ -113,5 +119,38 @@ describe('consumer: dead-lettering is settled once', () => {
     expect(await h.tk.kernel.replayDeadLetters({ consumer: 'alpha.things' })).toBe(1);
     await eventually(() => expect(h.handled('alpha')).toEqual([7]));
     expect(h.tk.kernel.listDeadLetters()).toEqual([]);
+  });
+});
+
+describe('consumer: types routed at run time', () => {
+  let h: Harness;
+  afterEach(() => h.dispose());
+
+  it('takes a type as routed only once the transport has routed it, so a failed call can be retried', async () => {
+    const asked: string[][] = [];
+    let failures = 1;
+    h = new Harness((log) => {
+      const transport = createMemoryTransport(log);
+      return {
+        ...transport,
+        route: async (endpoint, types) => {
+          asked.push([...types]);
+          if (failures-- > 0) throw new Error('broker away');
+          await transport.route(endpoint, types);
+        },
+      };
+    });
+    h.typesAtStart.alpha = [thingHappened.type];
+    await h.start({ consumers: ['alpha'] });
+    const alpha = h.tk.context('alpha');
+    await expect(alpha.routeTypes('alpha.things', [itemPriced.type])).rejects.toThrow('broker away');
+    expect(h.endpoint('alpha').types).toEqual([thingHappened.type]);
+    await alpha.routeTypes('alpha.things', [itemPriced.type]);
+    await alpha.routeTypes('alpha.things', [itemPriced.type, thingHappened.type]); // nothing new to route
+    expect(asked).toEqual([[itemPriced.type], [itemPriced.type]]);
+    expect(h.endpoint('alpha').types).toEqual([thingHappened.type, itemPriced.type]);
+    await expect(alpha.routeTypes('alpha.nothing', [itemPriced.type])).rejects.toThrow(
+      /no consumer alpha.nothing/,
+    );
   });
 });

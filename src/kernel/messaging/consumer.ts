@@ -9,7 +9,7 @@ import { contextOf, type Envelope } from './envelope.js';
 import { errorText, NonRetryableError } from './errors.js';
 import type { AnyMessageDefinition, MessageRegistry } from './registry.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, retryDelayMs } from './retry.js';
-import type { ConsumerEndpoint, DeliveryOutcome, TransportName } from './transport.js';
+import type { ConsumerEndpoint, DeliveryOutcome, Transport, TransportName } from './transport.js';
 
 export interface HandlerContext {
   /**
@@ -35,6 +35,25 @@ export interface Subscription {
   /** Messages handled at once, never two with the same partition key (default 1). */
   readonly concurrency?: number;
   readonly retry?: Partial<RetryPolicy>;
+  /**
+   * The types routed to the consumer when it subscribes (default: every type of `messages`). For
+   * a consumer that needs few of the types it could take (webhooks): the others cost no delivery.
+   * Read at start, after the module's start hook; the module routes more with
+   * `ModuleContext.routeTypes`.
+   */
+  readonly typesAtStart?: () => readonly string[];
+}
+
+/** The kernel's side of a consumer endpoint: it also decides which types are routed to it. */
+export interface Consumer extends ConsumerEndpoint {
+  /** Narrows the routed types to the subscription's `typesAtStart` (before it subscribes). */
+  routeAtStart(): void;
+  /**
+   * Routes these types to the consumer through the transport; resolves once messages of them
+   * published from then on reach it. Calls run one after another, and a type is taken as routed
+   * only once the transport has routed it, so a failed call leaves nothing half done.
+   */
+  route(types: readonly string[], transport: Pick<Transport, 'route'>): Promise<void>;
 }
 
 export interface ConsumerDeps {
@@ -50,7 +69,7 @@ export interface ConsumerDeps {
 }
 
 /** Builds the endpoint a transport delivers to: decode, dedupe, handle, retry or dead-letter. */
-export function createConsumer(subscription: Subscription, deps: ConsumerDeps): ConsumerEndpoint {
+export function createConsumer(subscription: Subscription, deps: ConsumerDeps): Consumer {
   const { database, registry, inbox, outbox, deadLetters } = deps;
   const module = database.module;
   const name = subscription.consumer;
@@ -139,10 +158,43 @@ export function createConsumer(subscription: Subscription, deps: ConsumerDeps): 
     return outcome;
   };
 
-  return {
+  const handles = [...new Set(subscription.messages.map((m) => m.type))];
+  const handled = (types: readonly string[]): readonly string[] => {
+    const unknown = types.filter((type) => !handles.includes(type));
+    if (unknown.length > 0) throw new Error(`${name} does not handle ${unknown.join(', ')}`);
+    return types;
+  };
+  let routed: readonly string[] = handles;
+  let routing: Promise<unknown> | undefined; // set once routed at start
+
+  const consumer: Consumer = {
     name,
     module,
-    types: [...new Set(subscription.messages.map((m) => m.type))],
+    handles,
+    get types() {
+      return routed;
+    },
+    routeAtStart() {
+      if (subscription.typesAtStart) routed = [...new Set(handled(subscription.typesAtStart()))];
+      routing = Promise.resolve();
+    },
+    route(types, transport) {
+      const added = [...new Set(handled(types))];
+      if (!routing) throw new Error(`${name} is not subscribed yet: its types are routed from start`);
+      const run = routing.then(async () => {
+        const missing = added.filter((type) => !routed.includes(type));
+        if (missing.length === 0) return;
+        routed = [...routed, ...missing]; // first, so a transport that redeclares meanwhile has them
+        try {
+          await transport.route(consumer, missing);
+        } catch (error) {
+          routed = routed.filter((type) => !missing.includes(type));
+          throw error;
+        }
+      });
+      routing = run.catch(() => {});
+      return run;
+    },
     concurrency: Math.max(1, subscription.concurrency ?? 1),
     database,
     async deliver(raw, attempt, settle) {
@@ -170,4 +222,5 @@ export function createConsumer(subscription: Subscription, deps: ConsumerDeps): 
       return measured(envelope.type, outcome);
     },
   };
+  return consumer;
 }

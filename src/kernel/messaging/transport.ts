@@ -18,6 +18,12 @@ export interface ConsumerEndpoint {
   /** `<module>.<purpose>`; a broker queue is named after it, so renaming orphans the queue. */
   readonly name: string;
   readonly module: string;
+  /** Every type the consumer can handle (its subscription's messages). */
+  readonly handles: readonly string[];
+  /**
+   * The types routed to it now: all it handles, or fewer when its subscription narrows them at
+   * start (`typesAtStart`). They only grow while it runs, through `Transport.route`.
+   */
   readonly types: readonly string[];
   /** Messages handled at once; never two of the same partition key. */
   readonly concurrency: number;
@@ -52,6 +58,13 @@ export interface Transport {
   publish(messages: readonly Envelope[]): Promise<void>;
   /** Messages published after this resolves reach the endpoint, including ones sent while it was down. */
   subscribe(endpoint: ConsumerEndpoint): Promise<void>;
+  /**
+   * Routes more of the subscribed endpoint's types to it (the kernel adds them to
+   * `endpoint.types` first). Messages of these types published after this resolves, by any
+   * process, reach the endpoint. A broker keeps such a route for good: no instance removes a type
+   * another instance has routed.
+   */
+  route(endpoint: ConsumerEndpoint, types: readonly string[]): Promise<void>;
   /** Puts a message back on the endpoint's normal path (dead-letter replay). */
   redeliver(endpoint: ConsumerEndpoint, raw: string): Promise<void>;
   stats(): Promise<ConsumerStats[]>;

@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import { createInbox, type Inbox } from '../inbox/inbox.js';
-import { type ConsumerDeps, createConsumer } from '../messaging/consumer.js';
+import { type Consumer, type ConsumerDeps, createConsumer } from '../messaging/consumer.js';
 import { currentOrNewContext } from '../messaging/context.js';
 import {
   createDeadLetterStore,
@@ -10,7 +10,7 @@ import {
 } from '../messaging/dead-letters.js';
 import { MessageRegistry } from '../messaging/registry.js';
 import type { RetryPolicy } from '../messaging/retry.js';
-import type { ConsumerEndpoint, Transport } from '../messaging/transport.js';
+import type { Transport } from '../messaging/transport.js';
 import type { Logger } from '../observability/logger.js';
 import { KernelMetrics } from '../observability/metrics.js';
 import { createOutbox } from '../outbox/outbox.js';
@@ -43,12 +43,13 @@ interface ModuleRuntime {
   readonly inbox: Inbox;
   readonly sagaStore: SagaStore;
   readonly coordinator: SagaCoordinator;
-  readonly consumers: ConsumerEndpoint[];
+  readonly consumers: Consumer[];
 }
 
 export interface ConsumerDescription {
   readonly name: string;
   readonly module: string;
+  /** Every type it handles (some may not be routed to it yet: see `Subscription.typesAtStart`). */
   readonly types: readonly string[];
 }
 
@@ -106,7 +107,10 @@ export class Kernel {
     );
     for (const runtime of this.#runtimes) await runtime.definition.start?.(runtime.context);
     for (const runtime of this.#runtimes) {
-      for (const consumer of runtime.consumers) await this.transport.subscribe(consumer);
+      for (const consumer of runtime.consumers) {
+        consumer.routeAtStart();
+        await this.transport.subscribe(consumer);
+      }
     }
     for (const runtime of this.#runtimes) {
       runtime.relay.start();
@@ -143,12 +147,18 @@ export class Kernel {
     migrateModuleDatabase(database);
     const relay = new OutboxRelay(database, this.transport, log, this.metrics, this.#options.relay);
     const outbox = createOutbox(database, this.registry, () => relay.wake());
+    const consumers: Consumer[] = [];
     const context: ModuleContext = {
       name: definition.name,
       config: this.config,
       log,
       db: database.db,
       transact: (fn) => database.writeTransaction(() => fn(outbox.bind(currentOrNewContext()))),
+      routeTypes: async (name, types) => {
+        const consumer = consumers.find((c) => c.name === name);
+        if (!consumer) throw new Error(`module ${definition.name} has no consumer ${name}`);
+        await consumer.route(types, this.transport);
+      },
     };
     const sagaStore = createSagaStore(database.sqlite);
     const coordinator = new SagaCoordinator(definition.sagas ?? [], {
@@ -173,7 +183,7 @@ export class Kernel {
     };
     const subscriptions = [...(definition.subscriptions?.(context) ?? []), ...coordinator.subscriptions()];
     for (const subscription of subscriptions) this.registry.register(subscription.messages);
-    const consumers = subscriptions.map((subscription) => createConsumer(subscription, deps));
+    consumers.push(...subscriptions.map((subscription) => createConsumer(subscription, deps)));
     return { definition, context, database, relay, deadLetters, inbox, sagaStore, coordinator, consumers };
   }
 
@@ -249,7 +259,7 @@ export class Kernel {
   /** The durable consumers of this process: who receives which message types (docs, dashboard). */
   consumers(): ConsumerDescription[] {
     return this.#runtimes.flatMap((runtime) =>
-      runtime.consumers.map(({ name, module, types }) => ({ name, module, types: [...types] })),
+      runtime.consumers.map(({ name, module, handles }) => ({ name, module, types: [...handles] })),
     );
   }
 

@@ -36,6 +36,12 @@ export interface ModuleContext {
    * request's, or the handled message's). fn must be synchronous.
    */
   transact<T>(fn: (tx: Tx) => T): T;
+  /**
+   * Routes more types to one of the module's running consumers (see `Subscription.typesAtStart`;
+   * each type must be among its messages). Messages of them published after this resolves, by any
+   * process, reach the consumer. Commit what needs them only after it resolves.
+   */
+  routeTypes(consumer: string, types: readonly string[]): Promise<void>;
 }
 
 export interface ModuleDefinition {

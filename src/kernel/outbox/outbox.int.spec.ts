@@ -52,6 +52,7 @@ class FlakyPublish {
         await inner.publish(messages);
       },
       subscribe: (endpoint) => inner.subscribe(endpoint),
+      route: (endpoint, types) => inner.route(endpoint, types),
       redeliver: (endpoint, raw) => inner.redeliver(endpoint, raw),
       stats: () => inner.stats(),
       health: () => inner.health(),

@@ -19,7 +19,10 @@ const declared: readonly AnyMessageDefinition[] = [inventory, notifications, ord
   .flatMap((contracts) => Object.values(contracts))
   .filter(isMessageDefinition);
 
-/** Every event type webhooks can carry (the module's consumer subscribes to all of them). */
+/** The module's consumer: it can take every event of the catalogue, and is routed the named ones. */
+export const DELIVERIES_CONSUMER = 'webhooks.deliveries';
+
+/** Every event type webhooks can carry. */
 export const webhookEvents: readonly AnyMessageDefinition[] = declared.filter((m) => m.kind === 'event');
 
 const eventsByType = new Map(webhookEvents.map((m) => [m.type, m]));

@@ -2,9 +2,12 @@
  * webhooks: users subscribe URLs to events; each matching event is POSTed to them, signed.
  *
  * Publishes: nothing.
- * Handles: every event of the other modules' contracts (consumer `webhooks.deliveries`): one
- *   delivery row per subscription that names the event's type and may see the event, recorded
- *   in the handler's transaction (unique per subscription and event: a repeat adds nothing).
+ * Handles: every event of the other modules' contracts that some subscription names (consumer
+ *   `webhooks.deliveries`; the other types are not routed to it, and creating a subscription routes
+ *   its types before it commits; a type stays routed after its last subscription is deleted, until
+ *   a restart on the memory transport, for good on a broker). One delivery row per subscription
+ *   that names the event's type and may see the event, recorded in the handler's transaction
+ *   (unique per subscription and event: a repeat adds nothing).
  * Who sees what: an event whose data has a `userId` goes only to that user's subscriptions (an
  *   admin's too: admins do not receive other users' events, which carry personal data). An event
  *   about no user (inventory's product events) goes to subscriptions created by admins only; a
@@ -26,8 +29,9 @@
 import { defineModule, type ModuleContext, type ModuleDefinition } from '../../kernel/index.js';
 import { createDispatcher, type Dispatcher } from './delivery/dispatcher.js';
 import { DEFAULT_DELIVERY_POLICY, type DeliveryPolicy } from './delivery/policy.js';
-import { webhookEvents } from './event-catalogue.js';
+import { DELIVERIES_CONSUMER, webhookEvents } from './event-catalogue.js';
 import { createEventHandler } from './handlers/on-subscribed-event.js';
+import { namedEventTypes } from './queries.js';
 import { webhooksRoutes } from './routes.js';
 
 export interface WebhooksOptions {
@@ -51,8 +55,11 @@ export function createWebhooksModule(options: WebhooksOptions = {}): ModuleDefin
     routes: webhooksRoutes,
     subscriptions: (ctx) => [
       {
-        consumer: 'webhooks.deliveries',
+        consumer: DELIVERIES_CONSUMER,
         messages: webhookEvents,
+        // Only the types a subscription names are routed here: without webhooks, events cost
+        // nothing more. Creating a subscription routes its types before it commits.
+        typesAtStart: () => namedEventTypes(ctx.db),
         handler: createEventHandler(() => dispatcherOf(ctx).wake()),
         concurrency: 4,
       },

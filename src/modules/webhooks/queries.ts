@@ -92,6 +92,15 @@ export function listDeliveries(db: Db, subscriptionId: string): DeliveryView[] {
 export type Audience = { readonly userId: string } | { readonly role: OwnerRole };
 
 /** The subscriptions that name this event type and whose owner is in the audience. */
+/** Every event type some subscription names: what the module's consumer needs routed to it. */
+export function namedEventTypes(db: Db): string[] {
+  return db
+    .selectDistinct({ type: webhooksSubscriptionEvents.eventType })
+    .from(webhooksSubscriptionEvents)
+    .all()
+    .map((row) => row.type);
+}
+
 const subscribers = (db: Db, owner: SQL) =>
   db
     .select({ id: webhooksSubscriptions.id })

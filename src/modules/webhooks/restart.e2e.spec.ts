@@ -76,4 +76,37 @@ describe('webhook deliveries across restarts', () => {
     }
     expect(receiver.received('/rebound')).toEqual([]);
   });
+  it('routes only the types a subscription names, and routes them again from the stored ones at start', async () => {
+    const handledByWebhooks = async (instance: StandInApp) =>
+      (await instance.http.inject({ url: '/metrics' })).body
+        .split('\n')
+        .filter(
+          (line) => line.startsWith('bus_messages_handled_total') && line.includes('webhooks.deliveries'),
+        );
+    const ownData = { dataDir: mkdtempSync(join(tmpdir(), 'webhooks-routes-')), allowPrivate: true };
+    const first = await StandInApp.start(ownData);
+    app = first;
+    first.publishConfirmed('fay'); // no subscription names order-confirmed: webhooks never sees it
+    await eventually(() =>
+      expect(first.http.kernel.outboxStats()).toContainEqual(
+        expect.objectContaining({ module: 'orders', pending: 0 }),
+      ),
+    );
+    // Published: a delivery to webhooks would now be waiting (memory records it in publish) or handled.
+    const waiting = await first.http.kernel.transport.stats();
+    expect(waiting.find((s) => s.consumer === 'webhooks.deliveries')).toMatchObject({ depth: 0 });
+    expect(await handledByWebhooks(first)).toEqual([]);
+    const hook = await first.subscribe('fay', receiver.url('/fay'));
+    await first.close();
+
+    const second = await StandInApp.start(ownData);
+    app = second;
+    second.publishConfirmed('fay');
+    await eventually(async () =>
+      expect(await second.deliveries('fay', hook.id)).toMatchObject([{ status: 'delivered', attempts: 1 }]),
+    );
+    expect(await handledByWebhooks(second)).toHaveLength(1);
+    await second.close();
+    rmSync(ownData.dataDir, { recursive: true, force: true });
+  });
 });

@@ -19,6 +19,7 @@ await transport.subscribe({
   name: 'alpha.things',
   module: 'alpha',
   types: ['source.thing-happened'],
+  handles: ['source.thing-happened'],
   concurrency: 1,
   database: undefined as unknown as ModuleDatabase,
   async deliver(raw) {

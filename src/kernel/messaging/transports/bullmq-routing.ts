@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { Logger } from '../../observability/logger.js';
 import type { Envelope } from '../envelope.js';
 import type { ConsumerEndpoint } from '../transport.js';
@@ -49,9 +49,13 @@ export class RoutingTable {
     this.#log = log;
   }
 
-  /** Writes the consumer's routes (dropping types it no longer takes); returns its partition count. */
+  /**
+   * Writes the consumer's routes and returns its partition count. Drops only the types it no
+   * longer handles (an older version of it took them): a type routed at run time, maybe by
+   * another instance, stays (see `Transport.route`).
+   */
   async register(redis: Redis, endpoint: ConsumerEndpoint): Promise<number> {
-    const { name, types } = endpoint;
+    const { name, types, handles } = endpoint;
     const prefix = this.#prefix;
     await redis.hsetnx(consumersKey(prefix), name, String(this.#defaultPartitions));
     const partitions = Number(await redis.hget(consumersKey(prefix), name));
@@ -63,14 +67,27 @@ export class RoutingTable {
     }
     this.#partitions.set(name, partitions);
     const previous = await redis.smembers(consumerTypesKey(prefix, name));
+    const dropped = previous.filter((type) => !handles.includes(type));
     const tx = redis.multi();
-    for (const type of previous) if (!types.includes(type)) tx.srem(routesKey(prefix, type), name);
-    for (const type of types) tx.sadd(routesKey(prefix, type), name);
-    tx.del(consumerTypesKey(prefix, name));
-    if (types.length > 0) tx.sadd(consumerTypesKey(prefix, name), ...types);
-    tx.incr(routesVersionKey(prefix));
+    for (const type of dropped) tx.srem(routesKey(prefix, type), name);
+    if (dropped.length > 0) tx.srem(consumerTypesKey(prefix, name), ...dropped);
+    this.#addRoutes(tx, name, types);
     repliesOrThrow(await tx.exec()); // an error reply fails the subscribe, which writes it all again
     return partitions;
+  }
+
+  /** Routes more types to a registered consumer: publishes that start after this resolves take them. */
+  async route(redis: Redis, consumer: string, types: readonly string[]): Promise<void> {
+    const tx = redis.multi();
+    this.#addRoutes(tx, consumer, types);
+    repliesOrThrow(await tx.exec());
+  }
+
+  /** Queues the route writes and the version bump that makes every publisher read the routes again. */
+  #addRoutes(tx: ChainableCommander, consumer: string, types: readonly string[]): void {
+    for (const type of types) tx.sadd(routesKey(this.#prefix, type), consumer);
+    if (types.length > 0) tx.sadd(consumerTypesKey(this.#prefix, consumer), ...types);
+    tx.incr(routesVersionKey(this.#prefix));
   }
 
   /** The jobs a batch makes: one per (message, consumer of its type), in its key's partition. */

@@ -212,6 +212,7 @@ export class FakeConsumer {
       name,
       module: name.split('.')[0] ?? name,
       types: [TYPE],
+      handles: [TYPE],
       concurrency,
       database: undefined as unknown as ModuleDatabase,
       deliver: async (raw): Promise<DeliveryOutcome> => {

@@ -122,6 +122,11 @@ export function createBullMqTransport(log: Logger, options: BullMqTransportOptio
       await group.start();
     },
 
+    async route(endpoint, types) {
+      await ensureReady();
+      await routing.route(redis, endpoint.name, types);
+    },
+
     async redeliver(endpoint, raw) {
       await ensureReady();
       const { id, partitionKey } = peekRaw(raw);

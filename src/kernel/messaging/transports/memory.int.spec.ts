@@ -38,6 +38,7 @@ describe('memory transport', () => {
       name: 'alpha.things',
       module: 'alpha',
       types: ['source.thing-happened'],
+      handles: ['source.thing-happened'],
       concurrency: 1,
       database: db,
       deliver: async (_raw, _attempt, settle) => {
@@ -70,6 +71,7 @@ describe('memory transport', () => {
       name: 'alpha.things',
       module: 'alpha',
       types: ['source.thing-happened'],
+      handles: ['source.thing-happened'],
       concurrency,
       database: db,
       deliver: async (raw, attempt, settle) => {

@@ -71,7 +71,7 @@ export function createMemoryTransport(log: Logger): Transport {
         const json = JSON.stringify(envelope);
         for (const queue of queues.values()) {
           const { endpoint } = queue;
-          if (!endpoint.types.includes(envelope.type)) continue;
+          if (!endpoint.types.includes(envelope.type)) continue; // read now: routes grow at run time
           const rows = byDatabase.get(endpoint.database) ?? [];
           rows.push([queue, envelope, json]);
           byDatabase.set(endpoint.database, rows);
@@ -87,6 +87,10 @@ export function createMemoryTransport(log: Logger): Transport {
       queues.set(endpoint.name, queue);
       wakeups.on(endpoint.name, () => queue.pump());
       wake(endpoint.name); // resume deliveries left by an earlier run
+    },
+
+    async route() {
+      // nothing to do: every publish reads the endpoint's types, which the kernel has already widened
     },
 
     async redeliver(endpoint, raw) {

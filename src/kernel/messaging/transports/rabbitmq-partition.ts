@@ -169,7 +169,7 @@ export class RabbitPartition {
     if (this.#leaving) return; // not acked: returned to the queue when the channel closes
     const { endpoint } = this.#deps;
     const { type, headers, messageId } = message.properties;
-    if (typeof type === 'string' && !endpoint.types.includes(type)) {
+    if (typeof type === 'string' && !endpoint.handles.includes(type)) {
       // routed by a binding of an older version of this consumer: not ours to handle
       this.#log.warn({ type }, 'ignoring a message of a type this consumer does not handle (stale binding?)');
       this.#ack(message);

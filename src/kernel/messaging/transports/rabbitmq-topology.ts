@@ -60,15 +60,13 @@ export async function declareEndpoint(
   t: Topology,
   endpoint: ConsumerEndpoint,
 ): Promise<void> {
-  const exchange = exchangeName(t);
-  for (let i = 0; i < t.partitions; i++) {
-    const queue = partitionQueue(t, endpoint.name, i);
+  for (const queue of partitionQueues(t, endpoint.name)) {
     await channel.assertQueue(queue, {
       durable: true,
       arguments: { 'x-queue-type': t.queueType, 'x-single-active-consumer': true },
     });
-    for (const type of endpoint.types) await channel.bindQueue(queue, exchange, routingKey(type, i));
   }
+  await bindTypes(channel, t, endpoint.name, endpoint.types);
   await channel.assertQueue(memberQueue(t, endpoint.name), {
     durable: false,
     arguments: { 'x-queue-type': 'classic', 'x-expires': 3_600_000 },
@@ -77,6 +75,23 @@ export async function declareEndpoint(
     durable: true,
     arguments: { 'x-queue-type': t.queueType, 'x-max-length': DEAD_LETTER_QUEUE_MAX_LENGTH },
   });
+}
+
+/**
+ * Binds each type to its partition queue of the consumer (idempotent). Bindings of durable queues
+ * are durable: never removed here, so no instance unbinds a type another instance has routed.
+ */
+export async function bindTypes(
+  channel: Channel,
+  t: Topology,
+  consumer: string,
+  types: readonly string[],
+): Promise<void> {
+  const exchange = exchangeName(t);
+  for (let i = 0; i < t.partitions; i++) {
+    const queue = partitionQueue(t, consumer, i);
+    for (const type of types) await channel.bindQueue(queue, exchange, routingKey(type, i));
+  }
 }
 
 /** True for the channel error RabbitMQ raises when a queue exists with other arguments (406). */

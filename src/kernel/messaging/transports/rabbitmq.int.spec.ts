@@ -192,6 +192,7 @@ function create(log: Logger, overrides: Partial<RabbitMqOptions> = {}): Transpor
       subscribed.set(endpoint.name, endpoint.module);
       return transport.subscribe(endpoint);
     },
+    route: (endpoint, types) => transport.route(endpoint, types),
     redeliver: (endpoint, raw) => transport.redeliver(endpoint, raw),
     stats: () => transport.stats(),
     health: () => transport.health(),

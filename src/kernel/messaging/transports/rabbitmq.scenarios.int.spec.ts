@@ -412,6 +412,7 @@ describe.skipIf(skip)('rabbitmq transport scenarios', () => {
       name: 'alpha.things',
       module: 'alpha',
       types: [thingHappened.type],
+      handles: [thingHappened.type],
       concurrency: 1,
       database: undefined as never, // not used by this transport
       deliver: async () => ({ kind: 'handled' }),

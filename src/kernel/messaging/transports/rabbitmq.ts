@@ -30,6 +30,7 @@ import {
   sendToQueue,
 } from './rabbitmq-publish.js';
 import {
+  bindTypes,
   deadLetterQueue,
   declarationError,
   declareEndpoint,
@@ -157,6 +158,14 @@ class RabbitMqTransport implements Transport {
         if (isPreconditionFailed(error) || this.#link.model === model || Date.now() >= deadline) throw error;
       }
     }
+  }
+
+  async route(endpoint: ConsumerEndpoint, types: readonly string[]): Promise<void> {
+    this.#assertOpen();
+    await this.#link.start();
+    const channel = await this.#link.adminChannel(this.#publishTimeoutMs);
+    const bound = bindTypes(channel, this.#topology, endpoint.name, types);
+    await withTimeout(bound, this.#publishTimeoutMs, `RabbitMQ: routing types to ${endpoint.name} timed out`);
   }
 
   async redeliver(endpoint: ConsumerEndpoint, raw: string): Promise<void> {

@@ -32,6 +32,8 @@ export class Harness {
   readonly concurrency: Record<ConsumerModule, number> = { alpha: 1, beta: 1 };
   /** Whether the handler records its effect through `ctx.transact` (default true). */
   readonly records: Record<ConsumerModule, boolean> = { alpha: true, beta: true };
+  /** The types routed to a consumer at start, when narrower than all it handles. */
+  readonly typesAtStart: Partial<Record<ConsumerModule, string[]>> = {};
   /** What each `ctx.transact` call returned, in order. */
   readonly transacted: Record<ConsumerModule, boolean[]> = { alpha: [], beta: [] };
   readonly features: ConformanceFeatures;
@@ -156,6 +158,7 @@ export class Harness {
           consumer: `${module}.things`,
           messages: [thingHappened, itemPriced],
           concurrency: this.concurrency[module],
+          ...(this.typesAtStart[module] ? { typesAtStart: () => this.typesAtStart[module] ?? [] } : {}),
           handler: async (message, ctx) => {
             await this.behaviour[module](message, ctx);
             if (!this.records[module]) return;
@@ -181,6 +184,7 @@ export class Harness {
         this.#endpoints.set(endpoint.name, endpoint);
         await transport.subscribe(endpoint);
       },
+      route: (endpoint, types) => transport.route(endpoint, types),
       redeliver: (endpoint, raw) => transport.redeliver(endpoint, raw),
       stats: () => transport.stats(),
       health: () => transport.health(),

@@ -11,16 +11,26 @@ import type { Transport } from '../transport.js';
 import { describeFailureCases } from './transport.conformance.failures.js';
 import {
   type ConformanceFeatures,
+  type Effect,
+  itemPriced,
   nobodyListens,
   range,
   sleep,
   thing,
+  thingHappened,
   things,
 } from './transport.conformance.fixtures.js';
 import { useHarness } from './transport.conformance.harness.js';
 import { describeOrderCases } from './transport.conformance.order.js';
 
 export type { ConformanceFeatures } from './transport.conformance.fixtures.js';
+
+const priced = (key: string, cents: number) => itemPriced({ key, cents });
+/** The cents of every item-priced message a consumer handled, in handling order. */
+const pricesHandled = (effects: readonly Effect[]) =>
+  effects
+    .filter((effect) => effect.type === itemPriced.type)
+    .map((effect) => (JSON.parse(effect.data) as { cents: number }).cents);
 
 /**
  * Declares the suite for one transport. `createTransport` is called once per kernel start.
@@ -98,13 +108,38 @@ function describeDeliveryCases(createTransport: (log: Logger) => Transport, feat
       await h.expectExactlyOnce(range(1, 20));
     });
 
-    it.runIf(features.restartBroker)('loses nothing when the broker restarts mid-stream', async () => {
+    it('routes a type at run time: its messages reach the consumer from then on, not before', async () => {
+      h.typesAtStart.alpha = [thingHappened.type];
       await h.start();
-      h.stage(...things(1, 10));
-      await eventually(() => expect(h.handled('alpha').length).toBeGreaterThan(0));
-      await features.restartBroker?.();
-      h.stage(...things(11, 20));
-      await h.expectExactlyOnce(range(1, 20));
+      h.stage(priced('a', 100));
+      await eventually(() => expect(pricesHandled(h.effects('beta'))).toEqual([100]));
+      await h.settled();
+      expect(pricesHandled(h.effects('alpha'))).toEqual([]); // not routed to alpha: no delivery at all
+      const alpha = h.tk.context('alpha');
+      await expect(alpha.routeTypes('alpha.things', [nobodyListens.type])).rejects.toThrow(/does not handle/);
+      await alpha.routeTypes('alpha.things', [itemPriced.type]);
+      h.stage(priced('a', 200));
+      await eventually(() => expect(pricesHandled(h.effects('alpha'))).toEqual([200]));
+      await h.settled();
+      expect(pricesHandled(h.effects('alpha'))).toEqual([200]);
+      expect(pricesHandled(h.effects('beta'))).toEqual([100, 200]);
     });
+
+    it.runIf(features.restartBroker)(
+      'loses nothing when the broker restarts mid-stream, and keeps the routes added at run time',
+      async () => {
+        h.typesAtStart.alpha = [thingHappened.type];
+        await h.start();
+        await h.tk.context('alpha').routeTypes('alpha.things', [itemPriced.type]);
+        h.stage(...things(1, 10));
+        await eventually(() => expect(h.handled('alpha').length).toBeGreaterThan(0));
+        await features.restartBroker?.();
+        h.stage(...things(11, 20));
+        await h.expectExactlyOnce(range(1, 20));
+        await h.restart(); // subscribes again with only its start types: the route added stays
+        h.stage(priced('a', 300));
+        await eventually(() => expect(pricesHandled(h.effects('alpha'))).toEqual([300]));
+      },
+    );
   });
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { HttpProblem, type ModuleContext, type Role } from '../../../kernel/index.js';
-import { isUserEvent, unknownEventTypes } from '../event-catalogue.js';
+import { DELIVERIES_CONSUMER, isUserEvent, unknownEventTypes } from '../event-catalogue.js';
 import { webhooksSubscriptionEvents, webhooksSubscriptions } from '../schema.js';
 import { createSecret } from '../signature.js';
 import { assertPublicTarget, parseTargetUrl, TargetRefusedError } from '../target.js';
@@ -66,6 +66,8 @@ export async function createSubscription(
     secret: createSecret(),
     createdAt: Date.now(),
   };
+  // Routed before the commit, so every event published once the subscription exists reaches it.
+  await ctx.routeTypes(DELIVERIES_CONSUMER, events);
   ctx.transact((tx) => {
     tx.db.insert(webhooksSubscriptions).values(subscription).run();
     const rows = events.map((eventType) => ({ subscriptionId: subscription.id, eventType }));
