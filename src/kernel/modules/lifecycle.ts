@@ -146,7 +146,10 @@ export class Kernel {
     const database = openModuleDatabase(this.config.dataDir, definition.name);
     migrateModuleDatabase(database);
     const relay = new OutboxRelay(database, this.transport, log, this.metrics, this.#options.relay);
-    const outbox = createOutbox(database, this.registry, () => relay.wake());
+    const outbox = createOutbox(database, this.registry, {
+      onStaged: () => relay.wake(),
+      onMessageStaged: definition.onMessageStaged,
+    });
     const consumers: Consumer[] = [];
     const context: ModuleContext = {
       name: definition.name,

@@ -8,6 +8,7 @@ import type {
 } from 'fastify';
 import type { Config } from '../config.js';
 import type { Subscription } from '../messaging/consumer.js';
+import type { Envelope } from '../messaging/envelope.js';
 import type { AnyMessageDefinition } from '../messaging/registry.js';
 import type { Logger } from '../observability/logger.js';
 import type { Tx } from '../outbox/outbox.js';
@@ -54,6 +55,13 @@ export interface ModuleDefinition {
   readonly routes?: (app: HttpApp, ctx: ModuleContext) => void | Promise<void>;
   readonly subscriptions?: (ctx: ModuleContext) => readonly Subscription[];
   readonly sagas?: readonly Saga[];
+  /**
+   * Runs in the transaction that stages each message of this module (its events, the commands it
+   * sends, its sagas' included), with the envelope as it will be published: a local record of the
+   * module's own messages costs no delivery back to itself. Must be synchronous; a throw rolls the
+   * transaction back.
+   */
+  readonly onMessageStaged?: (tx: Tx, message: Envelope) => void;
   /** After migrations, before any message is delivered or published (may stage messages). */
   readonly start?: (ctx: ModuleContext) => void | Promise<void>;
   /** At shutdown, before the kernel drains and closes. */

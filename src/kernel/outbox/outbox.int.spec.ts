@@ -89,10 +89,13 @@ describe('outbox: an event exists iff its transaction committed', () => {
           name: 'source',
           messages: [thingHappened, doThing],
           start: (ctx) => {
-            ctx.transact((tx) =>
-              tx.db.run(sql`CREATE TABLE IF NOT EXISTS source_things (key TEXT, n INTEGER)`),
-            );
+            ctx.transact((tx) => {
+              tx.db.run(sql`CREATE TABLE IF NOT EXISTS source_things (key TEXT, n INTEGER)`);
+              tx.db.run(sql`CREATE TABLE IF NOT EXISTS source_staged (id TEXT, type TEXT)`);
+            });
           },
+          onMessageStaged: (tx, message) =>
+            tx.db.run(sql`INSERT INTO source_staged (id, type) VALUES (${message.id}, ${message.type})`),
         }),
         defineModule({
           name: 'alpha',
@@ -148,6 +151,24 @@ describe('outbox: an event exists iff its transaction committed', () => {
     expect(seenByAlpha.map((m) => m.data)).toEqual([{ key: 'committed', n: 2 }]);
     expect(outbox(k, 'source')).toMatchObject({ pending: 0, published: 1 });
     expect(sourceThings(k)).toEqual([{ key: 'committed', n: 2 }]);
+  });
+
+  it("runs the module's onMessageStaged in the staging transaction, with the envelope it publishes", async () => {
+    const k = await start();
+    const source = k.context('source');
+    expect(() =>
+      source.transact((tx) => {
+        tx.stage(thing('rolled-back', 1));
+        fails('business rule violated');
+      }),
+    ).toThrow('business rule violated');
+    source.transact((tx) => tx.stage(thing('committed', 2), doThing({ key: 'committed' })));
+    await eventually(() => expect(seenByAlpha).toHaveLength(1));
+    const staged = source.db.all<{ id: string; type: string }>(sql`SELECT id, type FROM source_staged`);
+    expect(staged).toEqual([
+      { id: seenByAlpha[0]?.id, type: thingHappened.type },
+      { id: expect.any(String), type: doThing.type },
+    ]);
   });
 
   it('publishes after a quiet spell at once, and what is staged within the linger in one batch', async () => {

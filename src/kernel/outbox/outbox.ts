@@ -18,14 +18,18 @@ export interface Outbox {
   bind(causal: CausalContext): Tx;
 }
 
-/**
- * The transactional outbox of one module. `onStaged` fires synchronously on each stage; the relay
- * defers its work to the next macrotask, which runs after the enclosing transaction has ended.
- */
+export interface OutboxHooks {
+  /** Fires synchronously after each stage call; the relay defers its work to the next macrotask. */
+  readonly onStaged: () => void;
+  /** Runs in the staging transaction for each message, with its envelope (the module's own hook). */
+  readonly onMessageStaged?: ((tx: Tx, message: Envelope) => void) | undefined;
+}
+
+/** The transactional outbox of one module. */
 export function createOutbox(
   database: ModuleDatabase,
   registry: MessageRegistry,
-  onStaged: () => void,
+  { onStaged, onMessageStaged }: OutboxHooks,
 ): Outbox {
   const { sqlite, db, module } = database;
   const insert = sqlite.prepare(
@@ -42,14 +46,20 @@ export function createOutbox(
     return envelope;
   };
   return {
-    bind: (causal) => ({
-      db,
-      stage: (...messages) => {
-        if (!sqlite.inTransaction)
-          throw new Error('stage() must be called inside a transaction (ctx.transact)');
-        for (const draft of messages) stageOne(draft, causal);
-        onStaged();
-      },
-    }),
+    bind: (causal) => {
+      const tx: Tx = {
+        db,
+        stage: (...messages) => {
+          if (!sqlite.inTransaction)
+            throw new Error('stage() must be called inside a transaction (ctx.transact)');
+          for (const draft of messages) {
+            const envelope = stageOne(draft, causal);
+            onMessageStaged?.(tx, envelope);
+          }
+          onStaged();
+        },
+      };
+      return tx;
+    },
   };
 }

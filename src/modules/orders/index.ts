@@ -5,7 +5,8 @@
  *   orders.order-cancelled; sends (through the saga) payments.charge-payment,
  *   payments.refund-payment, inventory.reserve-stock, inventory.release-stock.
  * Handles: inventory.product-created / product-updated (consumer `orders.catalogue`: the local price
- *   catalogue); every message of the checkout flow (consumer `orders.timeline`); the saga's replies
+ *   catalogue); the other modules' messages of the checkout flow (consumer `orders.timeline`; its
+ *   own flow messages are recorded in the timeline as they are staged); the saga's replies
  *   (consumer `orders.checkout-saga`, run by the kernel's coordinator).
  * Tables: orders_orders, orders_catalogue, orders_timeline.
  * Sagas: orders.checkout (sagas/checkout.saga.ts).
@@ -29,7 +30,7 @@ import {
   refundPayment,
 } from '../payments/contracts.js';
 import { orderCancelled, orderConfirmed, orderPaymentFailed, orderPlaced } from './contracts.js';
-import { onFlowMessage } from './handlers/on-flow-message.js';
+import { onFlowMessage, onOwnFlowMessageStaged } from './handlers/on-flow-message.js';
 import { onProductChanged } from './handlers/on-product-changed.js';
 import { ordersRoutes } from './routes.js';
 import { checkoutSaga } from './sagas/checkout.saga.js';
@@ -52,16 +53,29 @@ export const checkoutFlowMessages = [
   orderCancelled,
 ];
 
+const ownMessages = [orderPlaced, orderConfirmed, orderPaymentFailed, orderCancelled];
+const sentCommands = [chargePayment, refundPayment, reserveStock, releaseStock];
+const ownTypes = new Set([...ownMessages, ...sentCommands].map((m) => m.type));
+
 export const ordersModule = defineModule({
   name: 'orders',
-  messages: [orderPlaced, orderConfirmed, orderPaymentFailed, orderCancelled],
-  sends: [chargePayment, refundPayment, reserveStock, releaseStock],
+  messages: ownMessages,
+  sends: sentCommands,
   routes: ordersRoutes,
   subscriptions: () => [
     { consumer: 'orders.catalogue', messages: [productCreated, productUpdated], handler: onProductChanged },
-    { consumer: 'orders.timeline', messages: checkoutFlowMessages, handler: onFlowMessage, concurrency: 8 },
+    {
+      consumer: 'orders.timeline',
+      messages: checkoutFlowMessages,
+      // This module's own flow messages are recorded as they are staged (onMessageStaged): only
+      // the other modules' are routed here.
+      typesAtStart: () => checkoutFlowMessages.map((m) => m.type).filter((type) => !ownTypes.has(type)),
+      handler: onFlowMessage,
+      concurrency: 8,
+    },
   ],
   sagas: [checkoutSaga],
+  onMessageStaged: onOwnFlowMessageStaged,
 });
 
 export { checkoutSaga } from './sagas/checkout.saga.js';

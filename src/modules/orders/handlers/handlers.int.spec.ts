@@ -9,6 +9,7 @@ import {
   type TestKernel,
 } from '../../../kernel/testing/index.js';
 import { productCreated, productUpdated } from '../../inventory/contracts.js';
+import { paymentCompleted } from '../../payments/contracts.js';
 import { orderPlaced } from '../contracts.js';
 import { ordersModule } from '../index.js';
 import { onFlowMessage } from './on-flow-message.js';
@@ -67,13 +68,32 @@ describe('orders.timeline and orders.checkout-saga', () => {
     }),
   );
 
-  it('records a message delivered twice once', async () => {
-    await deliver(placed);
-    await deliver(placed);
-    onFlowMessage(placed, noInbox());
-    const rows = orders.db.all(sql`SELECT event_id, type FROM orders_timeline`);
-    expect(rows).toContainEqual({ event_id: placed.id, type: placed.type });
-    expect(rows.filter((row) => (row as { event_id: string }).event_id === placed.id)).toHaveLength(1);
+  const timeline = () =>
+    orders.db.all<{ event_id: string; type: string }>(sql`SELECT event_id, type FROM orders_timeline`);
+
+  it("records another module's flow message delivered twice once", async () => {
+    const completed = envelopeOf(
+      paymentCompleted({ orderId: 'o1', userId: 'u1', amountCents: 200, balanceCents: 0 }),
+    );
+    await deliver(completed);
+    await deliver(completed);
+    onFlowMessage(completed, noInbox());
+    expect(timeline().filter((row) => row.event_id === completed.id)).toEqual([
+      { event_id: completed.id, type: completed.type },
+    ]);
+  });
+
+  it('records its own flow messages as they are staged, with no delivery to the timeline', async () => {
+    const consumer = tk.kernel.consumers().find((c) => c.name === 'orders.timeline');
+    expect(consumer?.types).toContain(placed.type); // it can handle them (left by an older version)…
+    await deliver(placed); // …but only the saga takes it now; the charge it sends is staged here
+    const charge = orders.db.get<{ id: string }>(
+      sql`SELECT id FROM kernel_outbox WHERE type = 'payments.charge-payment'`,
+    );
+    expect(timeline()).toEqual([{ event_id: charge?.id, type: 'payments.charge-payment' }]);
+    const handled = (await tk.kernel.metrics.handled.get()).values.map((v) => v.labels.consumer);
+    expect(handled).toContain('orders.checkout-saga');
+    expect(handled).not.toContain('orders.timeline');
   });
 
   it('starts one saga and sends one charge for an order-placed delivered twice', async () => {

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { type Db, type Envelope, type HandlerContext, preparedOnce } from '../../../kernel/index.js';
+import { type Db, type Envelope, type HandlerContext, preparedOnce, type Tx } from '../../../kernel/index.js';
 import { ordersTimeline } from '../schema.js';
 
 const insertTimelineRow = (db: Db) =>
@@ -17,22 +17,37 @@ const insertTimelineRow = (db: Db) =>
     .onConflictDoNothing()
     .prepare();
 
+const orderIdOf = (message: Envelope): string | undefined => {
+  const orderId = (message.data as { orderId?: unknown }).orderId;
+  return typeof orderId === 'string' ? orderId : undefined;
+};
+
+/** One timeline row with the message's envelope metadata, keyed by its order. Once per message id. */
+function recordTimelineRow(db: Db, message: Envelope, orderId: string): void {
+  preparedOnce(db, insertTimelineRow).run({
+    eventId: message.id,
+    orderId,
+    type: message.type,
+    source: message.source,
+    time: message.time,
+    correlationId: message.correlationid,
+    causationId: message.causationid,
+  });
+}
+
 /**
- * Every message of an order's checkout flow, from every module → one timeline row with its
- * envelope metadata, keyed by the order id in its data. The same message twice is one row.
+ * A message of an order's checkout flow from another module → its timeline row. (The same
+ * message twice is one row; one of this module's own, left in a queue by an older version that
+ * routed them here, too.)
  */
 export function onFlowMessage(message: Envelope, handlerCtx: HandlerContext): void {
-  const orderId = (message.data as { orderId?: unknown }).orderId;
-  if (typeof orderId !== 'string') return;
-  handlerCtx.transact((tx) => {
-    preparedOnce(tx.db, insertTimelineRow).run({
-      eventId: message.id,
-      orderId,
-      type: message.type,
-      source: message.source,
-      time: message.time,
-      correlationId: message.correlationid,
-      causationId: message.causationid,
-    });
-  });
+  const orderId = orderIdOf(message);
+  if (orderId === undefined) return;
+  handlerCtx.transact((tx) => recordTimelineRow(tx.db, message, orderId));
+}
+
+/** A flow message this module stages (its events, its saga's commands) → its timeline row, in that transaction. */
+export function onOwnFlowMessageStaged(tx: Tx, message: Envelope): void {
+  const orderId = orderIdOf(message);
+  if (orderId !== undefined) recordTimelineRow(tx.db, message, orderId);
 }
