@@ -143,3 +143,31 @@ describe('webhooks API', () => {
     },
   );
 });
+
+describe('webhooks API when the bus cannot route', () => {
+  it('answers 503 with retry-after and stores nothing when the transport does not take the new types', async () => {
+    const headers = { authorization: `Bearer ${token('cy')}` };
+    const post = () =>
+      app.inject({
+        method: 'POST',
+        url: '/webhooks',
+        headers,
+        payload: { url: PUBLIC_URL, events: ['payments.payment-failed'] },
+      });
+    const transport = app.kernel.transport;
+    const route = transport.route;
+    transport.route = async () => {
+      throw new Error('broker away');
+    };
+    try {
+      const refused = await post();
+      expect(refused.statusCode).toBe(503);
+      expect(refused.headers['retry-after']).toBe('5');
+      expect(refused.json()).toMatchObject({ status: 503, code: 'WEBHOOKS_BUS_UNAVAILABLE' });
+      expect((await call('GET', '/webhooks', 'cy')).body).toEqual([]);
+    } finally {
+      transport.route = route;
+    }
+    expect((await post()).statusCode).toBe(201); // the same request, once the bus routes again
+  });
+});

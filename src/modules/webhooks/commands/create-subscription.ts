@@ -51,6 +51,24 @@ async function checkedTarget(ctx: ModuleContext, raw: string): Promise<URL> {
   }
 }
 
+/**
+ * Routes the types to the module's consumer before the subscription commits, so every event
+ * published once it exists reaches it. The broker unreachable: 503, and nothing is stored.
+ */
+async function routeEvents(ctx: ModuleContext, events: readonly string[]): Promise<void> {
+  try {
+    await ctx.routeTypes(DELIVERIES_CONSUMER, events);
+  } catch (error) {
+    ctx.log.warn({ err: error, events }, 'routing the events of a new webhook failed');
+    throw new HttpProblem(
+      503,
+      'WEBHOOKS_BUS_UNAVAILABLE',
+      "the message bus did not take the new webhook's events; nothing was created, try again",
+      { retryAfterSeconds: 5 },
+    );
+  }
+}
+
 /** POST /webhooks: a new subscription of the caller to the named events, with its own secret. */
 export async function createSubscription(
   ctx: ModuleContext,
@@ -66,8 +84,7 @@ export async function createSubscription(
     secret: createSecret(),
     createdAt: Date.now(),
   };
-  // Routed before the commit, so every event published once the subscription exists reaches it.
-  await ctx.routeTypes(DELIVERIES_CONSUMER, events);
+  await routeEvents(ctx, events);
   ctx.transact((tx) => {
     tx.db.insert(webhooksSubscriptions).values(subscription).run();
     const rows = events.map((eventType) => ({ subscriptionId: subscription.id, eventType }));
