@@ -8,9 +8,10 @@ export interface Tx {
   readonly db: Db;
   /**
    * Adds messages to the outbox in this transaction: they are published if and only if it commits.
-   * An invalid message is a programming error and throws (rolling the transaction back).
+   * An invalid message is a programming error and throws (rolling the transaction back). Returns
+   * their envelopes as they will be published.
    */
-  stage(...messages: MessageDraft[]): void;
+  stage(...messages: MessageDraft[]): readonly Envelope[];
 }
 
 export interface Outbox {
@@ -52,11 +53,13 @@ export function createOutbox(
         stage: (...messages) => {
           if (!sqlite.inTransaction)
             throw new Error('stage() must be called inside a transaction (ctx.transact)');
-          for (const draft of messages) {
+          const envelopes = messages.map((draft) => {
             const envelope = stageOne(draft, causal);
             onMessageStaged?.(tx, envelope);
-          }
+            return envelope;
+          });
           onStaged();
+          return envelopes;
         },
       };
       return tx;

@@ -91,6 +91,8 @@ export const kernelSagas = sqliteTable(
     steps: text('steps').notNull(),
     reason: text('reason'),
     correlationId: text('correlation_id').notNull(),
+    /** The id of the last message the instance sent: the cause of what a step timeout sends. */
+    lastSentId: text('last_sent_id'),
     deadline: integer('deadline'),
     version: integer('version').notNull(),
     createdAt: integer('created_at').notNull(),

@@ -65,8 +65,8 @@ export class SagaCoordinator {
       log.debug({ saga: saga.name, type: message.type }, 'message ignored: no running saga instance');
       return;
     }
-    store.save(transition.instance);
-    tx.stage(...transition.send);
+    const sent = tx.stage(...transition.send);
+    store.save({ ...transition.instance, lastSentId: sent.at(-1)?.id ?? transition.instance.lastSentId });
     if (transition.finished) saga.onFinish?.(tx, transition.instance);
     setImmediate(() => this.#schedule());
   }
@@ -94,7 +94,8 @@ export class SagaCoordinator {
           const instance = store.load(due.name, due.id);
           if (!instance || instance.deadline === null || instance.deadline > now) return;
           const timeout = stepTimedOut(instance, now);
-          const tx = outbox.bind({ correlationId: instance.correlationId, causationId: null });
+          // What the timeout sends is caused by the request left unanswered.
+          const tx = outbox.bind({ correlationId: instance.correlationId, causationId: instance.lastSentId });
           log.warn({ saga: saga.name, id: instance.id, step: instance.step }, 'saga step timed out');
           this.#apply(tx, saga, instance, timeout);
         });

@@ -69,6 +69,11 @@ export interface SagaInstance<State> {
   readonly steps: readonly SagaStepRecord[];
   readonly reason: string | null;
   readonly correlationId: string;
+  /**
+   * The id of the last message the instance sent (the request whose reply it waits for): what a
+   * step timeout makes it send is caused by that request, so the flow's causal chain stays whole.
+   */
+  readonly lastSentId: string | null;
   /** Epoch ms when the current step times out; null when finished. */
   readonly deadline: number | null;
   readonly version: number;
@@ -131,6 +136,7 @@ export function transitionSaga<State>(
       steps: [],
       reason: null,
       correlationId: message.correlationid,
+      lastSentId: null,
       deadline: null,
       version: 0,
     };
@@ -206,7 +212,7 @@ export function stepTimedOut(instance: SagaInstance<unknown>, now: number): Enve
     datacontenttype: 'application/json',
     schemaversion: 1,
     correlationid: instance.correlationId,
-    causationid: null,
+    causationid: instance.lastSentId,
     partitionkey: instance.id,
     data: { saga: instance.name, id: instance.id, step: instance.step },
   };

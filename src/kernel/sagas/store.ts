@@ -10,6 +10,7 @@ interface SagaRow {
   steps: string;
   reason: string | null;
   correlation_id: string;
+  last_sent_id: string | null;
   deadline: number | null;
   version: number;
   updated_at: number;
@@ -41,13 +42,14 @@ export function createSagaStore(sqlite: Database.Database): SagaStore {
     'SELECT * FROM kernel_sagas WHERE name = ? AND id = ?',
   );
   const insert = sqlite.prepare(
-    `INSERT INTO kernel_sagas (name, id, status, step, state, steps, reason, correlation_id, deadline, version,
-                               created_at, updated_at)
-     VALUES (@name, @id, @status, @step, @state, @steps, @reason, @correlationId, @deadline, @version, @now, @now)`,
+    `INSERT INTO kernel_sagas (name, id, status, step, state, steps, reason, correlation_id, last_sent_id,
+                               deadline, version, created_at, updated_at)
+     VALUES (@name, @id, @status, @step, @state, @steps, @reason, @correlationId, @lastSentId, @deadline,
+             @version, @now, @now)`,
   );
   const update = sqlite.prepare(
     `UPDATE kernel_sagas SET status = @status, step = @step, state = @state, steps = @steps, reason = @reason,
-            deadline = @deadline, version = @version, updated_at = @now
+            last_sent_id = @lastSentId, deadline = @deadline, version = @version, updated_at = @now
      WHERE name = @name AND id = @id AND version = @version - 1`,
   );
   const selectDue = sqlite.prepare<[number], SagaRow>(
@@ -105,6 +107,7 @@ function toInstance(row: SagaRow): SagaInstance<unknown> {
     steps: JSON.parse(row.steps) as SagaInstance<unknown>['steps'],
     reason: row.reason,
     correlationId: row.correlation_id,
+    lastSentId: row.last_sent_id,
     deadline: row.deadline,
     version: row.version,
   };
