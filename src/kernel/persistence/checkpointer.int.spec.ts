@@ -43,14 +43,18 @@ describe('WAL checkpointer thread', () => {
     const insert = db.sqlite.prepare('INSERT INTO alpha_rows (body) VALUES (?)');
     const read = db.sqlite.prepare('SELECT body FROM alpha_rows WHERE id = ?').pluck();
     // One commit per turn of the event loop, with a read between, as a busy app does. Each commit
-    // appends at least one 4 KiB page to the WAL: ~16 MB in all, which a WAL never rewound keeps.
-    for (let i = 1; i <= 4000; i++) {
+    // appends at least one 4 KiB page to the WAL: a WAL never rewound reached 30-41 MB here (a
+    // PASSIVE checkpoint that happens to catch up lets SQLite rewind it now and then), one
+    // restarted past 256 KiB 2.5 MB (its high-water mark: how far writes got between two rounds).
+    for (let i = 1; i <= 12_000; i++) {
       db.writeTransaction(() => insert.run('x'.repeat(200)));
       expect(read.get(i)).toHaveLength(200);
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
     const walBytes = statSync(`${db.file}-wal`).size;
     await checkpointer.close();
-    expect(walBytes).toBeLessThan(4_000_000);
+    // Loose on purpose: on a loaded machine the thread's rounds come late (4.1 MB was seen with
+    // a third of these commits).
+    expect(walBytes).toBeLessThan(8_000_000);
   });
 });
