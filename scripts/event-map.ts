@@ -38,7 +38,7 @@ async function readRunningSystem(
 ): Promise<{ messages: AnyMessageDefinition[]; consumers: Consumer[] }> {
   const test = await startTestKernel({ modules });
   try {
-    return { messages: test.kernel.registry.all(), consumers: test.kernel.consumers() };
+    return { messages: test.kernel.messageTypes.all(), consumers: test.kernel.consumers() };
   } finally {
     await test.dispose();
   }

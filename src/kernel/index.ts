@@ -21,10 +21,10 @@ export {
   defineEvent,
   isMessage,
   type MessageDefinition,
-} from './messaging/registry.js';
+} from './messaging/message-types.js';
 export type { RetryPolicy } from './messaging/retry.js';
 export type { Transport, TransportName } from './messaging/transport.js';
-export { Kernel } from './modules/lifecycle.js';
+export { Kernel } from './modules/kernel.js';
 export { defineModule, type HttpApp, type ModuleContext, type ModuleDefinition } from './modules/module.js';
 export type { Logger } from './observability/logger.js';
 export type { Tx } from './outbox/outbox.js';

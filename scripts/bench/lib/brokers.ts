@@ -13,7 +13,7 @@ import {
   endpointQueues,
   exchangeName,
   type Topology,
-} from '../../../src/kernel/messaging/transports/rabbitmq-topology.js';
+} from '../../../src/kernel/messaging/transports/rabbitmq/topology.js';
 import { createLogger } from '../../../src/kernel/observability/logger.js';
 import { amqpSkipReason, amqpUrl, redisSkipReason, redisUrl } from '../../../src/kernel/testing/index.js';
 

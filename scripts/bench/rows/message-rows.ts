@@ -1,5 +1,5 @@
 /** Rows 1-3: the message path on each transport against its raw library, same run. */
-import { createMemoryTransport } from '../../../src/kernel/messaging/transports/memory.js';
+import { createMemoryTransport } from '../../../src/kernel/messaging/transports/memory/memory.js';
 import { createLogger } from '../../../src/kernel/observability/logger.js';
 import {
   type BrokerTransport,

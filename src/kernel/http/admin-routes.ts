@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import type { Kernel } from '../modules/lifecycle.js';
+import type { Kernel } from '../modules/kernel.js';
 import type { HttpApp } from '../modules/module.js';
 import { requireAdminSession } from './admin-session.js';
 import { HttpProblem } from './errors.js';

@@ -1,4 +1,4 @@
-import type { AnyMessageDefinition } from '../messaging/registry.js';
+import type { AnyMessageDefinition } from '../messaging/message-types.js';
 
 export type JsonObject = { readonly [key: string]: unknown };
 

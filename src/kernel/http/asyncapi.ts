@@ -1,6 +1,6 @@
 import { type Config, redactUrl } from '../config.js';
-import type { AnyMessageDefinition } from '../messaging/registry.js';
-import type { ConsumerDescription, Kernel } from '../modules/lifecycle.js';
+import type { AnyMessageDefinition } from '../messaging/message-types.js';
+import type { ConsumerDescription, Kernel } from '../modules/kernel.js';
 import type { HttpApp } from '../modules/module.js';
 import { type PackageInfo, packageInfo } from '../package-info.js';
 import { type AsyncApiMessage, envelopeSchema, type JsonObject } from './asyncapi-envelope.js';
@@ -46,7 +46,7 @@ export interface PublishingModule {
 export interface AsyncApiSource {
   readonly info: PackageInfo;
   readonly config: Pick<Config, 'transport' | 'redisUrl' | 'amqpUrl' | 'busNamespace'>;
-  /** Every message type this process knows (its registry). */
+  /** Every message type this process knows (its message types). */
   readonly messages: readonly AnyMessageDefinition[];
   readonly publishers: readonly PublishingModule[];
   readonly consumers: readonly ConsumerDescription[];
@@ -166,11 +166,11 @@ export function registerAsyncApiRoute(app: HttpApp, kernel: Kernel): void {
       buildAsyncApiDocument({
         info: packageInfo,
         config: kernel.config,
-        messages: kernel.registry.all(),
+        messages: kernel.messageTypes.all(),
         publishers: publishersOf(kernel),
         consumers: kernel.consumers(),
       });
-    // Kept only once started: before that the registry and the consumers are still filling up.
+    // Kept only once started: before that the message types and the consumers are still filling up.
     if (kernel.started) document = built;
     return mergedAsyncApi(built, app.documentParts);
   });

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { describe, expect, it } from 'vitest';
-import { defineCommand, defineEvent } from '../messaging/registry.js';
+import { defineCommand, defineEvent } from '../messaging/message-types.js';
 import { asyncApiProblems } from '../testing/asyncapi-schema.js';
 import { type AsyncApiSource, buildAsyncApiDocument, serverOf } from './asyncapi.js';
 

@@ -1,14 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventually } from '../testing/index.js';
-import { createMemoryTransport } from './transports/memory.js';
+import { createMemoryTransport } from './transports/memory/memory.js';
 import {
   FAST_RETRY,
   fails,
   itemPriced,
   rawEnvelope,
   thingHappened,
-} from './transports/transport.conformance.fixtures.js';
-import { Harness } from './transports/transport.conformance.harness.js';
+} from './transports/testing/conformance/fixtures.js';
+import { Harness } from './transports/testing/conformance/harness.js';
 
 /** Exactly-once effect: the handler's writes and its inbox record commit together. */
 describe('consumer: a duplicate delivery changes nothing', () => {

@@ -7,7 +7,7 @@ import { runInContext } from './context.js';
 import type { DeadLetterStore } from './dead-letters.js';
 import { contextOf, type Envelope } from './envelope.js';
 import { errorText, NonRetryableError } from './errors.js';
-import type { AnyMessageDefinition, MessageRegistry } from './registry.js';
+import type { AnyMessageDefinition, MessageTypes } from './message-types.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, retryDelayMs } from './retry.js';
 import type { ConsumerEndpoint, DeliveryOutcome, Transport, TransportName } from './transport.js';
 
@@ -58,7 +58,7 @@ export interface Consumer extends ConsumerEndpoint {
 
 export interface ConsumerDeps {
   readonly database: ModuleDatabase;
-  readonly registry: MessageRegistry;
+  readonly messageTypes: MessageTypes;
   readonly inbox: Inbox;
   readonly outbox: Outbox;
   readonly deadLetters: DeadLetterStore;
@@ -70,7 +70,7 @@ export interface ConsumerDeps {
 
 /** Builds the endpoint a transport delivers to: decode, dedupe, handle, retry or dead-letter. */
 export function createConsumer(subscription: Subscription, deps: ConsumerDeps): Consumer {
-  const { database, registry, inbox, outbox, deadLetters } = deps;
+  const { database, messageTypes, inbox, outbox, deadLetters } = deps;
   const module = database.module;
   const name = subscription.consumer;
   if (!name.startsWith(`${module}.`) || name.length <= module.length + 1) {
@@ -201,7 +201,7 @@ export function createConsumer(subscription: Subscription, deps: ConsumerDeps): 
       const started = performance.now();
       let envelope: Envelope;
       try {
-        envelope = registry.decode(raw);
+        envelope = messageTypes.decode(raw);
       } catch (error) {
         return measured('unknown', deadLetter(raw, attempt, error, settle));
       }

@@ -9,14 +9,14 @@ import { defineModule } from '../modules/module.js';
 import type { Logger } from '../observability/logger.js';
 import { eventually, startTestKernel, type TestKernel } from '../testing/index.js';
 import type { Transport } from './transport.js';
-import { createMemoryTransport } from './transports/memory.js';
+import { createMemoryTransport } from './transports/memory/memory.js';
 import {
   FAST_RETRY,
   fails,
   type Thing,
   thing,
   thingHappened,
-} from './transports/transport.conformance.fixtures.js';
+} from './transports/testing/conformance/fixtures.js';
 
 describe('dead-letter replay', () => {
   let tk: TestKernel | undefined;

@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../config.js';
 import { createTransport } from '../messaging/transports/index.js';
-import { Kernel } from './lifecycle.js';
+import { Kernel } from './kernel.js';
 
 /** A loopback port where nothing listens. */
 async function closedPort(): Promise<number> {

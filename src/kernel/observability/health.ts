@@ -1,4 +1,4 @@
-import type { Kernel } from '../modules/lifecycle.js';
+import type { Kernel } from '../modules/kernel.js';
 import type { HttpApp } from '../modules/module.js';
 
 /**

@@ -3,9 +3,9 @@ import { Type } from 'typebox';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runInContext } from '../messaging/context.js';
 import type { Envelope } from '../messaging/envelope.js';
-import { defineEvent } from '../messaging/registry.js';
+import { defineEvent } from '../messaging/message-types.js';
 import type { Transport } from '../messaging/transport.js';
-import { createMemoryTransport } from '../messaging/transports/memory.js';
+import { createMemoryTransport } from '../messaging/transports/memory/memory.js';
 import {
   doThing,
   FAST_RETRY,
@@ -13,7 +13,7 @@ import {
   type Thing,
   thing,
   thingHappened,
-} from '../messaging/transports/transport.conformance.fixtures.js';
+} from '../messaging/transports/testing/conformance/fixtures.js';
 import { defineModule } from '../modules/module.js';
 import type { Logger } from '../observability/logger.js';
 import { eventually, startTestKernel, type TestKernel } from '../testing/index.js';

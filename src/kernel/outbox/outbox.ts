@@ -1,6 +1,6 @@
 import type { CausalContext } from '../messaging/context.js';
 import { createEnvelope, type Envelope, type MessageDraft } from '../messaging/envelope.js';
-import type { MessageRegistry } from '../messaging/registry.js';
+import type { MessageTypes } from '../messaging/message-types.js';
 import type { Db, ModuleDatabase } from '../persistence/db.js';
 
 /** A write transaction of a module: its drizzle handle, and the outbox to stage messages in. */
@@ -29,7 +29,7 @@ export interface OutboxHooks {
 /** The transactional outbox of one module. */
 export function createOutbox(
   database: ModuleDatabase,
-  registry: MessageRegistry,
+  messageTypes: MessageTypes,
   { onStaged, onMessageStaged }: OutboxHooks,
 ): Outbox {
   const { sqlite, db, module } = database;
@@ -37,8 +37,8 @@ export function createOutbox(
     'INSERT INTO kernel_outbox (id, type, partition_key, envelope, created_at) VALUES (?, ?, ?, ?, ?)',
   );
   const stageOne = (draft: MessageDraft, causal: CausalContext): Envelope => {
-    registry.assertValidDraft(draft);
-    const definition = registry.get(draft.type);
+    messageTypes.assertValidDraft(draft);
+    const definition = messageTypes.get(draft.type);
     if (definition?.kind === 'event' && definition.owner !== module) {
       throw new Error(`module ${module} cannot publish ${draft.type}: events are published by their owner`);
     }

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { Config } from '../config.js';
 import { requireAdmin } from '../http/auth.js';
-import type { Kernel } from '../modules/lifecycle.js';
+import type { Kernel } from '../modules/kernel.js';
 import type { HttpApp } from '../modules/module.js';
 import { within } from '../time.js';
 import {

@@ -1,5 +1,5 @@
 import type { Envelope, MessageDraft } from '../messaging/envelope.js';
-import type { AnyMessageDefinition } from '../messaging/registry.js';
+import type { AnyMessageDefinition } from '../messaging/message-types.js';
 import type { Tx } from '../outbox/outbox.js';
 
 export type SagaStatus = 'running' | 'compensating' | 'completed' | 'compensated' | 'failed';

@@ -1,6 +1,6 @@
 import type { DeadLetter } from '../../messaging/dead-letters.js';
 import type { ConsumerStats } from '../../messaging/transport.js';
-import type { HealthCheck, Kernel } from '../../modules/lifecycle.js';
+import type { HealthCheck, Kernel } from '../../modules/kernel.js';
 import type { OutboxStats } from '../../outbox/relay.js';
 import { packageInfo } from '../../package-info.js';
 import type { SagaListing } from '../../sagas/store.js';

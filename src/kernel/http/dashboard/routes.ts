@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { Kernel } from '../../modules/lifecycle.js';
+import type { Kernel } from '../../modules/kernel.js';
 import type { HttpApp } from '../../modules/module.js';
 import {
   clearedSessionCookie,

@@ -1,7 +1,7 @@
 import type { Config } from '../../config.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Transport } from '../transport.js';
-import { createMemoryTransport } from './memory.js';
+import { createMemoryTransport } from './memory/memory.js';
 
 /**
  * The transport TRANSPORT names. Broker names are prefixed with BUS_NAMESPACE. Only the chosen
@@ -13,11 +13,11 @@ export async function createTransport(config: Config, log: Logger): Promise<Tran
     case 'memory':
       return createMemoryTransport(log);
     case 'bullmq': {
-      const { createBullMqTransport } = await import('./bullmq.js');
+      const { createBullMqTransport } = await import('./bullmq/bullmq.js');
       return createBullMqTransport(log, { url: config.redisUrl, prefix: config.busNamespace });
     }
     case 'rabbitmq': {
-      const { createRabbitMqTransport } = await import('./rabbitmq.js');
+      const { createRabbitMqTransport } = await import('./rabbitmq/rabbitmq.js');
       return createRabbitMqTransport(log, {
         url: config.amqpUrl,
         queueType: config.rabbitmqQueueType,

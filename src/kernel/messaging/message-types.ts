@@ -1,0 +1,181 @@
+import { type Static, type TSchema, Type } from 'typebox';
+import { Compile, type Validator } from 'typebox/compile';
+import type { Envelope, MessageDraft } from './envelope.js';
+import { BadMessageError } from './errors.js';
+
+const TYPE_NAME = /^[a-z][a-z0-9]*\.[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+
+export type MessageKind = 'event' | 'command';
+
+/** Turns data of schema version `from` into data of version `from + 1`. */
+export type Upcaster = (data: unknown) => unknown;
+
+export interface MessageSpec<S extends TSchema> {
+  /** `<module>.<kebab-case>`; the owning module is the part before the dot. */
+  readonly type: string;
+  readonly schema: S;
+  /** The newest schema version (default 1). Consumers always see this one. */
+  readonly version?: number;
+  /** `upcasters[n]` turns version n into n + 1, for every n below `version`. */
+  readonly upcasters?: Readonly<Record<number, Upcaster>>;
+  /** Messages with the same key are handled in publish order by each consumer. */
+  readonly partitionKey: (data: Static<S>) => string;
+  readonly description?: string;
+}
+
+/**
+ * A declared message type. Callable: `orderPlaced({ ... })` returns a draft to stage.
+ * Modules export these from `contracts.ts`; they are data only.
+ */
+export interface MessageDefinition<S extends TSchema = TSchema> {
+  (data: Static<S>): MessageDraft<Static<S>>;
+  readonly type: string;
+  readonly kind: MessageKind;
+  readonly owner: string;
+  readonly version: number;
+  readonly schema: S;
+  readonly upcasters: Readonly<Record<number, Upcaster>>;
+  readonly description: string;
+}
+
+export type AnyMessageDefinition = MessageDefinition<TSchema>;
+
+function define<S extends TSchema>(kind: MessageKind, spec: MessageSpec<S>): MessageDefinition<S> {
+  if (!TYPE_NAME.test(spec.type)) {
+    throw new Error(`message type "${spec.type}" must be <module>.<kebab-case>`);
+  }
+  const version = spec.version ?? 1;
+  const upcasters = spec.upcasters ?? {};
+  for (let v = 1; v < version; v++) {
+    if (!upcasters[v]) throw new Error(`${spec.type}: missing upcaster from version ${v} to ${v + 1}`);
+  }
+  const create = (data: Static<S>): MessageDraft<Static<S>> => ({
+    type: spec.type,
+    schemaversion: version,
+    partitionkey: spec.partitionKey(data),
+    data,
+  });
+  return Object.assign(create, {
+    type: spec.type,
+    kind,
+    owner: spec.type.slice(0, spec.type.indexOf('.')),
+    version,
+    schema: spec.schema,
+    upcasters,
+    description: spec.description ?? '',
+  });
+}
+
+/** Declares an event (past tense: `orders.order-placed`). */
+export function defineEvent<S extends TSchema>(spec: MessageSpec<S>): MessageDefinition<S> {
+  return define('event', spec);
+}
+
+/** Declares a command (imperative: `payments.charge-payment`). */
+export function defineCommand<S extends TSchema>(spec: MessageSpec<S>): MessageDefinition<S> {
+  return define('command', spec);
+}
+
+/** Narrows a decoded envelope to the data type of `definition`. */
+export function isMessage<S extends TSchema>(
+  definition: MessageDefinition<S>,
+  message: Envelope,
+): message is Envelope<Static<S>> {
+  return message.type === definition.type;
+}
+
+const EnvelopeAttributes = Compile(
+  Type.Object({
+    specversion: Type.Literal('1.0'),
+    id: Type.String({ minLength: 1 }),
+    source: Type.String({ minLength: 1 }),
+    type: Type.String({ minLength: 1 }),
+    time: Type.String({ minLength: 1 }),
+    schemaversion: Type.Integer({ minimum: 1 }),
+    correlationid: Type.String({ minLength: 1 }),
+    causationid: Type.Union([Type.String(), Type.Null()]),
+    partitionkey: Type.String(),
+    data: Type.Unknown(),
+  }),
+);
+
+/**
+ * The message types a kernel knows: what its modules publish and what they subscribe to.
+ * Validates on publish (an invalid draft is a bug: it throws) and on receive (an invalid message
+ * raises BadMessageError, which dead-letters it), upcasting older schema versions on the way in.
+ */
+export class MessageTypes {
+  readonly #definitions = new Map<string, AnyMessageDefinition>();
+  readonly #validators = new Map<string, Validator>();
+
+  register(definitions: Iterable<AnyMessageDefinition>): void {
+    for (const definition of definitions) {
+      const known = this.#definitions.get(definition.type);
+      if (known && known !== definition) throw new Error(`message type ${definition.type} is declared twice`);
+      this.#definitions.set(definition.type, definition);
+    }
+  }
+
+  get(type: string): AnyMessageDefinition | undefined {
+    return this.#definitions.get(type);
+  }
+
+  all(): AnyMessageDefinition[] {
+    return [...this.#definitions.values()];
+  }
+
+  /** Throws when a draft about to be staged is not valid: a programming error in the caller. */
+  assertValidDraft(draft: MessageDraft): void {
+    const definition = this.#definitions.get(draft.type);
+    if (!definition) throw new Error(`cannot stage ${draft.type}: type not registered by any module`);
+    const problems = this.#problems(definition, draft.data);
+    if (problems) throw new Error(`cannot stage ${draft.type}: ${problems}`);
+  }
+
+  /** Parses and validates a received message; upcasts it to the newest schema version. */
+  decode(raw: string | Buffer | object): Envelope {
+    const value = typeof raw === 'object' && !Buffer.isBuffer(raw) ? raw : parseJson(raw);
+    if (!EnvelopeAttributes.Check(value)) {
+      throw new BadMessageError(`not an envelope: ${describeErrors(EnvelopeAttributes, value)}`);
+    }
+    const envelope = value as unknown as Envelope;
+    const definition = this.#definitions.get(envelope.type);
+    if (!definition) throw new BadMessageError(`unknown message type ${envelope.type}`);
+    if (envelope.schemaversion > definition.version) {
+      throw new BadMessageError(
+        `${envelope.type} schema version ${envelope.schemaversion} is newer than this build's ${definition.version}`,
+      );
+    }
+    let data = envelope.data;
+    for (let v = envelope.schemaversion; v < definition.version; v++) data = definition.upcasters[v]?.(data);
+    const problems = this.#problems(definition, data);
+    if (problems)
+      throw new BadMessageError(`${envelope.type} v${definition.version} schema violation: ${problems}`);
+    return { ...envelope, schemaversion: definition.version, data };
+  }
+
+  #problems(definition: AnyMessageDefinition, data: unknown): string | undefined {
+    let validator = this.#validators.get(definition.type);
+    if (!validator) {
+      validator = Compile(definition.schema);
+      this.#validators.set(definition.type, validator);
+    }
+    return validator.Check(data) ? undefined : describeErrors(validator, data);
+  }
+}
+
+function parseJson(raw: string | Buffer): unknown {
+  try {
+    return JSON.parse(raw.toString());
+  } catch (error) {
+    throw new BadMessageError(`not JSON: ${(error as Error).message}`);
+  }
+}
+
+function describeErrors(validator: Validator, value: unknown): string {
+  return validator
+    .Errors(value)
+    .slice(0, 5)
+    .map((e) => `${e.instancePath || '/'} ${e.message}`)
+    .join('; ');
+}

@@ -1,0 +1,176 @@
+/**
+ * The BullMQ (Redis) transport. Design, in short (details in the bullmq-*.ts files):
+ * - Each consumer has P partition queues `<consumer>.p<i>`; a message goes to partition
+ *   hash(partitionkey) % P of every consumer whose types include its type. Job id = message id.
+ * - A durable routing table in Redis (type → consumers, consumer → P), written at subscribe,
+ *   lets any process publish to consumers that run elsewhere, even while they are down.
+ * - Per-key order across instances: a partition is worked by one instance at a time (a Redis
+ *   lease, fair share, taken over when its holder dies); inside it, jobs are fetched in queue
+ *   order and run per key in order, up to the endpoint's concurrency (BullMQ groups are paid).
+ * - Retries run in process through the consumer's policy, the key held back; a job completes only
+ *   at a final outcome. A crash leaves jobs active; the next holder restores them, in order,
+ *   once their locks expire, and the consumer's inbox absorbs what had been handled.
+ * - Dead letters live in the consumer's SQLite store (the source of truth); a copy goes to the
+ *   BullMQ queue `dlq.<module>.retry` (nobody works it; kept `deadLetterRetentionMs`).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Queue } from 'bullmq';
+import type { Logger } from '../../../observability/logger.js';
+import type { ConsumerStats, Transport } from '../../transport.js';
+import { ConsumerGroup } from './group.js';
+import { jobIdFor, partitionQueueName, peekRaw } from './keys.js';
+import { Queues } from './queues.js';
+import { checkPersistence, closeConnection, openConnections, waitUntilReady } from './redis.js';
+import { JOB_OPTIONS, RoutingTable } from './routing.js';
+
+export interface BullMqTransportOptions {
+  /** REDIS_URL. */
+  readonly url: string;
+  /** Prefix of every key (BUS_NAMESPACE); default `modulith`. */
+  readonly prefix?: string;
+  /** Partition queues per consumer, fixed at a consumer's first subscribe (default 4). */
+  readonly partitions?: number;
+  /** Jobs fetched ahead per partition (default max(8, 4 × the endpoint's concurrency)). */
+  readonly prefetch?: number;
+  /** BullMQ job lock; a crashed instance's jobs are restored this long after it died (default 10 s). */
+  readonly lockDurationMs?: number;
+  /** Partition lease; a crashed instance's partitions are taken over after it (default 10 s). */
+  readonly leaseTtlMs?: number;
+  /** Seconds a fetch blocks on an empty queue (default 5). */
+  readonly blockTimeoutSec?: number;
+  /** How long the first use waits for Redis before failing with a REDIS_URL error (default 30 s). */
+  readonly connectTimeoutMs?: number;
+  /** Age after which copies in `dlq.<module>.retry` are removed (default 7 days). */
+  readonly deadLetterRetentionMs?: number;
+  /** This process's identity in partition leases (default a random id). */
+  readonly instanceId?: string;
+}
+
+/** The BullMQ transport, which can also show its queues (bull-board under `/admin/queues`). */
+export interface BullMqTransport extends Transport {
+  /** The partition queues of this process's consumers and their modules' dead-letter queues. */
+  boardQueues(): Queue[];
+}
+
+export function createBullMqTransport(log: Logger, options: BullMqTransportOptions): BullMqTransport {
+  const prefix = options.prefix ?? 'modulith';
+  const instanceId = options.instanceId ?? randomUUID();
+  const lockDurationMs = options.lockDurationMs ?? 10_000;
+  const { worker: redis, publisher } = openConnections(options.url, `${prefix}:${instanceId}`, log);
+  const routing = new RoutingTable(prefix, Math.max(1, options.partitions ?? 4), log);
+  const queues = new Queues({
+    prefix,
+    log,
+    publisher,
+    worker: redis,
+    retentionMs: options.deadLetterRetentionMs ?? 7 * 86_400_000,
+  });
+  const groups = new Map<string, ConsumerGroup>();
+  let ready: Promise<void> | undefined;
+  let closing: Promise<void> | undefined;
+  let connectedOnce = false;
+  redis.on('ready', () => {
+    if (connectedOnce) {
+      log.warn('redis reconnected: partition workers start new runs');
+      for (const group of groups.values()) group.restartRuns('redis reconnected');
+    }
+    connectedOnce = true;
+  });
+
+  /** The first use waits for Redis up to connectTimeoutMs; a failed wait is tried again next time. */
+  const ensureReady = async () => {
+    if (closing) throw new Error('bullmq transport is closed');
+    ready ??= (async () => {
+      await waitUntilReady([redis, publisher], options.url, options.connectTimeoutMs ?? 30_000);
+      await checkPersistence(redis, options.url, log);
+    })().catch((error: unknown) => {
+      ready = undefined;
+      throw error;
+    });
+    await ready;
+  };
+
+  return {
+    name: 'bullmq',
+
+    async publish(messages) {
+      if (messages.length === 0) return;
+      await ensureReady();
+      await queues.addAll(await routing.plan(publisher, messages));
+    },
+
+    async subscribe(endpoint) {
+      if (groups.has(endpoint.name)) throw new Error(`consumer ${endpoint.name} is already subscribed`);
+      await ensureReady();
+      const partitions = await routing.register(redis, endpoint);
+      const group = new ConsumerGroup({
+        endpoint,
+        partitions,
+        redis,
+        instanceId,
+        leaseTtlMs: options.leaseTtlMs ?? 10_000,
+        settings: {
+          prefix,
+          lockDurationMs,
+          prefetch: options.prefetch ?? Math.max(8, 4 * endpoint.concurrency),
+          blockTimeoutSec: options.blockTimeoutSec ?? 5,
+        },
+        log: log.child({ consumer: endpoint.name }),
+        onDeadLetter: (raw, error, attempts) => queues.copyDeadLetter(endpoint, raw, error, attempts),
+      });
+      groups.set(endpoint.name, group);
+      await group.start();
+    },
+
+    async route(endpoint, types) {
+      await ensureReady();
+      await routing.route(redis, endpoint.name, types);
+    },
+
+    async redeliver(endpoint, raw) {
+      await ensureReady();
+      const { id, partitionKey } = peekRaw(raw);
+      const jobId = jobIdFor(`${id ?? 'raw'}-replay-${Date.now()}-${randomUUID().slice(0, 8)}`);
+      const job = { name: 'replay', data: raw, opts: { ...JOB_OPTIONS, jobId } };
+      await queues.addAll(new Map([[routing.queueFor(endpoint.name, partitionKey), [job]]]));
+    },
+
+    async stats(): Promise<ConsumerStats[]> {
+      return Promise.all(
+        [...groups.values()].map(async ({ endpoint, partitions, held }) => {
+          const names = Array.from({ length: partitions }, (_, i) => partitionQueueName(endpoint.name, i));
+          return { consumer: endpoint.name, ...(await queues.counts(names)), partitions: held };
+        }),
+      );
+    },
+
+    boardQueues() {
+      const groupList = [...groups.values()];
+      const partitionQueues = groupList.flatMap(({ endpoint, partitions }) =>
+        Array.from({ length: partitions }, (_, i) => queues.published(partitionQueueName(endpoint.name, i))),
+      );
+      const modules = [...new Set(groupList.map(({ endpoint }) => endpoint.module))];
+      return [...partitionQueues, ...modules.map((module) => queues.deadLetterQueue(module))];
+    },
+
+    async health() {
+      if (closing) return { ok: false, detail: 'closed' };
+      if (publisher.status !== 'ready') return { ok: false, detail: `redis: ${publisher.status}` };
+      try {
+        await publisher.ping();
+        return { ok: true };
+      } catch (error) {
+        return { ok: false, detail: `redis: ${error instanceof Error ? error.message : String(error)}` };
+      }
+    },
+
+    close() {
+      closing ??= (async () => {
+        await Promise.all([...groups.values()].map((group) => group.close()));
+        await queues.close();
+        await Promise.all([closeConnection(redis), closeConnection(publisher)]);
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,165 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from '../../../observability/logger.js';
+import { within } from '../../../time.js';
+import type { ConsumerEndpoint } from '../../transport.js';
+import { KeyLanes } from '../key-lanes.js';
+import { leaseKeyPrefix, membersKey, partitionQueueName } from './keys.js';
+import type { PartitionSettings } from './partition-run.js';
+import { PartitionWorker } from './partition-worker.js';
+import { runLeaseRound, runReleaseLease } from './scripts.js';
+
+export interface GroupContext {
+  readonly endpoint: ConsumerEndpoint;
+  readonly partitions: number;
+  readonly redis: Redis;
+  readonly instanceId: string;
+  readonly leaseTtlMs: number;
+  readonly settings: PartitionSettings;
+  readonly log: Logger;
+  readonly onDeadLetter: (raw: string, error: string, attempts: number) => Promise<void>;
+}
+
+/** How long closing waits for one Redis answer (a close during an outage must still end). */
+const CLOSE_PATIENCE_MS = 2000;
+
+/** The promise's value, or undefined after `ms` (the promise keeps running). */
+const atMost = <T>(promise: Promise<T>, ms: number): Promise<T | undefined> =>
+  within(promise, ms, () => undefined);
+
+/**
+ * One consumer endpoint in this process: the partitions this instance may work, by lease.
+ * Every lease round (a third of the lease TTL) renews the leases held, takes free partitions up
+ * to a fair share of the live instances, gives back partitions above it (after their worker has
+ * finished what it started), and stops the workers of leases lost. So each partition is worked
+ * by one instance at a time (per-key order across instances), a crashed instance's partitions
+ * are taken over once its leases expire, and instances share the partitions.
+ */
+export class ConsumerGroup {
+  readonly lanes: KeyLanes;
+  readonly #ctx: GroupContext;
+  readonly #leasePrefix: string;
+  readonly #workers = new Map<number, PartitionWorker>();
+  /** Partitions whose worker is stopping (lost, given back, or closing). */
+  readonly #stopping = new Map<number, Promise<void>>();
+  #timer: NodeJS.Timeout | undefined;
+  #round: Promise<void> | undefined;
+  #closed = false;
+  #failures = 0;
+
+  constructor(ctx: GroupContext) {
+    this.#ctx = ctx;
+    this.lanes = new KeyLanes(ctx.endpoint, ctx.log);
+    this.#leasePrefix = leaseKeyPrefix(ctx.settings.prefix, ctx.endpoint.name);
+  }
+
+  get endpoint(): ConsumerEndpoint {
+    return this.#ctx.endpoint;
+  }
+
+  get partitions(): number {
+    return this.#ctx.partitions;
+  }
+
+  /** The partitions this instance works now. */
+  get held(): number[] {
+    return [...this.#workers.keys()].sort((a, b) => a - b);
+  }
+
+  /** After a Redis reconnect every partition worker starts a new run (see PartitionWorker.restartRun). */
+  restartRuns(reason: string): void {
+    for (const worker of this.#workers.values()) worker.restartRun(reason);
+  }
+
+  async start(): Promise<void> {
+    await this.#leaseRound();
+    this.#timer = setInterval(() => void this.#leaseRound(), Math.max(20, this.#ctx.leaseTtlMs / 3));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    await atMost(this.#round ?? Promise.resolve(), CLOSE_PATIENCE_MS);
+    for (const partition of [...this.#workers.keys()]) this.#stop(partition, true);
+    await Promise.all(this.#stopping.values());
+    const { redis, instanceId, settings, endpoint } = this.#ctx;
+    await atMost(
+      redis.zrem(membersKey(settings.prefix, endpoint.name), instanceId).catch(() => 0),
+      CLOSE_PATIENCE_MS,
+    );
+  }
+
+  #leaseRound(): Promise<void> {
+    if (this.#round || this.#closed) return this.#round ?? Promise.resolve();
+    this.#round = this.#lease().finally(() => {
+      this.#round = undefined;
+    });
+    return this.#round;
+  }
+
+  async #lease(): Promise<void> {
+    const { redis, endpoint, instanceId, leaseTtlMs, partitions, settings, log } = this.#ctx;
+    let held: Set<number>;
+    let fairShare: number;
+    try {
+      const round = await runLeaseRound(redis, {
+        membersKey: membersKey(settings.prefix, endpoint.name),
+        instanceId,
+        ttlMs: leaseTtlMs,
+        partitions,
+        leasePrefix: this.#leasePrefix,
+        acquire: true,
+      });
+      held = new Set(round.held);
+      fairShare = round.fairShare;
+      this.#failures = 0;
+    } catch (error) {
+      if (this.#failures++ % 20 === 0)
+        log.warn({ err: error, consumer: endpoint.name }, 'lease round failed');
+      return;
+    }
+    if (this.#closed) return;
+    for (const partition of this.#workers.keys()) {
+      if (held.has(partition)) continue;
+      log.warn({ consumer: endpoint.name, partition }, 'partition lease lost; its worker stops');
+      this.#stop(partition, false);
+    }
+    const extra = [...held].filter((p) => !this.#stopping.has(p)).sort((a, b) => b - a);
+    for (const partition of extra.slice(0, Math.max(0, extra.length - fairShare))) {
+      log.info({ consumer: endpoint.name, partition }, 'handing a partition over (fair share)');
+      this.#stop(partition, true);
+      held.delete(partition);
+    }
+    for (const partition of held) {
+      if (this.#workers.has(partition) || this.#stopping.has(partition)) continue;
+      const worker = new PartitionWorker({
+        queueName: partitionQueueName(endpoint.name, partition),
+        lanes: this.lanes,
+        redis,
+        settings,
+        log,
+        onDeadLetter: this.#ctx.onDeadLetter,
+      });
+      this.#workers.set(partition, worker);
+      worker.start();
+    }
+  }
+
+  /** Stops a partition's worker; `release` gives its lease back once the worker is done. */
+  #stop(partition: number, release: boolean): void {
+    const worker = this.#workers.get(partition);
+    this.#workers.delete(partition);
+    if (!worker && !release) return;
+    const { redis, instanceId } = this.#ctx;
+    const stopping = (async () => {
+      await worker?.stop();
+      if (release) {
+        await atMost(
+          runReleaseLease(redis, `${this.#leasePrefix}${partition}`, instanceId).catch(() => {}),
+          CLOSE_PATIENCE_MS,
+        );
+      }
+    })().finally(() => this.#stopping.delete(partition));
+    this.#stopping.set(partition, stopping);
+  }
+}

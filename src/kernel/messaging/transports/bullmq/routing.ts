@@ -1,0 +1,153 @@
+import type { ChainableCommander, Redis } from 'ioredis';
+import type { Logger } from '../../../observability/logger.js';
+import type { Envelope } from '../../envelope.js';
+import type { ConsumerEndpoint } from '../../transport.js';
+import { partitionOf } from '../partition.js';
+import {
+  consumersKey,
+  consumerTypesKey,
+  jobIdFor,
+  partitionQueueName,
+  routesKey,
+  routesVersionKey,
+} from './keys.js';
+import { repliesOrThrow } from './redis.js';
+
+export interface JobSpec {
+  readonly name: string;
+  readonly data: string;
+  readonly opts: { readonly jobId: string } & typeof JOB_OPTIONS;
+}
+
+/** Jobs to add, by partition queue name. */
+export type JobsByQueue = Map<string, JobSpec[]>;
+
+/** BullMQ's own retries stay off (the consumer's policy retries in process); finished jobs go. */
+export const JOB_OPTIONS = { removeOnComplete: true, removeOnFail: 1000, attempts: 1 } as const;
+
+/**
+ * The durable routing table in Redis: which consumers take a type, and each consumer's partition
+ * count. Written at subscribe, so a process publishes to consumers that run elsewhere, or are
+ * down, as soon as they have subscribed once. Every publish reads the table's version (one GET)
+ * and reads the routes again only when it changed: a subscribe writes the routes and bumps the
+ * version in one MULTI, so a publish that starts after a subscribe has finished, in any process,
+ * routes to that consumer (the same guarantee as reading the routes every time).
+ */
+export class RoutingTable {
+  readonly #prefix: string;
+  readonly #defaultPartitions: number;
+  readonly #log: Logger;
+  /** A consumer's partition count never changes once written: cached for good. */
+  readonly #partitions = new Map<string, number>();
+  /** Routes read at `#version` of the table, by type. */
+  readonly #routesByType = new Map<string, string[]>();
+  #version: string | null | undefined;
+
+  constructor(prefix: string, defaultPartitions: number, log: Logger) {
+    this.#prefix = prefix;
+    this.#defaultPartitions = defaultPartitions;
+    this.#log = log;
+  }
+
+  /**
+   * Writes the consumer's routes and returns its partition count. Drops only the types it no
+   * longer handles (an older version of it took them): a type routed at run time, maybe by
+   * another instance, stays (see `Transport.route`).
+   */
+  async register(redis: Redis, endpoint: ConsumerEndpoint): Promise<number> {
+    const { name, types, handles } = endpoint;
+    const prefix = this.#prefix;
+    await redis.hsetnx(consumersKey(prefix), name, String(this.#defaultPartitions));
+    const partitions = Number(await redis.hget(consumersKey(prefix), name));
+    if (partitions !== this.#defaultPartitions) {
+      this.#log.warn(
+        { consumer: name, partitions, configured: this.#defaultPartitions },
+        'the consumer keeps the partition count it was created with',
+      );
+    }
+    this.#partitions.set(name, partitions);
+    const previous = await redis.smembers(consumerTypesKey(prefix, name));
+    const dropped = previous.filter((type) => !handles.includes(type));
+    const tx = redis.multi();
+    for (const type of dropped) tx.srem(routesKey(prefix, type), name);
+    if (dropped.length > 0) tx.srem(consumerTypesKey(prefix, name), ...dropped);
+    this.#addRoutes(tx, name, types);
+    repliesOrThrow(await tx.exec()); // an error reply fails the subscribe, which writes it all again
+    return partitions;
+  }
+
+  /** Routes more types to a registered consumer: publishes that start after this resolves take them. */
+  async route(redis: Redis, consumer: string, types: readonly string[]): Promise<void> {
+    const tx = redis.multi();
+    this.#addRoutes(tx, consumer, types);
+    repliesOrThrow(await tx.exec());
+  }
+
+  /** Queues the route writes and the version bump that makes every publisher read the routes again. */
+  #addRoutes(tx: ChainableCommander, consumer: string, types: readonly string[]): void {
+    for (const type of types) tx.sadd(routesKey(this.#prefix, type), consumer);
+    if (types.length > 0) tx.sadd(consumerTypesKey(this.#prefix, consumer), ...types);
+    tx.incr(routesVersionKey(this.#prefix));
+  }
+
+  /** The jobs a batch makes: one per (message, consumer of its type), in its key's partition. */
+  async plan(redis: Redis, messages: readonly Envelope[]): Promise<JobsByQueue> {
+    const routes = await this.#routes(redis, [...new Set(messages.map((m) => m.type))]);
+    await this.#loadPartitions(redis, [...new Set([...routes.values()].flat())]);
+    const jobs: JobsByQueue = new Map();
+    for (const envelope of messages) {
+      const consumers = routes.get(envelope.type) ?? [];
+      if (consumers.length === 0) continue;
+      const data = JSON.stringify(envelope);
+      const jobId = jobIdFor(envelope.id);
+      for (const consumer of consumers) {
+        const queue = this.queueFor(consumer, envelope.partitionkey);
+        const batch = jobs.get(queue) ?? [];
+        batch.push({ name: envelope.type, data, opts: { ...JOB_OPTIONS, jobId } });
+        jobs.set(queue, batch);
+      }
+    }
+    return jobs;
+  }
+
+  /** The partition queue of a key (the consumer's partition count must be known: registered or planned). */
+  queueFor(consumer: string, partitionKey: string): string {
+    const partitions = this.#partitions.get(consumer) ?? this.#defaultPartitions;
+    return partitionQueueName(consumer, partitionOf(partitionKey, partitions));
+  }
+
+  async #routes(redis: Redis, types: readonly string[]): Promise<Map<string, string[]>> {
+    const version = await redis.get(routesVersionKey(this.#prefix));
+    if (version !== this.#version) {
+      this.#routesByType.clear();
+      this.#version = version;
+    }
+    const routes = new Map<string, string[]>();
+    const unknown: string[] = [];
+    for (const type of types) {
+      const known = this.#routesByType.get(type);
+      if (known) routes.set(type, known);
+      else unknown.push(type);
+    }
+    if (unknown.length === 0) return routes;
+    const commands = unknown.map((type) => ['smembers', routesKey(this.#prefix, type)]);
+    const replies = repliesOrThrow(await redis.pipeline(commands).exec(), commands.length);
+    unknown.forEach((type, i) => {
+      const members = replies[i] as string[];
+      routes.set(type, members);
+      // kept only while the table is still at the version read (else read again next time)
+      if (this.#version === version) this.#routesByType.set(type, members);
+    });
+    return routes;
+  }
+
+  async #loadPartitions(redis: Redis, consumers: readonly string[]): Promise<void> {
+    const unknown = consumers.filter((name) => !this.#partitions.has(name));
+    if (unknown.length === 0) return;
+    const counts = await redis.hmget(consumersKey(this.#prefix), ...unknown);
+    unknown.forEach((name, i) => {
+      const count = Number(counts[i]);
+      if (count > 0) this.#partitions.set(name, count);
+    });
+  }
+}

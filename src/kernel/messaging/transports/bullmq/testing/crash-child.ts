@@ -1,0 +1,33 @@
+/**
+ * Test fixture (run by bullmq.int.spec.ts as a child process, then killed with SIGKILL): one
+ * consumer instance of `alpha.things` on the BullMQ transport whose handler prints
+ * `start <n>` and `done <n>` around a pause. Arguments: redis url, key prefix, pause in ms.
+ */
+import { pino } from 'pino';
+import type { ModuleDatabase } from '../../../../persistence/db.js';
+import { createBullMqTransport } from '../bullmq.js';
+
+const [url = '', prefix = '', pauseMs = '100'] = process.argv.slice(2);
+const transport = createBullMqTransport(pino({ level: 'silent' }), {
+  url,
+  prefix,
+  lockDurationMs: 1000,
+  leaseTtlMs: 1000,
+  blockTimeoutSec: 1,
+});
+await transport.subscribe({
+  name: 'alpha.things',
+  module: 'alpha',
+  types: ['source.thing-happened'],
+  handles: ['source.thing-happened'],
+  concurrency: 1,
+  database: undefined as unknown as ModuleDatabase,
+  async deliver(raw) {
+    const { n } = (JSON.parse(raw.toString()) as { data: { n: number } }).data;
+    process.stdout.write(`start ${n}\n`);
+    await new Promise((resolve) => setTimeout(resolve, Number(pauseMs)));
+    process.stdout.write(`done ${n}\n`);
+    return { kind: 'handled' };
+  },
+});
+process.stdout.write('ready\n');

@@ -1,0 +1,218 @@
+import type { Statement } from 'better-sqlite3';
+import type { Logger } from '../../../observability/logger.js';
+import type { ConsumerEndpoint } from '../../transport.js';
+
+const PAUSE_ON_FAILURE_MS = 1000;
+
+interface DeliveryRow {
+  envelope: string;
+  attempts: number;
+  available_at: number;
+}
+
+interface PendingRow {
+  seq: number;
+  partition_key: string;
+  available_at: number;
+}
+
+/**
+ * One consumer's deliveries, kept in its own module database (an event publication registry):
+ * a row is written when a message is published and deleted in the transaction that handles or
+ * dead-letters it, so a crash at any point leaves the delivery to be resumed at the next start.
+ *
+ * Which delivery may run next is decided from an in-memory index of those rows (the pending
+ * seqs of each partition key, oldest first), not by querying the table after every delivery:
+ * that query scanned the whole backlog each time, so a backlog made every message slower. The
+ * index is loaded from the rows at subscribe, appended to after an insert commits, and shifted
+ * when a delivery settles; the rows stay the durable record, and a row is read by its seq just
+ * before it runs, so an index entry whose row is gone is skipped, never delivered.
+ *
+ * Every key of `#lanes` is in exactly one of `#ready`, `#delayed` and `#inFlight`.
+ */
+export class ConsumerQueue {
+  readonly #endpoint: ConsumerEndpoint;
+  readonly #log: Logger;
+  readonly #row: Statement<[number], DeliveryRow>;
+  readonly #remove: Statement<[number]>;
+  readonly #reschedule: Statement<[number, number, string, number]>;
+  readonly #count: Statement<[string], number>;
+  /** Pending delivery seqs per partition key, in publish order; the head is the only one that may run. */
+  readonly #lanes = new Map<string, number[]>();
+  /** Keys whose head may start now. A Set keeps insertion order: keys are served round-robin. */
+  readonly #ready = new Set<string>();
+  /** Keys whose head waits for a retry, and when it is due. */
+  readonly #delayed = new Map<string, number>();
+  /** Partition keys with a delivery in flight, and that delivery's promise. */
+  readonly #inFlight = new Map<string, Promise<void>>();
+  #timer: NodeJS.Timeout | undefined;
+  #timerAt = Number.POSITIVE_INFINITY;
+  #closed = false;
+  /** After a delivery failed outside the handler (its database), nothing starts before this. */
+  #pausedUntil = 0;
+
+  constructor(endpoint: ConsumerEndpoint, log: Logger) {
+    this.#endpoint = endpoint;
+    this.#log = log;
+    const { sqlite } = endpoint.database;
+    this.#row = sqlite.prepare(
+      'SELECT envelope, attempts, available_at FROM kernel_deliveries WHERE seq = ?',
+    );
+    this.#remove = sqlite.prepare('DELETE FROM kernel_deliveries WHERE seq = ?');
+    this.#reschedule = sqlite.prepare(
+      'UPDATE kernel_deliveries SET attempts = ?, available_at = ?, last_error = ? WHERE seq = ?',
+    );
+    this.#count = sqlite
+      .prepare<[string], number>('SELECT COUNT(*) FROM kernel_deliveries WHERE consumer = ?')
+      .pluck();
+    // Deliveries left by an earlier run (a crash, a stop with a backlog) are resumed.
+    const pending = sqlite
+      .prepare<[string], PendingRow>(
+        'SELECT seq, partition_key, available_at FROM kernel_deliveries WHERE consumer = ? ORDER BY seq',
+      )
+      .all(endpoint.name);
+    const now = Date.now();
+    for (const { seq, partition_key: key, available_at: at } of pending) {
+      const lane = this.#lanes.get(key);
+      if (lane) {
+        lane.push(seq);
+        continue;
+      }
+      this.#lanes.set(key, [seq]);
+      if (at > now) this.#delayed.set(key, at);
+      else this.#ready.add(key);
+    }
+  }
+
+  get endpoint(): ConsumerEndpoint {
+    return this.#endpoint;
+  }
+
+  /** Indexes a delivery row. Call it only after the transaction that inserted the row committed. */
+  append(key: string, seq: number): void {
+    const lane = this.#lanes.get(key);
+    if (lane) {
+      lane.push(seq); // the key's head is already ready, delayed or in flight
+      return;
+    }
+    this.#lanes.set(key, [seq]);
+    this.#ready.add(key);
+  }
+
+  /** Starts every runnable delivery, up to the endpoint's concurrency, one per partition key. */
+  pump(): void {
+    if (this.#closed) return;
+    if (Date.now() < this.#pausedUntil) {
+      this.#wakeAt(this.#pausedUntil);
+      return;
+    }
+    try {
+      this.#pump();
+    } catch (error) {
+      // A failing database must not take the process down; retry the pump a little later.
+      this.#log.error({ err: error, consumer: this.#endpoint.name }, 'delivery pump failed');
+      this.#wakeAt(Date.now() + PAUSE_ON_FAILURE_MS);
+    }
+  }
+
+  #pump(): void {
+    const now = Date.now();
+    for (const [key, at] of this.#delayed) {
+      if (at > now) continue;
+      this.#delayed.delete(key);
+      this.#ready.add(key);
+    }
+    for (const key of this.#ready) {
+      if (this.#inFlight.size >= this.#endpoint.concurrency) break;
+      this.#ready.delete(key);
+      try {
+        this.#start(key, now);
+      } catch (error) {
+        this.#ready.add(key); // its row could not be read: the key stays runnable
+        throw error;
+      }
+    }
+    let nextAt = Number.POSITIVE_INFINITY;
+    for (const at of this.#delayed.values()) nextAt = Math.min(nextAt, at);
+    if (nextAt !== Number.POSITIVE_INFINITY) this.#wakeAt(nextAt);
+  }
+
+  depth(): number {
+    return this.#count.get(this.#endpoint.name) ?? 0;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    await Promise.all(this.#inFlight.values());
+  }
+
+  #start(key: string, now: number): void {
+    const seq = this.#lanes.get(key)?.[0];
+    if (seq === undefined) return;
+    const row = this.#row.get(seq);
+    if (!row) {
+      // Settled by a delivery whose outcome was lost (its database failed after the commit).
+      this.#shift(key);
+      return;
+    }
+    if (row.available_at > now) {
+      this.#delayed.set(key, row.available_at);
+      return;
+    }
+    const attempt = row.attempts + 1;
+    let next: 'settled' | 'retry' | 'paused' = 'paused';
+    let retryAt = 0;
+    const run = this.#endpoint
+      .deliver(row.envelope, attempt, () => this.#remove.run(seq))
+      .then((outcome) => {
+        if (outcome.kind !== 'retry') {
+          next = 'settled'; // handled, duplicate or dead-lettered: its row went with that commit
+          return;
+        }
+        retryAt = Date.now() + outcome.delayMs;
+        if (this.#endpoint.database.sqlite.open) {
+          this.#reschedule.run(attempt, retryAt, outcome.error, seq);
+        }
+        next = 'retry';
+      })
+      .catch((error: unknown) => {
+        // deliver never throws, but its database can (busy, full): pause, not a hot loop on the row.
+        this.#log.error({ err: error, consumer: this.#endpoint.name }, 'delivery failed; consumer paused');
+        this.#pausedUntil = Date.now() + PAUSE_ON_FAILURE_MS;
+      })
+      .finally(() => {
+        this.#inFlight.delete(key);
+        if (next === 'settled') this.#shift(key);
+        else if (next === 'retry') this.#delayed.set(key, retryAt);
+        else this.#ready.add(key); // unknown whether it settled: #start reads the row again
+        this.pump();
+      });
+    this.#inFlight.set(key, run);
+  }
+
+  /** Drops the key's head; the next delivery of that key becomes runnable. */
+  #shift(key: string): void {
+    const lane = this.#lanes.get(key);
+    lane?.shift();
+    if (!lane || lane.length === 0) {
+      this.#lanes.delete(key);
+      return;
+    }
+    this.#ready.add(key);
+  }
+
+  #wakeAt(at: number): void {
+    if (this.#timer && this.#timerAt <= at) return;
+    clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#timerAt = Number.POSITIVE_INFINITY;
+        this.pump();
+      },
+      Math.max(0, at - Date.now()),
+    );
+  }
+}

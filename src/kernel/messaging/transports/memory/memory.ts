@@ -1,0 +1,132 @@
+import type { Statement } from 'better-sqlite3';
+import mittImport from 'mitt';
+import type { Logger } from '../../../observability/logger.js';
+import type { ModuleDatabase } from '../../../persistence/db.js';
+import type { Envelope } from '../../envelope.js';
+import type { ConsumerStats, Transport } from '../../transport.js';
+import { ConsumerQueue } from './consumer-queue.js';
+
+// mitt's typings describe a CommonJS module; its ESM build exports the factory as default.
+const mitt = mittImport as unknown as typeof mittImport.default;
+
+/**
+ * In-process transport. Durable, not "lost on crash": publish records a delivery row per
+ * (message, consumer) in the consumer's database before it resolves; mitt only wakes consumers.
+ * Handlers are awaited, and each consumer runs in isolation from the others' failures.
+ */
+export function createMemoryTransport(log: Logger): Transport {
+  const queues = new Map<string, ConsumerQueue>();
+  const wakeups = mitt<Record<string, undefined>>();
+  const scheduled = new Set<string>();
+  let closed = false;
+
+  const wake = (consumer: string) => {
+    if (scheduled.has(consumer)) return;
+    scheduled.add(consumer);
+    setImmediate(() => {
+      scheduled.delete(consumer);
+      wakeups.emit(consumer);
+    });
+  };
+
+  const inserts = new WeakMap<ModuleDatabase, Statement<[string, string, string, string, number]>>();
+  const insertFor = (database: ModuleDatabase) => {
+    let insert = inserts.get(database);
+    if (!insert) {
+      insert = database.sqlite.prepare(
+        `INSERT OR IGNORE INTO kernel_deliveries (consumer, message_id, partition_key, envelope, available_at)
+         VALUES (?, ?, ?, ?, ?)`,
+      );
+      inserts.set(database, insert);
+    }
+    return insert;
+  };
+
+  /**
+   * Inserts the delivery rows in one transaction, then indexes the ones actually inserted (a
+   * message already recorded for a consumer is ignored, so a republish after a crash is no
+   * duplicate). Indexing only after the commit: a rolled-back row must never be scheduled.
+   */
+  const record = (database: ModuleDatabase, rows: readonly [ConsumerQueue, Envelope, string][]) => {
+    const insert = insertFor(database);
+    const now = Date.now();
+    const inserted: [ConsumerQueue, string, number][] = [];
+    database.writeTransaction(() => {
+      for (const [queue, envelope, json] of rows) {
+        const result = insert.run(queue.endpoint.name, envelope.id, envelope.partitionkey, json, now);
+        if (result.changes === 1)
+          inserted.push([queue, envelope.partitionkey, Number(result.lastInsertRowid)]);
+      }
+    });
+    for (const [queue, key, seq] of inserted) queue.append(key, seq);
+  };
+
+  return {
+    name: 'memory',
+
+    async publish(messages) {
+      if (closed) throw new Error('memory transport is closed');
+      const byDatabase = new Map<ModuleDatabase, [ConsumerQueue, Envelope, string][]>();
+      for (const envelope of messages) {
+        const json = JSON.stringify(envelope);
+        for (const queue of queues.values()) {
+          const { endpoint } = queue;
+          if (!endpoint.types.includes(envelope.type)) continue; // read now: routes grow at run time
+          const rows = byDatabase.get(endpoint.database) ?? [];
+          rows.push([queue, envelope, json]);
+          byDatabase.set(endpoint.database, rows);
+        }
+      }
+      for (const [database, rows] of byDatabase) record(database, rows);
+      for (const rows of byDatabase.values()) for (const [queue] of rows) wake(queue.endpoint.name);
+    },
+
+    async subscribe(endpoint) {
+      if (queues.has(endpoint.name)) throw new Error(`consumer ${endpoint.name} is already subscribed`);
+      const queue = new ConsumerQueue(endpoint, log);
+      queues.set(endpoint.name, queue);
+      wakeups.on(endpoint.name, () => queue.pump());
+      wake(endpoint.name); // resume deliveries left by an earlier run
+    },
+
+    async route() {
+      // nothing to do: every publish reads the endpoint's types, which the kernel has already widened
+    },
+
+    async redeliver(endpoint, raw) {
+      let envelope: Partial<Envelope> = {};
+      try {
+        const parsed: unknown = JSON.parse(raw);
+        // JSON but not an object (`null`, `42`): like not JSON, dead-lettered again with the reason
+        if (parsed !== null && typeof parsed === 'object') envelope = parsed as Partial<Envelope>;
+      } catch {
+        // not JSON: it will be dead-lettered again, with the reason
+      }
+      const id = typeof envelope.id === 'string' ? envelope.id : `raw:${Date.now()}:${Math.random()}`;
+      const key = typeof envelope.partitionkey === 'string' ? envelope.partitionkey : id;
+      const result = insertFor(endpoint.database).run(endpoint.name, id, key, raw, Date.now());
+      // Not subscribed here yet: the row is loaded with the others when the consumer subscribes.
+      const queue = queues.get(endpoint.name);
+      if (queue && result.changes === 1) queue.append(key, Number(result.lastInsertRowid));
+      wake(endpoint.name);
+    },
+
+    async stats(): Promise<ConsumerStats[]> {
+      return [...queues.values()].map((queue) => {
+        const depth = queue.depth();
+        return { consumer: queue.endpoint.name, depth, lag: depth };
+      });
+    },
+
+    async health() {
+      return closed ? { ok: false, detail: 'closed' } : { ok: true };
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      wakeups.all.clear();
+      await Promise.all([...queues.values()].map((queue) => queue.close()));
+    },
+  };
+}

@@ -1,0 +1,268 @@
+/**
+ * The transport's AMQP connection, on amqplib's built-in recovery (amqplib ≥ 1.1): reconnects with
+ * backoff after any loss, logging one line per attempt, and runs `setup` on every new connection
+ * (declare the topology, re-consume every endpoint) before the link counts as up. Channels of an
+ * old connection are never reused. Every wait is bounded: nothing here hangs forever.
+ */
+import { hostname } from 'node:os';
+import {
+  type Channel,
+  type ChannelModel,
+  type ConfirmChannel,
+  connect,
+  type RecoveringChannelModel,
+} from 'amqplib';
+import { ConfigError, redactUrl } from '../../../config.js';
+import type { Logger } from '../../../observability/logger.js';
+import { withTimeout } from '../../../time.js';
+
+export interface LinkOptions {
+  readonly url: string;
+  /** Shown by `rabbitmqctl list_connections name` (clientProperties.connection_name). */
+  readonly connectionName: string;
+  /** How long the first connection may take before start fails naming AMQP_URL. */
+  readonly connectTimeoutMs: number;
+  readonly reconnectInitialDelayMs: number;
+  readonly reconnectMaxDelayMs: number;
+  /** Heartbeat asked for when the URL does not set one (seconds). */
+  readonly heartbeatSeconds: number;
+}
+
+export const defaultConnectionName = (): string => `modulith@${hostname()}:${process.pid}`;
+
+type Setup = (model: ChannelModel) => Promise<void>;
+type LazyChannel<C> = { readonly model: ChannelModel; readonly channel: Promise<C> };
+
+export class RabbitLink {
+  readonly #options: LinkOptions;
+  readonly #log: Logger;
+  readonly #setup: Setup;
+  #recovering: RecoveringChannelModel | undefined;
+  #starting: Promise<void> | undefined;
+  #model: ChannelModel | undefined;
+  readonly #waiters = new Set<{ resolve: (model: ChannelModel) => void; reject: (error: Error) => void }>();
+  #publisher: LazyChannel<ConfirmChannel> | undefined;
+  #admin: LazyChannel<Channel> | undefined;
+  #lastError = 'no attempt yet';
+  #connectedOnce = false;
+  #closed = false;
+
+  constructor(options: LinkOptions, log: Logger, setup: Setup) {
+    this.#options = options;
+    this.#log = log;
+    this.#setup = setup;
+  }
+
+  get url(): string {
+    return redactUrl(this.#options.url);
+  }
+
+  /** The live connection, once its setup has run; undefined while down. */
+  get model(): ChannelModel | undefined {
+    return this.#model;
+  }
+
+  /** Connects (once; again after a failed start), failing after the connect window. */
+  start(): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error('RabbitMQ transport is closed'));
+    this.#starting ??= this.#start().catch((error: unknown) => {
+      this.#starting = undefined;
+      throw error;
+    });
+    return this.#starting;
+  }
+
+  status(): { ok: boolean; detail?: string } {
+    if (this.#closed) return { ok: false, detail: 'closed' };
+    if (this.#model) return { ok: true };
+    if (!this.#starting) return { ok: false, detail: 'not connected yet' };
+    return { ok: false, detail: `not connected to ${this.url}: ${this.#lastError}` };
+  }
+
+  /** The live connection, waiting up to `timeoutMs` for one. */
+  whenUp(timeoutMs: number): Promise<ChannelModel> {
+    if (this.#model) return Promise.resolve(this.#model);
+    if (this.#closed) return Promise.reject(new Error('RabbitMQ transport is closed'));
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        resolve: (model: ChannelModel) => {
+          clearTimeout(timer);
+          resolve(model);
+        },
+        reject: (error: Error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.#waiters.delete(waiter);
+        reject(new Error(`RabbitMQ is not connected (${this.#lastError}); gave up after ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#waiters.add(waiter);
+    });
+  }
+
+  /** The publisher-confirm channel of the live connection (created on first use). */
+  confirmChannel(timeoutMs: number): Promise<ConfirmChannel> {
+    return this.#lazy(
+      timeoutMs,
+      'publisher',
+      () => this.#publisher,
+      (c) => {
+        this.#publisher = c;
+      },
+      (model) => model.createConfirmChannel(),
+    );
+  }
+
+  /** A plain channel for queue checks (stats); a failed check closes it and the next call opens another. */
+  adminChannel(timeoutMs: number): Promise<Channel> {
+    return this.#lazy(
+      timeoutMs,
+      'admin',
+      () => this.#admin,
+      (c) => {
+        this.#admin = c;
+      },
+      (model) => model.createChannel(),
+    );
+  }
+
+  /**
+   * Opens a channel on `model` with its error and close events heard (an unheard error kills the
+   * connection). Errors the caller `expected` (a lock held elsewhere) are logged at debug level.
+   */
+  async openChannel<C extends Channel>(
+    model: ChannelModel,
+    open: (m: ChannelModel) => Promise<C>,
+    purpose: string,
+    expected: (error: unknown) => boolean = () => false,
+  ) {
+    const channel = await open(model);
+    channel.on('error', (error: Error) =>
+      expected(error)
+        ? this.#log.debug({ err: error, purpose }, 'RabbitMQ channel closed as expected')
+        : this.#log.warn({ err: error, purpose }, 'RabbitMQ channel error'),
+    );
+    channel.on('handler-error', (error: Error, event: string) =>
+      this.#log.error({ err: error, event, purpose }, 'RabbitMQ channel listener threw'),
+    );
+    return channel;
+  }
+
+  /** Idempotent: stops reconnecting, fails pending waits, closes the connection (bounded). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#model = undefined;
+    for (const waiter of this.#waiters) waiter.reject(new Error('RabbitMQ transport is closed'));
+    this.#waiters.clear();
+    const recovering = this.#recovering;
+    if (recovering) await withTimeout(recovering.close(), 5000, 'close timed out').catch(() => {});
+  }
+
+  async #start(): Promise<void> {
+    const { url, connectTimeoutMs } = this.#options;
+    const recovering = await connect(this.#connectUrl(), {
+      clientProperties: { connection_name: this.#options.connectionName },
+      noDelay: true, // no Nagle: acks and confirms are small frames that must not wait
+      timeout: Math.min(10_000, connectTimeoutMs),
+      recovery: {
+        initialDelay: this.#options.reconnectInitialDelayMs,
+        maxDelay: this.#options.reconnectMaxDelayMs,
+        waitForConnect: false,
+        setup: (model: ChannelModel) => this.#onConnection(model),
+      },
+    });
+    this.#recovering = recovering;
+    this.#listen(recovering);
+    try {
+      await withTimeout(recovering.waitForConnect(), connectTimeoutMs, 'timeout');
+    } catch {
+      await recovering.close().catch(() => {});
+      if (this.#closed) throw new Error('RabbitMQ transport is closed');
+      this.#recovering = undefined;
+      throw new ConfigError(
+        'AMQP_URL',
+        `no RabbitMQ answered at ${redactUrl(url)} within ${Math.round(connectTimeoutMs / 1000)} s (${this.#lastError})`,
+      );
+    }
+  }
+
+  /** The URL with a heartbeat, unless it sets one: a dead peer is noticed in seconds, not minutes. */
+  #connectUrl(): string {
+    const parsed = new URL(this.#options.url);
+    if (!parsed.searchParams.has('heartbeat')) {
+      parsed.searchParams.set('heartbeat', String(this.#options.heartbeatSeconds));
+    }
+    return parsed.toString();
+  }
+
+  #listen(recovering: RecoveringChannelModel): void {
+    const url = this.url;
+    recovering.on('error', (error: Error) => {
+      this.#lastError = error.message;
+      this.#log.warn({ err: error }, `RabbitMQ connection error (${url})`);
+    });
+    recovering.on('handler-error', (error: Error, event: string) =>
+      this.#log.error({ err: error, event }, 'RabbitMQ connection listener threw'),
+    );
+    recovering.on('disconnect', (error: Error) => {
+      this.#lastError = error.message;
+      this.#log.warn(`RabbitMQ connection to ${url} lost (${error.message}); reconnecting`);
+    });
+    recovering.on('reconnect-scheduled', ({ attempt, delay, error }) => {
+      this.#lastError = error.message;
+      this.#log.warn(`RabbitMQ at ${url} unreachable (${error.message}); attempt ${attempt} in ${delay} ms`);
+    });
+    recovering.on('reconnect-failed', (error: Error) =>
+      this.#log.error({ err: error }, `RabbitMQ at ${url}: gave up reconnecting`),
+    );
+    recovering.on('blocked', (reason: string) =>
+      this.#log.warn(`RabbitMQ blocked publishing (${reason}): publishes wait, then time out`),
+    );
+    recovering.on('unblocked', () => this.#log.info('RabbitMQ unblocked publishing'));
+  }
+
+  /** Runs on every new connection, before amqplib hands it out; a throw makes amqplib retry. */
+  async #onConnection(model: ChannelModel): Promise<void> {
+    model.on('error', (error: Error) => {
+      this.#lastError = error.message;
+    });
+    model.on('close', () => {
+      if (this.#model === model) this.#model = undefined;
+    });
+    await this.#setup(model);
+    if (this.#closed) throw new Error('RabbitMQ transport is closed');
+    this.#model = model;
+    this.#lastError = 'connection lost';
+    this.#log.info(`RabbitMQ ${this.#connectedOnce ? 'reconnected' : 'connected'} (${this.url})`);
+    this.#connectedOnce = true;
+    for (const waiter of this.#waiters) waiter.resolve(model);
+    this.#waiters.clear();
+  }
+
+  async #lazy<C extends Channel>(
+    timeoutMs: number,
+    purpose: string,
+    get: () => LazyChannel<C> | undefined,
+    set: (value: LazyChannel<C> | undefined) => void,
+    open: (model: ChannelModel) => Promise<C>,
+  ): Promise<C> {
+    const model = await this.whenUp(timeoutMs);
+    const current = get();
+    if (current?.model === model) return current.channel;
+    const channel = withTimeout(
+      this.openChannel(model, open, purpose),
+      timeoutMs,
+      `opening a ${purpose} channel timed out`,
+    );
+    const entry = { model, channel };
+    set(entry);
+    const forget = () => {
+      if (get() === entry) set(undefined);
+    };
+    channel.then((c) => c.on('close', forget), forget);
+    return channel;
+  }
+}

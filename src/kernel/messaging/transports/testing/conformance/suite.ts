@@ -1,0 +1,145 @@
+/**
+ * One conformance suite, every transport (after Watermill's universal Pub/Sub tests). Each
+ * transport's spec calls `describeTransportConformance`; every case drives the whole kernel path:
+ * a module stages in a transaction, the relay publishes, the transport delivers to consumers
+ * whose handlers record their effects in their own module databases.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Logger } from '../../../../observability/logger.js';
+import { eventually } from '../../../../testing/index.js';
+import type { Transport } from '../../../transport.js';
+import { describeFailureCases } from './failures.js';
+import {
+  type ConformanceFeatures,
+  type Effect,
+  itemPriced,
+  nobodyListens,
+  range,
+  sleep,
+  thing,
+  thingHappened,
+  things,
+} from './fixtures.js';
+import { useHarness } from './harness.js';
+import { describeOrderCases } from './order.js';
+
+export type { ConformanceFeatures } from './fixtures.js';
+
+const priced = (key: string, cents: number) => itemPriced({ key, cents });
+/** The cents of every item-priced message a consumer handled, in handling order. */
+const pricesHandled = (effects: readonly Effect[]) =>
+  effects
+    .filter((effect) => effect.type === itemPriced.type)
+    .map((effect) => (JSON.parse(effect.data) as { cents: number }).cents);
+
+/**
+ * Declares the suite for one transport. `createTransport` is called once per kernel start.
+ * With `features.skip` the suite is skipped with a warning, or fails when REQUIRE_BROKERS=1.
+ */
+export function describeTransportConformance(
+  name: string,
+  createTransport: (log: Logger) => Transport,
+  features: ConformanceFeatures,
+): void {
+  const title = `transport conformance: ${name}`;
+  if (features.skip && process.env.REQUIRE_BROKERS === '1') {
+    describe(title, () => {
+      it('runs, because REQUIRE_BROKERS=1', () => {
+        throw new Error(`${name} conformance cannot run: ${features.skip}`);
+      });
+    });
+    return;
+  }
+  if (features.skip) console.warn(`skipping ${title}: ${features.skip}`);
+  (features.skip ? describe.skip : describe)(title, () => {
+    describeDeliveryCases(createTransport, features);
+    describeFailureCases(createTransport, features);
+    describeOrderCases(createTransport, features);
+  });
+}
+
+function describeDeliveryCases(createTransport: (log: Logger) => Transport, features: ConformanceFeatures) {
+  describe('delivery', () => {
+    const h = useHarness(createTransport, features);
+
+    it('delivers every message to every subscribed consumer, once in effect', async () => {
+      await h.start();
+      h.stage(...things(1, 10));
+      h.stage(...things(11, 25));
+      await h.expectExactlyOnce(range(1, 25));
+    });
+
+    it('publishes with no consumer at all: the row is marked published', async () => {
+      await h.start({ consumers: [] });
+      h.stage(thing('a', 1));
+      await eventually(() => expect(h.tk.kernel.outboxStats()).toMatchObject([{ pending: 0, published: 1 }]));
+      expect(await h.tk.kernel.transport.health()).toMatchObject({ ok: true });
+    });
+
+    it('marks a type nobody subscribes to as published, and consumers keep working', async () => {
+      await h.start();
+      h.stage(nobodyListens({ n: 1 }), thing('a', 2));
+      await h.expectExactlyOnce([2]);
+      const source = h.tk.kernel.outboxStats().find((s) => s.module === 'source');
+      expect(source).toMatchObject({ pending: 0, published: 2 });
+    });
+
+    it('stops after the handlers in flight, and loses nothing across close and reopen', async () => {
+      const gate = h.gate();
+      let entered = 0;
+      let finished = 0;
+      h.behaviour.alpha = async () => {
+        entered++;
+        await gate.promise;
+        await sleep(20); // a handler still busy when the kernel is asked to stop
+        finished++;
+      };
+      await h.start();
+      h.stage(...things(1, 10));
+      await eventually(() => expect(entered).toBeGreaterThan(0)); // alpha is inside its first message
+      const stopping = h.tk.stop();
+      gate.open();
+      await stopping;
+      expect(finished).toBe(entered);
+      await h.restart();
+      await h.expectExactlyOnce(range(1, 10)); // resumed with nothing new published
+      h.stage(...things(11, 20)); // committed; the kernel stops before the relay publishes them
+      await h.restart();
+      await h.expectExactlyOnce(range(1, 20));
+    });
+
+    it('routes a type at run time: its messages reach the consumer from then on, not before', async () => {
+      h.typesAtStart.alpha = [thingHappened.type];
+      await h.start();
+      h.stage(priced('a', 100));
+      await eventually(() => expect(pricesHandled(h.effects('beta'))).toEqual([100]));
+      await h.settled();
+      expect(pricesHandled(h.effects('alpha'))).toEqual([]); // not routed to alpha: no delivery at all
+      const alpha = h.tk.context('alpha');
+      await expect(alpha.routeTypes('alpha.things', [nobodyListens.type])).rejects.toThrow(/does not handle/);
+      await alpha.routeTypes('alpha.things', [itemPriced.type]);
+      h.stage(priced('a', 200));
+      await eventually(() => expect(pricesHandled(h.effects('alpha'))).toEqual([200]));
+      await h.settled();
+      expect(pricesHandled(h.effects('alpha'))).toEqual([200]);
+      expect(pricesHandled(h.effects('beta'))).toEqual([100, 200]);
+    });
+
+    it.runIf(features.restartBroker)(
+      'loses nothing when the broker restarts mid-stream, and keeps the routes added at run time',
+      async () => {
+        h.typesAtStart.alpha = [thingHappened.type];
+        await h.start();
+        await h.tk.context('alpha').routeTypes('alpha.things', [itemPriced.type]);
+        h.stage(...things(1, 10));
+        await eventually(() => expect(h.handled('alpha').length).toBeGreaterThan(0));
+        await features.restartBroker?.();
+        h.stage(...things(11, 20));
+        await h.expectExactlyOnce(range(1, 20));
+        await h.restart(); // subscribes again with only its start types: the route added stays
+        h.stage(priced('a', 300));
+        await eventually(() => expect(pricesHandled(h.effects('alpha'))).toEqual([300]));
+      },
+    );
+  });
+}

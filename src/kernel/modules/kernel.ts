@@ -1,0 +1,317 @@
+import type { Config } from '../config.js';
+import { createInbox, type Inbox } from '../inbox/inbox.js';
+import { type Consumer, type ConsumerDeps, createConsumer } from '../messaging/consumer.js';
+import { currentOrNewContext } from '../messaging/context.js';
+import {
+  createDeadLetterStore,
+  type DeadLetter,
+  type DeadLetterFilter,
+  type DeadLetterStore,
+} from '../messaging/dead-letters.js';
+import { MessageTypes } from '../messaging/message-types.js';
+import type { RetryPolicy } from '../messaging/retry.js';
+import type { Transport } from '../messaging/transport.js';
+import type { Logger } from '../observability/logger.js';
+import { KernelMetrics } from '../observability/metrics.js';
+import { createOutbox } from '../outbox/outbox.js';
+import { OutboxRelay, type OutboxStats, type RelayOptions } from '../outbox/relay.js';
+import { type Checkpointer, checkpointInBackground } from '../persistence/checkpointer.js';
+import { type ModuleDatabase, openModuleDatabase } from '../persistence/db.js';
+import { migrateModuleDatabase } from '../persistence/migrate.js';
+import { SagaCoordinator } from '../sagas/coordinator.js';
+import { createSagaStore, type SagaListing, type SagaStore } from '../sagas/store.js';
+import { waitForBroker } from './broker-wait.js';
+import type { ModuleContext, ModuleDefinition } from './module.js';
+
+export interface KernelOptions {
+  readonly config: Config;
+  readonly modules: readonly ModuleDefinition[];
+  readonly transport: Transport;
+  readonly log: Logger;
+  readonly retry?: Partial<RetryPolicy>;
+  readonly relay?: Partial<RelayOptions>;
+  /** How long start waits for the broker before failing naming AMQP_URL/REDIS_URL (default 30 s). */
+  readonly brokerWaitMs?: number;
+}
+
+interface ModuleRuntime {
+  readonly definition: ModuleDefinition;
+  readonly context: ModuleContext;
+  readonly database: ModuleDatabase;
+  readonly relay: OutboxRelay;
+  readonly deadLetters: DeadLetterStore;
+  readonly inbox: Inbox;
+  readonly sagaStore: SagaStore;
+  readonly coordinator: SagaCoordinator;
+  readonly consumers: Consumer[];
+}
+
+export interface ConsumerDescription {
+  readonly name: string;
+  readonly module: string;
+  /** Every type it handles (some may not be routed to it yet: see `Subscription.typesAtStart`). */
+  readonly types: readonly string[];
+}
+
+export interface HealthCheck {
+  readonly status: 'pass' | 'fail';
+  readonly detail?: string;
+}
+
+/**
+ * One kernel per app: the modules of this process, their databases, outboxes, consumers and
+ * sagas, on one transport. Start order: migrate every database, run the modules' start hooks,
+ * subscribe every consumer, then start the relays (so nothing is published before its in-process
+ * consumers listen, and no message reaches a module before its start hook has run).
+ * Stop order: module hooks, relays, transport (drains handlers), sagas, databases.
+ */
+export class Kernel {
+  readonly messageTypes = new MessageTypes();
+  readonly metrics = new KernelMetrics();
+  readonly config: Config;
+  readonly transport: Transport;
+  readonly log: Logger;
+  readonly #options: KernelOptions;
+  readonly #runtimes: ModuleRuntime[] = [];
+  #started = false;
+  #stopping: Promise<void> | undefined;
+  #checkpointer: Checkpointer | undefined;
+
+  constructor(options: KernelOptions) {
+    this.#options = options;
+    this.config = options.config;
+    this.transport = options.transport;
+    this.log = options.log;
+  }
+
+  get started(): boolean {
+    return this.#started && !this.#stopping;
+  }
+
+  /** The context of each running module, for route registration. */
+  get modules(): readonly { readonly definition: ModuleDefinition; readonly context: ModuleContext }[] {
+    return this.#runtimes;
+  }
+
+  async start(): Promise<void> {
+    // Every process waits for its bus, also one without consumers (a gateway): fail clearly, not later.
+    await waitForBroker(this.transport, this.config, this.log, this.#options.brokerWaitMs);
+    for (const definition of this.#options.modules) {
+      this.messageTypes.register(definition.messages ?? []);
+      this.messageTypes.register(definition.sends ?? []);
+    }
+    for (const definition of this.#options.modules) this.#runtimes.push(this.#open(definition));
+    this.#checkpointer = checkpointInBackground(
+      this.#runtimes.map((runtime) => runtime.database),
+      this.log,
+    );
+    for (const runtime of this.#runtimes) await runtime.definition.start?.(runtime.context);
+    for (const runtime of this.#runtimes) {
+      for (const consumer of runtime.consumers) {
+        consumer.routeAtStart();
+        await this.transport.subscribe(consumer);
+      }
+    }
+    for (const runtime of this.#runtimes) {
+      runtime.relay.start();
+      runtime.coordinator.start();
+    }
+    this.#started = true;
+    this.log.info(
+      { transport: this.transport.name, modules: this.#runtimes.map((r) => r.definition.name) },
+      'kernel started',
+    );
+  }
+
+  /** Idempotent. Pending outbox rows and unfinished deliveries stay for the next start. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    for (const runtime of this.#runtimes) await runtime.definition.stop?.(runtime.context);
+    await Promise.all(this.#runtimes.map((runtime) => runtime.relay.stop()));
+    await this.transport.close();
+    await this.#checkpointer?.close();
+    for (const runtime of this.#runtimes) {
+      runtime.coordinator.stop();
+      runtime.database.close();
+    }
+    this.log.info('kernel stopped');
+  }
+
+  #open(definition: ModuleDefinition): ModuleRuntime {
+    const log = this.log.child({ module: definition.name });
+    const database = openModuleDatabase(this.config.dataDir, definition.name);
+    migrateModuleDatabase(database);
+    const relay = new OutboxRelay(database, this.transport, log, this.metrics, this.#options.relay);
+    const outbox = createOutbox(database, this.messageTypes, {
+      onStaged: () => relay.wake(),
+      onMessageStaged: definition.onMessageStaged,
+    });
+    const consumers: Consumer[] = [];
+    const context: ModuleContext = {
+      name: definition.name,
+      config: this.config,
+      log,
+      db: database.db,
+      transact: (fn) => database.writeTransaction(() => fn(outbox.bind(currentOrNewContext()))),
+      routeTypes: async (name, types) => {
+        const consumer = consumers.find((c) => c.name === name);
+        if (!consumer) throw new Error(`module ${definition.name} has no consumer ${name}`);
+        await consumer.route(types, this.transport);
+      },
+    };
+    const sagaStore = createSagaStore(database.sqlite);
+    const coordinator = new SagaCoordinator(definition.sagas ?? [], {
+      database,
+      outbox,
+      store: sagaStore,
+      log,
+      defaultStepTimeoutMs: this.config.sagaStepTimeoutMs,
+    });
+    const deadLetters = createDeadLetterStore(database.sqlite);
+    const inbox = createInbox(database.sqlite);
+    const deps: ConsumerDeps = {
+      database,
+      messageTypes: this.messageTypes,
+      inbox,
+      outbox,
+      deadLetters,
+      log,
+      metrics: this.metrics,
+      transport: this.transport.name,
+      ...(this.#options.retry ? { defaultRetry: this.#options.retry } : {}),
+    };
+    const subscriptions = [...(definition.subscriptions?.(context) ?? []), ...coordinator.subscriptions()];
+    for (const subscription of subscriptions) this.messageTypes.register(subscription.messages);
+    consumers.push(...subscriptions.map((subscription) => createConsumer(subscription, deps)));
+    return { definition, context, database, relay, deadLetters, inbox, sagaStore, coordinator, consumers };
+  }
+
+  // ---- operations (the admin HTTP routes and scripts call these) ----
+
+  listDeadLetters(filter: DeadLetterFilter = {}): DeadLetter[] {
+    return this.#runtimes
+      .flatMap((runtime) => runtime.deadLetters.list(filter))
+      .sort((a, b) => a.failedAt.localeCompare(b.failedAt));
+  }
+
+  /**
+   * Puts a dead letter back through its consumer's normal path. False when it is not here.
+   * The first replay of a letter clears the consumer's inbox mark of the message, in the
+   * transaction that claims the letter; the letter is deleted once the transport has accepted the
+   * redelivery. A replay interrupted in between (a crash) leaves the letter claimed: replaying it
+   * again redelivers without clearing the mark, so the inbox absorbs the copy if the first
+   * redelivery was handled, and nothing is applied twice.
+   */
+  async replayDeadLetter(id: string): Promise<boolean> {
+    for (const runtime of this.#runtimes) {
+      if (!runtime.deadLetters.get(id)) continue;
+      const claim = runtime.database.writeTransaction(() => {
+        const claimed = runtime.deadLetters.claimForReplay(id);
+        if (!claimed) return undefined;
+        const { letter, first } = claimed;
+        if (!runtime.consumers.some((c) => c.name === letter.consumer)) {
+          throw new Error(`consumer ${letter.consumer} does not run in this process`);
+        }
+        const messageId =
+          typeof letter.event === 'string' ? undefined : (letter.event as { id?: unknown }).id;
+        if (first && typeof messageId === 'string') runtime.inbox.forget(letter.consumer, messageId);
+        return letter;
+      });
+      const consumer = claim && runtime.consumers.find((c) => c.name === claim.consumer);
+      if (!claim || !consumer) return false;
+      await this.transport.redeliver(consumer, claim.payload);
+      runtime.deadLetters.delete(id);
+      return true;
+    }
+    return false;
+  }
+
+  async replayDeadLetters(filter: DeadLetterFilter = {}): Promise<number> {
+    let replayed = 0;
+    for (const letter of this.listDeadLetters(filter)) if (await this.replayDeadLetter(letter.id)) replayed++;
+    return replayed;
+  }
+
+  deleteDeadLetter(id: string): boolean {
+    return this.#runtimes.some((runtime) => runtime.deadLetters.delete(id));
+  }
+
+  outboxStats(): OutboxStats[] {
+    return this.#runtimes.map((runtime) => runtime.relay.stats());
+  }
+
+  listSagas(status?: string): SagaListing[] {
+    return this.#runtimes.flatMap((runtime) => runtime.sagaStore.list(status));
+  }
+
+  /** Saga instances of this process per status (every module's store added up). */
+  sagaCountsByStatus(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const runtime of this.#runtimes) {
+      for (const [status, n] of Object.entries(runtime.sagaStore.countByStatus())) {
+        counts[status] = (counts[status] ?? 0) + n;
+      }
+    }
+    return counts;
+  }
+
+  /** The durable consumers of this process: who receives which message types (docs, dashboard). */
+  consumers(): ConsumerDescription[] {
+    return this.#runtimes.flatMap((runtime) =>
+      runtime.consumers.map(({ name, module, handles }) => ({ name, module, types: [...handles] })),
+    );
+  }
+
+  /** Refreshes the scrape-time gauges, then renders every metric in Prometheus text format. */
+  async renderMetrics(): Promise<string> {
+    const { metrics } = this;
+    const transport = this.transport.name;
+    for (const stats of await this.transport.stats().catch(() => [])) {
+      metrics.queueDepth.set({ consumer: stats.consumer, transport }, stats.depth);
+      metrics.consumerLag.set({ consumer: stats.consumer, transport }, stats.lag);
+      if (stats.partitions)
+        metrics.partitionsHeld.set({ consumer: stats.consumer, transport }, stats.partitions.length);
+    }
+    for (const outbox of this.outboxStats()) {
+      metrics.outboxPending.set({ module: outbox.module }, outbox.pending);
+      metrics.outboxOldestAge.set({ module: outbox.module }, outbox.oldestPendingAgeMs / 1000);
+    }
+    metrics.deadLetters.reset();
+    for (const runtime of this.#runtimes) {
+      for (const consumer of runtime.consumers) {
+        metrics.deadLetters.set({ consumer: consumer.name }, runtime.deadLetters.count(consumer.name));
+      }
+    }
+    metrics.sagaInstances.reset();
+    for (const [status, n] of Object.entries(this.sagaCountsByStatus()))
+      metrics.sagaInstances.set({ status }, n);
+    return metrics.registry.metrics();
+  }
+
+  /** Readiness: every database answers, the transport is up, every consumer is subscribed. */
+  async health(): Promise<Record<string, HealthCheck>> {
+    const checks: Record<string, HealthCheck> = {};
+    for (const { database, definition } of this.#runtimes) {
+      try {
+        database.sqlite.prepare('SELECT 1').get();
+        checks[`db:${definition.name}`] = { status: 'pass' };
+      } catch (error) {
+        checks[`db:${definition.name}`] = { status: 'fail', detail: String(error) };
+      }
+    }
+    const transport = await this.transport
+      .health()
+      .catch((error: unknown) => ({ ok: false, detail: String(error) }));
+    checks[`transport:${this.transport.name}`] = transport.ok
+      ? { status: 'pass' }
+      : { status: 'fail', detail: transport.detail ?? 'down' };
+    checks.subscriptions = this.started
+      ? { status: 'pass' }
+      : { status: 'fail', detail: 'kernel not started' };
+    return checks;
+  }
+}
