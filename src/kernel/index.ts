@@ -10,7 +10,6 @@ export { type Config, ConfigError, loadConfig } from './config.js';
 export { type AuthUser, authenticate, type Role, requireAdmin, TOKEN_TTL_SECONDS } from './http/auth.js';
 export { HttpProblem, ProblemSchema, sendProblem } from './http/errors.js';
 export { type AsyncApiParts, addDocumentParts, type OpenApiPaths } from './http/openapi.js';
-export type { Handler, HandlerContext, Subscription } from './messaging/consumer.js';
 export { currentContext } from './messaging/context.js';
 export type { DeadLetter, DeadLetterFilter } from './messaging/dead-letters.js';
 export type { Envelope, MessageDraft } from './messaging/envelope.js';
@@ -23,6 +22,7 @@ export {
   type MessageDefinition,
 } from './messaging/message-types.js';
 export type { RetryPolicy } from './messaging/retry.js';
+export type { Handler, HandlerContext, Subscription } from './messaging/subscription.js';
 export type { Transport, TransportName } from './messaging/transport.js';
 export { Kernel } from './modules/kernel.js';
 export { defineModule, type HttpApp, type ModuleContext, type ModuleDefinition } from './modules/module.js';

@@ -7,42 +7,10 @@ import { runInContext } from './context.js';
 import type { DeadLetterStore } from './dead-letters.js';
 import { contextOf, type Envelope } from './envelope.js';
 import { errorText, NonRetryableError } from './errors.js';
-import type { AnyMessageDefinition, MessageTypes } from './message-types.js';
+import type { MessageTypes } from './message-types.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, retryDelayMs } from './retry.js';
+import { dispatcherOf, messagesOf, type Subscription } from './subscription.js';
 import type { ConsumerEndpoint, DeliveryOutcome, Transport, TransportName } from './transport.js';
-
-export interface HandlerContext {
-  /**
-   * Runs fn in ONE synchronous transaction together with this consumer's inbox record and any
-   * messages fn stages. Returns false, without calling fn, when this consumer already handled the
-   * message. fn must not await. Call it at most once per delivery.
-   */
-  transact(fn: (tx: Tx) => void): boolean;
-  /** Child logger carrying consumer, type, message id and correlation id. */
-  readonly log: Logger;
-  /** 1 for the first delivery, 2 for the first retry, … */
-  readonly attempt: number;
-}
-
-/** Resolve = handled. Throw = failed: retried with backoff, then dead-lettered. */
-export type Handler = (message: Envelope, ctx: HandlerContext) => Promise<void> | void;
-
-export interface Subscription {
-  /** `<module>.<purpose>`: the durable consumer's name. Never rename it. */
-  readonly consumer: string;
-  readonly messages: readonly AnyMessageDefinition[];
-  readonly handler: Handler;
-  /** Messages handled at once, never two with the same partition key (default 1). */
-  readonly concurrency?: number;
-  readonly retry?: Partial<RetryPolicy>;
-  /**
-   * The types routed to the consumer when it subscribes (default: every type of `messages`). For
-   * a consumer that needs few of the types it could take (webhooks): the others cost no delivery.
-   * Read at start, after the module's start hook; the module routes more with
-   * `ModuleContext.routeTypes`.
-   */
-  readonly typesAtStart?: () => readonly string[];
-}
 
 /** The kernel's side of a consumer endpoint: it also decides which types are routed to it. */
 export interface Consumer extends ConsumerEndpoint {
@@ -78,6 +46,7 @@ export function createConsumer(subscription: Subscription, deps: ConsumerDeps): 
   }
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...deps.defaultRetry, ...subscription.retry };
   const log = deps.log.child({ consumer: name });
+  const handler = dispatcherOf(subscription);
 
   /**
    * Stores the dead letter and settles the delivery. A decoded message is also marked in the inbox,
@@ -127,7 +96,7 @@ export function createConsumer(subscription: Subscription, deps: ConsumerDeps): 
       });
     };
     try {
-      await subscription.handler(envelope, { transact, log: messageLog, attempt });
+      await handler(envelope, { transact, log: messageLog, attempt });
     } catch (error) {
       // Once its transaction has committed, the delivery is done: a retry would be a duplicate,
       // and a dead letter would report a message whose effect happened.
@@ -158,7 +127,7 @@ export function createConsumer(subscription: Subscription, deps: ConsumerDeps): 
     return outcome;
   };
 
-  const handles = [...new Set(subscription.messages.map((m) => m.type))];
+  const handles = messagesOf(subscription).map((m) => m.type);
   const handled = (types: readonly string[]): readonly string[] => {
     const unknown = types.filter((type) => !handles.includes(type));
     if (unknown.length > 0) throw new Error(`${name} does not handle ${unknown.join(', ')}`);

@@ -10,6 +10,7 @@ import {
 } from '../messaging/dead-letters.js';
 import { MessageTypes } from '../messaging/message-types.js';
 import type { RetryPolicy } from '../messaging/retry.js';
+import { messagesOf } from '../messaging/subscription.js';
 import type { Transport } from '../messaging/transport.js';
 import type { Logger } from '../observability/logger.js';
 import { KernelMetrics } from '../observability/metrics.js';
@@ -185,7 +186,7 @@ export class Kernel {
       ...(this.#options.retry ? { defaultRetry: this.#options.retry } : {}),
     };
     const subscriptions = [...(definition.subscriptions?.(context) ?? []), ...coordinator.subscriptions()];
-    for (const subscription of subscriptions) this.messageTypes.register(subscription.messages);
+    for (const subscription of subscriptions) this.messageTypes.register(messagesOf(subscription));
     consumers.push(...subscriptions.map((subscription) => createConsumer(subscription, deps)));
     return { definition, context, database, relay, deadLetters, inbox, sagaStore, coordinator, consumers };
   }

@@ -7,9 +7,9 @@ import type {
   RawServerDefault,
 } from 'fastify';
 import type { Config } from '../config.js';
-import type { Subscription } from '../messaging/consumer.js';
 import type { Envelope } from '../messaging/envelope.js';
 import type { AnyMessageDefinition } from '../messaging/message-types.js';
+import type { Subscription } from '../messaging/subscription.js';
 import type { Logger } from '../observability/logger.js';
 import type { Tx } from '../outbox/outbox.js';
 import type { Db } from '../persistence/db.js';

@@ -1,5 +1,5 @@
-import type { Subscription } from '../messaging/consumer.js';
 import type { Envelope } from '../messaging/envelope.js';
+import type { Subscription } from '../messaging/subscription.js';
 import type { Logger } from '../observability/logger.js';
 import type { Outbox, Tx } from '../outbox/outbox.js';
 import type { ModuleDatabase } from '../persistence/db.js';

@@ -1,4 +1,4 @@
-import type { HandlerContext } from '../messaging/consumer.js';
+import type { HandlerContext } from '../messaging/subscription.js';
 import type { ModuleContext } from '../modules/module.js';
 
 /**

@@ -33,8 +33,8 @@ import {
   startTestKernel,
   type TestKernel,
 } from '../../../testing/index.js';
-import type { HandlerContext } from '../../consumer.js';
 import type { Envelope } from '../../envelope.js';
+import type { HandlerContext } from '../../subscription.js';
 import type { ConsumerEndpoint } from '../../transport.js';
 import { range, sleep, thing, thingHappened } from '../testing/conformance/fixtures.js';
 import { createRabbitMqTransport, type RabbitMqOptions } from './rabbitmq.js';

@@ -5,10 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import { Type } from 'typebox';
 import type { Kernel } from '../../../../modules/kernel.js';
-import type { HandlerContext } from '../../../consumer.js';
 import type { Envelope } from '../../../envelope.js';
 import { defineCommand, defineEvent } from '../../../message-types.js';
 import type { RetryPolicy } from '../../../retry.js';
+import type { HandlerContext } from '../../../subscription.js';
 import type { ConsumerEndpoint } from '../../../transport.js';
 
 export interface ConformanceFeatures {
