@@ -6,7 +6,7 @@ import { sql } from 'drizzle-orm';
 import { Type } from 'typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from './app.js';
-import { defineEvent, defineModule, type HttpApp, loadConfig } from './kernel/index.js';
+import { defineEvent, defineModule, type HttpApp, loadConfig, on } from './kernel/index.js';
 import { eventually, freePort } from './kernel/testing/index.js';
 
 const noteAdded = defineEvent({
@@ -48,8 +48,13 @@ const watcher = defineModule({
   subscriptions: () => [
     {
       consumer: 'watcher.notes',
-      messages: [noteAdded],
-      handler: (m) => void seen.push({ correlationid: m.correlationid, causationid: m.causationid }),
+
+      handlers: [
+        on(
+          [noteAdded],
+          (m) => void seen.push({ correlationid: m.correlationid, causationid: m.causationid }),
+        ),
+      ],
     },
   ],
 });

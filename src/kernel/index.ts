@@ -20,9 +20,17 @@ export {
   defineEvent,
   isMessage,
   type MessageDefinition,
+  type MessageOf,
 } from './messaging/message-types.js';
 export type { RetryPolicy } from './messaging/retry.js';
-export type { Handler, HandlerContext, Subscription } from './messaging/subscription.js';
+export {
+  type Handler,
+  type HandlerContext,
+  type MessageHandler,
+  on,
+  type Subscription,
+  type TypedHandler,
+} from './messaging/subscription.js';
 export type { Transport, TransportName } from './messaging/transport.js';
 export { Kernel } from './modules/kernel.js';
 export { defineModule, type HttpApp, type ModuleContext, type ModuleDefinition } from './modules/module.js';

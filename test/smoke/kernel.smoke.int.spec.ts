@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { describe, expect, it } from 'vitest';
-import { defineEvent, defineModule } from '../../src/kernel/index.js';
+import { defineEvent, defineModule, on } from '../../src/kernel/index.js';
 import { eventually, startTestKernel } from '../../src/kernel/testing/index.js';
 
 const happened = defineEvent({
@@ -20,8 +20,8 @@ describe('smoke', () => {
           subscriptions: () => [
             {
               consumer: 'sink.things',
-              messages: [happened],
-              handler: (m) => void seen.push((m.data as { n: number }).n),
+
+              handlers: [on([happened], (m) => void seen.push((m.data as { n: number }).n))],
             },
           ],
         }),

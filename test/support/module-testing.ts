@@ -11,6 +11,7 @@ import {
   type Kernel,
   type MessageDraft,
   type ModuleDefinition,
+  on,
 } from '../../src/kernel/index.js';
 import { envelopeOf, eventually } from '../../src/kernel/testing/index.js';
 
@@ -72,7 +73,9 @@ export function createProbe(messages: readonly AnyMessageDefinition[]): Probe {
   const received: Envelope[] = [];
   const module = defineModule({
     name: 'probe',
-    subscriptions: () => [{ consumer: 'probe.recorder', messages, handler: (m) => void received.push(m) }],
+    subscriptions: () => [
+      { consumer: 'probe.recorder', handlers: [on(messages, (m) => void received.push(m))] },
+    ],
   });
   return {
     module,

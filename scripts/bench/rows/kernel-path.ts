@@ -10,6 +10,7 @@ import {
   defineModule,
   type Logger,
   type ModuleDefinition,
+  on,
   type Transport,
 } from '../../../src/kernel/index.js';
 import { startTestKernel } from '../../../src/kernel/testing/index.js';
@@ -44,15 +45,17 @@ function fixtureModules(onHandled: (n: number) => void): ModuleDefinition[] {
       subscriptions: () => [
         {
           consumer: 'benchsink.items',
-          messages: [itemAdded],
+
           concurrency: SINK_CONCURRENCY,
-          handler: (message, ctx) => {
-            const { n } = message.data as { n: number };
-            ctx.transact((tx) =>
-              tx.db.run(sql`INSERT INTO benchsink_items (n, at) VALUES (${n}, ${Date.now()})`),
-            );
-            onHandled(n);
-          },
+          handlers: [
+            on([itemAdded], (message, ctx) => {
+              const { n } = message.data as { n: number };
+              ctx.transact((tx) =>
+                tx.db.run(sql`INSERT INTO benchsink_items (n, at) VALUES (${n}, ${Date.now()})`),
+              );
+              onHandled(n);
+            }),
+          ],
         },
       ],
     }),

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { Type } from 'typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../app.js';
-import { defineEvent, defineModule, type HttpApp, loadConfig } from '../index.js';
+import { defineEvent, defineModule, type HttpApp, loadConfig, on } from '../index.js';
 import { redisSkipReason, redisUrl } from '../testing/index.js';
 
 const pinged = defineEvent({
@@ -17,7 +17,7 @@ const pinged = defineEvent({
 const pings = defineModule({
   name: 'pings',
   messages: [pinged],
-  subscriptions: () => [{ consumer: 'pings.counter', messages: [pinged], handler: () => {} }],
+  subscriptions: () => [{ consumer: 'pings.counter', handlers: [on([pinged], () => {})] }],
 });
 
 const skip = await redisSkipReason();

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { defineModule } from '../modules/module.js';
 import type { Logger } from '../observability/logger.js';
 import { eventually, startTestKernel, type TestKernel } from '../testing/index.js';
+import { on } from './subscription.js';
 import type { Transport } from './transport.js';
 import { createMemoryTransport } from './transports/memory/memory.js';
 import {
@@ -55,12 +56,14 @@ describe('dead-letter replay', () => {
           subscriptions: () => [
             {
               consumer: 'alpha.things',
-              messages: [thingHappened],
-              handler: (message, ctx) => {
-                if (failing.on) fails('the handler is broken');
-                const { n } = message.data as Thing;
-                ctx.transact((tx) => tx.db.run(sql`INSERT INTO alpha_effects (n) VALUES (${n})`));
-              },
+
+              handlers: [
+                on([thingHappened], (message, ctx) => {
+                  if (failing.on) fails('the handler is broken');
+                  const { n } = message.data as Thing;
+                  ctx.transact((tx) => tx.db.run(sql`INSERT INTO alpha_effects (n) VALUES (${n})`));
+                }),
+              ],
             },
           ],
         }),

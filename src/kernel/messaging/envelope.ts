@@ -6,13 +6,13 @@ import type { CausalContext } from './context.js';
  * `id` is assigned once, when the message is staged in the outbox, and never changes across
  * redeliveries; inboxes key on (consumer, id).
  */
-export interface Envelope<T = unknown> {
+export interface Envelope<T = unknown, Type extends string = string> {
   readonly specversion: '1.0';
   readonly id: string;
   /** Publishing module. */
   readonly source: string;
   /** `<module>.<kebab-case>`: events past tense, commands imperative. */
-  readonly type: string;
+  readonly type: Type;
   readonly time: string;
   readonly datacontenttype: 'application/json';
   readonly schemaversion: number;
@@ -25,14 +25,18 @@ export interface Envelope<T = unknown> {
 }
 
 /** A message before it is staged: what a creator such as `orderPlaced({...})` returns. */
-export interface MessageDraft<T = unknown> {
-  readonly type: string;
+export interface MessageDraft<T = unknown, Type extends string = string> {
+  readonly type: Type;
   readonly schemaversion: number;
   readonly partitionkey: string;
   readonly data: T;
 }
 
-export function createEnvelope<T>(draft: MessageDraft<T>, source: string, ctx: CausalContext): Envelope<T> {
+export function createEnvelope<T, Type extends string>(
+  draft: MessageDraft<T, Type>,
+  source: string,
+  ctx: CausalContext,
+): Envelope<T, Type> {
   return {
     specversion: '1.0',
     id: randomUUID(),

@@ -10,9 +10,9 @@ export type MessageKind = 'event' | 'command';
 /** Turns data of schema version `from` into data of version `from + 1`. */
 export type Upcaster = (data: unknown) => unknown;
 
-export interface MessageSpec<S extends TSchema> {
+export interface MessageSpec<S extends TSchema, T extends string> {
   /** `<module>.<kebab-case>`; the owning module is the part before the dot. */
-  readonly type: string;
+  readonly type: T;
   readonly schema: S;
   /** The newest schema version (default 1). Consumers always see this one. */
   readonly version?: number;
@@ -25,11 +25,13 @@ export interface MessageSpec<S extends TSchema> {
 
 /**
  * A declared message type. Callable: `orderPlaced({ ... })` returns a draft to stage.
- * Modules export these from `contracts.ts`; they are data only.
+ * Modules export these from `contracts.ts`; they are data only. `type` is a literal type
+ * (`'orders.order-placed'`), so a handler typed with `MessageOf<typeof orderPlaced>` takes only
+ * that message.
  */
-export interface MessageDefinition<S extends TSchema = TSchema> {
-  (data: Static<S>): MessageDraft<Static<S>>;
-  readonly type: string;
+export interface MessageDefinition<S extends TSchema = TSchema, T extends string = string> {
+  (data: Static<S>): MessageDraft<Static<S>, T>;
+  readonly type: T;
   readonly kind: MessageKind;
   readonly owner: string;
   readonly version: number;
@@ -38,9 +40,19 @@ export interface MessageDefinition<S extends TSchema = TSchema> {
   readonly description: string;
 }
 
-export type AnyMessageDefinition = MessageDefinition<TSchema>;
+export type AnyMessageDefinition = MessageDefinition<TSchema, string>;
 
-function define<S extends TSchema>(kind: MessageKind, spec: MessageSpec<S>): MessageDefinition<S> {
+/**
+ * The envelope a handler of `D` receives: its data type and its literal `type`. For a union of
+ * definitions, the union of their envelopes (narrowed by `message.type` or `isMessage`).
+ */
+export type MessageOf<D extends AnyMessageDefinition> =
+  D extends MessageDefinition<infer S, infer T> ? Envelope<Static<S>, T> : never;
+
+function define<S extends TSchema, T extends string>(
+  kind: MessageKind,
+  spec: MessageSpec<S, T>,
+): MessageDefinition<S, T> {
   if (!TYPE_NAME.test(spec.type)) {
     throw new Error(`message type "${spec.type}" must be <module>.<kebab-case>`);
   }
@@ -49,7 +61,7 @@ function define<S extends TSchema>(kind: MessageKind, spec: MessageSpec<S>): Mes
   for (let v = 1; v < version; v++) {
     if (!upcasters[v]) throw new Error(`${spec.type}: missing upcaster from version ${v} to ${v + 1}`);
   }
-  const create = (data: Static<S>): MessageDraft<Static<S>> => ({
+  const create = (data: Static<S>): MessageDraft<Static<S>, T> => ({
     type: spec.type,
     schemaversion: version,
     partitionkey: spec.partitionKey(data),
@@ -67,20 +79,24 @@ function define<S extends TSchema>(kind: MessageKind, spec: MessageSpec<S>): Mes
 }
 
 /** Declares an event (past tense: `orders.order-placed`). */
-export function defineEvent<S extends TSchema>(spec: MessageSpec<S>): MessageDefinition<S> {
+export function defineEvent<S extends TSchema, const T extends string>(
+  spec: MessageSpec<S, T>,
+): MessageDefinition<S, T> {
   return define('event', spec);
 }
 
 /** Declares a command (imperative: `payments.charge-payment`). */
-export function defineCommand<S extends TSchema>(spec: MessageSpec<S>): MessageDefinition<S> {
+export function defineCommand<S extends TSchema, const T extends string>(
+  spec: MessageSpec<S, T>,
+): MessageDefinition<S, T> {
   return define('command', spec);
 }
 
-/** Narrows a decoded envelope to the data type of `definition`. */
-export function isMessage<S extends TSchema>(
-  definition: MessageDefinition<S>,
+/** Narrows a decoded envelope to the data and type of `definition`. */
+export function isMessage<S extends TSchema, T extends string>(
+  definition: MessageDefinition<S, T>,
   message: Envelope,
-): message is Envelope<Static<S>> {
+): message is Envelope<Static<S>, T> {
   return message.type === definition.type;
 }
 

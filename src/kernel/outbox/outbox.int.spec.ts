@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runInContext } from '../messaging/context.js';
 import type { Envelope } from '../messaging/envelope.js';
 import { defineEvent } from '../messaging/message-types.js';
+import { on } from '../messaging/subscription.js';
 import type { Transport } from '../messaging/transport.js';
 import { createMemoryTransport } from '../messaging/transports/memory/memory.js';
 import {
@@ -103,19 +104,21 @@ describe('outbox: an event exists iff its transaction committed', () => {
           subscriptions: () => [
             {
               consumer: 'alpha.things',
-              messages: [thingHappened],
-              handler: (m, ctx) => {
-                seenByAlpha.push(m);
-                if (alphaFailsFirst && ctx.attempt === 1) fails('first attempt fails');
-                ctx.transact((tx) => tx.stage(thingSeen(m.data as Thing)));
-              },
+
+              handlers: [
+                on([thingHappened], (m, ctx) => {
+                  seenByAlpha.push(m);
+                  if (alphaFailsFirst && ctx.attempt === 1) fails('first attempt fails');
+                  ctx.transact((tx) => tx.stage(thingSeen(m.data as Thing)));
+                }),
+              ],
             },
           ],
         }),
         defineModule({
           name: 'beta',
           subscriptions: () => [
-            { consumer: 'beta.seen', messages: [thingSeen], handler: (m) => void seenByBeta.push(m) },
+            { consumer: 'beta.seen', handlers: [on([thingSeen], (m) => void seenByBeta.push(m))] },
           ],
         }),
       ],

@@ -1,5 +1,6 @@
 import type { Envelope } from '../messaging/envelope.js';
 import type { Subscription } from '../messaging/subscription.js';
+import { on } from '../messaging/subscription.js';
 import type { Logger } from '../observability/logger.js';
 import type { Outbox, Tx } from '../outbox/outbox.js';
 import type { ModuleDatabase } from '../persistence/db.js';
@@ -39,12 +40,14 @@ export class SagaCoordinator {
   subscriptions(): Subscription[] {
     return [...this.#sagas.values()].map((saga) => ({
       consumer: `${saga.name}-saga`,
-      messages: [...saga.startedBy, ...saga.handles],
-      handler: (message, ctx) => {
-        ctx.transact((tx) =>
-          this.#apply(tx, saga, this.#deps.store.load(saga.name, saga.correlate(message)), message),
-        );
-      },
+
+      handlers: [
+        on([...saga.startedBy, ...saga.handles], (message, ctx) => {
+          ctx.transact((tx) =>
+            this.#apply(tx, saga, this.#deps.store.load(saga.name, saga.correlate(message)), message),
+          );
+        }),
+      ],
     }));
   }
 

@@ -3,7 +3,10 @@ import type { Envelope, MessageDraft } from '../messaging/envelope.js';
 import { type SagaDefinition, type SagaInstance, stepTimedOut, transitionSaga } from '../sagas/saga.js';
 
 /** Turns a draft (what `orderPlaced({...})` returns) into the envelope a saga would receive. */
-export function envelopeOf<T>(draft: MessageDraft<T>, correlationId = 'test-correlation'): Envelope<T> {
+export function envelopeOf<T, Type extends string>(
+  draft: MessageDraft<T, Type>,
+  correlationId = 'test-correlation',
+): Envelope<T, Type> {
   return {
     specversion: '1.0',
     id: randomUUID(),

@@ -9,7 +9,7 @@
  * Sagas: none.
  * HTTP: GET /analytics/summary 🛡, POST /analytics/rebuild 🛡.
  */
-import { defineModule } from '../../kernel/index.js';
+import { defineModule, on } from '../../kernel/index.js';
 import { orderCancelled, orderConfirmed, orderPaymentFailed, orderPlaced } from '../orders/contracts.js';
 import { fundsDeposited, paymentCompleted, paymentFailed, paymentRefunded } from '../payments/contracts.js';
 import { onBusinessEvent } from './handlers/on-business-event.js';
@@ -21,17 +21,21 @@ export const analyticsModule = defineModule({
   subscriptions: () => [
     {
       consumer: 'analytics.projections',
-      messages: [
-        orderPlaced,
-        orderConfirmed,
-        orderPaymentFailed,
-        orderCancelled,
-        fundsDeposited,
-        paymentCompleted,
-        paymentFailed,
-        paymentRefunded,
+      handlers: [
+        on(
+          [
+            orderPlaced,
+            orderConfirmed,
+            orderPaymentFailed,
+            orderCancelled,
+            fundsDeposited,
+            paymentCompleted,
+            paymentFailed,
+            paymentRefunded,
+          ],
+          onBusinessEvent,
+        ),
       ],
-      handler: onBusinessEvent,
     },
   ],
 });

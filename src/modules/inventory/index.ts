@@ -12,7 +12,7 @@
  * - Tables: inventory_products, inventory_reservations (each order's outcome).
  * - Sagas: none (takes part in orders.checkout).
  */
-import { defineModule, isMessage } from '../../kernel/index.js';
+import { defineModule, on } from '../../kernel/index.js';
 import {
   outOfStock,
   productCreated,
@@ -41,12 +41,8 @@ export const inventoryModule = defineModule({
   subscriptions: () => [
     {
       consumer: 'inventory.reservations',
-      messages: [reserveStock, releaseStock],
+      handlers: [on(reserveStock, onReserveStock), on(releaseStock, onReleaseStock)],
       concurrency: 4,
-      handler: (message, ctx) => {
-        if (isMessage(reserveStock, message)) onReserveStock(message, ctx);
-        else if (isMessage(releaseStock, message)) onReleaseStock(message, ctx);
-      },
     },
   ],
 });

@@ -10,7 +10,7 @@
  * Sagas: none.
  * HTTP: GET /notifications 🔒.
  */
-import { defineModule, type ModuleContext, type ModuleDefinition } from '../../kernel/index.js';
+import { defineModule, type ModuleContext, type ModuleDefinition, on } from '../../kernel/index.js';
 import { orderCancelled, orderConfirmed, orderPaymentFailed } from '../orders/contracts.js';
 import { paymentRefunded } from '../payments/contracts.js';
 import { userRegistered } from '../users/contracts.js';
@@ -37,11 +37,15 @@ export function createNotificationsModule(options: NotificationsOptions = {}): M
       const channel = options.channel?.(ctx) ?? createLogChannel(ctx.log);
       const send = createResilientSend(channel, options.resilience);
       return [
-        { consumer: 'notifications.contacts', messages: [userRegistered], handler: onUserRegistered },
+        { consumer: 'notifications.contacts', handlers: [on(userRegistered, onUserRegistered)] },
         {
           consumer: 'notifications.outcomes',
-          messages: [orderConfirmed, orderPaymentFailed, orderCancelled, paymentRefunded],
-          handler: createOutcomeHandler(ctx, send),
+          handlers: [
+            on(
+              [orderConfirmed, orderPaymentFailed, orderCancelled, paymentRefunded],
+              createOutcomeHandler(ctx, send),
+            ),
+          ],
           concurrency: 4,
         },
       ];

@@ -12,7 +12,7 @@
  * Sagas: orders.checkout (sagas/checkout.saga.ts).
  * HTTP: POST /orders, GET /orders, GET /orders/:id, GET /orders/:id/timeline (all 🔒).
  */
-import { defineModule } from '../../kernel/index.js';
+import { defineModule, on } from '../../kernel/index.js';
 import {
   outOfStock,
   productCreated,
@@ -55,7 +55,7 @@ export const checkoutFlowMessages = [
 
 const ownMessages = [orderPlaced, orderConfirmed, orderPaymentFailed, orderCancelled];
 const sentCommands = [chargePayment, refundPayment, reserveStock, releaseStock];
-const ownTypes = new Set([...ownMessages, ...sentCommands].map((m) => m.type));
+const ownTypes = new Set<string>([...ownMessages, ...sentCommands].map((m) => m.type));
 
 export const ordersModule = defineModule({
   name: 'orders',
@@ -63,14 +63,16 @@ export const ordersModule = defineModule({
   sends: sentCommands,
   routes: ordersRoutes,
   subscriptions: () => [
-    { consumer: 'orders.catalogue', messages: [productCreated, productUpdated], handler: onProductChanged },
+    {
+      consumer: 'orders.catalogue',
+      handlers: [on([productCreated, productUpdated], onProductChanged)],
+    },
     {
       consumer: 'orders.timeline',
-      messages: checkoutFlowMessages,
+      handlers: [on(checkoutFlowMessages, onFlowMessage)],
       // This module's own flow messages are recorded as they are staged (onMessageStaged): only
       // the other modules' are routed here.
       typesAtStart: () => checkoutFlowMessages.map((m) => m.type).filter((type) => !ownTypes.has(type)),
-      handler: onFlowMessage,
       concurrency: 8,
     },
   ],

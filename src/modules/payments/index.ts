@@ -16,7 +16,7 @@
  *   a refund decides from its order's row.
  * - Sagas: none (takes part in orders.checkout).
  */
-import { defineModule, isMessage } from '../../kernel/index.js';
+import { defineModule, on } from '../../kernel/index.js';
 import {
   chargePayment,
   fundsDeposited,
@@ -36,12 +36,8 @@ export const paymentsModule = defineModule({
   subscriptions: () => [
     {
       consumer: 'payments.account-commands',
-      messages: [chargePayment, refundPayment],
+      handlers: [on(chargePayment, onChargePayment), on(refundPayment, onRefundPayment)],
       concurrency: 4,
-      handler: (message, ctx) => {
-        if (isMessage(chargePayment, message)) onChargePayment(message, ctx);
-        else if (isMessage(refundPayment, message)) onRefundPayment(message, ctx);
-      },
     },
   ],
 });

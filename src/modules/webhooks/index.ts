@@ -26,7 +26,7 @@
  * Sagas: none.
  * HTTP: POST /webhooks 🔒, GET /webhooks 🔒, DELETE /webhooks/:id 🔒, GET /webhooks/:id/deliveries 🔒.
  */
-import { defineModule, type ModuleContext, type ModuleDefinition } from '../../kernel/index.js';
+import { defineModule, type ModuleContext, type ModuleDefinition, on } from '../../kernel/index.js';
 import { createDispatcher, type Dispatcher } from './delivery/dispatcher.js';
 import { DEFAULT_DELIVERY_POLICY, type DeliveryPolicy } from './delivery/policy.js';
 import { DELIVERIES_CONSUMER, webhookEvents } from './event-catalogue.js';
@@ -56,11 +56,15 @@ export function createWebhooksModule(options: WebhooksOptions = {}): ModuleDefin
     subscriptions: (ctx) => [
       {
         consumer: DELIVERIES_CONSUMER,
-        messages: webhookEvents,
+        handlers: [
+          on(
+            webhookEvents,
+            createEventHandler(() => dispatcherOf(ctx).wake()),
+          ),
+        ],
         // Only the types a subscription names are routed here: without webhooks, events cost
         // nothing more. Creating a subscription routes its types before it commits.
         typesAtStart: () => namedEventTypes(ctx.db),
-        handler: createEventHandler(() => dispatcherOf(ctx).wake()),
         concurrency: 4,
       },
     ],

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Type } from 'typebox';
 import { buildApp } from '../../../app.js';
-import { defineEvent, defineModule, type HttpApp, loadConfig, TOKEN_TTL_SECONDS } from '../../index.js';
+import { defineEvent, defineModule, type HttpApp, loadConfig, on, TOKEN_TTL_SECONDS } from '../../index.js';
 import { tripModules, tripRequested } from '../../testing/fixtures/trip.js';
 
 /**
@@ -44,12 +44,14 @@ export async function startDashboardFixture(): Promise<DashboardFixture> {
     subscriptions: () => [
       {
         consumer: 'notes.archive',
-        messages: [noteFiled],
-        handler: (message, ctx) => {
-          const { text } = message.data as { text: string };
-          if (failing.has(text)) throw new Error(`cannot archive ${text}`);
-          if (ctx.transact(() => {})) archived.push(text);
-        },
+
+        handlers: [
+          on([noteFiled], (message, ctx) => {
+            const { text } = message.data as { text: string };
+            if (failing.has(text)) throw new Error(`cannot archive ${text}`);
+            if (ctx.transact(() => {})) archived.push(text);
+          }),
+        ],
       },
     ],
   });

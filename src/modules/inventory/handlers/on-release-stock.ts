@@ -1,18 +1,15 @@
-import type { Static } from 'typebox';
-import type { Envelope, HandlerContext } from '../../../kernel/index.js';
+import type { HandlerContext, MessageOf } from '../../../kernel/index.js';
 import { type releaseStock, stockReleased } from '../contracts.js';
 import { findReservation } from '../queries.js';
 import { inventoryReservations } from '../schema.js';
 import { moveStock } from '../stock.js';
-
-type ReleaseStock = Static<typeof releaseStock.schema>;
 
 /**
  * inventory.release-stock (saga compensation): gives an order's reserved units back to stock, if
  * it holds any, and replies stock-released with what was given back. The order is remembered as
  * released, so a reserve-stock arriving later for it is refused. Idempotent per order id.
  */
-export function onReleaseStock(message: Envelope<ReleaseStock>, ctx: HandlerContext): void {
+export function onReleaseStock(message: MessageOf<typeof releaseStock>, ctx: HandlerContext): void {
   const { orderId, userId } = message.data;
   ctx.transact((tx) => {
     const previous = findReservation(tx.db, orderId);

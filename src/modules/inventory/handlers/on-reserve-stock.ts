@@ -1,5 +1,5 @@
 import type { Static } from 'typebox';
-import type { Envelope, HandlerContext, MessageDraft, Tx } from '../../../kernel/index.js';
+import type { HandlerContext, MessageDraft, MessageOf, Tx } from '../../../kernel/index.js';
 import { outOfStock, type reserveStock, stockReserved } from '../contracts.js';
 import { findProductRow, findReservation } from '../queries.js';
 import { inventoryReservations, type ReservationRow } from '../schema.js';
@@ -12,7 +12,7 @@ type ReserveStock = Static<typeof reserveStock.schema>;
  * short skus; an unknown sku is short). Idempotent per order id: a second command for an order
  * already decided replies the recorded outcome again; a released (compensated) order is refused.
  */
-export function onReserveStock(message: Envelope<ReserveStock>, ctx: HandlerContext): void {
+export function onReserveStock(message: MessageOf<typeof reserveStock>, ctx: HandlerContext): void {
   ctx.transact((tx) => {
     const previous = findReservation(tx.db, message.data.orderId);
     tx.stage(previous ? replyAgain(previous, message.data) : reserve(tx, message.data));

@@ -1,10 +1,12 @@
-import { type Envelope, type HandlerContext, isMessage } from '../../../kernel/index.js';
-import { userRegistered } from '../../users/contracts.js';
+import type { HandlerContext, MessageOf } from '../../../kernel/index.js';
+import type { userRegistered } from '../../users/contracts.js';
 import { notificationsContacts } from '../schema.js';
 
 /** users.user-registered → the local contact copy (an upsert: the same event twice is one row). */
-export function onUserRegistered(message: Envelope, handlerCtx: HandlerContext): void {
-  if (!isMessage(userRegistered, message)) return;
+export function onUserRegistered(
+  message: MessageOf<typeof userRegistered>,
+  handlerCtx: HandlerContext,
+): void {
   const { userId, email, name } = message.data;
   const row = { userId, email, name, updatedAt: Date.parse(message.time) || Date.now() };
   handlerCtx.transact((tx) => {

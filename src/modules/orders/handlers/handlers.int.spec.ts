@@ -23,7 +23,10 @@ beforeEach(async () => {
 });
 afterEach(() => tk.dispose());
 
-const at = <T>(draft: MessageDraft<T>, time: string): Envelope<T> => ({ ...envelopeOf(draft), time });
+const at = <T, Type extends string>(draft: MessageDraft<T, Type>, time: string): Envelope<T, Type> => ({
+  ...envelopeOf(draft),
+  time,
+});
 /** Delivers through the real transport and waits until every delivery has been handled. */
 async function deliver(...messages: Envelope[]): Promise<void> {
   await tk.kernel.transport.publish(messages);

@@ -1,12 +1,6 @@
 import { sql } from 'drizzle-orm';
-import {
-  type Db,
-  type Envelope,
-  type HandlerContext,
-  isMessage,
-  preparedOnce,
-} from '../../../kernel/index.js';
-import { productCreated, productUpdated } from '../../inventory/contracts.js';
+import { type Db, type HandlerContext, type MessageOf, preparedOnce } from '../../../kernel/index.js';
+import type { productCreated, productUpdated } from '../../inventory/contracts.js';
 import { ordersCatalogue } from '../schema.js';
 
 const catalogueRow = {
@@ -38,8 +32,10 @@ const upsertCatalogue = (db: Db) =>
  * transfer). Upsert guarded by the event time: an older event (a replayed dead letter, a late
  * redelivery) never overwrites a newer one; the same event twice changes nothing.
  */
-export function onProductChanged(message: Envelope, handlerCtx: HandlerContext): void {
-  if (!isMessage(productCreated, message) && !isMessage(productUpdated, message)) return;
+export function onProductChanged(
+  message: MessageOf<typeof productCreated | typeof productUpdated>,
+  handlerCtx: HandlerContext,
+): void {
   const { sku, name, priceCents } = message.data;
   const row = { sku, name, priceCents, sourceTime: message.time, sourceEventId: message.id };
   handlerCtx.transact((tx) => {

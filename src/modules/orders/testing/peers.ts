@@ -5,6 +5,7 @@ import {
   type HandlerContext,
   isMessage,
   type ModuleDefinition,
+  on,
   type Tx,
 } from '../../../kernel/index.js';
 import {
@@ -141,8 +142,8 @@ export function fakePeers(world: PeerWorld): ModuleDefinition[] {
       subscriptions: () => [
         {
           consumer: 'payments.fake',
-          messages: [chargePayment, refundPayment],
-          handler: (m, c) => onPayments(world, m, c),
+
+          handlers: [on([chargePayment, refundPayment], (m, c) => onPayments(world, m, c))],
         },
       ],
     }),
@@ -160,8 +161,8 @@ export function fakePeers(world: PeerWorld): ModuleDefinition[] {
       subscriptions: () => [
         {
           consumer: 'inventory.fake',
-          messages: [reserveStock, releaseStock],
-          handler: (m, c) => onInventory(world, m, c),
+
+          handlers: [on([reserveStock, releaseStock], (m, c) => onInventory(world, m, c))],
         },
       ],
     }),

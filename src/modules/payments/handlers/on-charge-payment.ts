@@ -1,5 +1,5 @@
 import type { Static } from 'typebox';
-import type { Envelope, HandlerContext, MessageDraft } from '../../../kernel/index.js';
+import type { HandlerContext, MessageDraft, MessageOf } from '../../../kernel/index.js';
 import { decideCharge, type OrderPayment } from '../account.js';
 import { type chargePayment, paymentCompleted, paymentFailed } from '../contracts.js';
 import { changeOrderPayment } from '../event-store.js';
@@ -13,7 +13,7 @@ type ChargePayment = Static<typeof chargePayment.schema>;
  * charge for the same order replies the recorded outcome; one for an order already refunded or
  * closed is refused (order_closed). A version conflict throws, so the consumer retries.
  */
-export function onChargePayment(message: Envelope<ChargePayment>, ctx: HandlerContext): void {
+export function onChargePayment(message: MessageOf<typeof chargePayment>, ctx: HandlerContext): void {
   const charge = message.data;
   changeOrderPayment(
     ctx,

@@ -1,10 +1,7 @@
-import type { Static } from 'typebox';
-import type { Envelope, HandlerContext } from '../../../kernel/index.js';
+import type { HandlerContext, MessageOf } from '../../../kernel/index.js';
 import { decideRefund } from '../account.js';
 import { paymentRefunded, type refundPayment } from '../contracts.js';
 import { changeOrderPayment } from '../event-store.js';
-
-type RefundPayment = Static<typeof refundPayment.schema>;
 
 /**
  * payments.refund-payment (saga compensation): gives back the order's charge (payment-refunded
@@ -12,7 +9,7 @@ type RefundPayment = Static<typeof refundPayment.schema>;
  * later is refused, and replies with amount 0. Idempotent per order id: a later refund replies
  * the recorded outcome. A version conflict throws, so the consumer retries.
  */
-export function onRefundPayment(message: Envelope<RefundPayment>, ctx: HandlerContext): void {
+export function onRefundPayment(message: MessageOf<typeof refundPayment>, ctx: HandlerContext): void {
   const { orderId, userId } = message.data;
   changeOrderPayment(
     ctx,

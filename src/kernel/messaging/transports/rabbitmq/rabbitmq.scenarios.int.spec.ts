@@ -34,7 +34,7 @@ import {
   type TestKernel,
 } from '../../../testing/index.js';
 import type { Envelope } from '../../envelope.js';
-import type { HandlerContext } from '../../subscription.js';
+import { type HandlerContext, on } from '../../subscription.js';
 import type { ConsumerEndpoint } from '../../transport.js';
 import { range, sleep, thing, thingHappened } from '../testing/conformance/fixtures.js';
 import { createRabbitMqTransport, type RabbitMqOptions } from './rabbitmq.js';
@@ -115,16 +115,17 @@ function alphaModule(instance: string, behaviour: Behaviour = () => {}, concurre
     subscriptions: () => [
       {
         consumer: 'alpha.things',
-        messages: [thingHappened],
         concurrency,
-        handler: async (message, ctx) => {
-          await behaviour(message, ctx);
-          const { key, n } = message.data as { key: string; n: number };
-          ctx.transact((tx) =>
-            tx.db.run(sql`INSERT INTO alpha_effects (message_id, key, n, instance)
+        handlers: [
+          on([thingHappened], async (message, ctx) => {
+            await behaviour(message, ctx);
+            const { key, n } = message.data as { key: string; n: number };
+            ctx.transact((tx) =>
+              tx.db.run(sql`INSERT INTO alpha_effects (message_id, key, n, instance)
               VALUES (${message.id}, ${key}, ${n}, ${instance})`),
-          );
-        },
+            );
+          }),
+        ],
       },
     ],
   });
@@ -179,6 +180,7 @@ import { sql } from 'drizzle-orm';
 const root = process.env.ROOT;
 const { startTestKernel } = await import(root + 'src/kernel/testing/index.ts');
 const { defineModule } = await import(root + 'src/kernel/modules/module.ts');
+const { on } = await import(root + 'src/kernel/messaging/subscription.ts');
 const { createRabbitMqTransport } = await import(root + 'src/kernel/messaging/transports/rabbitmq/rabbitmq.ts');
 const { thing, thingHappened } = await import(root + 'src/kernel/messaging/transports/testing/conformance/fixtures.ts');
 const instance = process.env.INSTANCE;
@@ -188,8 +190,8 @@ const alpha = defineModule({
   start: (ctx) => ctx.transact((tx) => tx.db.run(sql\`CREATE TABLE IF NOT EXISTS alpha_effects (seq INTEGER PRIMARY KEY
     AUTOINCREMENT, message_id TEXT NOT NULL, key TEXT NOT NULL, n INTEGER NOT NULL, instance TEXT NOT NULL)\`)),
   subscriptions: () => [{
-    consumer: 'alpha.things', messages: [thingHappened], concurrency: 4,
-    handler: async (message, ctx) => {
+    consumer: 'alpha.things', concurrency: 4,
+    handlers: [on([thingHappened], async (message, ctx) => {
       const { key, n } = message.data;
       await new Promise((resolve) => setTimeout(resolve, 2));
       ctx.transact((tx) => tx.db.run(sql\`INSERT INTO alpha_effects (message_id, key, n, instance)
@@ -198,7 +200,7 @@ const alpha = defineModule({
         console.log('HUNG ' + n); // committed, and never acked: the process dies first
         await new Promise(() => {});
       }
-    },
+    })],
   }],
 });
 const source = defineModule({ name: 'source', messages: [thingHappened] });

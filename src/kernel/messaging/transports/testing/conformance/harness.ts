@@ -10,6 +10,7 @@ import type { Logger } from '../../../../observability/logger.js';
 import { eventually, startTestKernel, type TestKernel } from '../../../../testing/index.js';
 import type { DeadLetter } from '../../../dead-letters.js';
 import type { MessageDraft } from '../../../envelope.js';
+import { on } from '../../../subscription.js';
 import type { ConsumerEndpoint, Transport } from '../../../transport.js';
 import {
   type Behaviour,
@@ -156,20 +157,22 @@ export class Harness {
       subscriptions: () => [
         {
           consumer: `${module}.things`,
-          messages: [thingHappened, itemPriced],
+
           concurrency: this.concurrency[module],
           ...(this.typesAtStart[module] ? { typesAtStart: () => this.typesAtStart[module] ?? [] } : {}),
-          handler: async (message, ctx) => {
-            await this.behaviour[module](message, ctx);
-            if (!this.records[module]) return;
-            const data = message.data as { key: string; n?: number };
-            const committed = ctx.transact((tx) =>
-              tx.db.run(sql`INSERT INTO ${table} (message_id, type, key, n, attempt, schemaversion, data)
+          handlers: [
+            on([thingHappened, itemPriced], async (message, ctx) => {
+              await this.behaviour[module](message, ctx);
+              if (!this.records[module]) return;
+              const data = message.data as { key: string; n?: number };
+              const committed = ctx.transact((tx) =>
+                tx.db.run(sql`INSERT INTO ${table} (message_id, type, key, n, attempt, schemaversion, data)
                 VALUES (${message.id}, ${message.type}, ${data.key}, ${data.n ?? null}, ${ctx.attempt},
                         ${message.schemaversion}, ${JSON.stringify(message.data)})`),
-            );
-            this.transacted[module].push(committed);
-          },
+              );
+              this.transacted[module].push(committed);
+            }),
+          ],
         },
       ],
     });
