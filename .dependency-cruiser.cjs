@@ -9,6 +9,16 @@
 module.exports = {
   forbidden: [
     {
+      name: 'nothing-below-imports-the-app',
+      comment:
+        'src/app.ts (the module catalogue) is imported by src/main.ts, scripts and app-level tests only. ' +
+        'Nothing under src/kernel or src/modules imports it, so arrows run app → host + modules → kernel; ' +
+        'a spec runs its module through the host (createHost) with fixtures beside it.',
+      severity: 'error',
+      from: { path: '(?:^|/)src/(?:kernel|modules)/' },
+      to: { path: '(?:^|/)src/app\\.ts$' },
+    },
+    {
       name: 'kernel-knows-no-module',
       comment: 'src/kernel/ knows no module: it must not import anything under src/modules/.',
       severity: 'error',
@@ -19,18 +29,18 @@ module.exports = {
       name: 'module-uses-kernel-index-only',
       comment:
         'A module imports the kernel only through src/kernel/index.ts ' +
-        '(spec files may also import src/kernel/testing/index.ts).',
+        '(spec files and test-only code in testing/ folders may also import src/kernel/testing/index.ts).',
       severity: 'error',
-      from: { path: '(?:^|/)src/modules/[^/]+/', pathNot: '\\.spec\\.ts$' },
+      from: { path: '(?:^|/)src/modules/[^/]+/', pathNot: '(?:\\.spec\\.ts$|/testing/)' },
       to: { path: '(?:^|/)src/kernel/', pathNot: '(?:^|/)src/kernel/index\\.ts$' },
     },
     {
       name: 'module-uses-kernel-index-only',
       comment:
-        'A module spec file imports the kernel only through src/kernel/index.ts ' +
-        'or src/kernel/testing/index.ts.',
+        'A module spec file (or test-only code in a testing/ folder) imports the kernel only through ' +
+        'src/kernel/index.ts or src/kernel/testing/index.ts.',
       severity: 'error',
-      from: { path: '(?:^|/)src/modules/[^/]+/.*\\.spec\\.ts$' },
+      from: { path: ['(?:^|/)src/modules/[^/]+/.*\\.spec\\.ts$', '(?:^|/)src/modules/[^/]+/testing/'] },
       to: {
         path: '(?:^|/)src/kernel/',
         pathNot: '(?:^|/)src/kernel/(?:testing/)?index\\.ts$',

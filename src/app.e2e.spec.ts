@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { Type } from 'typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from './app.js';
+import { createHost } from './kernel/host/create-host.js';
 import { defineEvent, defineModule, type HttpApp, loadConfig, on } from './kernel/index.js';
 import { eventually, freePort } from './kernel/testing/index.js';
 
@@ -65,7 +65,7 @@ describe('the app over HTTP', () => {
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'app-e2e-'));
     const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' }, ['notes', 'watcher']);
-    app = await buildApp(config, { modules: [notes, watcher] });
+    app = await createHost(config, { catalogue: [notes, watcher] });
   });
   afterAll(async () => {
     await app.close();

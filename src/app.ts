@@ -1,14 +1,5 @@
-import { registerAdminRoutes } from './kernel/http/admin-routes.js';
-import { registerAsyncApiRoute } from './kernel/http/asyncapi.js';
-import { registerBullBoard } from './kernel/http/bull-board.js';
-import { registerDashboard } from './kernel/http/dashboard/routes.js';
-import { createHttpServer } from './kernel/http/server.js';
-import type { HttpApp, ModuleDefinition, RetryPolicy, Transport } from './kernel/index.js';
-import { type Config, Kernel } from './kernel/index.js';
-import { createTransport } from './kernel/messaging/transports/index.js';
-import { registerObservabilityRoutes } from './kernel/observability/health.js';
-import { createLogger, type Logger } from './kernel/observability/logger.js';
-import { registerServiceRegistry } from './kernel/registry/http.js';
+import { createHost } from './kernel/host/create-host.js';
+import type { Config, HttpApp, ModuleDefinition } from './kernel/index.js';
 import { analyticsModule } from './modules/analytics/index.js';
 import { gatewayModule } from './modules/gateway/index.js';
 import { inventoryModule } from './modules/inventory/index.js';
@@ -33,53 +24,7 @@ export const moduleCatalogue: readonly ModuleDefinition[] = [
   gatewayModule,
 ];
 
-export interface AppOptions {
-  /** Replaces the catalogue (tests run fixture modules). */
-  readonly modules?: readonly ModuleDefinition[];
-  readonly transport?: Transport;
-  readonly log?: Logger;
-  readonly retry?: Partial<RetryPolicy>;
-}
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    kernel: Kernel;
-  }
-}
-
-/**
- * Builds a ready fastify app: databases migrated, consumers subscribed, relays running, routes
- * registered. `app.close()` stops HTTP, then drains handlers and relays and closes the databases.
- */
-export async function buildApp(config: Config, options: AppOptions = {}): Promise<HttpApp> {
-  const log = options.log ?? createLogger(config.logLevel);
-  const catalogue = options.modules ?? moduleCatalogue;
-  const kernel = new Kernel({
-    config,
-    modules: catalogue.filter((module) => config.modules.includes(module.name)),
-    transport: options.transport ?? (await createTransport(config, log)),
-    log,
-    ...(options.retry ? { retry: options.retry } : {}),
-  });
-  const app = await createHttpServer(log, config);
-  app.decorate('kernel', kernel);
-  app.addHook('onClose', () => kernel.stop());
-  registerObservabilityRoutes(app, kernel);
-  registerAdminRoutes(app, kernel);
-  registerDashboard(app, kernel);
-  registerAsyncApiRoute(app, kernel);
-  registerServiceRegistry(app, kernel);
-  try {
-    await kernel.start();
-  } catch (error) {
-    await app.close().catch(() => {}); // stops the kernel and closes the app's Redis connections
-    throw error;
-  }
-  await registerBullBoard(app, kernel.transport);
-  for (const { definition, context } of kernel.modules) {
-    const routes = definition.routes;
-    if (routes) await app.register(async (scope) => routes(scope, context));
-  }
-  await app.ready();
-  return app;
+/** One process of the application: the modules `config.modules` names, ready to listen. */
+export function buildApp(config: Config): Promise<HttpApp> {
+  return createHost(config, { catalogue: moduleCatalogue });
 }

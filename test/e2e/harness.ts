@@ -7,12 +7,14 @@
  * rabbitmq when their broker answers and the transport is built; a broker that does not answer is
  * skipped with a printed reason (a failing test with `REQUIRE_BROKERS=1`).
  */
+
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, moduleCatalogue } from '../../src/app.js';
+import { createHost } from '../../src/kernel/host/create-host.js';
 import { type HttpApp, loadConfig } from '../../src/kernel/index.js';
 import { amqpSkipReason, redisSkipReason } from '../../src/kernel/testing/index.js';
 
@@ -413,7 +415,7 @@ export interface TransportPlan {
 }
 
 /**
- * Whether `createTransport` builds this transport (through `buildApp`, with no module): false when
+ * Whether `createTransport` builds this transport (through `createHost`, with no module): false when
  * it answers that the transport is not available in this build.
  */
 async function transportBuilt(transport: TransportName): Promise<string | undefined> {
@@ -431,7 +433,7 @@ async function transportBuilt(transport: TransportName): Promise<string | undefi
       },
       [],
     );
-    const app = await buildApp(config, { modules: [] });
+    const app = await createHost(config, { catalogue: [] });
     await app.close();
     return undefined;
   } catch (error) {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { Type } from 'typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../app.js';
+import { createHost } from '../host/create-host.js';
 import { defineEvent, defineModule, type HttpApp, loadConfig, on } from '../index.js';
 import { redisSkipReason, redisUrl } from '../testing/index.js';
 
@@ -41,7 +41,7 @@ describe.skipIf(skip !== undefined && process.env.REQUIRE_BROKERS !== '1')(
         },
         ['pings'],
       );
-      app = await buildApp(config, { modules: [pings] });
+      app = await createHost(config, { catalogue: [pings] });
     });
     afterAll(async () => {
       await app?.close();

@@ -21,8 +21,8 @@ function showsQueues(transport: Transport): transport is Transport & { boardQueu
  * queues of this process's consumers and the `dlq.<module>.retry` copies. Call after the kernel
  * has subscribed its consumers.
  *
- * The board is loaded at its first request, not at start: it weighs ~8 MB of RSS, and most
- * processes never show it. It then runs in a fastify instance of its own, which the routes
+ * The board is loaded at its first request, not at start: it weighs megabytes of RSS
+ * (scripts/bench/findings.md), and most processes never show it. It then runs in a fastify instance of its own, which the routes
  * here hand each request to (`inject`), after the admin check.
  */
 export async function registerBullBoard(app: HttpApp, transport: Transport): Promise<void> {

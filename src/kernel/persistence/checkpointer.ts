@@ -16,7 +16,7 @@ const DEFAULT_OPTIONS: CheckpointerOptions = { everyMs: 250, restartAtPages: 409
  * Its own connection per database. A PASSIVE checkpoint never waits for readers or writers, and a
  * busy or failed one is simply tried again on the next tick. But under steady writes a PASSIVE
  * checkpoint never catches up with the last frame, and SQLite only rewinds a WAL that is wholly
- * copied: the file grew without end (195 MB for orders.db in 20 s of the e2e benchmark). So once the WAL is past
+ * copied: the file grew without end under the e2e benchmark (scripts/bench/findings.md). So once the WAL is past
  * \`restartAtPages\`, a RESTART follows the PASSIVE one: it copies the few frames written since,
  * and the next commit starts the WAL over. A RESTART keeps writers out while it runs (readers
  * go on); its busy timeout is short, and a busy one is tried again on the next tick.
@@ -58,8 +58,8 @@ const SQLITE_AUTOCHECKPOINT_PAGES = 1000;
 /**
  * WAL checkpoints on a worker thread, off the event loop. SQLite's automatic checkpoint runs inside
  * the commit that crosses 1000 WAL pages and, with synchronous=NORMAL, is where the fsyncs happen:
- * the commits of the main thread paid several milliseconds once in a while (measured: the kernel
- * path's p99 4.7 ms → 0.45 ms, and 17% more messages/s, without them). Durability is unchanged:
+ * the commits of the main thread paid several milliseconds once in a while (the kernel path's p99
+ * before and after is in scripts/bench/findings.md). Durability is unchanged:
  * a checkpoint only moves committed pages from the WAL into the database file.
  * If the thread fails, the automatic checkpoints are turned back on.
  */

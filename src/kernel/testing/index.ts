@@ -1,4 +1,9 @@
-/** Test helpers for kernel and module specs (imported by `*.spec.ts` files only). */
+/**
+ * Test helpers for kernel and module specs (imported by `*.spec.ts` files only). `createHost` is
+ * the host itself: a module spec runs its module over HTTP with fixtures beside it
+ * (`createHost(config, { catalogue: [ordersModule, ...stand-ins] })`), never the whole app.
+ */
+export { createHost } from '../host/create-host.js';
 export { jsonObject } from './arbitraries.js';
 export { amqpSkipReason, amqpUrl, redisSkipReason, redisUrl, unreachableReason } from './brokers.js';
 export { eventually } from './eventually.js';

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../app.js';
 import {
   defineModule,
   type HttpApp,
@@ -11,7 +10,12 @@ import {
   type MessageDraft,
   type ModuleContext,
 } from '../../kernel/index.js';
-import { envelopeOf, eventually, handlerContextWithoutInbox } from '../../kernel/testing/index.js';
+import {
+  createHost,
+  envelopeOf,
+  eventually,
+  handlerContextWithoutInbox,
+} from '../../kernel/testing/index.js';
 import { orderCancelled, orderConfirmed, orderPaymentFailed, orderPlaced } from '../orders/contracts.js';
 import { fundsDeposited, paymentCompleted, paymentFailed, paymentRefunded } from '../payments/contracts.js';
 import { onBusinessEvent } from './handlers/on-business-event.js';
@@ -57,7 +61,7 @@ const order = (orderId: string, totalCents: number) => ({ orderId, userId: 'u1',
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'analytics-e2e-'));
   const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' }, ['analytics', 'orders', 'payments']);
-  app = await buildApp(config, { modules: [analyticsModule, ...publishers] });
+  app = await createHost(config, { catalogue: [analyticsModule, ...publishers] });
 });
 afterAll(async () => {
   await app.close();

@@ -5,9 +5,8 @@ import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { badJwts, TEST_JWT_SECRET, validJwt } from '../../../test/support/module-testing.js';
-import { buildApp } from '../../app.js';
 import { type HttpApp, loadConfig } from '../../kernel/index.js';
-import { jsonObject } from '../../kernel/testing/index.js';
+import { createHost, jsonObject } from '../../kernel/testing/index.js';
 import { inventoryModule } from './index.js';
 
 describe('inventory over HTTP', () => {
@@ -38,7 +37,7 @@ describe('inventory over HTTP', () => {
     const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', JWT_SECRET: TEST_JWT_SECRET }, [
       'inventory',
     ]);
-    app = await buildApp(config, { modules: [inventoryModule] });
+    app = await createHost(config, { catalogue: [inventoryModule] });
   });
   afterAll(async () => {
     await app.close();

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { buildApp } from '../../app.js';
 import {
   defineModule,
   type Envelope,
@@ -12,7 +11,12 @@ import {
   type MessageDraft,
   type ModuleContext,
 } from '../../kernel/index.js';
-import { envelopeOf, eventually, handlerContextWithoutInbox } from '../../kernel/testing/index.js';
+import {
+  createHost,
+  envelopeOf,
+  eventually,
+  handlerContextWithoutInbox,
+} from '../../kernel/testing/index.js';
 import { orderCancelled, orderConfirmed, orderPaymentFailed } from '../orders/contracts.js';
 import { paymentRefunded } from '../payments/contracts.js';
 import { userRegistered } from '../users/contracts.js';
@@ -71,7 +75,7 @@ beforeAll(async () => {
     channel: () => channel,
     resilience: { failuresToOpen: 3, halfOpenAfterMs: 1500, attempts: 1, timeoutMs: 1000 },
   });
-  app = await buildApp(config, { modules: [notifications, ...publishers] });
+  app = await createHost(config, { catalogue: [notifications, ...publishers] });
 });
 afterAll(async () => {
   await app.close();

@@ -43,7 +43,7 @@ export function createResilientSend(channel: NotificationChannel, options: Resil
     },
   );
   // abortOnReturn off: channels take no signal, and aborting after every send built a DOMException
-  // per notification (≈ 0.7 % of the app's CPU in the e2e benchmark).
+  // per notification for nothing (scripts/bench/findings.md).
   const perAttempt = timeout(options.timeoutMs ?? 5000, {
     strategy: TimeoutStrategy.Aggressive,
     abortOnReturn: false,

@@ -77,8 +77,8 @@ const keptFor = (db: Db): Map<string, Account> => {
  * The account now, or as of `until` (epoch ms). Now: the state a committed transaction left (see
  * `keepAccount`) when the stream's head is still at its version, else brought up to date from the
  * events after it (another process appended); without one, or as of a past time, the latest
- * usable snapshot plus the events after it. Replaying up to 99 events per charge was ≈ 5 % of the
- * app's CPU in the e2e benchmark.
+ * usable snapshot plus the events after it. Keeping the state spares a charge the replay of up to
+ * 99 events (its cost is in scripts/bench/findings.md).
  */
 export function loadAccount(db: Db, accountId: string, until?: number): Account {
   const kept = until === undefined ? keptAccounts.get(db)?.get(accountId) : undefined;

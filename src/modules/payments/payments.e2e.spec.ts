@@ -5,9 +5,8 @@ import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { badJwts, TEST_JWT_SECRET, validJwt } from '../../../test/support/module-testing.js';
-import { buildApp } from '../../app.js';
 import { type HttpApp, loadConfig } from '../../kernel/index.js';
-import { jsonObject } from '../../kernel/testing/index.js';
+import { createHost, jsonObject } from '../../kernel/testing/index.js';
 import { paymentsModule } from './index.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -38,7 +37,7 @@ describe('payments over HTTP', () => {
     const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', JWT_SECRET: TEST_JWT_SECRET }, [
       'payments',
     ]);
-    app = await buildApp(config, { modules: [paymentsModule] });
+    app = await createHost(config, { catalogue: [paymentsModule] });
   });
   afterAll(async () => {
     await app.close();

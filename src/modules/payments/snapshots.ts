@@ -4,8 +4,8 @@ import type { Account } from './account.js';
 import { paymentsSnapshots } from './schema.js';
 
 /**
- * Events between snapshots. Measured here: a replay costs ~10–30 µs per event, so a user with
- * thousands of orders would pay tens of ms per charge (and quadratic time overall) without them.
+ * Events between snapshots. A replay costs per event, so without them a user with thousands of
+ * orders would pay the whole history on every read of the account (quadratic time overall).
  */
 export const SNAPSHOT_EVERY = 100;
 

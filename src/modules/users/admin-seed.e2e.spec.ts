@@ -4,14 +4,14 @@ import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { TEST_JWT_SECRET } from '../../../test/support/module-testing.js';
-import { buildApp } from '../../app.js';
 import { type HttpApp, loadConfig } from '../../kernel/index.js';
+import { createHost } from '../../kernel/testing/index.js';
 import { usersModule } from './index.js';
 
 async function startApp(dataDir: string, admin?: { email: string; password: string }): Promise<HttpApp> {
   const env = { DATA_DIR: dataDir, LOG_LEVEL: 'silent', JWT_SECRET: TEST_JWT_SECRET };
   const adminEnv = admin ? { ADMIN_EMAIL: admin.email, ADMIN_PASSWORD: admin.password } : {};
-  return buildApp(loadConfig({ ...env, ...adminEnv }, ['users']), { modules: [usersModule] });
+  return createHost(loadConfig({ ...env, ...adminEnv }, ['users']), { catalogue: [usersModule] });
 }
 
 function usersDb(app: HttpApp) {

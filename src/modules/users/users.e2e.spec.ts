@@ -5,9 +5,8 @@ import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { badJwts, TEST_JWT_SECRET, validJwt } from '../../../test/support/module-testing.js';
-import { buildApp } from '../../app.js';
 import { type HttpApp, loadConfig } from '../../kernel/index.js';
-import { jsonObject } from '../../kernel/testing/index.js';
+import { createHost, jsonObject } from '../../kernel/testing/index.js';
 import { usersModule } from './index.js';
 
 const ADMIN = { email: 'Admin@Example.test', password: 'admin-password-1' };
@@ -16,7 +15,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 async function startApp(dataDir: string, admin?: { email: string; password: string }): Promise<HttpApp> {
   const env = { DATA_DIR: dataDir, LOG_LEVEL: 'silent', JWT_SECRET: TEST_JWT_SECRET };
   const adminEnv = admin ? { ADMIN_EMAIL: admin.email, ADMIN_PASSWORD: admin.password } : {};
-  return buildApp(loadConfig({ ...env, ...adminEnv }, ['users']), { modules: [usersModule] });
+  return createHost(loadConfig({ ...env, ...adminEnv }, ['users']), { catalogue: [usersModule] });
 }
 
 function usersDb(app: HttpApp) {

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../app.js';
 import { type HttpApp, loadConfig } from '../../kernel/index.js';
+import { createHost } from '../../kernel/testing/index.js';
 import { webhooksModule } from './index.js';
 
 /** The webhooks HTTP API with WEBHOOKS_ALLOW_PRIVATE unset (the default): what a user sees. */
@@ -25,7 +25,7 @@ const create = (sub: string, url: string, events: string[] = ['orders.order-conf
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'webhooks-api-'));
   const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' }, ['webhooks']);
-  app = await buildApp(config, { modules: [webhooksModule] });
+  app = await createHost(config, { catalogue: [webhooksModule] });
 });
 afterAll(async () => {
   await app.close();

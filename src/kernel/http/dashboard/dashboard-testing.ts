@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Type } from 'typebox';
-import { buildApp } from '../../../app.js';
+import { createHost } from '../../host/create-host.js';
 import { defineEvent, defineModule, type HttpApp, loadConfig, on, TOKEN_TTL_SECONDS } from '../../index.js';
 import { tripModules, tripRequested } from '../../testing/fixtures/trip.js';
 
@@ -67,7 +67,7 @@ export async function startDashboardFixture(): Promise<DashboardFixture> {
     },
     modules.map((m) => m.name),
   );
-  const app = await buildApp(config, { modules, retry: { initialDelayMs: 5 } });
+  const app = await createHost(config, { catalogue: modules, retry: { initialDelayMs: 5 } });
   const contextOf = (name: string) => {
     const running = app.kernel.modules.find((m) => m.definition.name === name);
     if (!running) throw new Error(`module ${name} does not run`);

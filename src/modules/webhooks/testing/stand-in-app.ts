@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
-import { buildApp } from '../../../app.js';
 import { defineModule, type HttpApp, loadConfig, type ModuleContext } from '../../../kernel/index.js';
+import { createHost } from '../../../kernel/testing/index.js';
 import { orderConfirmed } from '../../orders/contracts.js';
 import { createWebhooksModule, type DeliveryPolicy } from '../index.js';
 
@@ -45,7 +45,7 @@ export class StandInApp {
     };
     const webhooks = createWebhooksModule({ delivery: { ...QUICK_DELIVERY, ...options.delivery } });
     const config = loadConfig(env, ['webhooks', 'orders']);
-    return new StandInApp(await buildApp(config, { modules: [webhooks, standInOrders] }));
+    return new StandInApp(await createHost(config, { catalogue: [webhooks, standInOrders] }));
   }
 
   close(): Promise<void> {

@@ -2,11 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, moduleCatalogue } from '../../app.js';
-import { type HttpApp, loadConfig } from '../../kernel/index.js';
-import { eventually } from '../../kernel/testing/index.js';
-import { createWebhooksModule } from './index.js';
-import { type Receiver, startReceiver, verifySignature } from './testing/receiver.js';
+import { moduleCatalogue } from '../../src/app.js';
+import { createHost } from '../../src/kernel/host/create-host.js';
+import { type HttpApp, loadConfig } from '../../src/kernel/index.js';
+import { eventually } from '../../src/kernel/testing/index.js';
+import { createWebhooksModule } from '../../src/modules/webhooks/index.js';
+import {
+  type Receiver,
+  startReceiver,
+  verifySignature,
+} from '../../src/modules/webhooks/testing/receiver.js';
 
 /**
  * With the real users, inventory, payments and orders modules and a real receiver on 127.0.0.1
@@ -43,12 +48,12 @@ beforeAll(async () => {
   };
   const webhooks = createWebhooksModule({ delivery: { pollIntervalMs: 50, firstRetryDelayMs: 50 } });
   const modules = moduleCatalogue.map((m) => (m.name === 'webhooks' ? webhooks : m));
-  app = await buildApp(
+  app = await createHost(
     loadConfig(
       env,
       modules.map((m) => m.name),
     ),
-    { modules },
+    { catalogue: modules },
   );
 });
 afterAll(async () => {

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, moduleCatalogue } from '../../app.js';
-import { type HttpApp, loadConfig } from '../../kernel/index.js';
-import { eventually } from '../../kernel/testing/index.js';
+import { buildApp, moduleCatalogue } from '../../src/app.js';
+import { type HttpApp, loadConfig } from '../../src/kernel/index.js';
+import { eventually } from '../../src/kernel/testing/index.js';
 
 /** With the real inventory, payments and orders modules: the summary matches the orders. */
 

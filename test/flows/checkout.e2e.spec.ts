@@ -3,12 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, moduleCatalogue } from '../../app.js';
-import { type HttpApp, loadConfig, type ModuleContext, type ModuleDefinition } from '../../kernel/index.js';
-import { eventually } from '../../kernel/testing/index.js';
-import { productCreated } from '../inventory/contracts.js';
-import { ordersModule } from './index.js';
-import { createPeerWorld, fakePeers } from './testing/peers.js';
+import { moduleCatalogue } from '../../src/app.js';
+import { createHost } from '../../src/kernel/host/create-host.js';
+import {
+  type HttpApp,
+  loadConfig,
+  type ModuleContext,
+  type ModuleDefinition,
+} from '../../src/kernel/index.js';
+import { eventually } from '../../src/kernel/testing/index.js';
+import { productCreated } from '../../src/modules/inventory/contracts.js';
+import { ordersModule } from '../../src/modules/orders/index.js';
+import { createPeerWorld, fakePeers } from '../../src/modules/orders/testing/peers.js';
 
 /**
  * The checkout saga end to end over HTTP: the outcomes with the real payments and inventory
@@ -22,7 +28,7 @@ async function start(env: Record<string, string>, modules?: readonly ModuleDefin
   dataDir = mkdtempSync(join(tmpdir(), 'checkout-e2e-'));
   const names = (modules ?? moduleCatalogue).map((m) => m.name);
   const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', ...env }, names);
-  app = await buildApp(config, modules ? { modules } : {});
+  app = await createHost(config, { catalogue: modules ?? moduleCatalogue });
 }
 async function stop(): Promise<void> {
   await app.close();

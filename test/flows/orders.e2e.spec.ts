@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, moduleCatalogue } from '../../app.js';
-import { type HttpApp, loadConfig, type ModuleContext } from '../../kernel/index.js';
-import { eventually } from '../../kernel/testing/index.js';
+import { buildApp, moduleCatalogue } from '../../src/app.js';
+import { type HttpApp, loadConfig, type ModuleContext } from '../../src/kernel/index.js';
+import { eventually } from '../../src/kernel/testing/index.js';
 
 let app: HttpApp;
 let dataDir: string;

@@ -1,0 +1,74 @@
+import type { Config } from '../config.js';
+import { registerAdminRoutes } from '../http/admin-routes.js';
+import { registerAsyncApiRoute } from '../http/asyncapi.js';
+import { registerBullBoard } from '../http/bull-board.js';
+import { registerDashboard } from '../http/dashboard/routes.js';
+import { createHttpServer } from '../http/server.js';
+import type { RetryPolicy } from '../messaging/retry.js';
+import type { Transport } from '../messaging/transport.js';
+import { createTransport } from '../messaging/transports/index.js';
+import { Kernel } from '../modules/kernel.js';
+import type { HttpApp, ModuleDefinition } from '../modules/module.js';
+import { registerObservabilityRoutes } from '../observability/health.js';
+import { createLogger, type Logger } from '../observability/logger.js';
+import { registerServiceRegistry } from '../registry/http.js';
+
+export interface HostOptions {
+  /**
+   * Every module this build ships (the application's catalogue, or a spec's fixtures).
+   * `config.modules` picks the ones this process runs; the others run elsewhere.
+   */
+  readonly catalogue: readonly ModuleDefinition[];
+  /** Default: the transport `config.transport` names, connected here. */
+  readonly transport?: Transport;
+  readonly log?: Logger;
+  /** Default retry policy of every consumer (specs shorten the delays). */
+  readonly retry?: Partial<RetryPolicy>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    kernel: Kernel;
+  }
+}
+
+/**
+ * The host: one process of the application, ready to listen. Wires the kernel (databases migrated,
+ * consumers subscribed, relays running) to the HTTP server with what every process serves
+ * (health, metrics, admin API and dashboard, AsyncAPI, the service registry, bull-board on BullMQ)
+ * and then each running module's routes.
+ *
+ * `app.close()` stops HTTP, then drains handlers and relays and closes the databases. When start
+ * fails, whatever was opened is closed before the error is rethrown.
+ */
+export async function createHost(config: Config, options: HostOptions): Promise<HttpApp> {
+  const log = options.log ?? createLogger(config.logLevel);
+  const kernel = new Kernel({
+    config,
+    modules: options.catalogue.filter((module) => config.modules.includes(module.name)),
+    transport: options.transport ?? (await createTransport(config, log)),
+    log,
+    ...(options.retry ? { retry: options.retry } : {}),
+  });
+  const app = await createHttpServer(log, config);
+  app.decorate('kernel', kernel);
+  app.addHook('onClose', () => kernel.stop());
+  registerObservabilityRoutes(app, kernel);
+  registerAdminRoutes(app, kernel);
+  registerDashboard(app, kernel);
+  registerAsyncApiRoute(app, kernel);
+  registerServiceRegistry(app, kernel);
+  try {
+    await kernel.start();
+  } catch (error) {
+    await app.close().catch(() => {}); // stops the kernel and closes the app's Redis connections
+    throw error;
+  }
+  await registerBullBoard(app, kernel.transport);
+  for (const { definition, context } of kernel.modules) {
+    const routes = definition.routes;
+    if (routes) await app.register(async (scope) => routes(scope, context));
+  }
+  await app.ready();
+  return app;
+}
