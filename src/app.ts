@@ -6,6 +6,7 @@ import { createHttpServer } from './kernel/http/server.js';
 import type { HttpApp, ModuleDefinition, RetryPolicy, Transport } from './kernel/index.js';
 import { type Config, Kernel } from './kernel/index.js';
 import { createTransport } from './kernel/messaging/transports/index.js';
+import { readModuleSettings } from './kernel/modules/settings.js';
 import { registerObservabilityRoutes } from './kernel/observability/health.js';
 import { createLogger, type Logger } from './kernel/observability/logger.js';
 import { registerServiceRegistry } from './kernel/registry/http.js';
@@ -54,9 +55,13 @@ declare module 'fastify' {
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<HttpApp> {
   const log = options.log ?? createLogger(config.logLevel);
   const catalogue = options.modules ?? moduleCatalogue;
+  const modules = catalogue.filter((module) => config.modules.includes(module.name));
+  const settings = readModuleSettings(config, modules); // a ConfigError before anything connects
   const kernel = new Kernel({
     config,
-    modules: catalogue.filter((module) => config.modules.includes(module.name)),
+    modules,
+    catalogue,
+    settings,
     transport: options.transport ?? (await createTransport(config, log)),
     log,
     ...(options.retry ? { retry: options.retry } : {}),

@@ -61,6 +61,13 @@ describe('configuration', () => {
     });
   });
 
+  it('keeps a copy of the environment, for the settings of the modules that run', () => {
+    const env: Record<string, string> = { MODULES: 'orders', SOME_MODULE_SETTING: 'x' };
+    const config = loadConfig(env, modules);
+    env.SOME_MODULE_SETTING = 'changed later';
+    expect(config.env).toEqual({ MODULES: 'orders', SOME_MODULE_SETTING: 'x' });
+  });
+
   it('runs a split deployment on a broker: registry, shared rate limits, gateway timeout', () => {
     expect(loadConfig({}, modules)).toMatchObject({
       serviceRegistry: false,
