@@ -20,8 +20,6 @@ export interface Config {
   readonly jwtSecret: string;
   /** True when JWT_SECRET was not set and a random one was made for this run. */
   readonly jwtSecretGenerated: boolean;
-  readonly adminEmail: string | undefined;
-  readonly adminPassword: string | undefined;
   readonly logLevel: string;
   readonly sagaStepTimeoutMs: number;
   /** Prefix of every broker queue, exchange and key, so several deployments can share a broker. */
@@ -34,17 +32,10 @@ export interface Config {
   readonly serviceRegistry: boolean;
   /** The base URL other processes reach this one at (SERVICE_ADVERTISE_URL; default from HOST and the port). */
   readonly serviceAdvertiseUrl: string | undefined;
-  /** How long the gateway waits for a proxied answer before 504 (GATEWAY_TIMEOUT_MS). */
-  readonly gatewayTimeoutMs: number;
   /** Where rate-limit counters live: `redis` (shared by every instance) by default on a broker transport. */
   readonly rateLimitStore: 'memory' | 'redis';
   /** Proxies whose X-Forwarded-For is believed (TRUST_PROXY: addresses or CIDRs, comma separated). */
   readonly trustProxy: string | undefined;
-  /**
-   * WEBHOOKS_ALLOW_PRIVATE=1: webhooks may target private, loopback and link-local addresses
-   * (development and tests only: otherwise a webhook is a way into the internal network).
-   */
-  readonly webhooksAllowPrivate: boolean;
   /**
    * A copy of the variables loadConfig read: each running module reads its own settings from it
    * at start (`ModuleDefinition.settings`), so they come from the same environment.
@@ -55,7 +46,10 @@ export interface Config {
 const TRANSPORTS: readonly TransportName[] = ['memory', 'bullmq', 'rabbitmq'];
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-/** Reads and validates the configuration (CONTRACT section 2). Throws ConfigError. */
+/**
+ * Reads and validates the kernel's configuration (CONTRACT section 2). Throws ConfigError. A
+ * module's own variables are read by its `settings`, when the module runs.
+ */
 export function loadConfig(env: Env, availableModules: readonly string[]): Config {
   const read = readSettings(env);
   const nodeEnv = env.NODE_ENV ?? 'development';
@@ -66,14 +60,6 @@ export function loadConfig(env: Env, availableModules: readonly string[]): Confi
   }
   if (secret === undefined && nodeEnv === 'production') {
     throw new ConfigError('JWT_SECRET', 'is required when NODE_ENV=production (at least 32 bytes)');
-  }
-  const adminEmail = read.optional('ADMIN_EMAIL');
-  const adminPassword = read.optional('ADMIN_PASSWORD');
-  if ((adminEmail === undefined) !== (adminPassword === undefined)) {
-    throw new ConfigError(
-      adminEmail ? 'ADMIN_PASSWORD' : 'ADMIN_EMAIL',
-      'set both ADMIN_EMAIL and ADMIN_PASSWORD, or neither',
-    );
   }
   return {
     nodeEnv,
@@ -87,24 +73,18 @@ export function loadConfig(env: Env, availableModules: readonly string[]): Confi
     amqpUrl: read.url('AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672', ['amqp:', 'amqps:']),
     jwtSecret: secret ?? randomBytes(32).toString('base64url'),
     jwtSecretGenerated: secret === undefined,
-    adminEmail,
-    adminPassword,
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     sagaStepTimeoutMs: read.integer('SAGA_STEP_TIMEOUT_MS', 30_000, 1, 86_400_000),
     busNamespace: namespace(read.optional('BUS_NAMESPACE')),
     rabbitmqQueueType: read.oneOf('RABBITMQ_QUEUE_TYPE', ['classic', 'quorum'] as const, 'classic'),
-    webhooksAllowPrivate: read.oneOf('WEBHOOKS_ALLOW_PRIVATE', ['0', '1'] as const, '0') === '1',
     ...distribution(read, transport),
     env: { ...env },
   };
 }
 
-type Distribution = Pick<
-  Config,
-  'serviceRegistry' | 'serviceAdvertiseUrl' | 'gatewayTimeoutMs' | 'rateLimitStore' | 'trustProxy'
->;
+type Distribution = Pick<Config, 'serviceRegistry' | 'serviceAdvertiseUrl' | 'rateLimitStore' | 'trustProxy'>;
 
-/** The settings of a split deployment: registry, gateway, shared rate limits, proxies. */
+/** The settings of a split deployment: registry, shared rate limits, proxies. */
 function distribution(read: SettingsReader, transport: TransportName): Distribution {
   const broker = transport !== 'memory';
   const registry = read.oneOf('SERVICE_REGISTRY', ['auto', 'on', 'off'] as const, 'auto');
@@ -114,7 +94,6 @@ function distribution(read: SettingsReader, transport: TransportName): Distribut
       registry === 'auto' ? broker || read.optional('REDIS_URL') !== undefined : registry === 'on',
     serviceAdvertiseUrl:
       advertise === undefined ? undefined : read.url('SERVICE_ADVERTISE_URL', advertise, ['http:', 'https:']),
-    gatewayTimeoutMs: read.integer('GATEWAY_TIMEOUT_MS', 10_000, 1, 600_000),
     rateLimitStore: read.oneOf('RATE_LIMIT_STORE', ['memory', 'redis'] as const, broker ? 'redis' : 'memory'),
     trustProxy: proxies(read.optional('TRUST_PROXY')),
   };

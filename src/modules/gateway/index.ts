@@ -15,8 +15,10 @@
  */
 import { defineModule } from '../../kernel/index.js';
 import { gatewayRoutes } from './routes.js';
+import { readGatewaySettings } from './settings.js';
 
 export const gatewayModule = defineModule({
   name: 'gateway',
+  settings: readGatewaySettings,
   routes: gatewayRoutes,
 });

@@ -12,6 +12,7 @@ import { Balancer } from './balancer.js';
 import { createForwarder, type Forwarder, UpstreamError } from './proxy.js';
 import { RemoteDocs } from './remote-docs.js';
 import { isIdempotent, isPublicRoute, pathOf, ROUTE_PREFIXES } from './routing.js';
+import type { GatewaySettings } from './settings.js';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
@@ -103,7 +104,7 @@ async function proxyTo(module: string, proxy: Proxy, request: FastifyRequest, re
  * that module's live instances; the modules that run here answer directly (their own routes).
  * Bodies pass through unparsed (the body limit still applies).
  */
-export function gatewayRoutes(app: HttpApp, ctx: ModuleContext): void {
+export function gatewayRoutes(app: HttpApp, ctx: ModuleContext<GatewaySettings>): void {
   const { modules, availableModules } = ctx.config;
   const remote = Object.keys(ROUTE_PREFIXES).filter(
     (module) => availableModules.includes(module) && !modules.includes(module),
@@ -113,7 +114,7 @@ export function gatewayRoutes(app: HttpApp, ctx: ModuleContext): void {
     directory: createServiceDirectory(ctx.config, ctx.log),
     balancer: new Balancer(),
     forwarder: createForwarder(),
-    timeoutMs: ctx.config.gatewayTimeoutMs,
+    timeoutMs: ctx.settings.timeoutMs,
   };
   const docs = proxy.directory && new RemoteDocs(proxy.directory, remote, ctx.log);
   if (docs) addDocumentParts(app, { openapi: () => docs.openApi(), asyncapi: () => docs.asyncApi() });
