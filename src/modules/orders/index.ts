@@ -59,6 +59,7 @@ const ownTypes = new Set([...ownMessages, ...sentCommands].map((m) => m.type));
 
 export const ordersModule = defineModule({
   name: 'orders',
+  http: { prefixes: ['/orders'] },
   messages: ownMessages,
   sends: sentCommands,
   routes: ordersRoutes,

@@ -20,6 +20,13 @@ import { readUsersSettings } from './settings.js';
 export const usersModule = defineModule({
   name: 'users',
   settings: readUsersSettings,
+  http: {
+    prefixes: ['/auth', '/users'],
+    publicRoutes: [
+      { method: 'POST', path: '/auth/register' },
+      { method: 'POST', path: '/auth/login' },
+    ],
+  },
   messages: [userRegistered],
   routes: usersRoutes,
   start: async (ctx) => {

@@ -54,6 +54,7 @@ export function createWebhooksModule(options: WebhooksOptions = {}): ModuleDefin
   return defineModule({
     name: 'webhooks',
     settings: readWebhooksSettings,
+    http: { prefixes: ['/webhooks'] },
     routes: webhooksRoutes,
     subscriptions: (ctx) => [
       {
