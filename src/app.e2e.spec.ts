@@ -223,6 +223,11 @@ describe('the process (src/main.ts)', () => {
     ],
     [{ MODULES: 'nope' }, 'Configuration error: MODULES: unknown module "nope"'],
     [{ NODE_ENV: 'production' }, 'Configuration error: JWT_SECRET: is required when NODE_ENV=production'],
+    // a module's own setting, read because the process runs the module
+    [
+      { MODULES: 'gateway', GATEWAY_TIMEOUT_MS: '0' },
+      'Configuration error: GATEWAY_TIMEOUT_MS: must be an integer from 1 to 600000 (got "0")',
+    ],
   ])('stops at start on bad configuration %o with one line and exit code 1', async (env, line) => {
     const proc = runMain(env);
     expect(await proc.exited).toBe(1);

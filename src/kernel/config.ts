@@ -1,17 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
+import { ConfigError, type Env, readSettings, type SettingsReader } from './env-readers.js';
 import type { TransportName } from './messaging/transport.js';
 
-/** A configuration problem: reported as one line naming the variable, then exit code 1. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(`${variable}: ${message}`);
-  }
-}
+export { ConfigError } from './env-readers.js';
 
 export interface Config {
   readonly nodeEnv: string;
@@ -28,8 +20,6 @@ export interface Config {
   readonly jwtSecret: string;
   /** True when JWT_SECRET was not set and a random one was made for this run. */
   readonly jwtSecretGenerated: boolean;
-  readonly adminEmail: string | undefined;
-  readonly adminPassword: string | undefined;
   readonly logLevel: string;
   readonly sagaStepTimeoutMs: number;
   /** Prefix of every broker queue, exchange and key, so several deployments can share a broker. */
@@ -42,28 +32,28 @@ export interface Config {
   readonly serviceRegistry: boolean;
   /** The base URL other processes reach this one at (SERVICE_ADVERTISE_URL; default from HOST and the port). */
   readonly serviceAdvertiseUrl: string | undefined;
-  /** How long the gateway waits for a proxied answer before 504 (GATEWAY_TIMEOUT_MS). */
-  readonly gatewayTimeoutMs: number;
   /** Where rate-limit counters live: `redis` (shared by every instance) by default on a broker transport. */
   readonly rateLimitStore: 'memory' | 'redis';
   /** Proxies whose X-Forwarded-For is believed (TRUST_PROXY: addresses or CIDRs, comma separated). */
   readonly trustProxy: string | undefined;
   /**
-   * WEBHOOKS_ALLOW_PRIVATE=1: webhooks may target private, loopback and link-local addresses
-   * (development and tests only: otherwise a webhook is a way into the internal network).
+   * A copy of the variables loadConfig read: each running module reads its own settings from it
+   * at start (`ModuleDefinition.settings`), so they come from the same environment.
    */
-  readonly webhooksAllowPrivate: boolean;
+  readonly env: Env;
 }
 
 const TRANSPORTS: readonly TransportName[] = ['memory', 'bullmq', 'rabbitmq'];
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-type Env = Readonly<Record<string, string | undefined>>;
-
-/** Reads and validates the configuration (CONTRACT section 2). Throws ConfigError. */
+/**
+ * Reads and validates the kernel's configuration (CONTRACT section 2). Throws ConfigError. A
+ * module's own variables are read by its `settings`, when the module runs.
+ */
 export function loadConfig(env: Env, availableModules: readonly string[]): Config {
+  const read = readSettings(env);
   const nodeEnv = env.NODE_ENV ?? 'development';
-  const transport = oneOf(env, 'TRANSPORT', TRANSPORTS, 'memory');
+  const transport = read.oneOf('TRANSPORT', TRANSPORTS, 'memory');
   const secret = env.JWT_SECRET;
   if (secret !== undefined && Buffer.byteLength(secret) < 32) {
     throw new ConfigError('JWT_SECRET', 'must be at least 32 bytes');
@@ -71,60 +61,45 @@ export function loadConfig(env: Env, availableModules: readonly string[]): Confi
   if (secret === undefined && nodeEnv === 'production') {
     throw new ConfigError('JWT_SECRET', 'is required when NODE_ENV=production (at least 32 bytes)');
   }
-  const adminEmail = nonEmpty(env.ADMIN_EMAIL);
-  const adminPassword = nonEmpty(env.ADMIN_PASSWORD);
-  if ((adminEmail === undefined) !== (adminPassword === undefined)) {
-    throw new ConfigError(
-      adminEmail ? 'ADMIN_PASSWORD' : 'ADMIN_EMAIL',
-      'set both ADMIN_EMAIL and ADMIN_PASSWORD, or neither',
-    );
-  }
   return {
     nodeEnv,
     transport,
-    modules: moduleList(env.MODULES, availableModules),
+    modules: moduleList(read.optional('MODULES'), availableModules),
     availableModules: [...availableModules],
-    port: integer(env, 'PORT', 3000, 0, 65535),
-    host: nonEmpty(env.HOST) ?? '127.0.0.1',
-    dataDir: nonEmpty(env.DATA_DIR) ?? './data',
-    redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
-    amqpUrl: url(env, 'AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672', ['amqp:', 'amqps:']),
+    port: read.integer('PORT', 3000, 0, 65535),
+    host: read.optional('HOST') ?? '127.0.0.1',
+    dataDir: read.optional('DATA_DIR') ?? './data',
+    redisUrl: read.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    amqpUrl: read.url('AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672', ['amqp:', 'amqps:']),
     jwtSecret: secret ?? randomBytes(32).toString('base64url'),
     jwtSecretGenerated: secret === undefined,
-    adminEmail,
-    adminPassword,
-    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
-    sagaStepTimeoutMs: integer(env, 'SAGA_STEP_TIMEOUT_MS', 30_000, 1, 86_400_000),
-    busNamespace: namespace(env.BUS_NAMESPACE),
-    rabbitmqQueueType: oneOf(env, 'RABBITMQ_QUEUE_TYPE', ['classic', 'quorum'] as const, 'classic'),
-    webhooksAllowPrivate: oneOf(env, 'WEBHOOKS_ALLOW_PRIVATE', ['0', '1'] as const, '0') === '1',
-    ...distribution(env, transport),
+    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    sagaStepTimeoutMs: read.integer('SAGA_STEP_TIMEOUT_MS', 30_000, 1, 86_400_000),
+    busNamespace: namespace(read.optional('BUS_NAMESPACE')),
+    rabbitmqQueueType: read.oneOf('RABBITMQ_QUEUE_TYPE', ['classic', 'quorum'] as const, 'classic'),
+    ...distribution(read, transport),
+    env: { ...env },
   };
 }
 
-type Distribution = Pick<
-  Config,
-  'serviceRegistry' | 'serviceAdvertiseUrl' | 'gatewayTimeoutMs' | 'rateLimitStore' | 'trustProxy'
->;
+type Distribution = Pick<Config, 'serviceRegistry' | 'serviceAdvertiseUrl' | 'rateLimitStore' | 'trustProxy'>;
 
-/** The settings of a split deployment: registry, gateway, shared rate limits, proxies. */
-function distribution(env: Env, transport: TransportName): Distribution {
+/** The settings of a split deployment: registry, shared rate limits, proxies. */
+function distribution(read: SettingsReader, transport: TransportName): Distribution {
   const broker = transport !== 'memory';
-  const registry = oneOf(env, 'SERVICE_REGISTRY', ['auto', 'on', 'off'] as const, 'auto');
-  const advertise = nonEmpty(env.SERVICE_ADVERTISE_URL);
+  const registry = read.oneOf('SERVICE_REGISTRY', ['auto', 'on', 'off'] as const, 'auto');
+  const advertise = read.optional('SERVICE_ADVERTISE_URL');
   return {
     serviceRegistry:
-      registry === 'auto' ? broker || nonEmpty(env.REDIS_URL) !== undefined : registry === 'on',
+      registry === 'auto' ? broker || read.optional('REDIS_URL') !== undefined : registry === 'on',
     serviceAdvertiseUrl:
-      advertise === undefined ? undefined : url(env, 'SERVICE_ADVERTISE_URL', advertise, ['http:', 'https:']),
-    gatewayTimeoutMs: integer(env, 'GATEWAY_TIMEOUT_MS', 10_000, 1, 600_000),
-    rateLimitStore: oneOf(env, 'RATE_LIMIT_STORE', ['memory', 'redis'] as const, broker ? 'redis' : 'memory'),
-    trustProxy: proxies(env.TRUST_PROXY),
+      advertise === undefined ? undefined : read.url('SERVICE_ADVERTISE_URL', advertise, ['http:', 'https:']),
+    rateLimitStore: read.oneOf('RATE_LIMIT_STORE', ['memory', 'redis'] as const, broker ? 'redis' : 'memory'),
+    trustProxy: proxies(read.optional('TRUST_PROXY')),
   };
 }
 
-function proxies(raw: string | undefined): string | undefined {
-  const value = nonEmpty(raw);
+function proxies(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   const parts = value.split(',').map((part) => part.trim());
   for (const part of parts) {
@@ -139,53 +114,15 @@ function proxies(raw: string | undefined): string | undefined {
   return parts.join(',');
 }
 
-function nonEmpty(value: string | undefined): string | undefined {
-  const trimmed = value?.trim();
-  return trimmed ? trimmed : undefined;
-}
-
-function oneOf<T extends string>(env: Env, variable: string, allowed: readonly T[], fallback: T): T {
-  const value = nonEmpty(env[variable]) ?? fallback;
-  if (!allowed.includes(value as T)) {
-    throw new ConfigError(variable, `must be one of ${allowed.join(', ')} (got "${value}")`);
-  }
-  return value as T;
-}
-
-function integer(env: Env, variable: string, fallback: number, min: number, max: number): number {
-  const raw = nonEmpty(env[variable]);
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(variable, `must be an integer from ${min} to ${max} (got "${raw}")`);
-  }
-  return value;
-}
-
-function url(env: Env, variable: string, fallback: string, protocols: readonly string[]): string {
-  const value = nonEmpty(env[variable]) ?? fallback;
-  let parsed: URL;
-  try {
-    parsed = new URL(value);
-  } catch {
-    throw new ConfigError(variable, `is not a URL (got "${value}")`);
-  }
-  if (!protocols.includes(parsed.protocol)) {
-    throw new ConfigError(variable, `must start with ${protocols.join(' or ')} (got "${value}")`);
-  }
-  return value;
-}
-
 function namespace(raw: string | undefined): string {
-  const value = nonEmpty(raw) ?? 'modulith';
+  const value = raw ?? 'modulith';
   if (!/^[a-z0-9][a-z0-9_-]{0,39}$/.test(value)) {
     throw new ConfigError('BUS_NAMESPACE', `must be 1-40 characters of a-z, 0-9, _ or - (got "${value}")`);
   }
   return value;
 }
 
-function moduleList(raw: string | undefined, available: readonly string[]): string[] {
-  const value = nonEmpty(raw);
+function moduleList(value: string | undefined, available: readonly string[]): string[] {
   if (value === undefined || value === 'all') return [...available];
   const names = [
     ...new Set(

@@ -7,6 +7,7 @@
  * are retried (100 ms, 200 ms) and then dead-lettered, without holding back other keys.
  */
 export { type Config, ConfigError, loadConfig } from './config.js';
+export { readSettings, type SettingsReader } from './env-readers.js';
 export { type AuthUser, authenticate, type Role, requireAdmin, TOKEN_TTL_SECONDS } from './http/auth.js';
 export { HttpProblem, ProblemSchema, sendProblem } from './http/errors.js';
 export { type AsyncApiParts, addDocumentParts, type OpenApiPaths } from './http/openapi.js';
@@ -33,7 +34,14 @@ export {
 } from './messaging/subscription.js';
 export type { Transport, TransportName } from './messaging/transport.js';
 export { Kernel } from './modules/kernel.js';
-export { defineModule, type HttpApp, type ModuleContext, type ModuleDefinition } from './modules/module.js';
+export {
+  defineModule,
+  type HttpApp,
+  type ModuleContext,
+  type ModuleDefinition,
+  type ModuleHttp,
+  type PublicRoute,
+} from './modules/module.js';
 export type { Logger } from './observability/logger.js';
 export type { Tx } from './outbox/outbox.js';
 export type { Db } from './persistence/db.js';

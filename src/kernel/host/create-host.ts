@@ -9,6 +9,7 @@ import type { Transport } from '../messaging/transport.js';
 import { createTransport } from '../messaging/transports/index.js';
 import { Kernel } from '../modules/kernel.js';
 import type { HttpApp, ModuleDefinition } from '../modules/module.js';
+import { readModuleSettings } from '../modules/settings.js';
 import { registerObservabilityRoutes } from '../observability/health.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { registerServiceRegistry } from '../registry/http.js';
@@ -38,14 +39,19 @@ declare module 'fastify' {
  * (health, metrics, admin API and dashboard, AsyncAPI, the service registry, bull-board on BullMQ)
  * and then each running module's routes.
  *
- * `app.close()` stops HTTP, then drains handlers and relays and closes the databases. When start
- * fails, whatever was opened is closed before the error is rethrown.
+ * The running modules' settings are read first: a bad value is a ConfigError naming its variable
+ * before anything connects. `app.close()` stops HTTP, then drains handlers and relays and closes
+ * the databases. When start fails, whatever was opened is closed before the error is rethrown.
  */
 export async function createHost(config: Config, options: HostOptions): Promise<HttpApp> {
   const log = options.log ?? createLogger(config.logLevel);
+  const modules = options.catalogue.filter((module) => config.modules.includes(module.name));
+  const settings = readModuleSettings(config, modules); // a ConfigError before anything connects
   const kernel = new Kernel({
     config,
-    modules: options.catalogue.filter((module) => config.modules.includes(module.name)),
+    modules,
+    catalogue: options.catalogue,
+    settings,
     transport: options.transport ?? (await createTransport(config, log)),
     log,
     ...(options.retry ? { retry: options.retry } : {}),

@@ -23,10 +23,19 @@ import { SagaCoordinator } from '../sagas/coordinator.js';
 import { createSagaStore, type SagaListing, type SagaStore } from '../sagas/store.js';
 import { waitForBroker } from './broker-wait.js';
 import type { ModuleContext, ModuleDefinition } from './module.js';
+import { type ModuleSettings, readModuleSettings } from './settings.js';
 
 export interface KernelOptions {
   readonly config: Config;
+  /** The modules this process runs. */
   readonly modules: readonly ModuleDefinition[];
+  /** Every module the build ships, given to each module as `ctx.catalogue` (default: `modules`). */
+  readonly catalogue?: readonly ModuleDefinition[];
+  /**
+   * The running modules' settings, when read before the transport was made (readModuleSettings);
+   * otherwise the constructor reads them.
+   */
+  readonly settings?: ModuleSettings;
   readonly transport: Transport;
   readonly log: Logger;
   readonly retry?: Partial<RetryPolicy>;
@@ -74,12 +83,15 @@ export class Kernel {
   readonly log: Logger;
   readonly #options: KernelOptions;
   readonly #runtimes: ModuleRuntime[] = [];
+  readonly #settings: ModuleSettings;
   #started = false;
   #stopping: Promise<void> | undefined;
   #checkpointer: Checkpointer | undefined;
 
+  /** Throws the ConfigError of a running module whose settings are invalid (nothing started yet). */
   constructor(options: KernelOptions) {
     this.#options = options;
+    this.#settings = options.settings ?? readModuleSettings(options.config, options.modules);
     this.config = options.config;
     this.transport = options.transport;
     this.log = options.log;
@@ -155,6 +167,8 @@ export class Kernel {
     const context: ModuleContext = {
       name: definition.name,
       config: this.config,
+      settings: this.#settings.get(definition.name),
+      catalogue: this.#options.catalogue ?? this.#options.modules,
       log,
       db: database.db,
       transact: (fn) => database.writeTransaction(() => fn(outbox.bind(currentOrNewContext()))),

@@ -7,6 +7,7 @@ import type {
   RawServerDefault,
 } from 'fastify';
 import type { Config } from '../config.js';
+import type { SettingsReader } from '../env-readers.js';
 import type { Envelope } from '../messaging/envelope.js';
 import type { AnyMessageDefinition } from '../messaging/message-types.js';
 import type { Subscription } from '../messaging/subscription.js';
@@ -24,10 +25,17 @@ export type HttpApp = FastifyInstance<
   TypeBoxTypeProvider
 >;
 
-/** What the kernel gives a module: its own database, logger, and transactions with an outbox. */
-export interface ModuleContext {
+/**
+ * What the kernel gives a module: its own database, logger, settings, and transactions with an
+ * outbox. `Settings` is what the module's `settings` function returns.
+ */
+export interface ModuleContext<Settings = unknown> {
   readonly name: string;
   readonly config: Config;
+  /** What the module's `settings` returned (undefined without one), read once at start. */
+  readonly settings: Settings;
+  /** Every module definition the build ships, running in this process or not (a gateway routes to the others). */
+  readonly catalogue: readonly ModuleDefinition[];
   readonly log: Logger;
   /** The module's drizzle handle, for reads; write through `transact`. */
   readonly db: Db;
@@ -45,15 +53,42 @@ export interface ModuleContext {
   routeTypes(consumer: string, types: readonly string[]): Promise<void>;
 }
 
-export interface ModuleDefinition {
+/**
+ * A route anyone may call without a token. `path` is matched segment by segment; a `:name`
+ * segment matches any one non-empty segment (`/inventory/products/:sku` matches
+ * `/inventory/products/mug`, not `/inventory/products` nor `/inventory/products/mug/x`).
+ */
+export interface PublicRoute {
+  readonly method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
+  readonly path: string;
+}
+
+/** Where a module's HTTP routes live, for a gateway that routes to it from another process. */
+export interface ModuleHttp {
+  /** Each covers itself and the paths under it (`/orders`: `/orders`, `/orders/…`, not `/ordersx`). */
+  readonly prefixes: readonly string[];
+  /** Routes a gateway lets through without a token; it refuses every other route without one (401). */
+  readonly publicRoutes?: readonly PublicRoute[];
+}
+
+export interface ModuleDefinition<Settings = unknown> {
   /** Lowercase name: its database is `<name>.db`, its tables `<name>_*`, its migrations `migrations/<name>`. */
   readonly name: string;
+  /**
+   * Reads the module's own environment variables (from the environment loadConfig read) into
+   * `ctx.settings`. Runs once per start, only in a process that runs the module (elsewhere its
+   * variables are neither required nor checked), before the process connects to anything or
+   * opens a database; a ConfigError it throws stops the start (`Configuration error: VAR: message`).
+   */
+  readonly settings?: (read: SettingsReader) => Settings;
+  /** The module's HTTP prefixes and public routes (none: it has no routes a gateway proxies). */
+  readonly http?: ModuleHttp;
   /** The messages this module owns (its events, and the commands it accepts). */
   readonly messages?: readonly AnyMessageDefinition[];
   /** Commands of other modules this module sends (so it can stage them wherever their owner runs). */
   readonly sends?: readonly AnyMessageDefinition[];
-  readonly routes?: (app: HttpApp, ctx: ModuleContext) => void | Promise<void>;
-  readonly subscriptions?: (ctx: ModuleContext) => readonly Subscription[];
+  readonly routes?: (app: HttpApp, ctx: ModuleContext<Settings>) => void | Promise<void>;
+  readonly subscriptions?: (ctx: ModuleContext<Settings>) => readonly Subscription[];
   readonly sagas?: readonly Saga[];
   /**
    * Runs in the transaction that stages each message of this module (its events, the commands it
@@ -63,16 +98,25 @@ export interface ModuleDefinition {
    */
   readonly onMessageStaged?: (tx: Tx, message: Envelope) => void;
   /** After migrations, before any message is delivered or published (may stage messages). */
-  readonly start?: (ctx: ModuleContext) => void | Promise<void>;
+  readonly start?: (ctx: ModuleContext<Settings>) => void | Promise<void>;
   /** At shutdown, before the kernel drains and closes. */
-  readonly stop?: (ctx: ModuleContext) => void | Promise<void>;
+  readonly stop?: (ctx: ModuleContext<Settings>) => void | Promise<void>;
 }
 
 const MODULE_NAME = /^[a-z][a-z0-9]*$/;
 
-export function defineModule(definition: ModuleDefinition): ModuleDefinition {
+/** A prefix: `/` and lowercase segments, no trailing slash. */
+const PREFIX = /^(\/[a-z0-9][a-z0-9-]*)+$/;
+
+/**
+ * Checks a module's definition and erases its settings type for the catalogue (as defineSaga
+ * does): the kernel hands each hook the value the module's own `settings` returned, so the hooks
+ * see the type they were written against.
+ */
+export function defineModule<Settings = undefined>(definition: ModuleDefinition<Settings>): ModuleDefinition {
   if (!MODULE_NAME.test(definition.name))
     throw new Error(`module name "${definition.name}" must match ${MODULE_NAME}`);
+  if (definition.http) checkHttp(definition.name, definition.http);
   for (const message of definition.sends ?? []) {
     if (message.kind !== 'command')
       throw new Error(`module ${definition.name} sends ${message.type}, which is not a command`);
@@ -84,5 +128,22 @@ export function defineModule(definition: ModuleDefinition): ModuleDefinition {
       );
     }
   }
-  return definition;
+  return definition as unknown as ModuleDefinition;
+}
+
+function checkHttp(module: string, http: ModuleHttp): void {
+  for (const prefix of http.prefixes) {
+    if (!PREFIX.test(prefix))
+      throw new Error(`module ${module}: HTTP prefix "${prefix}" must match ${PREFIX}`);
+  }
+  for (const route of http.publicRoutes ?? []) {
+    const covered = http.prefixes.some(
+      (prefix) => route.path === prefix || route.path.startsWith(`${prefix}/`),
+    );
+    if (!covered) {
+      throw new Error(
+        `module ${module}: public route ${route.method} ${route.path} is under none of its prefixes`,
+      );
+    }
+  }
 }

@@ -17,6 +17,7 @@ import { analyticsRoutes } from './routes.js';
 
 export const analyticsModule = defineModule({
   name: 'analytics',
+  http: { prefixes: ['/analytics'] },
   routes: analyticsRoutes,
   subscriptions: () => [
     {

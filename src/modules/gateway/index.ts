@@ -4,8 +4,10 @@
  * - Routes: the routes of every module that does not run in this process, proxied to its live
  *   instances from the service registry (round-robin, healthy first, GATEWAY_TIMEOUT_MS, 503
  *   `GATEWAY_NO_INSTANCE` naming the module when none is up); modules running here answer
- *   directly. Path prefixes in routing.ts. A bearer token is verified at the edge (401 early) for
- *   every proxied route but register, login and the product catalogue, and again in the service.
+ *   directly. Which module answers which path: the `http` prefixes of each module definition of
+ *   the build (`ctx.catalogue`, routing.ts). A bearer token is verified at the edge (401 early)
+ *   for every proxied route but the public routes the modules declare (register, login, the
+ *   product catalogue), and again in the service.
  *   `x-correlation-id` passes through; `X-Forwarded-For` carries the client's address.
  * - `/admin/*`, `/health/*`, `/metrics`: this process's own (every process has them);
  *   `GET /admin/services` lists every instance of the deployment. `/docs`, `/openapi.json` and
@@ -15,8 +17,10 @@
  */
 import { defineModule } from '../../kernel/index.js';
 import { gatewayRoutes } from './routes.js';
+import { readGatewaySettings } from './settings.js';
 
 export const gatewayModule = defineModule({
   name: 'gateway',
+  settings: readGatewaySettings,
   routes: gatewayRoutes,
 });

@@ -1,11 +1,8 @@
 import type { AsyncApiParts, Logger, OpenApiPaths, ServiceDirectory } from '../../kernel/index.js';
-import { ROUTE_PREFIXES } from './routing.js';
+import { type RoutedModule, underPrefixes } from './routing.js';
 
 const REFRESH_MS = 15_000;
 const FETCH_TIMEOUT_MS = 3000;
-
-const underPrefixes = (path: string, prefixes: readonly string[]) =>
-  prefixes.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
 
 type Entries = Record<string, unknown>;
 const pick = (entries: Entries | undefined, keep: (key: string, value: unknown) => boolean): Entries =>
@@ -48,13 +45,13 @@ function asyncApiOf(module: string, document: AsyncApiParts): Omit<ModuleDocs, '
  */
 export class RemoteDocs {
   readonly #directory: ServiceDirectory;
-  readonly #modules: readonly string[];
+  readonly #modules: readonly RoutedModule[];
   readonly #log: Logger;
   readonly #docs = new Map<string, ModuleDocs>();
   readonly #timer: NodeJS.Timeout;
   #refreshing: Promise<void> | undefined;
 
-  constructor(directory: ServiceDirectory, modules: readonly string[], log: Logger) {
+  constructor(directory: ServiceDirectory, modules: readonly RoutedModule[], log: Logger) {
     this.#directory = directory;
     this.#modules = modules;
     this.#log = log;
@@ -101,8 +98,7 @@ export class RemoteDocs {
     clearInterval(this.#timer);
   }
 
-  async #read(module: string): Promise<void> {
-    const prefixes = ROUTE_PREFIXES[module] ?? [];
+  async #read({ name: module, prefixes }: RoutedModule): Promise<void> {
     for (const instance of this.#directory.instancesOf(module)) {
       try {
         const [openapi, asyncapi] = await Promise.all(

@@ -5,13 +5,15 @@ import {
   createServiceDirectory,
   type HttpApp,
   type ModuleContext,
+  type ModuleDefinition,
   type ServiceDirectory,
   sendProblem,
 } from '../../kernel/index.js';
 import { Balancer } from './balancer.js';
 import { createForwarder, type Forwarder, UpstreamError } from './proxy.js';
 import { RemoteDocs } from './remote-docs.js';
-import { isIdempotent, isPublicRoute, pathOf, ROUTE_PREFIXES } from './routing.js';
+import { isIdempotent, isPublicRoute, pathOf, routedModules } from './routing.js';
+import type { GatewaySettings } from './settings.js';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
@@ -22,10 +24,12 @@ interface Proxy {
   readonly timeoutMs: number;
 }
 
-/** 401 at the edge for every proxied route but the public ones (the service checks again). */
-async function edgeAuthentication(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  if (isPublicRoute(request.method, pathOf(request.raw.url ?? '/'))) return;
-  await authenticate(request, reply);
+/** 401 at the edge for every proxied route but the public ones the catalogue declares (the service checks again). */
+function edgeAuthentication(catalogue: readonly ModuleDefinition[]) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    if (isPublicRoute(catalogue, request.method, pathOf(request.raw.url ?? '/'))) return;
+    await authenticate(request, reply);
+  };
 }
 
 function noInstance(reply: FastifyReply, module: string, detail: string): FastifyReply {
@@ -99,21 +103,18 @@ async function proxyTo(module: string, proxy: Proxy, request: FastifyRequest, re
 }
 
 /**
- * The gateway's routes: every route prefix of a module this process does not run, proxied to
- * that module's live instances; the modules that run here answer directly (their own routes).
- * Bodies pass through unparsed (the body limit still applies).
+ * The gateway's routes: every route prefix of a module of the build (`ctx.catalogue`) that this
+ * process does not run, proxied to that module's live instances; the modules that run here answer
+ * directly (their own routes). Bodies pass through unparsed (the body limit still applies).
  */
-export function gatewayRoutes(app: HttpApp, ctx: ModuleContext): void {
-  const { modules, availableModules } = ctx.config;
-  const remote = Object.keys(ROUTE_PREFIXES).filter(
-    (module) => availableModules.includes(module) && !modules.includes(module),
-  );
+export function gatewayRoutes(app: HttpApp, ctx: ModuleContext<GatewaySettings>): void {
+  const remote = routedModules(ctx.catalogue).filter((module) => !ctx.config.modules.includes(module.name));
   if (remote.length === 0) return; // every module runs here: nothing to proxy
   const proxy: Proxy = {
     directory: createServiceDirectory(ctx.config, ctx.log),
     balancer: new Balancer(),
     forwarder: createForwarder(),
-    timeoutMs: ctx.config.gatewayTimeoutMs,
+    timeoutMs: ctx.settings.timeoutMs,
   };
   const docs = proxy.directory && new RemoteDocs(proxy.directory, remote, ctx.log);
   if (docs) addDocumentParts(app, { openapi: () => docs.openApi(), asyncapi: () => docs.asyncApi() });
@@ -124,21 +125,22 @@ export function gatewayRoutes(app: HttpApp, ctx: ModuleContext): void {
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
-  for (const module of remote) {
-    for (const prefix of ROUTE_PREFIXES[module] ?? []) {
+  const onRequest = edgeAuthentication(ctx.catalogue);
+  for (const { name, prefixes } of remote) {
+    for (const prefix of prefixes) {
       for (const url of [prefix, `${prefix}/*`]) {
         app.route({
           method: [...METHODS],
           url,
           schema: { hide: true },
-          onRequest: edgeAuthentication,
-          handler: (request, reply) => proxyTo(module, proxy, request, reply),
+          onRequest,
+          handler: (request, reply) => proxyTo(name, proxy, request, reply),
         });
       }
     }
   }
   ctx.log.info(
-    { proxied: remote, registry: proxy.directory !== undefined },
+    { proxied: remote.map((module) => module.name), registry: proxy.directory !== undefined },
     'gateway: proxying the modules that run elsewhere',
   );
 }

@@ -1,16 +1,27 @@
+import type { ModuleDefinition, PublicRoute } from '../../kernel/index.js';
+
 /**
- * Which module answers which path (CONTRACT section 3), and which routes anyone may call. A new
- * module with routes adds its prefixes here.
+ * Which module answers which path (CONTRACT section 3), and which routes anyone may call: read
+ * from the `http` each module definition of the build declares, so a new module brings its own.
  */
-export const ROUTE_PREFIXES: Readonly<Record<string, readonly string[]>> = {
-  users: ['/auth', '/users'],
-  inventory: ['/inventory'],
-  payments: ['/payments'],
-  orders: ['/orders'],
-  notifications: ['/notifications'],
-  analytics: ['/analytics'],
-  webhooks: ['/webhooks'],
-};
+
+/** A module with HTTP routes, and the prefixes they live under. */
+export interface RoutedModule {
+  readonly name: string;
+  readonly prefixes: readonly string[];
+}
+
+/** The modules of the catalogue that declare HTTP prefixes, in catalogue order. */
+export function routedModules(catalogue: readonly ModuleDefinition[]): RoutedModule[] {
+  return catalogue.flatMap((module) =>
+    module.http ? [{ name: module.name, prefixes: module.http.prefixes }] : [],
+  );
+}
+
+/** True when the path is one of the prefixes or under one (`/orders`, `/orders/…`, not `/ordersx`). */
+export function underPrefixes(path: string, prefixes: readonly string[]): boolean {
+  return prefixes.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
+}
 
 /** The path of a request URL, without its query. */
 export function pathOf(url: string): string {
@@ -18,24 +29,30 @@ export function pathOf(url: string): string {
   return end === -1 ? url : url.slice(0, end);
 }
 
-/** The module whose prefix the path falls under (`/orders`, `/orders/…`), if any. */
-export function moduleForPath(path: string): string | undefined {
-  for (const [module, prefixes] of Object.entries(ROUTE_PREFIXES)) {
-    if (prefixes.some((prefix) => path === prefix || path.startsWith(`${prefix}/`))) return module;
-  }
-  return undefined;
+/** The module whose declared prefix the path falls under, if any. */
+export function moduleForPath(catalogue: readonly ModuleDefinition[], path: string): string | undefined {
+  return routedModules(catalogue).find((module) => underPrefixes(path, module.prefixes))?.name;
 }
 
-const READ = new Set(['GET', 'HEAD']);
+/** Segment by segment; a `:name` segment matches one non-empty segment (see `PublicRoute`). */
+function matches(route: PublicRoute, method: string, path: string): boolean {
+  if (route.method !== method) return false;
+  const expected = route.path.split('/');
+  const actual = path.split('/');
+  return (
+    expected.length === actual.length &&
+    expected.every((segment, i) => (segment.startsWith(':') ? actual[i] !== '' : segment === actual[i]))
+  );
+}
 
 /**
- * Routes without a token: register, login, and the product catalogue. Every other proxied route
- * needs a valid bearer token at the edge (and again in its service).
+ * True for a route some module declares public (register, login, the product catalogue). Every
+ * other proxied route needs a valid bearer token at the edge (and again in its service).
  */
-export function isPublicRoute(method: string, path: string): boolean {
-  if (method === 'POST' && (path === '/auth/register' || path === '/auth/login')) return true;
-  if (!READ.has(method)) return false;
-  return path === '/inventory/products' || /^\/inventory\/products\/[^/]+$/.test(path);
+export function isPublicRoute(catalogue: readonly ModuleDefinition[], method: string, path: string): boolean {
+  return catalogue.some((module) =>
+    (module.http?.publicRoutes ?? []).some((route) => matches(route, method, path)),
+  );
 }
 
 /** Methods a client may repeat without a second effect: safe to try on another instance. */

@@ -28,6 +28,15 @@ import { inventoryRoutes } from './routes.js';
 
 export const inventoryModule = defineModule({
   name: 'inventory',
+  http: {
+    prefixes: ['/inventory'],
+    publicRoutes: [
+      { method: 'GET', path: '/inventory/products' },
+      { method: 'HEAD', path: '/inventory/products' },
+      { method: 'GET', path: '/inventory/products/:sku' },
+      { method: 'HEAD', path: '/inventory/products/:sku' },
+    ],
+  },
   messages: [
     productCreated,
     productUpdated,

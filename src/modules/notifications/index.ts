@@ -30,6 +30,7 @@ export interface NotificationsOptions {
 export function createNotificationsModule(options: NotificationsOptions = {}): ModuleDefinition {
   return defineModule({
     name: 'notifications',
+    http: { prefixes: ['/notifications'] },
     messages: [notificationSent],
     routes: notificationsRoutes,
     subscriptions: (ctx) => {

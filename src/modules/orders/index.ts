@@ -59,6 +59,7 @@ const ownTypes = new Set<string>([...ownMessages, ...sentCommands].map((m) => m.
 
 export const ordersModule = defineModule({
   name: 'orders',
+  http: { prefixes: ['/orders'] },
   messages: ownMessages,
   sends: sentCommands,
   routes: ordersRoutes,

@@ -31,6 +31,7 @@ import { paymentsRoutes } from './routes.js';
 
 export const paymentsModule = defineModule({
   name: 'payments',
+  http: { prefixes: ['/payments'] },
   messages: [fundsDeposited, chargePayment, refundPayment, paymentCompleted, paymentFailed, paymentRefunded],
   routes: paymentsRoutes,
   subscriptions: () => [

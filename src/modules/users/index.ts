@@ -15,15 +15,24 @@ import { defineModule } from '../../kernel/index.js';
 import { seedAdmin } from './commands/seed-admin.js';
 import { userRegistered } from './contracts.js';
 import { usersRoutes } from './routes.js';
+import { readUsersSettings } from './settings.js';
 
 export const usersModule = defineModule({
   name: 'users',
+  settings: readUsersSettings,
+  http: {
+    prefixes: ['/auth', '/users'],
+    publicRoutes: [
+      { method: 'POST', path: '/auth/register' },
+      { method: 'POST', path: '/auth/login' },
+    ],
+  },
   messages: [userRegistered],
   routes: usersRoutes,
   start: async (ctx) => {
-    const { adminEmail, adminPassword } = ctx.config;
-    if (adminEmail === undefined || adminPassword === undefined) return;
-    const outcome = await seedAdmin(ctx, { email: adminEmail, password: adminPassword });
-    ctx.log.info({ email: adminEmail, outcome }, 'admin account ensured');
+    const { admin } = ctx.settings;
+    if (admin === undefined) return;
+    const outcome = await seedAdmin(ctx, admin);
+    ctx.log.info({ email: admin.email, outcome }, 'admin account ensured');
   },
 });

@@ -33,6 +33,7 @@ import { DELIVERIES_CONSUMER, webhookEvents } from './event-catalogue.js';
 import { createEventHandler } from './handlers/on-subscribed-event.js';
 import { namedEventTypes } from './queries.js';
 import { webhooksRoutes } from './routes.js';
+import { readWebhooksSettings, type WebhooksSettings } from './settings.js';
 
 export interface WebhooksOptions {
   readonly delivery?: Partial<DeliveryPolicy>;
@@ -42,7 +43,7 @@ export function createWebhooksModule(options: WebhooksOptions = {}): ModuleDefin
   const policy: DeliveryPolicy = { ...DEFAULT_DELIVERY_POLICY, ...options.delivery };
   // One dispatcher per running module (an app, or each app of a test that starts several).
   const dispatchers = new WeakMap<ModuleContext, Dispatcher>();
-  const dispatcherOf = (ctx: ModuleContext): Dispatcher => {
+  const dispatcherOf = (ctx: ModuleContext<WebhooksSettings>): Dispatcher => {
     let dispatcher = dispatchers.get(ctx);
     if (!dispatcher) {
       dispatcher = createDispatcher(ctx, policy);
@@ -52,6 +53,8 @@ export function createWebhooksModule(options: WebhooksOptions = {}): ModuleDefin
   };
   return defineModule({
     name: 'webhooks',
+    settings: readWebhooksSettings,
+    http: { prefixes: ['/webhooks'] },
     routes: webhooksRoutes,
     subscriptions: (ctx) => [
       {

@@ -9,6 +9,7 @@ import {
 import { createSubscription } from './commands/create-subscription.js';
 import { deleteSubscription } from './commands/delete-subscription.js';
 import { listDeliveries, listSubscriptions, ownsSubscription } from './queries.js';
+import type { WebhooksSettings } from './settings.js';
 
 const strict = { additionalProperties: false } as const;
 
@@ -60,7 +61,7 @@ function notFound(id: string): HttpProblem {
 }
 
 /** The webhooks HTTP API (CONTRACT section 3). Every route needs a bearer token. */
-export function webhooksRoutes(app: HttpApp, ctx: ModuleContext): void {
+export function webhooksRoutes(app: HttpApp, ctx: ModuleContext<WebhooksSettings>): void {
   // onRequest: a caller without a valid token gets 401 before its body is even parsed.
   app.addHook('onRequest', authenticate);
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { HttpProblem, type ModuleContext, type Role } from '../../../kernel/index.js';
 import { DELIVERIES_CONSUMER, isUserEvent, unknownEventTypes } from '../event-catalogue.js';
 import { webhooksSubscriptionEvents, webhooksSubscriptions } from '../schema.js';
+import type { WebhooksSettings } from '../settings.js';
 import { createSecret } from '../signature.js';
 import { assertPublicTarget, parseTargetUrl, TargetRefusedError } from '../target.js';
 
@@ -40,10 +41,10 @@ function checkedEventTypes(types: readonly string[], role: Role): string[] {
 }
 
 /** The URL, refused (400) unless http(s) and, without WEBHOOKS_ALLOW_PRIVATE, public. */
-async function checkedTarget(ctx: ModuleContext, raw: string): Promise<URL> {
+async function checkedTarget(ctx: ModuleContext<WebhooksSettings>, raw: string): Promise<URL> {
   try {
     const url = parseTargetUrl(raw);
-    if (!ctx.config.webhooksAllowPrivate) await assertPublicTarget(url);
+    if (!ctx.settings.allowPrivate) await assertPublicTarget(url);
     return url;
   } catch (error) {
     if (error instanceof TargetRefusedError) throw new HttpProblem(400, error.code, error.message);
@@ -71,7 +72,7 @@ async function routeEvents(ctx: ModuleContext, events: readonly string[]): Promi
 
 /** POST /webhooks: a new subscription of the caller to the named events, with its own secret. */
 export async function createSubscription(
-  ctx: ModuleContext,
+  ctx: ModuleContext<WebhooksSettings>,
   input: CreateSubscriptionInput,
 ): Promise<CreatedSubscription> {
   const events = checkedEventTypes(input.events, input.role);

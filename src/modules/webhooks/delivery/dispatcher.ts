@@ -1,4 +1,5 @@
 import type { ModuleContext } from '../../../kernel/index.js';
+import type { WebhooksSettings } from '../settings.js';
 import { signWebhook } from '../signature.js';
 import { postWebhook, type WebhookRequest } from './http-post.js';
 import type { DeliveryPolicy } from './policy.js';
@@ -21,7 +22,7 @@ const USER_AGENT = 'modulith-webhooks/1';
 function requestFor(
   delivery: ClaimedDelivery,
   policy: DeliveryPolicy,
-  ctx: ModuleContext,
+  ctx: ModuleContext<WebhooksSettings>,
   signal: AbortSignal,
 ): WebhookRequest {
   const timestampSeconds = Math.floor(Date.now() / 1000);
@@ -41,7 +42,7 @@ function requestFor(
       'webhook-signature': signature,
     },
     timeoutMs: policy.timeoutMs,
-    allowPrivate: ctx.config.webhooksAllowPrivate,
+    allowPrivate: ctx.settings.allowPrivate,
     signal,
   };
 }
@@ -51,7 +52,7 @@ function requestFor(
  * due pending rows under a lease and POSTs each one. Retries are rows whose `next_attempt_at` is
  * later, so they survive a restart; a process that dies mid-attempt leaves a lease that expires.
  */
-export function createDispatcher(ctx: ModuleContext, policy: DeliveryPolicy): Dispatcher {
+export function createDispatcher(ctx: ModuleContext<WebhooksSettings>, policy: DeliveryPolicy): Dispatcher {
   const inFlight = new Map<string, Promise<void>>();
   const cutShort: string[] = [];
   const shutdown = new AbortController();

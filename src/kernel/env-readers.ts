@@ -1,0 +1,81 @@
+/**
+ * Validating readers of environment variables, shared by the kernel's configuration (config.ts)
+ * and the modules' own settings (`ModuleDefinition.settings`), so every variable fails the same
+ * way: one ConfigError naming it.
+ */
+
+/** A configuration problem: reported as one line naming the variable, then exit code 1. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+  }
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Reads variables of one environment. Every reader trims the value and treats an unset or blank
+ * variable as absent (the fallback); a present but invalid value throws a ConfigError naming the
+ * variable, whose message says what is allowed and what was given.
+ */
+export interface SettingsReader {
+  /** The value, or undefined when unset or blank. */
+  optional(variable: string): string | undefined;
+  /** One of `allowed`: `must be one of a, b (got "x")`. */
+  oneOf<T extends string>(variable: string, allowed: readonly T[], fallback: T): T;
+  /** An integer from min to max inclusive: `must be an integer from 1 to 10 (got "x")`. */
+  integer(variable: string, fallback: number, min: number, max: number): number;
+  /** A URL with one of `protocols` (e.g. `'redis:'`): `is not a URL` or `must start with redis: (got "x")`. */
+  url(variable: string, fallback: string, protocols: readonly string[]): string;
+}
+
+export function readSettings(env: Env): SettingsReader {
+  return {
+    optional: (variable) => nonEmpty(env[variable]),
+    oneOf: (variable, allowed, fallback) => oneOf(env, variable, allowed, fallback),
+    integer: (variable, fallback, min, max) => integer(env, variable, fallback, min, max),
+    url: (variable, fallback, protocols) => url(env, variable, fallback, protocols),
+  };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : undefined;
+}
+
+function oneOf<T extends string>(env: Env, variable: string, allowed: readonly T[], fallback: T): T {
+  const value = nonEmpty(env[variable]) ?? fallback;
+  const found = allowed.find((candidate) => candidate === value);
+  if (found === undefined) {
+    throw new ConfigError(variable, `must be one of ${allowed.join(', ')} (got "${value}")`);
+  }
+  return found;
+}
+
+function integer(env: Env, variable: string, fallback: number, min: number, max: number): number {
+  const raw = nonEmpty(env[variable]);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(variable, `must be an integer from ${min} to ${max} (got "${raw}")`);
+  }
+  return value;
+}
+
+function url(env: Env, variable: string, fallback: string, protocols: readonly string[]): string {
+  const value = nonEmpty(env[variable]) ?? fallback;
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ConfigError(variable, `is not a URL (got "${value}")`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(variable, `must start with ${protocols.join(' or ')} (got "${value}")`);
+  }
+  return value;
+}
