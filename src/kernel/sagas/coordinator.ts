@@ -3,8 +3,9 @@ import type { Subscription } from '../messaging/subscription.js';
 import type { Logger } from '../observability/logger.js';
 import type { Outbox, Tx } from '../outbox/outbox.js';
 import type { ModuleDatabase } from '../persistence/db.js';
-import { type Saga, type SagaInstance, stepTimedOut, transitionSaga } from './saga.js';
+import type { Saga, SagaInstance } from './saga.js';
 import type { SagaStore } from './store.js';
+import { stepTimedOut, transitionSaga } from './transition.js';
 
 export interface CoordinatorDeps {
   readonly database: ModuleDatabase;
