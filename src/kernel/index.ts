@@ -33,6 +33,7 @@ export { preparedOnce } from './persistence/prepared.js';
 export { createServiceDirectory, type ServiceDirectory } from './registry/directory.js';
 export type { InstanceStatus, ServiceInstance } from './registry/registry.js';
 export {
+  type Compensation,
   compensate,
   defineSaga,
   finish,
@@ -44,4 +45,5 @@ export {
   type SagaDefinition,
   type SagaInstance,
   type SagaProgress,
+  undo,
 } from './sagas/saga.js';

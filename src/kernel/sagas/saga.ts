@@ -8,13 +8,32 @@ export const TERMINAL_SAGA_STATUSES: readonly SagaStatus[] = ['completed', 'comp
 /** The message a saga receives when its current step got no reply within the step timeout. */
 export const SAGA_STEP_TIMED_OUT = 'kernel.saga-step-timed-out';
 
+/**
+ * What undoes a step, and the reply that says it was undone. The kernel sends `message` when the
+ * saga compensates, and finishes the instance `compensated` once every reply awaited has arrived.
+ */
+export interface Compensation {
+  readonly message: MessageDraft;
+  /** The type of the reply, correlated to the same instance, that confirms `message` took effect. */
+  readonly awaitsReply: string;
+}
+
+/**
+ * `undo(refundPayment(ref), paymentRefunded)`: a compensation and the reply it waits for. The
+ * reply must be among the saga's `handles`, or the kernel could never see it (a step naming such
+ * a reply throws).
+ */
+export function undo(message: MessageDraft, reply: AnyMessageDefinition): Compensation {
+  return { message, awaitsReply: reply.type };
+}
+
 export type SagaDecision =
   | {
       readonly kind: 'step';
       readonly step: string;
       readonly send: readonly MessageDraft[];
       /** What undoes this step; sent (newest step first) when the saga compensates. */
-      readonly compensation: readonly MessageDraft[];
+      readonly compensation: readonly Compensation[];
     }
   | {
       readonly kind: 'compensate';
@@ -32,12 +51,16 @@ export type SagaDecision =
 /** Starts the next step: sends `send` and arms the step timeout. */
 export function nextStep(
   step: string,
-  options: { send: readonly MessageDraft[]; compensation?: readonly MessageDraft[] },
+  options: { send: readonly MessageDraft[]; compensation?: readonly Compensation[] },
 ): SagaDecision {
   return { kind: 'step', step, send: options.send, compensation: options.compensation ?? [] };
 }
 
-/** Undoes the completed steps, newest first; the saga then finishes when it sees their replies. */
+/**
+ * Undoes the completed steps, newest first, and hands the instance to the kernel: it finishes
+ * `compensated` when every compensation's reply has arrived (at once when there is nothing to
+ * undo), or `failed` (compensation_timeout) when the step timeout fires first.
+ */
 export function compensate(reason: string, options: { includeCurrentStep?: boolean } = {}): SagaDecision {
   return { kind: 'compensate', reason, includeCurrentStep: options.includeCurrentStep ?? false };
 }
@@ -57,7 +80,7 @@ export interface SagaProgress {
 
 export interface SagaStepRecord {
   readonly step: string;
-  readonly compensation: readonly MessageDraft[];
+  readonly compensation: readonly Compensation[];
 }
 
 export interface SagaInstance<State> {
@@ -67,6 +90,12 @@ export interface SagaInstance<State> {
   readonly step: string;
   readonly state: State;
   readonly steps: readonly SagaStepRecord[];
+  /**
+   * The reply types still awaited while compensating, one per compensation sent (a type twice
+   * when two compensations reply with it); empty otherwise. On an instance that failed with
+   * compensation_timeout: the replies that never came.
+   */
+  readonly awaiting: readonly string[];
   readonly reason: string | null;
   readonly correlationId: string;
   /**
@@ -81,19 +110,26 @@ export interface SagaInstance<State> {
 
 /**
  * A saga as pure functions; the kernel's coordinator persists instances, sends what `decide`
- * returns, correlates replies and fires step timeouts (as a `kernel.saga-step-timed-out` message).
+ * returns, correlates replies, fires step timeouts (as a `kernel.saga-step-timed-out` message)
+ * and sees a compensation through on its own.
  */
 export interface SagaDefinition<State> {
   /** `<module>.<name>`: the persistence key and consumer name. Never rename it. */
   readonly name: string;
   readonly startedBy: readonly AnyMessageDefinition[];
+  /** Every reply the saga waits for, the replies its compensations await included. */
   readonly handles: readonly AnyMessageDefinition[];
   /** Default: the kernel's SAGA_STEP_TIMEOUT_MS. */
   readonly stepTimeoutMs?: number;
   /** The instance id a message belongs to. */
   correlate(message: Envelope): string;
   initialState(message: Envelope): State;
-  evolve(state: State, message: Envelope): State;
+  /** Folds every message into the state; `progress` is where the flow was before the message. */
+  evolve(state: State, message: Envelope, progress: SagaProgress): State;
+  /**
+   * What a message does to a `running` instance. Never asked while compensating: the kernel then
+   * only checks off the awaited replies, and a step timeout finishes `failed`.
+   */
   decide(message: Envelope, state: State, progress: SagaProgress): SagaDecision;
   /** Runs in the transaction that finishes the instance: the owning module updates its own state here. */
   onFinish?(tx: Tx, instance: SagaInstance<State>): void;

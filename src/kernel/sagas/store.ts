@@ -74,7 +74,7 @@ export function createSagaStore(sqlite: Database.Database): SagaStore {
       const params = {
         ...instance,
         state: JSON.stringify(instance.state),
-        steps: JSON.stringify(instance.steps),
+        steps: JSON.stringify({ steps: instance.steps, awaiting: instance.awaiting } satisfies Progress),
         now: Date.now(),
       };
       if (instance.version === 1) insert.run(params);
@@ -97,6 +97,21 @@ export function createSagaStore(sqlite: Database.Database): SagaStore {
   };
 }
 
+/**
+ * What the `steps` column holds: the steps started (with their compensations) and the replies
+ * awaited while compensating, in one JSON value so that `awaiting` needs no column of its own.
+ */
+interface Progress {
+  readonly steps: SagaInstance<unknown>['steps'];
+  readonly awaiting: SagaInstance<unknown>['awaiting'];
+}
+
+/** Rows written before `awaiting` existed hold the steps array alone. */
+function progressOf(json: string): Progress {
+  const value = JSON.parse(json) as Progress | Progress['steps'];
+  return 'awaiting' in value ? value : { steps: value, awaiting: [] };
+}
+
 function toInstance(row: SagaRow): SagaInstance<unknown> {
   return {
     name: row.name,
@@ -104,7 +119,7 @@ function toInstance(row: SagaRow): SagaInstance<unknown> {
     status: row.status,
     step: row.step,
     state: JSON.parse(row.state) as unknown,
-    steps: JSON.parse(row.steps) as SagaInstance<unknown>['steps'],
+    ...progressOf(row.steps),
     reason: row.reason,
     correlationId: row.correlation_id,
     lastSentId: row.last_sent_id,

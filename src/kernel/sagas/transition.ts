@@ -1,8 +1,11 @@
 import type { Envelope, MessageDraft } from '../messaging/envelope.js';
 import {
+  type Compensation,
   SAGA_STEP_TIMED_OUT,
+  type SagaDecision,
   type SagaDefinition,
   type SagaInstance,
+  type SagaProgress,
   type SagaStatus,
   TERMINAL_SAGA_STATUSES,
 } from './saga.js';
@@ -28,69 +31,107 @@ export function transitionSaga<State>(
   now: number,
   defaultStepTimeoutMs: number,
 ): SagaTransition<State> | undefined {
-  let instance = current;
-  if (!instance) {
-    if (!saga.startedBy.some((m) => m.type === message.type)) return undefined;
-    instance = {
-      name: saga.name,
-      id: saga.correlate(message),
-      status: 'running',
-      step: 'started',
-      state: saga.initialState(message),
-      steps: [],
-      reason: null,
-      correlationId: message.correlationid,
-      lastSentId: null,
-      deadline: null,
-      version: 0,
-    };
-  } else if (TERMINAL_SAGA_STATUSES.includes(instance.status)) {
-    return undefined;
-  }
-  const state = saga.evolve(instance.state, message);
-  const decision = saga.decide(message, state, { status: instance.status, step: instance.step });
+  const instance = current ?? started(saga, message);
+  if (!instance || TERMINAL_SAGA_STATUSES.includes(instance.status)) return undefined;
+  const progress: SagaProgress = { status: instance.status, step: instance.step };
+  const state = saga.evolve(instance.state, message, progress);
+  const next = { ...instance, state, version: instance.version + 1 };
+  if (instance.status === 'compensating') return whileCompensating(saga, next, message);
   const deadline = now + (saga.stepTimeoutMs ?? defaultStepTimeoutMs);
-  const base = { ...instance, state, version: instance.version + 1 };
+  return decided(saga, next, saga.decide(message, state, progress), message, deadline);
+}
+
+function started<State>(saga: SagaDefinition<State>, message: Envelope): SagaInstance<State> | undefined {
+  if (!saga.startedBy.some((m) => m.type === message.type)) return undefined;
+  return {
+    name: saga.name,
+    id: saga.correlate(message),
+    status: 'running',
+    step: 'started',
+    state: saga.initialState(message),
+    steps: [],
+    awaiting: [],
+    reason: null,
+    correlationId: message.correlationid,
+    lastSentId: null,
+    deadline: null,
+    version: 0,
+  };
+}
+
+function decided<State>(
+  saga: SagaDefinition<State>,
+  instance: SagaInstance<State>,
+  decision: SagaDecision,
+  message: Envelope,
+  deadline: number,
+): SagaTransition<State> {
   switch (decision.kind) {
     case 'ignore': {
       // An ignored timeout disarms the timer; anything else leaves the current deadline running.
       const kept = message.type === SAGA_STEP_TIMED_OUT ? null : instance.deadline;
-      return { instance: { ...base, deadline: kept }, send: [], finished: false };
+      return { instance: { ...instance, deadline: kept }, send: [], finished: false };
     }
-    case 'step':
-      if (instance.status !== 'running')
-        throw new Error(`${saga.name}: cannot start a step while ${instance.status}`);
+    case 'step': {
+      assertRepliesHandled(saga, decision.compensation);
+      const steps = [...instance.steps, { step: decision.step, compensation: decision.compensation }];
       return {
-        instance: {
-          ...base,
-          step: decision.step,
-          steps: [...instance.steps, { step: decision.step, compensation: decision.compensation }],
-          deadline,
-        },
+        instance: { ...instance, step: decision.step, steps, deadline },
         send: decision.send,
         finished: false,
       };
-    case 'compensate': {
-      const undone = decision.includeCurrentStep ? instance.steps : instance.steps.slice(0, -1);
-      const send = undone.toReversed().flatMap((s) => s.compensation);
-      if (send.length === 0) {
-        return finished({ ...base, reason: decision.reason }, 'compensated', decision.reason);
-      }
-      return {
-        instance: {
-          ...base,
-          status: 'compensating',
-          step: 'compensating',
-          reason: decision.reason,
-          deadline,
-        },
-        send,
-        finished: false,
-      };
     }
+    case 'compensate':
+      return compensating(instance, decision.reason, decision.includeCurrentStep, deadline);
     case 'finish':
-      return finished(base, decision.status, decision.reason ?? base.reason);
+      return finished(instance, decision.status, decision.reason ?? instance.reason);
   }
+}
+
+/** A reply the saga does not handle never reaches it: the instance would always time out. */
+function assertRepliesHandled(saga: SagaDefinition<unknown>, compensation: readonly Compensation[]): void {
+  for (const { awaitsReply } of compensation) {
+    if (!saga.handles.some((m) => m.type === awaitsReply)) {
+      throw new Error(`${saga.name}: a compensation awaits ${awaitsReply}, which the saga does not handle`);
+    }
+  }
+}
+
+function compensating<State>(
+  instance: SagaInstance<State>,
+  reason: string,
+  includeCurrentStep: boolean,
+  deadline: number,
+): SagaTransition<State> {
+  const undone = includeCurrentStep ? instance.steps : instance.steps.slice(0, -1);
+  const compensations = undone.toReversed().flatMap((s) => s.compensation);
+  if (compensations.length === 0) return finished({ ...instance, reason }, 'compensated', reason);
+  const awaiting = compensations.map((c) => c.awaitsReply);
+  return {
+    instance: { ...instance, status: 'compensating', step: 'compensating', awaiting, reason, deadline },
+    send: compensations.map((c) => c.message),
+    finished: false,
+  };
+}
+
+/**
+ * The kernel's own handling of a compensating instance. A step timeout gives up waiting (failed,
+ * compensation_timeout; the compensations stay queued, and their receivers are idempotent). An
+ * awaited reply of this instance is checked off once, and the last one finishes it `compensated`
+ * with the reason it compensated for. Anything else (a late reply, a repeated one, another
+ * instance's) changes nothing and leaves the deadline running.
+ */
+function whileCompensating<State>(
+  saga: SagaDefinition<State>,
+  instance: SagaInstance<State>,
+  message: Envelope,
+): SagaTransition<State> {
+  if (message.type === SAGA_STEP_TIMED_OUT) return finished(instance, 'failed', 'compensation_timeout');
+  const at = instance.awaiting.indexOf(message.type);
+  if (at === -1 || saga.correlate(message) !== instance.id) return { instance, send: [], finished: false };
+  const awaiting = instance.awaiting.toSpliced(at, 1);
+  if (awaiting.length > 0) return { instance: { ...instance, awaiting }, send: [], finished: false };
+  return finished({ ...instance, awaiting }, 'compensated', instance.reason);
 }
 
 function finished<State>(

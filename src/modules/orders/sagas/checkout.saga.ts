@@ -9,6 +9,7 @@ import {
   SAGA_STEP_TIMED_OUT,
   type SagaDecision,
   type SagaProgress,
+  undo,
 } from '../../../kernel/index.js';
 import {
   outOfStock,
@@ -96,7 +97,7 @@ function decide(message: Envelope, state: CheckoutState, progress: SagaProgress)
   if (isMessage(orderPlaced, message)) {
     return nextStep(STEP_PAYMENT, {
       send: [chargePayment({ ...ref, amountCents: state.totalCents })],
-      compensation: [refundPayment(ref)],
+      compensation: [undo(refundPayment(ref), paymentRefunded)],
     });
   }
   if (progress.status === 'compensating') return decideCompensating(message, state);
@@ -105,7 +106,7 @@ function decide(message: Envelope, state: CheckoutState, progress: SagaProgress)
     if (isMessage(paymentCompleted, message)) {
       return nextStep(STEP_STOCK, {
         send: [reserveStock({ ...ref, items: [...state.items] })],
-        compensation: [releaseStock(ref)],
+        compensation: [undo(releaseStock(ref), stockReleased)],
       });
     }
     if (isMessage(paymentFailed, message)) return compensate(message.data.reason);

@@ -37,14 +37,18 @@ describe('orders.checkout saga (given/when/then)', () => {
     const { instance, sent } = spec.given().when(placed);
     expect(instance).toMatchObject({ id: 'o1', status: 'running', step: 'payment' });
     expect(sent).toEqual([chargePayment({ ...ref, amountCents: 700 })]);
-    expect(instance?.steps[0]?.compensation).toEqual([refundPayment(ref)]);
+    expect(instance?.steps[0]?.compensation).toEqual([
+      { message: refundPayment(ref), awaitsReply: paymentRefunded.type },
+    ]);
   });
 
   it('reserves the stock once paid, with a release as its compensation', () => {
     const { instance, sent } = spec.given(placed).when(completed);
     expect(instance).toMatchObject({ status: 'running', step: 'stock' });
     expect(sent).toEqual([reserveStock({ ...ref, items: [{ sku: 'A', quantity: 2 }] })]);
-    expect(instance?.steps[1]?.compensation).toEqual([releaseStock(ref)]);
+    expect(instance?.steps[1]?.compensation).toEqual([
+      { message: releaseStock(ref), awaitsReply: stockReleased.type },
+    ]);
   });
 
   it('completes when the stock is reserved', () => {
