@@ -49,6 +49,7 @@ export { preparedOnce } from './persistence/prepared.js';
 export { createServiceDirectory, type ServiceDirectory } from './registry/directory.js';
 export type { InstanceStatus, ServiceInstance } from './registry/registry.js';
 export {
+  type Compensation,
   compensate,
   defineSaga,
   finish,
@@ -60,4 +61,5 @@ export {
   type SagaDefinition,
   type SagaInstance,
   type SagaProgress,
+  undo,
 } from './sagas/saga.js';

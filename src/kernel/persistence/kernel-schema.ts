@@ -87,7 +87,11 @@ export const kernelSagas = sqliteTable(
     status: text('status').notNull(),
     step: text('step').notNull(),
     state: text('state').notNull(),
-    /** Steps started so far, with their compensations, oldest first (JSON). */
+    /**
+     * JSON `{ steps, awaiting }`: the steps started so far, oldest first, with their compensations
+     * and the reply each awaits, and the replies still awaited while compensating (older rows: the
+     * steps array alone).
+     */
     steps: text('steps').notNull(),
     reason: text('reason'),
     correlationId: text('correlation_id').notNull(),

@@ -70,6 +70,7 @@ describe('saga coordinator, end to end through the bus', () => {
     expect(rows(first, 'trips', 'SELECT * FROM trips_outcomes')).toEqual([]);
     await new Promise((resolve) => setTimeout(resolve, 400));
     const second = await start(world, dataDir);
+    // compensated only once both cancel-room (the timed-out step) and cancel-seat were answered
     await eventually(() =>
       expect(rows(second, 'trips', 'SELECT status, reason FROM trips_outcomes')).toEqual([
         { status: 'compensated', reason: 'timeout' },
@@ -80,6 +81,8 @@ describe('saga coordinator, end to end through the bus', () => {
       { state: 'cancelled' },
     ]);
     expect(second.kernel.listSagas('compensated')).toHaveLength(1);
+    const [row] = rows(second, 'trips', 'SELECT steps FROM kernel_sagas') as { steps: string }[];
+    expect(JSON.parse(row?.steps ?? '{}')).toMatchObject({ awaiting: [] });
   });
 
   it('keeps instances apart: many trips, each reaching exactly one outcome', async () => {

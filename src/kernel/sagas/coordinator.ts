@@ -4,8 +4,9 @@ import { on } from '../messaging/subscription.js';
 import type { Logger } from '../observability/logger.js';
 import type { Outbox, Tx } from '../outbox/outbox.js';
 import type { ModuleDatabase } from '../persistence/db.js';
-import { type Saga, type SagaInstance, stepTimedOut, transitionSaga } from './saga.js';
+import type { Saga, SagaInstance } from './saga.js';
 import type { SagaStore } from './store.js';
+import { stepTimedOut, transitionSaga } from './transition.js';
 
 export interface CoordinatorDeps {
   readonly database: ModuleDatabase;
@@ -19,7 +20,9 @@ export interface CoordinatorDeps {
  * Runs the sagas of one module. Replies arrive through an ordinary consumer (`<saga name>-saga`),
  * so they get the inbox, retries and dead letters of every consumer; each transition (state,
  * messages sent, and the module's own `onFinish` writes) commits in one transaction. Step timeouts
- * are deadlines stored on the instance, so they fire after a restart too.
+ * are deadlines stored on the instance, so they fire after a restart too. The replies a
+ * compensating instance awaits are stored with it, so a compensation is seen through (or times
+ * out) across restarts as well; what each message does is `transitionSaga` (transition.ts).
  */
 export class SagaCoordinator {
   readonly #sagas: ReadonlyMap<string, Saga>;

@@ -8,13 +8,36 @@ export const TERMINAL_SAGA_STATUSES: readonly SagaStatus[] = ['completed', 'comp
 /** The message a saga receives when its current step got no reply within the step timeout. */
 export const SAGA_STEP_TIMED_OUT = 'kernel.saga-step-timed-out';
 
+/**
+ * What undoes a step, and the reply that says it was undone. The kernel sends `message` when the
+ * saga compensates, and finishes the instance `compensated` once every reply awaited has arrived.
+ */
+export interface Compensation {
+  readonly message: MessageDraft;
+  /**
+   * The type of the reply, correlated to the same instance, that confirms `message` took effect.
+   * Null only for a compensation stored before replies were named (an instance in flight across
+   * that upgrade): it is sent, and not waited for.
+   */
+  readonly awaitsReply: string | null;
+}
+
+/**
+ * `undo(refundPayment(ref), paymentRefunded)`: a compensation and the reply it waits for. The
+ * reply must be among the saga's `handles`, or the kernel could never see it (a step naming such
+ * a reply throws).
+ */
+export function undo(message: MessageDraft, reply: AnyMessageDefinition): Compensation {
+  return { message, awaitsReply: reply.type };
+}
+
 export type SagaDecision =
   | {
       readonly kind: 'step';
       readonly step: string;
       readonly send: readonly MessageDraft[];
       /** What undoes this step; sent (newest step first) when the saga compensates. */
-      readonly compensation: readonly MessageDraft[];
+      readonly compensation: readonly Compensation[];
     }
   | {
       readonly kind: 'compensate';
@@ -32,12 +55,16 @@ export type SagaDecision =
 /** Starts the next step: sends `send` and arms the step timeout. */
 export function nextStep(
   step: string,
-  options: { send: readonly MessageDraft[]; compensation?: readonly MessageDraft[] },
+  options: { send: readonly MessageDraft[]; compensation?: readonly Compensation[] },
 ): SagaDecision {
   return { kind: 'step', step, send: options.send, compensation: options.compensation ?? [] };
 }
 
-/** Undoes the completed steps, newest first; the saga then finishes when it sees their replies. */
+/**
+ * Undoes the completed steps, newest first, and hands the instance to the kernel: it finishes
+ * `compensated` when every compensation's reply has arrived (at once when there is nothing to
+ * undo), or `failed` (compensation_timeout) when the step timeout fires first.
+ */
 export function compensate(reason: string, options: { includeCurrentStep?: boolean } = {}): SagaDecision {
   return { kind: 'compensate', reason, includeCurrentStep: options.includeCurrentStep ?? false };
 }
@@ -57,7 +84,7 @@ export interface SagaProgress {
 
 export interface SagaStepRecord {
   readonly step: string;
-  readonly compensation: readonly MessageDraft[];
+  readonly compensation: readonly Compensation[];
 }
 
 export interface SagaInstance<State> {
@@ -67,6 +94,12 @@ export interface SagaInstance<State> {
   readonly step: string;
   readonly state: State;
   readonly steps: readonly SagaStepRecord[];
+  /**
+   * The reply types still awaited while compensating, one per compensation sent (a type twice
+   * when two compensations reply with it); empty otherwise. On an instance that failed with
+   * compensation_timeout: the replies that never came.
+   */
+  readonly awaiting: readonly string[];
   readonly reason: string | null;
   readonly correlationId: string;
   /**
@@ -81,19 +114,26 @@ export interface SagaInstance<State> {
 
 /**
  * A saga as pure functions; the kernel's coordinator persists instances, sends what `decide`
- * returns, correlates replies and fires step timeouts (as a `kernel.saga-step-timed-out` message).
+ * returns, correlates replies, fires step timeouts (as a `kernel.saga-step-timed-out` message)
+ * and sees a compensation through on its own.
  */
 export interface SagaDefinition<State> {
   /** `<module>.<name>`: the persistence key and consumer name. Never rename it. */
   readonly name: string;
   readonly startedBy: readonly AnyMessageDefinition[];
+  /** Every reply the saga waits for, the replies its compensations await included. */
   readonly handles: readonly AnyMessageDefinition[];
   /** Default: the kernel's SAGA_STEP_TIMEOUT_MS. */
   readonly stepTimeoutMs?: number;
   /** The instance id a message belongs to. */
   correlate(message: Envelope): string;
   initialState(message: Envelope): State;
-  evolve(state: State, message: Envelope): State;
+  /** Folds every message into the state; `progress` is where the flow was before the message. */
+  evolve(state: State, message: Envelope, progress: SagaProgress): State;
+  /**
+   * What a message does to a `running` instance. Never asked while compensating: the kernel then
+   * only checks off the awaited replies, and a step timeout finishes `failed`.
+   */
   decide(message: Envelope, state: State, progress: SagaProgress): SagaDecision;
   /** Runs in the transaction that finishes the instance: the owning module updates its own state here. */
   onFinish?(tx: Tx, instance: SagaInstance<State>): void;
@@ -104,116 +144,4 @@ export type Saga = SagaDefinition<unknown>;
 
 export function defineSaga<State>(definition: SagaDefinition<State>): Saga {
   return definition as unknown as Saga;
-}
-
-export interface SagaTransition<State> {
-  readonly instance: SagaInstance<State>;
-  /** Messages to stage, in order. */
-  readonly send: readonly MessageDraft[];
-  readonly finished: boolean;
-}
-
-/**
- * The coordinator's whole logic, pure: what a message does to an instance (undefined when the
- * message starts nothing, or the instance has already finished).
- */
-export function transitionSaga<State>(
-  saga: SagaDefinition<State>,
-  current: SagaInstance<State> | undefined,
-  message: Envelope,
-  now: number,
-  defaultStepTimeoutMs: number,
-): SagaTransition<State> | undefined {
-  let instance = current;
-  if (!instance) {
-    if (!saga.startedBy.some((m) => m.type === message.type)) return undefined;
-    instance = {
-      name: saga.name,
-      id: saga.correlate(message),
-      status: 'running',
-      step: 'started',
-      state: saga.initialState(message),
-      steps: [],
-      reason: null,
-      correlationId: message.correlationid,
-      lastSentId: null,
-      deadline: null,
-      version: 0,
-    };
-  } else if (TERMINAL_SAGA_STATUSES.includes(instance.status)) {
-    return undefined;
-  }
-  const state = saga.evolve(instance.state, message);
-  const decision = saga.decide(message, state, { status: instance.status, step: instance.step });
-  const deadline = now + (saga.stepTimeoutMs ?? defaultStepTimeoutMs);
-  const base = { ...instance, state, version: instance.version + 1 };
-  switch (decision.kind) {
-    case 'ignore': {
-      // An ignored timeout disarms the timer; anything else leaves the current deadline running.
-      const kept = message.type === SAGA_STEP_TIMED_OUT ? null : instance.deadline;
-      return { instance: { ...base, deadline: kept }, send: [], finished: false };
-    }
-    case 'step':
-      if (instance.status !== 'running')
-        throw new Error(`${saga.name}: cannot start a step while ${instance.status}`);
-      return {
-        instance: {
-          ...base,
-          step: decision.step,
-          steps: [...instance.steps, { step: decision.step, compensation: decision.compensation }],
-          deadline,
-        },
-        send: decision.send,
-        finished: false,
-      };
-    case 'compensate': {
-      const undone = decision.includeCurrentStep ? instance.steps : instance.steps.slice(0, -1);
-      const send = undone.toReversed().flatMap((s) => s.compensation);
-      if (send.length === 0) {
-        return finished({ ...base, reason: decision.reason }, 'compensated', decision.reason);
-      }
-      return {
-        instance: {
-          ...base,
-          status: 'compensating',
-          step: 'compensating',
-          reason: decision.reason,
-          deadline,
-        },
-        send,
-        finished: false,
-      };
-    }
-    case 'finish':
-      return finished(base, decision.status, decision.reason ?? base.reason);
-  }
-}
-
-function finished<State>(
-  instance: SagaInstance<State>,
-  status: SagaStatus,
-  reason: string | null,
-): SagaTransition<State> {
-  return {
-    instance: { ...instance, status, step: status, reason, deadline: null },
-    send: [],
-    finished: true,
-  };
-}
-
-/** The synthetic message a timed-out instance receives. */
-export function stepTimedOut(instance: SagaInstance<unknown>, now: number): Envelope {
-  return {
-    specversion: '1.0',
-    id: `${instance.name}:${instance.id}:timeout:${instance.version}`,
-    source: 'kernel',
-    type: SAGA_STEP_TIMED_OUT,
-    time: new Date(now).toISOString(),
-    datacontenttype: 'application/json',
-    schemaversion: 1,
-    correlationid: instance.correlationId,
-    causationid: instance.lastSentId,
-    partitionkey: instance.id,
-    data: { saga: instance.name, id: instance.id, step: instance.step },
-  };
 }

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
-import type { SagaInstance, SagaStatus } from './saga.js';
+import type { MessageDraft } from '../messaging/envelope.js';
+import type { Compensation, SagaInstance, SagaStatus } from './saga.js';
 
 interface SagaRow {
   name: string;
@@ -74,7 +75,7 @@ export function createSagaStore(sqlite: Database.Database): SagaStore {
       const params = {
         ...instance,
         state: JSON.stringify(instance.state),
-        steps: JSON.stringify(instance.steps),
+        steps: JSON.stringify({ steps: instance.steps, awaiting: instance.awaiting } satisfies Progress),
         now: Date.now(),
       };
       if (instance.version === 1) insert.run(params);
@@ -97,6 +98,36 @@ export function createSagaStore(sqlite: Database.Database): SagaStore {
   };
 }
 
+/**
+ * What the `steps` column holds: the steps started (with their compensations) and the replies
+ * awaited while compensating, in one JSON value so that `awaiting` needs no column of its own.
+ */
+interface Progress {
+  readonly steps: SagaInstance<unknown>['steps'];
+  readonly awaiting: SagaInstance<unknown>['awaiting'];
+}
+
+/**
+ * Rows written before `awaiting` existed hold the steps array alone, and each compensation as the
+ * bare message: such a compensation awaits no named reply (it is sent, not waited for), so an
+ * instance in flight across the upgrade still compensates and finishes.
+ */
+function progressOf(json: string): Progress {
+  const value = JSON.parse(json) as Progress | readonly LegacyStep[];
+  if ('awaiting' in value) return value;
+  const steps = value.map(({ step, compensation }) => ({
+    step,
+    compensation: compensation.map((c) => ('message' in c ? c : { message: c, awaitsReply: null })),
+  }));
+  return { steps, awaiting: [] };
+}
+
+/** A step as stored before compensations named their reply (or after: both shapes may meet). */
+interface LegacyStep {
+  readonly step: string;
+  readonly compensation: readonly (Compensation | MessageDraft)[];
+}
+
 function toInstance(row: SagaRow): SagaInstance<unknown> {
   return {
     name: row.name,
@@ -104,7 +135,7 @@ function toInstance(row: SagaRow): SagaInstance<unknown> {
     status: row.status,
     step: row.step,
     state: JSON.parse(row.state) as unknown,
-    steps: JSON.parse(row.steps) as SagaInstance<unknown>['steps'],
+    ...progressOf(row.steps),
     reason: row.reason,
     correlationId: row.correlation_id,
     lastSentId: row.last_sent_id,

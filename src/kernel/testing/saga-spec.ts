@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Envelope, MessageDraft } from '../messaging/envelope.js';
-import { type SagaDefinition, type SagaInstance, stepTimedOut, transitionSaga } from '../sagas/saga.js';
+import type { SagaDefinition, SagaInstance } from '../sagas/saga.js';
+import { stepTimedOut, transitionSaga } from '../sagas/transition.js';
 
 /** Turns a draft (what `orderPlaced({...})` returns) into the envelope a saga would receive. */
 export function envelopeOf<T, Type extends string>(

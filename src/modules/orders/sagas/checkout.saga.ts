@@ -9,6 +9,7 @@ import {
   SAGA_STEP_TIMED_OUT,
   type SagaDecision,
   type SagaProgress,
+  undo,
 } from '../../../kernel/index.js';
 import {
   outOfStock,
@@ -25,21 +26,20 @@ import {
   refundPayment,
 } from '../../payments/contracts.js';
 import { orderPlaced } from '../contracts.js';
-import type { CancelReason, CheckoutState, CompensationReply } from './checkout-state.js';
+import type { CheckoutState } from './checkout-state.js';
 import { finishOrder } from './finish-order.js';
 
 /**
  * The checkout saga (CONTRACT section 4), pure: order-placed → charge-payment → payment-completed
  * → reserve-stock → stock-reserved → completed. payment-failed → compensated (its reason, e.g.
  * insufficient_funds; nothing to undo). out-of-stock → refund-payment → payment-refunded → compensated (out_of_stock).
- * A step timeout undoes the current step too (its effect is unknown) and waits for the reply of
- * every compensation sent; a timeout while compensating gives up waiting (failed,
- * compensation_timeout: the compensations stay queued and idempotent), and the order is cancelled.
+ * A step timeout undoes the current step too (its effect is unknown). Each compensation names its
+ * reply (refund-payment → payment-refunded, release-stock → stock-released): the kernel waits for
+ * every one sent, and a timeout while compensating gives up waiting (failed, compensation_timeout:
+ * the compensations stay queued and idempotent); the order is cancelled either way.
  */
 
 const STEP_PAYMENT = 'payment';
-const REFUNDED: CompensationReply = 'payments.payment-refunded';
-const RELEASED: CompensationReply = 'inventory.stock-released';
 const STEP_STOCK = 'stock';
 
 function orderIdOf(message: Envelope): string {
@@ -55,57 +55,43 @@ function initialState(message: Envelope): CheckoutState {
     userId,
     totalCents,
     items: items.map(({ sku, quantity }) => ({ sku, quantity })),
-    charged: false,
     paymentFailure: null,
     cancelReason: null,
-    awaiting: [],
   };
 }
 
-function cancel(state: CheckoutState, reason: CancelReason, awaiting: CompensationReply[]): CheckoutState {
-  return state.cancelReason === null ? { ...state, cancelReason: reason, awaiting } : state;
-}
-
-function evolve(state: CheckoutState, message: Envelope): CheckoutState {
-  if (isMessage(paymentCompleted, message)) return { ...state, charged: true };
-  if (isMessage(paymentFailed, message) && state.cancelReason === null && !state.charged) {
+/**
+ * Records why the order ends early, under the same conditions `decide` compensates for it: only
+ * a running flow's answer to its current step counts, so a late payment-failed (after a charge or
+ * a timeout) or out-of-stock never changes an outcome already under way.
+ */
+function evolve(state: CheckoutState, message: Envelope, progress: SagaProgress): CheckoutState {
+  if (progress.status !== 'running') return state;
+  if (message.type === SAGA_STEP_TIMED_OUT) return { ...state, cancelReason: 'timeout' };
+  if (progress.step === STEP_PAYMENT && isMessage(paymentFailed, message)) {
     return { ...state, paymentFailure: message.data.reason };
   }
-  if (isMessage(outOfStock, message)) return cancel(state, 'out_of_stock', [REFUNDED]);
-  if (message.type === SAGA_STEP_TIMED_OUT) {
-    const awaiting = state.charged ? [RELEASED, REFUNDED] : [REFUNDED];
-    return cancel(state, 'timeout', awaiting);
-  }
-  if (
-    state.cancelReason !== null &&
-    (isMessage(paymentRefunded, message) || isMessage(stockReleased, message))
-  ) {
-    return { ...state, awaiting: state.awaiting.filter((type) => type !== message.type) };
+  if (progress.step === STEP_STOCK && isMessage(outOfStock, message)) {
+    return { ...state, cancelReason: 'out_of_stock' };
   }
   return state;
 }
 
-function decideCompensating(message: Envelope, state: CheckoutState): SagaDecision {
-  if (message.type === SAGA_STEP_TIMED_OUT) return finish('failed', 'compensation_timeout');
-  const isReply = isMessage(paymentRefunded, message) || isMessage(stockReleased, message);
-  return isReply && state.awaiting.length === 0 ? finish('compensated') : ignore();
-}
-
+/** Asked while running only: once compensating, the kernel waits for the replies itself. */
 function decide(message: Envelope, state: CheckoutState, progress: SagaProgress): SagaDecision {
   const ref = { orderId: state.orderId, userId: state.userId };
   if (isMessage(orderPlaced, message)) {
     return nextStep(STEP_PAYMENT, {
       send: [chargePayment({ ...ref, amountCents: state.totalCents })],
-      compensation: [refundPayment(ref)],
+      compensation: [undo(refundPayment(ref), paymentRefunded)],
     });
   }
-  if (progress.status === 'compensating') return decideCompensating(message, state);
   if (message.type === SAGA_STEP_TIMED_OUT) return compensate('timeout', { includeCurrentStep: true });
   if (progress.step === STEP_PAYMENT) {
     if (isMessage(paymentCompleted, message)) {
       return nextStep(STEP_STOCK, {
         send: [reserveStock({ ...ref, items: [...state.items] })],
-        compensation: [releaseStock(ref)],
+        compensation: [undo(releaseStock(ref), stockReleased)],
       });
     }
     if (isMessage(paymentFailed, message)) return compensate(message.data.reason);

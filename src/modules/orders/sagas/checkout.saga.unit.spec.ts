@@ -37,14 +37,18 @@ describe('orders.checkout saga (given/when/then)', () => {
     const { instance, sent } = spec.given().when(placed);
     expect(instance).toMatchObject({ id: 'o1', status: 'running', step: 'payment' });
     expect(sent).toEqual([chargePayment({ ...ref, amountCents: 700 })]);
-    expect(instance?.steps[0]?.compensation).toEqual([refundPayment(ref)]);
+    expect(instance?.steps[0]?.compensation).toEqual([
+      { message: refundPayment(ref), awaitsReply: paymentRefunded.type },
+    ]);
   });
 
   it('reserves the stock once paid, with a release as its compensation', () => {
     const { instance, sent } = spec.given(placed).when(completed);
     expect(instance).toMatchObject({ status: 'running', step: 'stock' });
     expect(sent).toEqual([reserveStock({ ...ref, items: [{ sku: 'A', quantity: 2 }] })]);
-    expect(instance?.steps[1]?.compensation).toEqual([releaseStock(ref)]);
+    expect(instance?.steps[1]?.compensation).toEqual([
+      { message: releaseStock(ref), awaitsReply: stockReleased.type },
+    ]);
   });
 
   it('completes when the stock is reserved', () => {
@@ -63,6 +67,7 @@ describe('orders.checkout saga (given/when/then)', () => {
     const oos = spec.given(placed, completed).when(short);
     expect(oos.instance).toMatchObject({ status: 'compensating', reason: 'out_of_stock' });
     expect(oos.sentTypes).toEqual([refundPayment.type]);
+    expect(oos.instance?.awaiting).toEqual([paymentRefunded.type]);
     const done = spec.given(placed, completed, short).when(refunded);
     expect(done.instance).toMatchObject({ status: 'compensated', reason: 'out_of_stock', deadline: null });
     expect(done.sentTypes).toEqual([]);
@@ -72,6 +77,7 @@ describe('orders.checkout saga (given/when/then)', () => {
     const timedOut = spec.given(placed).when(STEP_TIMEOUT);
     expect(timedOut.instance).toMatchObject({ status: 'compensating', reason: 'timeout' });
     expect(timedOut.sentTypes).toEqual([refundPayment.type]);
+    expect(timedOut.instance?.awaiting).toEqual([paymentRefunded.type]);
     const done = spec.given(placed, STEP_TIMEOUT).when(refunded);
     expect(done.instance).toMatchObject({ status: 'compensated', reason: 'timeout' });
   });
@@ -79,9 +85,9 @@ describe('orders.checkout saga (given/when/then)', () => {
   it('on a timeout of the stock step, releases the stock and refunds, and waits for both replies', () => {
     const timedOut = spec.given(placed, completed).when(STEP_TIMEOUT);
     expect(timedOut.sentTypes).toEqual([releaseStock.type, refundPayment.type]);
-    expect(stateOf(timedOut.instance).awaiting).toHaveLength(2);
+    expect(timedOut.instance?.awaiting).toEqual([stockReleased.type, paymentRefunded.type]);
     const half = spec.given(placed, completed, STEP_TIMEOUT).when(refunded);
-    expect(half.instance?.status).toBe('compensating');
+    expect(half.instance).toMatchObject({ status: 'compensating', awaiting: [stockReleased.type] });
     expect(spec.given(placed, completed, STEP_TIMEOUT, refunded).when(released).instance).toMatchObject({
       status: 'compensated',
       reason: 'timeout',
@@ -103,11 +109,42 @@ describe('orders.checkout saga (given/when/then)', () => {
     expect(outcomeOf(instance as SagaInstance<CheckoutState>).status).toBe('cancelled');
   });
 
+  it('waits for the release even when the refund is repeated, and fails naming it on a timeout', () => {
+    const twice = spec.given(placed, completed, STEP_TIMEOUT, refunded).when(refunded);
+    expect(twice.instance).toMatchObject({ status: 'compensating', awaiting: [stockReleased.type] });
+    const { instance } = spec.given(placed, completed, STEP_TIMEOUT, refunded).when(STEP_TIMEOUT);
+    expect(instance).toMatchObject({ status: 'failed', reason: 'compensation_timeout' });
+    expect(instance?.awaiting).toEqual([stockReleased.type]);
+    expect(outcomeOf(instance as SagaInstance<CheckoutState>)).toMatchObject({
+      status: 'cancelled',
+      reason: 'timeout',
+    });
+  });
+
+  it('keeps a payment-failed after the charge from turning the order into a payment failure', () => {
+    const { instance } = spec.given(placed, completed, failed, short).when(refunded);
+    expect(instance).toMatchObject({ status: 'compensated', reason: 'out_of_stock' });
+    expect(stateOf(instance).paymentFailure).toBeNull();
+    expect(outcomeOf(instance as SagaInstance<CheckoutState>).status).toBe('cancelled');
+  });
+
+  it('holds order data and the outcome facts only: what it awaits is the kernel’s', () => {
+    const { instance } = spec.given(placed, completed).when(STEP_TIMEOUT);
+    expect(stateOf(instance)).toEqual({
+      orderId: 'o1',
+      userId: 'u1',
+      totalCents: 700,
+      items: [{ sku: 'A', quantity: 2 }],
+      paymentFailure: null,
+      cancelReason: 'timeout',
+    });
+  });
+
   it('ignores late replies while compensating', () => {
     const lateCharge = spec.given(placed, STEP_TIMEOUT).when(completed);
     expect(lateCharge.instance?.status).toBe('compensating');
     expect(lateCharge.sentTypes).toEqual([]);
-    expect(stateOf(lateCharge.instance).awaiting).toEqual([paymentRefunded.type]);
+    expect(lateCharge.instance?.awaiting).toEqual([paymentRefunded.type]);
     const lateShort = spec.given(placed, completed, STEP_TIMEOUT).when(short);
     expect(lateShort.instance?.status).toBe('compensating');
     expect(stateOf(lateShort.instance).cancelReason).toBe('timeout');

@@ -1,0 +1,79 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type ModuleDatabase, openModuleDatabase } from '../persistence/db.js';
+import { migrateModuleDatabase } from '../persistence/migrate.js';
+import { cancelRoom, cancelSeat, roomCancelled, seatCancelled } from '../testing/fixtures/trip.js';
+import { type SagaInstance, undo } from './saga.js';
+import { createSagaStore, type SagaStore } from './store.js';
+
+const trip = { tripId: 't1', city: 'Oslo' };
+const compensating: SagaInstance<unknown> = {
+  name: 'trips.booking',
+  id: 't1',
+  status: 'compensating',
+  step: 'compensating',
+  state: { trip, seat: 'reserved' },
+  steps: [
+    { step: 'seat', compensation: [undo(cancelSeat(trip), seatCancelled)] },
+    { step: 'room', compensation: [undo(cancelRoom(trip), roomCancelled)] },
+  ],
+  awaiting: [roomCancelled.type, seatCancelled.type],
+  reason: 'timeout',
+  correlationId: 'c1',
+  lastSentId: 'm1',
+  deadline: 1_000,
+  version: 1,
+};
+
+let dataDir: string;
+let database: ModuleDatabase;
+let store: SagaStore;
+beforeEach(() => {
+  dataDir = mkdtempSync(join(tmpdir(), 'saga-store-'));
+  database = openModuleDatabase(dataDir, 'trips');
+  migrateModuleDatabase(database);
+  store = createSagaStore(database.sqlite);
+});
+afterEach(() => {
+  database.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('saga store', () => {
+  it('keeps the replies a compensating instance awaits, with its steps, in the stored columns', () => {
+    store.save(compensating);
+    expect(store.load('trips.booking', 't1')).toEqual(compensating);
+    store.save({ ...compensating, awaiting: [seatCancelled.type], version: 2 });
+    expect(store.load('trips.booking', 't1')?.awaiting).toEqual([seatCancelled.type]);
+    expect(store.due(1_000).map((i) => i.awaiting)).toEqual([[seatCancelled.type]]);
+  });
+
+  it('reads a row written before `awaiting` existed (the steps array alone) as awaiting nothing', () => {
+    store.save({ ...compensating, status: 'completed', awaiting: [] });
+    database.sqlite.prepare('UPDATE kernel_sagas SET steps = ?').run(JSON.stringify(compensating.steps));
+    expect(store.load('trips.booking', 't1')).toMatchObject({ steps: compensating.steps, awaiting: [] });
+  });
+
+  it('reads a compensation stored before replies were named as sent and not awaited', () => {
+    const legacySteps = compensating.steps.map(({ step, compensation }) => ({
+      step,
+      compensation: compensation.map((c) => c.message),
+    }));
+    store.save({ ...compensating, status: 'running', step: 'room', awaiting: [] });
+    database.sqlite.prepare('UPDATE kernel_sagas SET steps = ?').run(JSON.stringify(legacySteps));
+    const loaded = store.load('trips.booking', 't1');
+    expect(loaded?.steps).toEqual(
+      compensating.steps.map(({ step, compensation }) => ({
+        step,
+        compensation: compensation.map((c) => ({ message: c.message, awaitsReply: null })),
+      })),
+    );
+  });
+
+  it('refuses an update from a stale version', () => {
+    store.save(compensating);
+    expect(() => store.save({ ...compensating, version: 3 })).toThrow(/changed concurrently/);
+  });
+});
