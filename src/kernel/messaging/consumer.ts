@@ -3,6 +3,7 @@ import type { Logger } from '../observability/logger.js';
 import type { KernelMetrics } from '../observability/metrics.js';
 import type { Outbox } from '../outbox/outbox.js';
 import type { ModuleDatabase } from '../persistence/db.js';
+import { ConsumerRoutes } from './consumer-routes.js';
 import type { DeadLetterStore } from './dead-letters.js';
 import type { MessageTypes } from './message-types.js';
 import { inCausalContext } from './pipeline/context.js';
@@ -15,7 +16,7 @@ import { compose, Delivery } from './pipeline/pipeline.js';
 import { retryOrDeadLetter } from './pipeline/retry.js';
 import type { ConsumerScope } from './pipeline/scope.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
-import { dispatcherOf, messagesOf, type Subscription } from './subscription.js';
+import { dispatcherOf, type Subscription } from './subscription.js';
 import type { ConsumerEndpoint, Transport, TransportName } from './transport.js';
 
 /** The kernel's side of a consumer endpoint: it also decides which types are routed to it. */
@@ -44,10 +45,11 @@ export interface ConsumerDeps {
 
 /**
  * Builds the endpoint a transport delivers to. A delivery goes down the pipeline composed below,
- * one step per file in ./pipeline/, the first step outermost. The order is the guarantee: measure
- * sees every outcome, the undecodable included; nothing after decode sees a message that does not
- * decode; a failure anywhere after retryOrDeadLetter (the inbox read included) is retried or
- * dead-lettered; the inbox check runs right before the handler, whose transaction checks again.
+ * one step per file in ./pipeline/, the first step outermost; the routing of types is
+ * ConsumerRoutes'. The order is the guarantee: measure sees every outcome, the undecodable
+ * included; nothing after decode sees a message that does not decode; a failure anywhere after
+ * retryOrDeadLetter (the inbox read included) is retried or dead-lettered; the inbox check runs
+ * right before the handler, whose transaction checks again.
  */
 export function createConsumer(subscription: Subscription, deps: ConsumerDeps): Consumer {
   const scope = consumerScope(subscription, deps);
@@ -62,44 +64,16 @@ export function createConsumer(subscription: Subscription, deps: ConsumerDeps): 
     ],
     handle(scope), // the handler; its writes, inbox record and settle in one transaction
   );
-  const name = scope.name;
-  const handles = messagesOf(subscription).map((m) => m.type);
-  const handled = (types: readonly string[]): readonly string[] => {
-    const unknown = types.filter((type) => !handles.includes(type));
-    if (unknown.length > 0) throw new Error(`${name} does not handle ${unknown.join(', ')}`);
-    return types;
-  };
-  let routed: readonly string[] = handles;
-  let routing: Promise<unknown> | undefined; // set once routed at start
-
+  const routes = new ConsumerRoutes(subscription);
   const consumer: Consumer = {
-    name,
+    name: scope.name,
     module: scope.module,
-    handles,
+    handles: routes.handles,
     get types() {
-      return routed;
+      return routes.types;
     },
-    routeAtStart() {
-      if (subscription.typesAtStart) routed = [...new Set(handled(subscription.typesAtStart()))];
-      routing = Promise.resolve();
-    },
-    route(types, transport) {
-      const added = [...new Set(handled(types))];
-      if (!routing) throw new Error(`${name} is not subscribed yet: its types are routed from start`);
-      const run = routing.then(async () => {
-        const missing = added.filter((type) => !routed.includes(type));
-        if (missing.length === 0) return;
-        routed = [...routed, ...missing]; // first, so a transport that redeclares meanwhile has them
-        try {
-          await transport.route(consumer, missing);
-        } catch (error) {
-          routed = routed.filter((type) => !missing.includes(type));
-          throw error;
-        }
-      });
-      routing = run.catch(() => {});
-      return run;
-    },
+    routeAtStart: () => routes.routeAtStart(),
+    route: (types, transport) => routes.route(consumer, types, transport),
     concurrency: Math.max(1, subscription.concurrency ?? 1),
     database: scope.database,
     deliver(raw, attempt, settle) {
