@@ -1,16 +1,23 @@
 import type { Inbox } from '../inbox/inbox.js';
 import type { Logger } from '../observability/logger.js';
 import type { KernelMetrics } from '../observability/metrics.js';
-import type { Outbox, Tx } from '../outbox/outbox.js';
+import type { Outbox } from '../outbox/outbox.js';
 import type { ModuleDatabase } from '../persistence/db.js';
-import { runInContext } from './context.js';
+import { ConsumerRoutes } from './consumer-routes.js';
 import type { DeadLetterStore } from './dead-letters.js';
-import { contextOf, type Envelope } from './envelope.js';
-import { errorText, NonRetryableError } from './errors.js';
 import type { MessageTypes } from './message-types.js';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy, retryDelayMs } from './retry.js';
-import { dispatcherOf, messagesOf, type Subscription } from './subscription.js';
-import type { ConsumerEndpoint, DeliveryOutcome, Transport, TransportName } from './transport.js';
+import { inCausalContext } from './pipeline/context.js';
+import { deadLetterWriter } from './pipeline/dead-letter.js';
+import { decode } from './pipeline/decode.js';
+import { handle } from './pipeline/handle.js';
+import { skipDuplicates } from './pipeline/inbox.js';
+import { measure } from './pipeline/measure.js';
+import { compose, Delivery } from './pipeline/pipeline.js';
+import { retryOrDeadLetter } from './pipeline/retry.js';
+import type { ConsumerScope } from './pipeline/scope.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
+import { dispatcherOf, type Subscription } from './subscription.js';
+import type { ConsumerEndpoint, Transport, TransportName } from './transport.js';
 
 /** The kernel's side of a consumer endpoint: it also decides which types are routed to it. */
 export interface Consumer extends ConsumerEndpoint {
@@ -36,160 +43,67 @@ export interface ConsumerDeps {
   readonly defaultRetry?: Partial<RetryPolicy>;
 }
 
-/** Builds the endpoint a transport delivers to: decode, dedupe, handle, retry or dead-letter. */
+/**
+ * Builds the endpoint a transport delivers to. A delivery goes down the pipeline composed below,
+ * one step per file in ./pipeline/, the first step outermost; the routing of types is
+ * ConsumerRoutes'. The order is the guarantee: measure sees every outcome, the undecodable
+ * included; nothing after decode sees a message that does not decode; a failure anywhere after
+ * retryOrDeadLetter (the inbox read included) is retried or dead-lettered; the inbox check runs
+ * right before the handler, whose transaction checks again.
+ */
 export function createConsumer(subscription: Subscription, deps: ConsumerDeps): Consumer {
-  const { database, messageTypes, inbox, outbox, deadLetters } = deps;
+  const scope = consumerScope(subscription, deps);
+  const deadLetter = deadLetterWriter(scope);
+  const deliver = compose(
+    [
+      measure(scope), // counts and times every delivery
+      decode(scope, deadLetter), // a message that does not decode is dead-lettered here
+      retryOrDeadLetter(scope, deadLetter), // a failure below becomes a retry or a dead letter
+      inCausalContext, // below here, log lines and staged messages carry the message's context
+      skipDuplicates(scope), // a delivery already in the inbox is settled as a duplicate
+    ],
+    handle(scope), // the handler; its writes, inbox record and settle in one transaction
+  );
+  const routes = new ConsumerRoutes(subscription);
+  const consumer: Consumer = {
+    name: scope.name,
+    module: scope.module,
+    handles: routes.handles,
+    get types() {
+      return routes.types;
+    },
+    routeAtStart: () => routes.routeAtStart(),
+    route: (types, transport) => routes.route(consumer, types, transport),
+    concurrency: Math.max(1, subscription.concurrency ?? 1),
+    database: scope.database,
+    deliver(raw, attempt, settle) {
+      // measure, first in the list, is async: a failure reaches the transport as a rejection
+      return deliver(new Delivery(raw, attempt, settle));
+    },
+  };
+  return consumer;
+}
+
+/** The consumer's name (checked: `<module>.<purpose>`), policy, handler and services. */
+function consumerScope(subscription: Subscription, deps: ConsumerDeps): ConsumerScope {
+  const { database, messageTypes, inbox, outbox, deadLetters, metrics, transport } = deps;
   const module = database.module;
   const name = subscription.consumer;
   if (!name.startsWith(`${module}.`) || name.length <= module.length + 1) {
     throw new Error(`consumer "${name}" must be named ${module}.<purpose>`);
   }
-  const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...deps.defaultRetry, ...subscription.retry };
-  const log = deps.log.child({ consumer: name });
-  const handler = dispatcherOf(subscription);
-
-  /**
-   * Stores the dead letter and settles the delivery. A decoded message is also marked in the inbox,
-   * so a broker redelivery (a lost ack) does not dead-letter it twice; replay clears the mark.
-   */
-  const deadLetter = (
-    raw: string | Buffer,
-    attempt: number,
-    error: unknown,
-    settle?: () => void,
-    messageId?: string,
-  ) => {
-    const text = errorText(error);
-    database.writeTransaction(() => {
-      deadLetters.add({ consumer: name, module, payload: raw.toString(), error: text, attempts: attempt });
-      if (messageId !== undefined && !inbox.has(name, messageId)) inbox.record(name, messageId);
-      settle?.();
-    });
-    log.error({ attempt, error: text }, 'message dead-lettered');
-    return { kind: 'dead-lettered', error: text } as const;
-  };
-
-  const handle = async (
-    envelope: Envelope,
-    attempt: number,
-    settle?: () => void,
-  ): Promise<DeliveryOutcome> => {
-    const messageLog = log.child({ type: envelope.type, messageId: envelope.id, attempt });
-    if (inbox.has(name, envelope.id)) {
-      database.writeTransaction(() => settle?.());
-      return { kind: 'duplicate' };
-    }
-    const result: { outcome: 'pending' | 'committed' | 'duplicate' } = { outcome: 'pending' };
-    const transact = (fn: (tx: Tx) => void): boolean => {
-      if (result.outcome !== 'pending') throw new Error(`${name}: transact() may run once per delivery`);
-      return database.writeTransaction(() => {
-        if (inbox.has(name, envelope.id)) {
-          result.outcome = 'duplicate';
-          settle?.();
-          return false;
-        }
-        fn(outbox.bind(contextOf(envelope)));
-        inbox.record(name, envelope.id);
-        settle?.();
-        result.outcome = 'committed';
-        return true;
-      });
-    };
-    try {
-      await handler(envelope, { transact, log: messageLog, attempt });
-    } catch (error) {
-      // Once its transaction has committed, the delivery is done: a retry would be a duplicate,
-      // and a dead letter would report a message whose effect happened.
-      if (result.outcome === 'pending') throw error;
-      messageLog.error({ err: error }, 'handler failed after its transaction committed; not retried');
-    }
-    if (result.outcome === 'pending') transact(() => {});
-    return result.outcome === 'duplicate' ? { kind: 'duplicate' } : { kind: 'handled' };
-  };
-
-  const failed = (
-    raw: string | Buffer,
-    envelope: Envelope,
-    attempt: number,
-    error: unknown,
-    settle?: () => void,
-  ): DeliveryOutcome => {
-    if (error instanceof NonRetryableError || attempt >= policy.attempts) {
-      return deadLetter(raw, attempt, error, settle, envelope.id);
-    }
-    const delayMs = retryDelayMs(policy, attempt);
-    log.warn({ type: envelope.type, messageId: envelope.id, attempt, delayMs, err: error }, 'handler failed');
-    return { kind: 'retry', delayMs, error: errorText(error) };
-  };
-
-  const measured = (type: string, outcome: DeliveryOutcome): DeliveryOutcome => {
-    deps.metrics.handled.inc({ consumer: name, type, outcome: outcome.kind, transport: deps.transport });
-    return outcome;
-  };
-
-  const handles = messagesOf(subscription).map((m) => m.type);
-  const handled = (types: readonly string[]): readonly string[] => {
-    const unknown = types.filter((type) => !handles.includes(type));
-    if (unknown.length > 0) throw new Error(`${name} does not handle ${unknown.join(', ')}`);
-    return types;
-  };
-  let routed: readonly string[] = handles;
-  let routing: Promise<unknown> | undefined; // set once routed at start
-
-  const consumer: Consumer = {
+  return {
     name,
     module,
-    handles,
-    get types() {
-      return routed;
-    },
-    routeAtStart() {
-      if (subscription.typesAtStart) routed = [...new Set(handled(subscription.typesAtStart()))];
-      routing = Promise.resolve();
-    },
-    route(types, transport) {
-      const added = [...new Set(handled(types))];
-      if (!routing) throw new Error(`${name} is not subscribed yet: its types are routed from start`);
-      const run = routing.then(async () => {
-        const missing = added.filter((type) => !routed.includes(type));
-        if (missing.length === 0) return;
-        routed = [...routed, ...missing]; // first, so a transport that redeclares meanwhile has them
-        try {
-          await transport.route(consumer, missing);
-        } catch (error) {
-          routed = routed.filter((type) => !missing.includes(type));
-          throw error;
-        }
-      });
-      routing = run.catch(() => {});
-      return run;
-    },
-    concurrency: Math.max(1, subscription.concurrency ?? 1),
     database,
-    async deliver(raw, attempt, settle) {
-      const started = performance.now();
-      let envelope: Envelope;
-      try {
-        envelope = messageTypes.decode(raw);
-      } catch (error) {
-        return measured('unknown', deadLetter(raw, attempt, error, settle));
-      }
-      let outcome: DeliveryOutcome;
-      try {
-        outcome = await runInContext(contextOf(envelope), () => handle(envelope, attempt, settle));
-      } catch (error) {
-        outcome = failed(raw, envelope, attempt, error, settle);
-      }
-      const labels = { consumer: name, type: envelope.type };
-      deps.metrics.handlerDuration.observe(labels, (performance.now() - started) / 1000);
-      if (outcome.kind === 'handled') {
-        deps.metrics.endToEndLatency.observe(
-          labels,
-          Math.max(0, Date.now() - Date.parse(envelope.time)) / 1000,
-        );
-      }
-      return measured(envelope.type, outcome);
-    },
+    messageTypes,
+    inbox,
+    outbox,
+    deadLetters,
+    metrics,
+    transport,
+    log: deps.log.child({ consumer: name }),
+    policy: { ...DEFAULT_RETRY_POLICY, ...deps.defaultRetry, ...subscription.retry },
+    handler: dispatcherOf(subscription),
   };
-  return consumer;
 }

@@ -1,0 +1,70 @@
+import { messagesOf, type Subscription } from './subscription.js';
+import type { ConsumerEndpoint, Transport } from './transport.js';
+
+/**
+ * The types routed to one consumer: every type its subscription handles, or the fewer its
+ * `typesAtStart` names, and more as the module routes them while it runs (they never shrink).
+ */
+export class ConsumerRoutes {
+  /** Every type the consumer can handle (its subscription's messages). */
+  readonly handles: readonly string[];
+  readonly #subscription: Subscription;
+  #routed: readonly string[];
+  /** The last `route` call, failed or not; set once routed at start. */
+  #routing: Promise<unknown> | undefined;
+
+  constructor(subscription: Subscription) {
+    this.#subscription = subscription;
+    this.handles = messagesOf(subscription).map((m) => m.type);
+    this.#routed = this.handles;
+  }
+
+  /** The types routed now. */
+  get types(): readonly string[] {
+    return this.#routed;
+  }
+
+  /** Narrows the routed types to the subscription's `typesAtStart` (before it subscribes). */
+  routeAtStart(): void {
+    const subscription = this.#subscription;
+    if (subscription.typesAtStart) this.#routed = [...new Set(this.#handled(subscription.typesAtStart()))];
+    this.#routing = Promise.resolve();
+  }
+
+  /**
+   * Routes these types to the endpoint through the transport. Calls run one after another, and a
+   * type is taken as routed only once the transport has routed it, so a failed call leaves nothing
+   * half done.
+   */
+  route(
+    endpoint: ConsumerEndpoint,
+    types: readonly string[],
+    transport: Pick<Transport, 'route'>,
+  ): Promise<void> {
+    const added = [...new Set(this.#handled(types))];
+    if (!this.#routing) {
+      throw new Error(`${endpoint.name} is not subscribed yet: its types are routed from start`);
+    }
+    const run = this.#routing.then(async () => {
+      const missing = added.filter((type) => !this.#routed.includes(type));
+      if (missing.length === 0) return;
+      this.#routed = [...this.#routed, ...missing]; // first, so a transport that redeclares meanwhile has them
+      try {
+        await transport.route(endpoint, missing);
+      } catch (error) {
+        this.#routed = this.#routed.filter((type) => !missing.includes(type));
+        throw error;
+      }
+    });
+    this.#routing = run.catch(() => {});
+    return run;
+  }
+
+  #handled(types: readonly string[]): readonly string[] {
+    const unknown = types.filter((type) => !this.handles.includes(type));
+    if (unknown.length > 0) {
+      throw new Error(`${this.#subscription.consumer} does not handle ${unknown.join(', ')}`);
+    }
+    return types;
+  }
+}

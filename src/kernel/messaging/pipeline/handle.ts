@@ -1,0 +1,52 @@
+import type { Tx } from '../../outbox/outbox.js';
+import { contextOf } from '../envelope.js';
+import type { HandlerContext } from '../subscription.js';
+import { type DeliveryHandler, DUPLICATE, HANDLED } from './pipeline.js';
+import type { ConsumerScope } from './scope.js';
+
+type Settlement = { outcome: 'pending' | 'committed' | 'duplicate' };
+
+const nothing = (): void => {};
+
+/**
+ * The terminal step: runs the subscription's handler with a `HandlerContext` whose `transact`
+ * commits the handler's writes, the messages it stages, the inbox record and the transport's
+ * settle in ONE write transaction (exactly-once effect). A handler that never calls `transact`
+ * gets an empty one. A handler that throws before committing fails the delivery (retry or dead
+ * letter, by the step before); one that throws after committing is only logged.
+ */
+export function handle(
+  scope: Pick<ConsumerScope, 'name' | 'database' | 'inbox' | 'outbox' | 'log' | 'handler'>,
+): DeliveryHandler {
+  const { name, database, inbox, outbox, log, handler } = scope;
+  return async (delivery) => {
+    const { envelope, attempt, settle } = delivery;
+    const messageLog = log.child({ type: envelope.type, messageId: envelope.id, attempt });
+    const result: Settlement = { outcome: 'pending' };
+    const transact: HandlerContext['transact'] = (fn: (tx: Tx) => void): boolean => {
+      if (result.outcome !== 'pending') throw new Error(`${name}: transact() may run once per delivery`);
+      return database.writeTransaction(() => {
+        if (inbox.has(name, envelope.id)) {
+          result.outcome = 'duplicate'; // a copy of this delivery committed since the inbox step
+          settle?.();
+          return false;
+        }
+        fn(outbox.bind(contextOf(envelope)));
+        inbox.record(name, envelope.id);
+        settle?.();
+        result.outcome = 'committed';
+        return true;
+      });
+    };
+    try {
+      await handler(envelope, { transact, log: messageLog, attempt });
+    } catch (error) {
+      // Once its transaction has committed, the delivery is done: a retry would be a duplicate,
+      // and a dead letter would report a message whose effect happened.
+      if (result.outcome === 'pending') throw error;
+      messageLog.error({ err: error }, 'handler failed after its transaction committed; not retried');
+    }
+    if (result.outcome === 'pending') transact(nothing);
+    return result.outcome === 'duplicate' ? DUPLICATE : HANDLED;
+  };
+}

@@ -1,0 +1,17 @@
+import { DUPLICATE, type Middleware } from './pipeline.js';
+import type { ConsumerScope } from './scope.js';
+
+/**
+ * Settles, without running the steps after it, a delivery this consumer already settled (handled,
+ * or dead-lettered after decoding): a redelivery changes nothing. A cheap read before the handler
+ * runs; the handler's transaction checks again (handle.ts), as a copy may be in flight meanwhile.
+ */
+export function skipDuplicates(scope: Pick<ConsumerScope, 'name' | 'database' | 'inbox'>): Middleware {
+  const { name, database, inbox } = scope;
+  return (next) => (delivery) => {
+    if (!inbox.has(name, delivery.envelope.id)) return next(delivery);
+    const { settle } = delivery;
+    database.writeTransaction(() => settle?.());
+    return Promise.resolve(DUPLICATE);
+  };
+}

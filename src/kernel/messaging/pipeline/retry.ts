@@ -1,0 +1,32 @@
+import { errorText, NonRetryableError } from '../errors.js';
+import { retryDelayMs } from '../retry.js';
+import type { DeliveryOutcome } from '../transport.js';
+import type { DeadLetter } from './dead-letter.js';
+import type { Delivery, Middleware } from './pipeline.js';
+import type { ConsumerScope } from './scope.js';
+
+/**
+ * Turns a failure of the steps after it into the outcome the transport acts on: a retry after the
+ * policy's delay, or a dead letter on the last attempt or at once for a `NonRetryableError`.
+ * Placed outside the causal context, as its log lines have always been.
+ */
+export function retryOrDeadLetter(
+  scope: Pick<ConsumerScope, 'policy' | 'log'>,
+  deadLetter: DeadLetter,
+): Middleware {
+  const { policy, log } = scope;
+  const failed = (delivery: Delivery, error: unknown): DeliveryOutcome => {
+    const { attempt, envelope } = delivery;
+    if (error instanceof NonRetryableError || attempt >= policy.attempts) return deadLetter(delivery, error);
+    const delayMs = retryDelayMs(policy, attempt);
+    log.warn({ type: envelope.type, messageId: envelope.id, attempt, delayMs, err: error }, 'handler failed');
+    return { kind: 'retry', delayMs, error: errorText(error) };
+  };
+  return (next) => async (delivery) => {
+    try {
+      return await next(delivery);
+    } catch (error) {
+      return failed(delivery, error);
+    }
+  };
+}
