@@ -1,5 +1,8 @@
 /**
- * Module boundaries (DESIGN.md section 1), checked by `npm run check:deps` (scripts/check-deps.mjs).
+ * Module boundaries, checked by `npm run check:deps` (scripts/check-deps.mjs): a module reaches
+ * another only through its contracts.ts (data) and the bus, and the kernel only through its index;
+ * the kernel knows no module. So a module never depends on where its peers run, and any subset of
+ * modules runs in any process.
  *
  * Paths are matched with `(?:^|/)src/...` so that the same rules apply to the real tree (`src/...`)
  * and to the fixture that proves they can fail (`test/fixtures/boundaries/src/...`).

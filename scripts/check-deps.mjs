@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Module boundaries (DESIGN.md section 1), run by `npm run check:deps`.
+// Module boundaries (a module reaches another only through its contracts.ts and the bus, and the
+// kernel knows no module, so any subset of modules runs in any process), run by `npm run check:deps`.
 //
 // 1. Cruises `src` with the rules of `.dependency-cruiser.cjs`; any error-level violation fails.
 // 2. Cruises the fixture `test/fixtures/boundaries/src`, which breaks each boundary rule on purpose,

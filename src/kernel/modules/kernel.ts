@@ -73,7 +73,8 @@ export interface HealthCheck {
  * sagas, on one transport. Start order: migrate every database, run the modules' start hooks,
  * subscribe every consumer, then start the relays (so nothing is published before its in-process
  * consumers listen, and no message reaches a module before its start hook has run).
- * Stop order: module hooks, relays, transport (drains handlers), sagas, databases.
+ * Stop order: module hooks, relays, transport (drains handlers), checkpointer, then each module's
+ * saga timers and database.
  */
 export class Kernel {
   readonly messageTypes = new MessageTypes();

@@ -1,5 +1,5 @@
 /**
- * The BullMQ (Redis) transport. Design, in short (details in the bullmq-*.ts files):
+ * The BullMQ (Redis) transport. Design, in short (details in the other files of bullmq/):
  * - Each consumer has P partition queues `<consumer>.p<i>`; a message goes to partition
  *   hash(partitionkey) % P of every consumer whose types include its type. Job id = message id.
  * - A durable routing table in Redis (type → consumers, consumer → P), written at subscribe,

@@ -1,5 +1,5 @@
 /**
- * One consumer endpoint on RabbitMQ: the partitions this instance holds (rabbitmq-partition.ts),
+ * One consumer endpoint on RabbitMQ: the partitions this instance holds (partition.ts),
  * feeding one set of key lanes (per-key order, the endpoint's concurrency, retries in process with
  * the key held but no concurrency slot taken).
  *

@@ -1,13 +1,12 @@
 /**
- * RabbitMQ transport (AMQP 0-9-1, amqplib). Topology in rabbitmq-topology.ts, connection and
- * reconnection in rabbitmq-link.ts, consuming in rabbitmq-consumer.ts, publishing in
- * rabbitmq-publish.ts.
+ * RabbitMQ transport (AMQP 0-9-1, amqplib). Topology in topology.ts, connection and
+ * reconnection in link.ts, consuming in consumer.ts and partition.ts, publishing in publish.ts.
  *
  * - publish: persistent JSON envelopes on a confirm channel, every message of a call written,
  *   then one bounded wait for their confirms; rejects when the broker is away (the outbox keeps
  *   the rows and the relay retries).
  * - per-key order: partition queues by hash of `partitionkey`, each consumed by one instance at a
- *   time (instances split them: rabbitmq-consumer.ts), and key lanes per endpoint (ordered per key,
+ *   time (instances split them: consumer.ts), and key lanes per endpoint (ordered per key,
  *   bounded concurrency, retries in process with the key held and no slot taken, ack once settled).
  * - dead letters: the consumer records them in its database (the source of truth for list, replay
  *   and delete); a copy goes to `dlq.<module>.retry` for broker-native tooling.

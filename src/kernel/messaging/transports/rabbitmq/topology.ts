@@ -7,7 +7,7 @@
  * - each consumer endpoint has N durable partition queues `<consumer>.p<i>`, each bound with
  *   `<type>.p<i>` for every type the endpoint handles, declared with `x-single-active-consumer`:
  *   with several instances one consumer is active per partition, which keeps per-key order.
- * - instances of an endpoint share its partitions (rabbitmq-consumer.ts): each consumes the
+ * - instances of an endpoint share its partitions (consumer.ts): each consumes the
  *   members queue `<consumer>.members` (never given a message; its consumer count is the number
  *   of live instances) and holds a partition by owning the exclusive queue `<consumer>.p<i>.lock`.
  * - each consumer module has a durable `dlq.<module>.retry` queue (default exchange) holding a copy
