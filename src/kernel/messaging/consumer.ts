@@ -1,11 +1,4 @@
-import type { Inbox } from '../inbox/inbox.js';
-import type { Logger } from '../observability/logger.js';
-import type { KernelMetrics } from '../observability/metrics.js';
-import type { Outbox } from '../outbox/outbox.js';
-import type { ModuleDatabase } from '../persistence/db.js';
 import { ConsumerRoutes } from './consumer-routes.js';
-import type { DeadLetterStore } from './dead-letters.js';
-import type { MessageTypes } from './message-types.js';
 import { inCausalContext } from './pipeline/context.js';
 import { deadLetterWriter } from './pipeline/dead-letter.js';
 import { decode } from './pipeline/decode.js';
@@ -14,10 +7,12 @@ import { skipDuplicates } from './pipeline/inbox.js';
 import { measure } from './pipeline/measure.js';
 import { compose, Delivery } from './pipeline/pipeline.js';
 import { retryOrDeadLetter } from './pipeline/retry.js';
-import type { ConsumerScope } from './pipeline/scope.js';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
+import type { ConsumerDeps, ConsumerScope } from './pipeline/scope.js';
+import { DEFAULT_RETRY_POLICY } from './retry.js';
 import { dispatcherOf, type Subscription } from './subscription.js';
-import type { ConsumerEndpoint, Transport, TransportName } from './transport.js';
+import type { ConsumerEndpoint, Transport } from './transport.js';
+
+export type { ConsumerDeps } from './pipeline/scope.js';
 
 /** The kernel's side of a consumer endpoint: it also decides which types are routed to it. */
 export interface Consumer extends ConsumerEndpoint {
@@ -29,18 +24,6 @@ export interface Consumer extends ConsumerEndpoint {
    * only once the transport has routed it, so a failed call leaves nothing half done.
    */
   route(types: readonly string[], transport: Pick<Transport, 'route'>): Promise<void>;
-}
-
-export interface ConsumerDeps {
-  readonly database: ModuleDatabase;
-  readonly messageTypes: MessageTypes;
-  readonly inbox: Inbox;
-  readonly outbox: Outbox;
-  readonly deadLetters: DeadLetterStore;
-  readonly log: Logger;
-  readonly metrics: KernelMetrics;
-  readonly transport: TransportName;
-  readonly defaultRetry?: Partial<RetryPolicy>;
 }
 
 /**
