@@ -61,6 +61,13 @@ export function loadConfig(env: Env, availableModules: readonly string[]): Confi
   if (secret === undefined && nodeEnv === 'production') {
     throw new ConfigError('JWT_SECRET', 'is required when NODE_ENV=production (at least 32 bytes)');
   }
+  if (secret === undefined && transport !== 'memory') {
+    // A random secret per process would make every process refuse the tokens the others issue.
+    throw new ConfigError(
+      'JWT_SECRET',
+      `is required on the ${transport} transport: every process of a deployment must share it (at least 32 bytes)`,
+    );
+  }
   return {
     nodeEnv,
     transport,

@@ -80,7 +80,7 @@ describe('configuration', () => {
       rateLimitStore: 'memory',
       trustProxy: undefined,
     });
-    expect(loadConfig({ TRANSPORT: 'bullmq' }, modules)).toMatchObject({
+    expect(loadConfig({ TRANSPORT: 'bullmq', JWT_SECRET: 'x'.repeat(32) }, modules)).toMatchObject({
       serviceRegistry: true,
       rateLimitStore: 'redis',
     });
@@ -93,6 +93,7 @@ describe('configuration', () => {
       loadConfig(
         {
           TRANSPORT: 'rabbitmq',
+          JWT_SECRET: 'x'.repeat(32),
           SERVICE_REGISTRY: 'off',
           SERVICE_ADVERTISE_URL: 'http://orders:3000',
           RATE_LIMIT_STORE: 'memory',
@@ -117,6 +118,8 @@ describe('configuration', () => {
     [{ PORT: 'abc' }, 'PORT', 'must be an integer'],
     [{ JWT_SECRET: 'short' }, 'JWT_SECRET', 'at least 32 bytes'],
     [{ NODE_ENV: 'production' }, 'JWT_SECRET', 'required when NODE_ENV=production'],
+    [{ TRANSPORT: 'bullmq' }, 'JWT_SECRET', 'is required on the bullmq transport: every process'],
+    [{ TRANSPORT: 'rabbitmq' }, 'JWT_SECRET', 'is required on the rabbitmq transport: every process'],
     [{ REDIS_URL: 'http://x' }, 'REDIS_URL', 'must start with redis:'],
     [{ AMQP_URL: 'not a url' }, 'AMQP_URL', 'is not a URL'],
     [{ RABBITMQ_QUEUE_TYPE: 'stream' }, 'RABBITMQ_QUEUE_TYPE', 'must be one of classic, quorum'],

@@ -33,6 +33,7 @@ describe('module settings at start', () => {
       DATA_DIR: dataDir,
       LOG_LEVEL: 'silent',
       GATEWAY_TIMEOUT_MS: '0',
+      JWT_SECRET: 'x'.repeat(32),
     };
     try {
       const error = await buildApp(loadConfig(env, names)).then(

@@ -33,6 +33,7 @@ export function transportConfig(transport: BrokerTransport, namespace: string, q
       RABBITMQ_QUEUE_TYPE: queueType,
       LOG_LEVEL: 'warn',
       DATA_DIR: '/nonexistent',
+      JWT_SECRET: 'bench-secret-0123456789abcdef-0123456789abcdef',
     },
     [],
   );

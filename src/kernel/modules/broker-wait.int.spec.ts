@@ -54,7 +54,10 @@ describe('waiting for the broker at start', () => {
     },
     async (transport, variable, broker, urls) => {
       const port = await closedPort();
-      const config = loadConfig({ TRANSPORT: transport, DATA_DIR: dataDir, ...urls(port) }, []);
+      const config = loadConfig(
+        { TRANSPORT: transport, DATA_DIR: dataDir, JWT_SECRET: 'x'.repeat(32), ...urls(port) },
+        [],
+      );
       const { log, lines } = capturingLogger();
       const kernel = new Kernel({
         config,
