@@ -24,6 +24,7 @@ import { createSagaStore, type SagaListing, type SagaStore } from '../sagas/stor
 import { waitForBroker } from './broker-wait.js';
 import type { ModuleContext, ModuleDefinition } from './module.js';
 import { type ModuleSettings, readModuleSettings } from './settings.js';
+import { unhandledCommands } from './unhandled-commands.js';
 
 export interface KernelOptions {
   readonly config: Config;
@@ -64,7 +65,8 @@ export interface ConsumerDescription {
 }
 
 export interface HealthCheck {
-  readonly status: 'pass' | 'fail';
+  /** `warn`: up, but something an operator should know (readiness still answers 200). */
+  readonly status: 'pass' | 'warn' | 'fail';
   readonly detail?: string;
 }
 
@@ -86,6 +88,8 @@ export class Kernel {
   readonly #runtimes: ModuleRuntime[] = [];
   readonly #settings: ModuleSettings;
   #started = false;
+  /** Commands this process may send that nobody handles (memory transport only). */
+  #unhandled: readonly string[] = [];
   #stopping: Promise<void> | undefined;
   #checkpointer: Checkpointer | undefined;
 
@@ -126,6 +130,7 @@ export class Kernel {
         await this.transport.subscribe(consumer);
       }
     }
+    this.#warnOfUnhandledCommands();
     for (const runtime of this.#runtimes) {
       runtime.relay.start();
       runtime.coordinator.start();
@@ -328,6 +333,20 @@ export class Kernel {
     checks.subscriptions = this.started
       ? { status: 'pass' }
       : { status: 'fail', detail: 'kernel not started' };
+    if (this.#unhandled.length > 0) {
+      checks.commands = { status: 'warn', detail: unhandledDetail(this.#unhandled) };
+    }
     return checks;
   }
+
+  /** On memory, the commands this process may send whose owner does not run here: a warning. */
+  #warnOfUnhandledCommands(): void {
+    if (this.transport.name !== 'memory') return;
+    this.#unhandled = unhandledCommands(this.#options.modules);
+    if (this.#unhandled.length > 0) this.log.warn(unhandledDetail(this.#unhandled));
+  }
 }
+
+const unhandledDetail = (types: readonly string[]): string =>
+  `no module of this process handles ${types.join(', ')}: on the memory transport they reach nobody ` +
+  '(run the modules that own them in this process, or use a broker transport)';

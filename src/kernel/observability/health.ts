@@ -22,7 +22,8 @@ export function registerObservabilityRoutes(app: HttpApp, kernel: Kernel): void 
   app.get('/health/live', async () => ({ status: 'pass', checks: {} }));
   app.get('/health/ready', async (_request, reply) => {
     const checks = await kernel.health();
-    const ok = Object.values(checks).every((check) => check.status === 'pass');
-    return reply.status(ok ? 200 : 503).send({ status: ok ? 'pass' : 'fail', checks });
+    const statuses = new Set(Object.values(checks).map((check) => check.status));
+    const status = statuses.has('fail') ? 'fail' : statuses.has('warn') ? 'warn' : 'pass';
+    return reply.status(status === 'fail' ? 503 : 200).send({ status, checks });
   });
 }
