@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import { ConfigError, type Env, readSettings, type SettingsReader } from './env-readers.js';
+import { ConfigError, type Env, maskPassword, readSettings, type SettingsReader } from './env-readers.js';
 import type { TransportName } from './messaging/transport.js';
 
 export { ConfigError } from './env-readers.js';
@@ -76,7 +76,7 @@ export function loadConfig(env: Env, availableModules: readonly string[]): Confi
     port: read.integer('PORT', 3000, 0, 65535),
     host: read.optional('HOST') ?? '127.0.0.1',
     dataDir: read.optional('DATA_DIR') ?? './data',
-    redisUrl: read.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    redisUrl: redisDatabase(read.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:'])),
     amqpUrl: read.url('AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672', ['amqp:', 'amqps:']),
     jwtSecret: secret ?? randomBytes(32).toString('base64url'),
     jwtSecretGenerated: secret === undefined,
@@ -151,6 +151,13 @@ function moduleList(value: string | undefined, available: readonly string[]): st
   return names;
 }
 
+/** ioredis takes the URL's path for a database number; any other path crashes it (SELECT NaN). */
+function redisDatabase(url: string): string {
+  const path = new URL(url).pathname;
+  if (path === '' || path === '/' || /^\/\d+$/.test(path)) return url;
+  throw new ConfigError('REDIS_URL', `the path must be a database number such as /0 (got ${redactUrl(url)})`);
+}
+
 /** The URL with its password masked, for logs and errors. */
 export function redactUrl(url: string): string {
   try {
@@ -158,6 +165,6 @@ export function redactUrl(url: string): string {
     if (parsed.password) parsed.password = '***';
     return parsed.toString();
   } catch {
-    return '(unparsable URL)';
+    return maskPassword(url);
   }
 }

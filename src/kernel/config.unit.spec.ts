@@ -122,6 +122,10 @@ describe('configuration', () => {
     [{ TRANSPORT: 'rabbitmq' }, 'JWT_SECRET', 'is required on the rabbitmq transport: every process'],
     [{ REDIS_URL: 'http://x' }, 'REDIS_URL', 'must start with redis:'],
     [{ AMQP_URL: 'not a url' }, 'AMQP_URL', 'is not a URL'],
+    // the client would refuse these: reported before any connection, the password masked
+    [{ AMQP_URL: 'amqp://guest:hidden@127.0.0.1:99999' }, 'AMQP_URL', '"amqp://guest:***@127.0.0.1:99999"'],
+    [{ REDIS_URL: 'redis://:hidden@127.0.0.1:99999' }, 'REDIS_URL', '"redis://:***@127.0.0.1:99999"'],
+    [{ REDIS_URL: 'redis://127.0.0.1:6379/cache' }, 'REDIS_URL', 'the path must be a database number'],
     [{ RABBITMQ_QUEUE_TYPE: 'stream' }, 'RABBITMQ_QUEUE_TYPE', 'must be one of classic, quorum'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', 'must be one of'],
     [{ SERVICE_REGISTRY: 'maybe' }, 'SERVICE_REGISTRY', 'must be one of auto, on, off'],
@@ -134,5 +138,6 @@ describe('configuration', () => {
     expect(error.variable).toBe(variable);
     expect(error.message).toContain(variable);
     expect(error.message).toContain(message);
+    expect(error.message).not.toContain('hidden');
   });
 });

@@ -72,10 +72,22 @@ function url(env: Env, variable: string, fallback: string, protocols: readonly s
   try {
     parsed = new URL(value);
   } catch {
-    throw new ConfigError(variable, `is not a URL (got "${value}")`);
+    throw new ConfigError(variable, `is not a URL (got "${maskPassword(value)}")`);
   }
   if (!protocols.includes(parsed.protocol)) {
-    throw new ConfigError(variable, `must start with ${protocols.join(' or ')} (got "${value}")`);
+    throw new ConfigError(
+      variable,
+      `must start with ${protocols.join(' or ')} (got "${maskPassword(value)}")`,
+    );
   }
   return value;
+}
+
+/**
+ * `scheme://user:password@…` with the password masked, also in a URL that does not parse (so an
+ * error about it can still show what is wrong, such as the port). Greedy up to the last `@`: a
+ * password with a raw `@` is masked whole, at worst with some of the host.
+ */
+export function maskPassword(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):.*@/i, '$1:***@');
 }

@@ -47,6 +47,16 @@ export interface ConsumerStats {
   readonly partitions?: readonly number[];
 }
 
+export interface TransportHealth {
+  readonly ok: boolean;
+  readonly detail?: string;
+  /**
+   * Set when the broker refused this process for good (a bad login, a missing vhost, a URL the
+   * client cannot use): waiting will not mend it, so start fails at once with this error.
+   */
+  readonly permanent?: Error;
+}
+
 /**
  * Moves envelopes from publishers to consumer endpoints. Guarantees, on every implementation:
  * at-least-once delivery to every subscribed consumer, per-partition-key order per consumer,
@@ -68,7 +78,7 @@ export interface Transport {
   /** Puts a message back on the endpoint's normal path (dead-letter replay). */
   redeliver(endpoint: ConsumerEndpoint, raw: string): Promise<void>;
   stats(): Promise<ConsumerStats[]>;
-  health(): Promise<{ readonly ok: boolean; readonly detail?: string }>;
+  health(): Promise<TransportHealth>;
   /** Idempotent. Stops taking deliveries and waits for the handlers in flight. */
   close(): Promise<void>;
 }

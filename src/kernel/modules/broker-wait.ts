@@ -1,5 +1,5 @@
 import { type Config, ConfigError, redactUrl } from '../config.js';
-import type { Transport } from '../messaging/transport.js';
+import type { Transport, TransportHealth } from '../messaging/transport.js';
 import type { Logger } from '../observability/logger.js';
 import { within } from '../time.js';
 
@@ -10,7 +10,7 @@ const POLL_MS = 100;
 const LOG_EVERY_MS = 1000;
 const HEALTH_TIMEOUT_MS = 3000;
 
-const healthOf = (transport: Transport): Promise<{ ok: boolean; detail?: string }> =>
+const healthOf = (transport: Transport): Promise<TransportHealth> =>
   within(
     transport.health().catch((error: unknown) => ({ ok: false, detail: String(error) })),
     HEALTH_TIMEOUT_MS,
@@ -20,7 +20,9 @@ const healthOf = (transport: Transport): Promise<{ ok: boolean; detail?: string 
 /**
  * Waits until the transport's broker answers, so every process (one without consumers too, such as
  * a gateway) starts only once its bus works: one warning line per second of waiting, then a
- * ConfigError naming the variable when `windowMs` has passed. Nothing to wait for on memory.
+ * ConfigError naming the variable when `windowMs` has passed. A permanent refusal (bad login,
+ * missing vhost, unusable URL) fails at once with its own error instead: no wait mends it.
+ * Nothing to wait for on memory.
  */
 export async function waitForBroker(
   transport: Transport,
@@ -39,6 +41,7 @@ export async function waitForBroker(
   let nextLog = startedAt + LOG_EVERY_MS;
   for (;;) {
     const health = await healthOf(transport);
+    if (health.permanent) throw health.permanent;
     const now = Date.now();
     if (health.ok) {
       if (attempt > 0) log.info(`${broker} at ${redactUrl(url)} answers after ${now - startedAt} ms`);

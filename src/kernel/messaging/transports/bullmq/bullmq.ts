@@ -20,7 +20,7 @@ import type { ConsumerStats, Transport } from '../../transport.js';
 import { ConsumerGroup } from './group.js';
 import { jobIdFor, partitionQueueName, peekRaw } from './keys.js';
 import { Queues } from './queues.js';
-import { checkPersistence, closeConnection, openConnections, waitUntilReady } from './redis.js';
+import { checkPersistence, closeConnection, openConnections, refusalOf, waitUntilReady } from './redis.js';
 import { JOB_OPTIONS, RoutingTable } from './routing.js';
 
 export interface BullMqTransportOptions {
@@ -155,6 +155,8 @@ export function createBullMqTransport(log: Logger, options: BullMqTransportOptio
 
     async health() {
       if (closing) return { ok: false, detail: 'closed' };
+      const refused = refusalOf(publisher, redis);
+      if (refused) return { ok: false, detail: refused.message, permanent: refused };
       if (publisher.status !== 'ready') return { ok: false, detail: `redis: ${publisher.status}` };
       try {
         await publisher.ping();

@@ -2,6 +2,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { ConfigError, redactUrl } from '../../../config.js';
 import type { Logger } from '../../../observability/logger.js';
 import { within } from '../../../time.js';
+import { invalidUrlCause, permanentCause } from './refusals.js';
 
 const retryStrategy = (times: number) => Math.min(100 * times, 2000);
 
@@ -13,7 +14,7 @@ const retryStrategy = (times: number) => Math.min(100 * times, 2000);
  */
 export function openConnections(url: string, name: string, log: Logger): { worker: Redis; publisher: Redis } {
   const common: RedisOptions = { retryStrategy, connectionName: name };
-  const worker = new Redis(url, { ...common, maxRetriesPerRequest: null });
+  const worker = connection(url, { ...common, maxRetriesPerRequest: null });
   // BullMQ duplicates this connection for each Worker's blocking fetch and drops its own error
   // listener when the Worker closes, while a reconnect attempt may still report: without a
   // listener, ioredis prints "Unhandled error event". The Worker logs these errors while open.
@@ -23,7 +24,7 @@ export function openConnections(url: string, name: string, log: Logger): { worke
     copy.on('error', () => {});
     return copy;
   };
-  const publisher = new Redis(url, { ...common, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  const publisher = connection(url, { ...common, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
   for (const [role, redis] of [
     ['worker', worker],
     ['publisher', publisher],
@@ -38,7 +39,47 @@ export function openConnections(url: string, name: string, log: Logger): { worke
   return { worker, publisher };
 }
 
-/** Resolves when every connection is ready; a ConfigError naming REDIS_URL after `timeoutMs`. */
+/** Why a connection was stopped before it was ever ready, for good (see `connection`). */
+const refusals = new WeakMap<Redis, ConfigError>();
+
+/** The permanent refusal of one of `connections`, if any: start fails with it at once. */
+export function refusalOf(...connections: readonly Redis[]): ConfigError | undefined {
+  for (const redis of connections) {
+    const refused = refusals.get(redis);
+    if (refused) return refused;
+  }
+  return undefined;
+}
+
+/**
+ * A connection to `url` that stops reconnecting on a permanent refusal before its first ready
+ * (refusals.ts), recording it as a ConfigError naming REDIS_URL. Once it was ready it always
+ * reconnects: a running process outlives a password rotation that is finished a little late.
+ */
+function connection(url: string, options: RedisOptions): Redis {
+  let redis: Redis;
+  try {
+    redis = new Redis(url, options);
+  } catch (error) {
+    throw new ConfigError('REDIS_URL', `${invalidUrlCause(error)} at ${redactUrl(url)}`);
+  }
+  let readyOnce = false;
+  redis.once('ready', () => {
+    readyOnce = true;
+  });
+  redis.on('error', (error: Error) => {
+    const cause = readyOnce || refusals.has(redis) ? undefined : permanentCause(error);
+    if (cause === undefined) return;
+    refusals.set(redis, new ConfigError('REDIS_URL', `${cause} at ${redactUrl(url)}`));
+    redis.disconnect(); // a manual disconnect: ioredis schedules no further attempt
+  });
+  return redis;
+}
+
+/**
+ * Resolves when every connection is ready; a ConfigError naming REDIS_URL after `timeoutMs`, or
+ * at once when one was refused for good.
+ */
 export async function waitUntilReady(
   connections: readonly Redis[],
   url: string,
@@ -46,7 +87,9 @@ export async function waitUntilReady(
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (const redis of connections) {
-    while (redis.status !== 'ready') {
+    while (redis.status !== 'ready' || refusals.has(redis)) {
+      const refused = refusals.get(redis);
+      if (refused) throw refused;
       if (redis.status === 'end') throw new Error('the Redis connection is closed');
       if (Date.now() >= deadline) {
         throw new ConfigError(

@@ -2,7 +2,8 @@
  * The transport's AMQP connection, on amqplib's built-in recovery (amqplib ≥ 1.1): reconnects with
  * backoff after any loss, logging one line per attempt, and runs `setup` on every new connection
  * (declare the topology, re-consume every endpoint) before the link counts as up. Channels of an
- * old connection are never reused. Every wait is bounded: nothing here hangs forever.
+ * old connection are never reused. Every wait is bounded: nothing here hangs forever. A first
+ * connection refused for good (login, vhost, URL: refusals.ts) fails at once, and stays failed.
  */
 import { hostname } from 'node:os';
 import {
@@ -15,6 +16,7 @@ import {
 import { ConfigError, redactUrl } from '../../../config.js';
 import type { Logger } from '../../../observability/logger.js';
 import { withTimeout } from '../../../time.js';
+import { permanentCause } from './refusals.js';
 
 export interface LinkOptions {
   readonly url: string;
@@ -44,6 +46,10 @@ export class RabbitLink {
   #publisher: LazyChannel<ConfirmChannel> | undefined;
   #admin: LazyChannel<Channel> | undefined;
   #lastError = 'no attempt yet';
+  /** Why the first connection can never succeed; set once, then every start fails with it. */
+  #refused: ConfigError | undefined;
+  /** Errors of our own setup on an open connection: the broker took the login, so never a refusal. */
+  readonly #setupFailures = new WeakSet<Error>();
   #connectedOnce = false;
   #closed = false;
 
@@ -65,6 +71,7 @@ export class RabbitLink {
   /** Connects (once; again after a failed start), failing after the connect window. */
   start(): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('RabbitMQ transport is closed'));
+    if (this.#refused) return Promise.reject(this.#refused);
     this.#starting ??= this.#start().catch((error: unknown) => {
       this.#starting = undefined;
       throw error;
@@ -72,8 +79,10 @@ export class RabbitLink {
     return this.#starting;
   }
 
-  status(): { ok: boolean; detail?: string } {
+  /** `permanent`: the refusal start fails with, so a caller waiting for the broker stops waiting. */
+  status(): { ok: boolean; detail?: string; permanent?: ConfigError } {
     if (this.#closed) return { ok: false, detail: 'closed' };
+    if (this.#refused) return { ok: false, detail: this.#refused.message, permanent: this.#refused };
     if (this.#model) return { ok: true };
     if (!this.#starting) return { ok: false, detail: 'not connected yet' };
     return { ok: false, detail: `not connected to ${this.url}: ${this.#lastError}` };
@@ -83,6 +92,7 @@ export class RabbitLink {
   whenUp(timeoutMs: number): Promise<ChannelModel> {
     if (this.#model) return Promise.resolve(this.#model);
     if (this.#closed) return Promise.reject(new Error('RabbitMQ transport is closed'));
+    if (this.#refused) return Promise.reject(this.#refused);
     return new Promise((resolve, reject) => {
       const waiter = {
         resolve: (model: ChannelModel) => {
@@ -163,7 +173,7 @@ export class RabbitLink {
 
   async #start(): Promise<void> {
     const { url, connectTimeoutMs } = this.#options;
-    const recovering = await connect(this.#connectUrl(), {
+    const recovering = await connect(this.#urlOrRefuse(), {
       clientProperties: { connection_name: this.#options.connectionName },
       noDelay: true, // no Nagle: acks and confirms are small frames that must not wait
       timeout: Math.min(10_000, connectTimeoutMs),
@@ -171,7 +181,11 @@ export class RabbitLink {
         initialDelay: this.#options.reconnectInitialDelayMs,
         maxDelay: this.#options.reconnectMaxDelayMs,
         waitForConnect: false,
-        setup: (model: ChannelModel) => this.#onConnection(model),
+        setup: (model: ChannelModel) =>
+          this.#onConnection(model).catch((error: unknown) => {
+            if (error instanceof Error) this.#setupFailures.add(error);
+            throw error;
+          }),
       },
     });
     this.#recovering = recovering;
@@ -182,6 +196,7 @@ export class RabbitLink {
       await recovering.close().catch(() => {});
       if (this.#closed) throw new Error('RabbitMQ transport is closed');
       this.#recovering = undefined;
+      if (this.#refused) throw this.#refused;
       throw new ConfigError(
         'AMQP_URL',
         `no RabbitMQ answered at ${redactUrl(url)} within ${Math.round(connectTimeoutMs / 1000)} s (${this.#lastError})`,
@@ -190,16 +205,41 @@ export class RabbitLink {
   }
 
   /** The URL with a heartbeat, unless it sets one: a dead peer is noticed in seconds, not minutes. */
-  #connectUrl(): string {
-    const parsed = new URL(this.#options.url);
+  #urlOrRefuse(): string {
+    let parsed: URL;
+    try {
+      parsed = new URL(this.#options.url);
+    } catch (error) {
+      const invalid = error instanceof Error ? error : new TypeError(String(error));
+      throw this.#refuse(invalid) ?? invalid;
+    }
     if (!parsed.searchParams.has('heartbeat')) {
       parsed.searchParams.set('heartbeat', String(this.#options.heartbeatSeconds));
     }
     return parsed.toString();
   }
 
+  /**
+   * Records a permanent refusal (undefined when `error` is transient) and fails the waiters with
+   * it. Only before the first connection: a running process that loses its broker keeps retrying,
+   * since stopping it would turn a credential rotation or a vhost recreated late into an outage.
+   */
+  #refuse(error: Error): ConfigError | undefined {
+    const late = this.#connectedOnce || this.#setupFailures.has(error);
+    const cause = late ? undefined : permanentCause(error, this.#options.url);
+    if (cause === undefined) return undefined;
+    this.#refused ??= new ConfigError('AMQP_URL', `${cause} at ${this.url}`);
+    for (const waiter of this.#waiters) waiter.reject(this.#refused);
+    this.#waiters.clear();
+    return this.#refused;
+  }
+
   #listen(recovering: RecoveringChannelModel): void {
     const url = this.url;
+    // emitted before amqplib schedules the next attempt: closing here means there is none
+    recovering.on('connect-failed', (error: Error) => {
+      if (this.#refuse(error)) recovering.close().catch(() => {});
+    });
     recovering.on('error', (error: Error) => {
       this.#lastError = error.message;
       this.#log.warn({ err: error }, `RabbitMQ connection error (${url})`);

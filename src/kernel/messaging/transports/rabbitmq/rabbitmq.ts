@@ -17,7 +17,7 @@ import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from '../../../observability/logger.js';
 import { withTimeout } from '../../../time.js';
 import type { Envelope } from '../../envelope.js';
-import type { ConsumerEndpoint, ConsumerStats, Transport } from '../../transport.js';
+import type { ConsumerEndpoint, ConsumerStats, Transport, TransportHealth } from '../../transport.js';
 import { partitionOf } from '../partition.js';
 import { RabbitConsumer } from './consumer.js';
 import { defaultConnectionName, RabbitLink } from './link.js';
@@ -198,7 +198,7 @@ class RabbitMqTransport implements Transport {
     return stats;
   }
 
-  async health(): Promise<{ readonly ok: boolean; readonly detail?: string }> {
+  async health(): Promise<TransportHealth> {
     if (!this.#closing) this.#link.start().catch(() => {}); // a transport nobody used yet connects now
     const status = this.#link.status();
     if (!status.ok) return status;

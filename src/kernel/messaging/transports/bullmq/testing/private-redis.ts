@@ -52,17 +52,28 @@ export class TestRedis {
   readonly port: number;
   readonly dir: string;
   readonly #args: string[];
+  readonly #password: string | undefined;
   #process: ChildProcess | undefined;
 
-  private constructor(port: number, dir: string, aof: boolean) {
+  private constructor(port: number, dir: string, aof: boolean, password: string | undefined) {
     this.port = port;
     this.dir = dir;
+    this.#password = password;
     this.#args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''];
     this.#args.push('--appendonly', aof ? 'yes' : 'no', '--appendfsync', 'always', '--logfile', 'redis.log');
+    if (password !== undefined) this.#args.push('--requirepass', password);
   }
 
-  static async start({ aof = true } = {}): Promise<TestRedis> {
-    const redis = new TestRedis(await freePort(), mkdtempSync(join(tmpdir(), 'bullmq-redis-')), aof);
+  /** `password`: the server requires it (`--requirepass`); `url` does not carry it. */
+  static async start({
+    aof = true,
+    password,
+  }: {
+    aof?: boolean;
+    password?: string;
+  } = {}): Promise<TestRedis> {
+    const dir = mkdtempSync(join(tmpdir(), 'bullmq-redis-'));
+    const redis = new TestRedis(await freePort(), dir, aof, password);
     await redis.#spawn();
     return redis;
   }
@@ -101,7 +112,7 @@ export class TestRedis {
       if (child.exitCode !== null)
         throw new Error(`redis-server exited with ${child.exitCode} (see ${this.dir})`);
       const reply = await rawCommand(this.port, 'PING').catch(() => '');
-      if (reply === '+PONG') return;
+      if (reply === '+PONG' || (this.#password !== undefined && reply.startsWith('-NOAUTH'))) return;
       if (Date.now() > deadline) throw new Error(`redis-server on port ${this.port} does not answer`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -111,7 +122,9 @@ export class TestRedis {
     const child = this.#process;
     if (!child || child.exitCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    await rawCommand(this.port, 'SHUTDOWN').catch(() => child.kill('SIGKILL'));
+    // an unauthenticated SHUTDOWN is refused: SIGTERM shuts redis-server down the same way
+    if (this.#password !== undefined) child.kill('SIGTERM');
+    else await rawCommand(this.port, 'SHUTDOWN').catch(() => child.kill('SIGKILL'));
     await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
     if (child.exitCode === null) child.kill('SIGKILL');
     this.#process = undefined;
