@@ -39,7 +39,7 @@ export async function attemptStart(env: Env, brokerWaitMs?: number): Promise<Sta
   const dataDir = mkdtempSync(join(tmpdir(), 'start-attempt-'));
   const { log, lines } = capturingLogger();
   try {
-    const config = loadConfig({ DATA_DIR: dataDir, ...env }, []);
+    const config = loadConfig({ DATA_DIR: dataDir, JWT_SECRET: 'x'.repeat(32), ...env }, []);
     const transport = await createTransport(config, log);
     const kernel = new Kernel({
       config,
