@@ -3,7 +3,9 @@
  *
  * - one durable topic exchange `modulith.events` carries every message (events and commands);
  *   the routing key is `<type>.p<partition>`, partition = FNV-1a(partitionkey) mod N, computed by
- *   the publisher, so every process must use the same N (default 4). A tap can bind `<type>.*`.
+ *   the publisher, so every process must use the same N (BUS_PARTITIONS, default 16; a consumer
+ *   refuses to start when its queues exist with another N: partition-count.ts). A tap can bind
+ *   `<type>.*`.
  * - each consumer endpoint has N durable partition queues `<consumer>.p<i>`, each bound with
  *   `<type>.p<i>` for every type the endpoint handles, declared with `x-single-active-consumer`:
  *   with several instances one consumer is active per partition, which keeps per-key order.
@@ -16,6 +18,7 @@
  * A namespace (tests use a random one) prefixes every exchange and queue name.
  */
 import type { Channel } from 'amqplib';
+import { ConfigError } from '../../../env-readers.js';
 import { deadLetterQueueName } from '../../dead-letters.js';
 import type { ConsumerEndpoint } from '../../transport.js';
 
@@ -54,13 +57,17 @@ export async function declareExchange(channel: Channel, t: Topology): Promise<vo
   await channel.assertExchange(exchangeName(t), 'topic', { durable: true });
 }
 
-/** Declares (idempotently) an endpoint's partition queues, their bindings, and its module's DLQ. */
+/**
+ * Declares (idempotently) an endpoint's partition queues, their bindings, its members queue, and
+ * its module's DLQ. The partition queues are declared last to first, so `p0` exists
+ * only once all of them do: the partition count is read from them (partition-count.ts).
+ */
 export async function declareEndpoint(
   channel: Channel,
   t: Topology,
   endpoint: ConsumerEndpoint,
 ): Promise<void> {
-  for (const queue of partitionQueues(t, endpoint.name)) {
+  for (const queue of partitionQueues(t, endpoint.name).reverse()) {
     await channel.assertQueue(queue, {
       durable: true,
       arguments: { 'x-queue-type': t.queueType, 'x-single-active-consumer': true },
@@ -99,8 +106,12 @@ export function isPreconditionFailed(error: unknown): boolean {
   return (error as { code?: unknown } | undefined)?.code === 406;
 }
 
-/** Explains a failed declaration; a 406 means the queue was declared before with other arguments. */
+/**
+ * Explains a failed declaration; a 406 means the queue was declared before with other arguments.
+ * A ConfigError (another partition count) is already the one line to show: it goes as it is.
+ */
 export function declarationError(error: unknown, t: Topology, consumer: string): Error {
+  if (error instanceof ConfigError) return error;
   const reason = error instanceof Error ? error.message : String(error);
   if (!isPreconditionFailed(error))
     return new Error(`RabbitMQ: declaring the queues of ${consumer} failed: ${reason}`);
