@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { ConfigError, type Env, maskPassword, readSettings, type SettingsReader } from './env-readers.js';
 import type { TransportName } from './messaging/transport.js';
+import { DEFAULT_PARTITIONS, MAX_PARTITIONS } from './messaging/transports/partition.js';
 
 export { ConfigError } from './env-readers.js';
 
@@ -24,6 +25,12 @@ export interface Config {
   readonly sagaStepTimeoutMs: number;
   /** Prefix of every broker queue, exchange and key, so several deployments can share a broker. */
   readonly busNamespace: string;
+  /**
+   * Partitions per consumer on the brokers (BUS_PARTITIONS): how many instances of a consumer can
+   * work at once, each key in one partition. The same for every process of a deployment: a
+   * process that finds a consumer created with another count refuses to start.
+   */
+  readonly busPartitions: number;
   readonly rabbitmqQueueType: 'classic' | 'quorum';
   /**
    * Service registry in Redis (REDIS_URL): on by default when the transport is a broker or
@@ -83,6 +90,7 @@ export function loadConfig(env: Env, availableModules: readonly string[]): Confi
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     sagaStepTimeoutMs: read.integer('SAGA_STEP_TIMEOUT_MS', 30_000, 1, 86_400_000),
     busNamespace: namespace(read.optional('BUS_NAMESPACE')),
+    busPartitions: read.integer('BUS_PARTITIONS', DEFAULT_PARTITIONS, 1, MAX_PARTITIONS),
     rabbitmqQueueType: read.oneOf('RABBITMQ_QUEUE_TYPE', ['classic', 'quorum'] as const, 'classic'),
     ...distribution(read, transport),
     env: { ...env },

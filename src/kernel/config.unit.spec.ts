@@ -28,6 +28,8 @@ describe('configuration', () => {
       rabbitmqQueueType: 'classic',
       logLevel: 'info',
       sagaStepTimeoutMs: 30_000,
+      busNamespace: 'modulith',
+      busPartitions: 16,
       jwtSecretGenerated: true,
     });
     expect(Buffer.byteLength(config.jwtSecret)).toBeGreaterThanOrEqual(32);
@@ -43,11 +45,13 @@ describe('configuration', () => {
         DATA_DIR: '/tmp/x',
         LOG_LEVEL: 'debug',
         JWT_SECRET: 'x'.repeat(32),
+        BUS_PARTITIONS: '4',
       },
       modules,
     );
     expect(config).toMatchObject({
       transport: 'rabbitmq',
+      busPartitions: 4,
       modules: ['orders'],
       availableModules: modules,
       port: 3101,
@@ -128,6 +132,9 @@ describe('configuration', () => {
     [{ REDIS_URL: 'redis://127.0.0.1:6379/cache' }, 'REDIS_URL', 'the path must be a database number'],
     [{ RABBITMQ_QUEUE_TYPE: 'stream' }, 'RABBITMQ_QUEUE_TYPE', 'must be one of classic, quorum'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', 'must be one of'],
+    [{ BUS_PARTITIONS: '0' }, 'BUS_PARTITIONS', 'must be an integer from 1 to 256 (got "0")'],
+    [{ BUS_PARTITIONS: '257' }, 'BUS_PARTITIONS', 'must be an integer from 1 to 256'],
+    [{ BUS_PARTITIONS: '4.5' }, 'BUS_PARTITIONS', 'must be an integer'],
     [{ SERVICE_REGISTRY: 'maybe' }, 'SERVICE_REGISTRY', 'must be one of auto, on, off'],
     [{ SERVICE_ADVERTISE_URL: 'tcp://x:1' }, 'SERVICE_ADVERTISE_URL', 'must start with http: or https:'],
     [{ RATE_LIMIT_STORE: 'disk' }, 'RATE_LIMIT_STORE', 'must be one of memory, redis'],

@@ -8,6 +8,7 @@ import { connect } from 'amqplib';
 import { Redis } from 'ioredis';
 import { type Config, type Logger, loadConfig, type Transport } from '../../../src/kernel/index.js';
 import { createTransport } from '../../../src/kernel/messaging/transports/index.js';
+import { DEFAULT_PARTITIONS } from '../../../src/kernel/messaging/transports/partition.js';
 import {
   deadLetterQueue,
   endpointQueues,
@@ -109,8 +110,13 @@ export async function deleteRabbit(
 
 /** Deletes what the RabbitMQ transport declared for these consumers under `namespace`. */
 export async function deleteRabbitTransport(namespace: string, consumers: readonly string[]): Promise<void> {
-  // createTransport maps BUS_NAMESPACE `ns` to the name prefix `ns.`; partitions default to 4.
-  const topology: Topology = { namespace: `${namespace}.`, partitions: 4, queueType: 'classic' };
+  // createTransport maps BUS_NAMESPACE `ns` to the name prefix `ns.`; transportConfig leaves
+  // BUS_PARTITIONS at its default.
+  const topology: Topology = {
+    namespace: `${namespace}.`,
+    partitions: DEFAULT_PARTITIONS,
+    queueType: 'classic',
+  };
   const modules = [...new Set(consumers.map((consumer) => consumer.split('.')[0] ?? consumer))];
   const queues = [
     ...consumers.flatMap((consumer) => endpointQueues(topology, consumer)),

@@ -22,7 +22,7 @@ import {
 import { BENCH_TYPE, benchEnvelope, countingEndpoint, numberOf } from '../lib/messages.js';
 import { measurePath, type PathFigures, type PathPlan, Tracker } from '../lib/path.js';
 
-/** Unacked deliveries per consumer: the RabbitMQ transport's default (64, spread over 4 partitions). */
+/** Unacked deliveries per consumer: the RabbitMQ transport's default (64, spread over its partitions). */
 export const PREFETCH = 64;
 /** Handlers at once: the transports' endpoint concurrency and the raw BullMQ Worker's. */
 export const CONCURRENCY = 16;

@@ -31,7 +31,8 @@ describe.skipIf(skip !== undefined && process.env.REQUIRE_BROKERS !== '1')(
     const namespace = `bb-${randomBytes(4).toString('hex')}`;
     beforeAll(async () => {
       dataDir = mkdtempSync(join(tmpdir(), 'bull-board-'));
-      const env = { TRANSPORT: 'bullmq', REDIS_URL: redisUrl, BUS_NAMESPACE: namespace };
+      // 4 partitions: the board lists each of them below
+      const env = { TRANSPORT: 'bullmq', REDIS_URL: redisUrl, BUS_NAMESPACE: namespace, BUS_PARTITIONS: '4' };
       const config = loadConfig(
         {
           ...env,

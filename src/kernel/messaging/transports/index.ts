@@ -4,9 +4,10 @@ import type { Transport } from '../transport.js';
 import { createMemoryTransport } from './memory/memory.js';
 
 /**
- * The transport TRANSPORT names. Broker names are prefixed with BUS_NAMESPACE. Only the chosen
- * transport's code is loaded: a broker client and its dependencies weigh tens of MB of RSS that a
- * process on another transport has no use for.
+ * The transport TRANSPORT names. Broker names are prefixed with BUS_NAMESPACE; each consumer has
+ * BUS_PARTITIONS partitions (subscribe refuses with a ConfigError when the broker holds the
+ * consumer with another count). Only the chosen transport's code is loaded: a broker client and
+ * its dependencies weigh tens of MB of RSS that a process on another transport has no use for.
  */
 export async function createTransport(config: Config, log: Logger): Promise<Transport> {
   switch (config.transport) {
@@ -14,13 +15,18 @@ export async function createTransport(config: Config, log: Logger): Promise<Tran
       return createMemoryTransport(log);
     case 'bullmq': {
       const { createBullMqTransport } = await import('./bullmq/bullmq.js');
-      return createBullMqTransport(log, { url: config.redisUrl, prefix: config.busNamespace });
+      return createBullMqTransport(log, {
+        url: config.redisUrl,
+        prefix: config.busNamespace,
+        partitions: config.busPartitions,
+      });
     }
     case 'rabbitmq': {
       const { createRabbitMqTransport } = await import('./rabbitmq/rabbitmq.js');
       return createRabbitMqTransport(log, {
         url: config.amqpUrl,
         queueType: config.rabbitmqQueueType,
+        partitions: config.busPartitions,
         // the default namespace keeps the plain names (modulith.events, dlq.<module>.retry)
         namespace: config.busNamespace === 'modulith' ? '' : `${config.busNamespace}.`,
       });

@@ -14,6 +14,7 @@ const create = (log: Logger) =>
   createBullMqTransport(log, {
     url: redis.url(),
     prefix: redis.prefix(),
+    partitions: 4, // addJobByHand's default
     lockDurationMs: 1000,
     leaseTtlMs: 1000,
     blockTimeoutSec: 1,

@@ -37,6 +37,7 @@ const transport = (options: Partial<BullMqTransportOptions> = {}, log: Logger = 
   createBullMqTransport(log, {
     url: redis.url(),
     prefix: redis.prefix(),
+    partitions: 4, // the cases below name the 4 partitions
     lockDurationMs: 1000,
     leaseTtlMs: 1000,
     blockTimeoutSec: 1,
@@ -106,6 +107,31 @@ const transport = (options: Partial<BullMqTransportOptions> = {}, log: Logger = 
       await eventually(async () => expect(await instance.stats()).toMatchObject([{ depth: 0, lag: 0 }]));
     } finally {
       await Promise.all([instance.close(), dlq.close()]);
+    }
+  });
+
+  it('refuses to subscribe with another partition count than the consumer has (BUS_PARTITIONS); publishers follow the consumer', async () => {
+    const consumer = new FakeConsumer();
+    const [first, other, publisher] = [
+      transport(),
+      transport({ partitions: 16 }),
+      transport({ partitions: 16 }),
+    ];
+    try {
+      await first.subscribe(consumer.endpoint('first'));
+      const failure = await other.subscribe(consumer.endpoint('other')).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(ConfigError);
+      expect((failure as ConfigError).variable).toBe('BUS_PARTITIONS');
+      expect((failure as ConfigError).message).toBe(
+        'BUS_PARTITIONS: consumer alpha.things has 4 partitions on this broker, BUS_PARTITIONS is 16 ' +
+          "(set BUS_PARTITIONS=4, or drain and re-create the consumer's queues: see README)",
+      );
+      // the stored count decides where a key goes, whatever the publisher's own
+      await publisher.publish(stream(20, 8));
+      await eventually(() => expect(consumer.inbox.size).toBe(20), { timeoutMs: 10_000 });
+      expect(new Set(consumer.handled.map((s) => s.by))).toEqual(new Set(['first']));
+    } finally {
+      await Promise.all([first.close(), other.close(), publisher.close()]);
     }
   });
 

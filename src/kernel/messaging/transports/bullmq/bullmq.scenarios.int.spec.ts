@@ -28,6 +28,7 @@ const transport = (options: Partial<BullMqTransportOptions> = {}, log: Logger = 
   createBullMqTransport(log, {
     url: redis.url(),
     prefix: redis.prefix(),
+    partitions: 4, // the cases below name the 4 partitions
     lockDurationMs: 1000,
     leaseTtlMs: 1000,
     blockTimeoutSec: 1,

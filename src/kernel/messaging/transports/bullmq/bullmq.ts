@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Logger } from '../../../observability/logger.js';
 import type { ConsumerStats, Transport } from '../../transport.js';
+import { partitionCount } from '../partition.js';
 import { ConsumerGroup } from './group.js';
 import { jobIdFor, partitionQueueName, peekRaw } from './keys.js';
 import { Queues } from './queues.js';
@@ -28,7 +29,10 @@ export interface BullMqTransportOptions {
   readonly url: string;
   /** Prefix of every key (BUS_NAMESPACE); default `modulith`. */
   readonly prefix?: string;
-  /** Partition queues per consumer, fixed at a consumer's first subscribe (default 4). */
+  /**
+   * Partition queues per consumer (BUS_PARTITIONS; default 16), fixed at a consumer's first
+   * subscribe: a later subscribe with another count fails with a ConfigError.
+   */
   readonly partitions?: number;
   /** Jobs fetched ahead per partition (default max(8, 4 × the endpoint's concurrency)). */
   readonly prefetch?: number;
@@ -57,7 +61,7 @@ export function createBullMqTransport(log: Logger, options: BullMqTransportOptio
   const instanceId = options.instanceId ?? randomUUID();
   const lockDurationMs = options.lockDurationMs ?? 10_000;
   const { worker: redis, publisher } = openConnections(options.url, `${prefix}:${instanceId}`, log);
-  const routing = new RoutingTable(prefix, Math.max(1, options.partitions ?? 4), log);
+  const routing = new RoutingTable(prefix, partitionCount(options.partitions));
   const queues = new Queues({
     prefix,
     log,

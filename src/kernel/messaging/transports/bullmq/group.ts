@@ -29,10 +29,11 @@ const atMost = <T>(promise: Promise<T>, ms: number): Promise<T | undefined> =>
 /**
  * One consumer endpoint in this process: the partitions this instance may work, by lease.
  * Every lease round (a third of the lease TTL) renews the leases held, takes free partitions up
- * to a fair share of the live instances, gives back partitions above it (after their worker has
- * finished what it started), and stops the workers of leases lost. So each partition is worked
- * by one instance at a time (per-key order across instances), a crashed instance's partitions
- * are taken over once its leases expire, and instances share the partitions.
+ * to a fair share of the live instances, gives back partitions above its share (after their
+ * worker has finished what it started), and stops the workers of leases lost. So each partition
+ * is worked by one instance at a time (per-key order across instances), a crashed instance's
+ * partitions are taken over once its leases expire, and every live instance gets at least
+ * floor(partitions / instances) of them (scripts.ts: leaseRound).
  */
 export class ConsumerGroup {
   readonly lanes: KeyLanes;
@@ -100,7 +101,7 @@ export class ConsumerGroup {
   async #lease(): Promise<void> {
     const { redis, endpoint, instanceId, leaseTtlMs, partitions, settings, log } = this.#ctx;
     let held: Set<number>;
-    let fairShare: number;
+    let share: number;
     try {
       const round = await runLeaseRound(redis, {
         membersKey: membersKey(settings.prefix, endpoint.name),
@@ -111,7 +112,7 @@ export class ConsumerGroup {
         acquire: true,
       });
       held = new Set(round.held);
-      fairShare = round.fairShare;
+      share = round.share;
       this.#failures = 0;
     } catch (error) {
       if (this.#failures++ % 20 === 0)
@@ -125,7 +126,8 @@ export class ConsumerGroup {
       this.#stop(partition, false);
     }
     const extra = [...held].filter((p) => !this.#stopping.has(p)).sort((a, b) => b - a);
-    for (const partition of extra.slice(0, Math.max(0, extra.length - fairShare))) {
+    // partitions already being given back still count in `share`: not given twice
+    for (const partition of extra.slice(0, Math.max(0, extra.length - share))) {
       log.info({ consumer: endpoint.name, partition }, 'handing a partition over (fair share)');
       this.#stop(partition, true);
       held.delete(partition);

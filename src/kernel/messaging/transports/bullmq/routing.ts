@@ -1,8 +1,7 @@
 import type { ChainableCommander, Redis } from 'ioredis';
-import type { Logger } from '../../../observability/logger.js';
 import type { Envelope } from '../../envelope.js';
 import type { ConsumerEndpoint } from '../../transport.js';
-import { partitionOf } from '../partition.js';
+import { partitionCountMismatch, partitionOf } from '../partition.js';
 import {
   consumersKey,
   consumerTypesKey,
@@ -36,34 +35,32 @@ export const JOB_OPTIONS = { removeOnComplete: true, removeOnFail: 1000, attempt
 export class RoutingTable {
   readonly #prefix: string;
   readonly #defaultPartitions: number;
-  readonly #log: Logger;
   /** A consumer's partition count never changes once written: cached for good. */
   readonly #partitions = new Map<string, number>();
   /** Routes read at `#version` of the table, by type. */
   readonly #routesByType = new Map<string, string[]>();
   #version: string | null | undefined;
 
-  constructor(prefix: string, defaultPartitions: number, log: Logger) {
+  constructor(prefix: string, defaultPartitions: number) {
     this.#prefix = prefix;
     this.#defaultPartitions = defaultPartitions;
-    this.#log = log;
   }
 
   /**
    * Writes the consumer's routes and returns its partition count. Drops only the types it no
    * longer handles (an older version of it took them): a type routed at run time, maybe by
    * another instance, stays (see `Transport.route`).
+   * Throws a ConfigError, writing nothing more, when the consumer was created with another
+   * partition count: its instances would disagree on which partition holds a key.
    */
   async register(redis: Redis, endpoint: ConsumerEndpoint): Promise<number> {
     const { name, types, handles } = endpoint;
     const prefix = this.#prefix;
+    // HSETNX then HGET: the first subscribe of a consumer, in any process, fixes its count
     await redis.hsetnx(consumersKey(prefix), name, String(this.#defaultPartitions));
     const partitions = Number(await redis.hget(consumersKey(prefix), name));
     if (partitions !== this.#defaultPartitions) {
-      this.#log.warn(
-        { consumer: name, partitions, configured: this.#defaultPartitions },
-        'the consumer keeps the partition count it was created with',
-      );
+      throw partitionCountMismatch(name, partitions, this.#defaultPartitions);
     }
     this.#partitions.set(name, partitions);
     const previous = await redis.smembers(consumerTypesKey(prefix, name));

@@ -23,9 +23,19 @@ class Script {
 
 /**
  * One lease round for a consumer: registers this instance as a member, renews the partition
- * leases it holds and, when asked, takes free partitions up to a fair share
- * (ceil(partitions / live members)). Time is Redis's own, so instances' clocks may differ.
- * Returns [fairShare, [held partitions…]].
+ * leases it holds and, when asked, takes free partitions; returns the share this instance should
+ * keep, [share, [held partitions…]]. Time is Redis's own, so instances' clocks may differ.
+ *
+ * The split of P partitions over M live members: everyone at least floor(P/M) and nobody above
+ * ceil(P/M). Taking up to the ceiling alone starves the last members to come (16 over 10: eight
+ * instances at 2 leave two with none), so the script sees every member's count (it runs
+ * atomically over all the leases) and:
+ * - takes free partitions up to the floor; beyond it only those no other member needs to reach
+ *   its own floor;
+ * - when the free partitions do not cover what the others lack, the members above the floor
+ *   give one each, the most loaded first (ties by id), as many as are lacking: every instance
+ *   ranks the donors the same way, so one giver per missing partition, not all of them. A
+ *   partition being given back still counts as held until its lease goes, so it is given once.
  */
 const leaseRound = new Script(`
 local t = redis.call('TIME')
@@ -34,21 +44,55 @@ local id, ttl, partitions, prefix = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]
 redis.call('ZADD', KEYS[1], now + ttl, id)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('PEXPIRE', KEYS[1], ttl * 10)
-local fair = math.ceil(partitions / redis.call('ZCARD', KEYS[1]))
-local held = {}
+local members = redis.call('ZRANGE', KEYS[1], 0, -1)
+local floor = math.floor(partitions / #members)
+local ceil = math.ceil(partitions / #members)
+local counts = {}
+for _, member in ipairs(members) do counts[member] = 0 end
+local held, free = {}, {}
 for i = 0, partitions - 1 do
-  if redis.call('GET', prefix .. i) == id then
+  local owner = redis.call('GET', prefix .. i)
+  if owner == id then
     redis.call('PEXPIRE', prefix .. i, ttl)
     held[#held + 1] = i
+  elseif owner then
+    if counts[owner] then counts[owner] = counts[owner] + 1 end
+  else
+    free[#free + 1] = i
   end
 end
+local lacking = 0
+for member, n in pairs(counts) do
+  if member ~= id and n < floor then lacking = lacking + floor - n end
+end
+local unclaimed = #free
 if ARGV[5] == '1' then
-  for i = 0, partitions - 1 do
-    if #held >= fair then break end
-    if redis.call('SET', prefix .. i, id, 'NX', 'PX', ttl) then held[#held + 1] = i end
+  local spare = math.max(0, #free - lacking - math.max(0, floor - #held))
+  local want = math.min(ceil, math.max(#held, floor) + spare)
+  for _, i in ipairs(free) do
+    if #held >= want then break end
+    if redis.call('SET', prefix .. i, id, 'NX', 'PX', ttl) then
+      held[#held + 1] = i
+      unclaimed = unclaimed - 1
+    end
   end
 end
-return {fair, held}
+counts[id] = #held
+local share = math.min(ceil, #held)
+if lacking > unclaimed and #held > floor then
+  local donors = {}
+  for member, n in pairs(counts) do
+    if n > floor then donors[#donors + 1] = member end
+  end
+  table.sort(donors, function(a, b)
+    if counts[a] ~= counts[b] then return counts[a] > counts[b] end
+    return a < b
+  end)
+  for rank = 1, math.min(lacking - unclaimed, #donors) do
+    if donors[rank] == id then share = math.min(share, #held - 1) end
+  end
+end
+return {share, held}
 `);
 
 const releaseLease = new Script(`
@@ -93,7 +137,8 @@ return moved
 `);
 
 export interface LeaseRound {
-  readonly fairShare: number;
+  /** How many of its partitions this instance keeps; it gives the others back. */
+  readonly share: number;
   readonly held: readonly number[];
 }
 
@@ -113,7 +158,7 @@ export async function runLeaseRound(
     [args.membersKey],
     [args.instanceId, args.ttlMs, args.partitions, args.leasePrefix, args.acquire ? '1' : '0'],
   )) as [number, number[]];
-  return { fairShare: Number(reply[0]), held: reply[1].map(Number) };
+  return { share: Number(reply[0]), held: reply[1].map(Number) };
 }
 
 export async function runReleaseLease(redis: Redis, leaseKey: string, instanceId: string): Promise<void> {

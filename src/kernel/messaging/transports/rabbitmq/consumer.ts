@@ -5,11 +5,11 @@
  *
  * Instances share the partitions. Each instance of the endpoint consumes its members queue
  * `<consumer>.members` (no message ever goes there: its consumer count is the number of live
- * instances). Every balancing round (1 s) an instance hands over the partitions above its fair
- * share, ceil(partitions / instances), highest first, and claims free ones (no consumer) up to
- * it. So one instance works every partition, two split them, and when one dies (its connection
- * closes: its locks go and its unacked deliveries return to the queues) the others take its
- * partitions at their next round.
+ * instances). Every balancing round (1 s) an instance decides its share (share.ts: at least
+ * floor(partitions / instances), at most the ceiling), hands over the partitions above it, highest
+ * first, and claims free ones (no consumer) up to it. So one instance works every partition, ten
+ * split sixteen 2 or 1 each, and when one dies (its connection closes: its locks go and its
+ * unacked deliveries return to the queues) the others take its partitions at their next rounds.
  */
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from '../../../observability/logger.js';
@@ -17,7 +17,8 @@ import { withTimeout } from '../../../time.js';
 import type { ConsumerEndpoint } from '../../transport.js';
 import { KeyLanes } from '../key-lanes.js';
 import { claimPartition, type PartitionDeps, type RabbitPartition } from './partition.js';
-import { memberQueue, partitionQueue, type Topology } from './topology.js';
+import { planShare, ShareMarks } from './share.js';
+import { partitionQueue, type Topology } from './topology.js';
 
 export interface ConsumerDeps {
   readonly topology: Topology;
@@ -41,6 +42,7 @@ export interface ConsumerDeps {
 interface Membership {
   readonly model: ChannelModel;
   readonly channel: Channel;
+  readonly marks: ShareMarks;
   open: boolean;
 }
 
@@ -105,9 +107,10 @@ export class RabbitConsumer {
     this.#membership = undefined;
     if (previous?.open) await previous.channel.close().catch(() => {});
     const channel = await this.#deps.openChannel(model, `consumer ${this.endpoint.name} members`);
-    const membership: Membership = { model, channel, open: true };
+    const marks = new ShareMarks(channel, this.#deps.topology, this.endpoint.name);
+    const membership: Membership = { model, channel, marks, open: true };
     channel.on('close', () => this.#onMembershipClosed(membership));
-    await channel.consume(memberQueue(this.#deps.topology, this.endpoint.name), () => {}, { noAck: true });
+    await marks.join();
     this.#membership = membership;
     this.#redeclare = false;
     await this.#balance();
@@ -144,17 +147,24 @@ export class RabbitConsumer {
   async #rebalance(): Promise<void> {
     const membership = this.#membership;
     if (this.#stopping || !membership?.open) return;
-    const { topology } = this.#deps;
-    const { channel, model } = membership;
-    const members = (await channel.checkQueue(memberQueue(topology, this.endpoint.name))).consumerCount;
-    const share = Math.ceil(topology.partitions / Math.max(1, members));
     const working = [...this.#held.values()].filter((p) => !p.leaving).sort((a, b) => b.index - a.index);
-    for (const partition of working.slice(0, Math.max(0, working.length - share))) {
-      this.#log.info({ partition: partition.index, members }, 'handing a partition over (fair share)');
+    const view = await membership.marks.read();
+    const plan = planShare({ ...view, partitions: this.#deps.topology.partitions, holding: working.length });
+    for (const partition of working.slice(0, Math.max(0, working.length - plan.keep))) {
+      this.#log.info(
+        { partition: partition.index, members: view.members },
+        'handing a partition over (share)',
+      );
       this.#handOver(partition);
     }
-    let holding = Math.min(working.length, share);
-    for (let step = 0; step < topology.partitions && holding < share; step++) {
+    const holding = await this.#claim(membership, Math.min(working.length, plan.keep), plan.claimUpTo);
+    if (!this.#stopping) await membership.marks.mark(holding < plan.floor, holding > plan.floor);
+  }
+
+  /** Claims free partitions (no consumer) until `upTo` are held; returns how many are. */
+  async #claim({ model, channel }: Membership, holding: number, upTo: number): Promise<number> {
+    const { topology } = this.#deps;
+    for (let step = 0; step < topology.partitions && holding < upTo; step++) {
       const index = (this.#scanStart + step) % topology.partitions;
       if (this.#stopping || this.#held.has(index)) continue;
       const queue = partitionQueue(topology, this.endpoint.name, index);
@@ -163,11 +173,12 @@ export class RabbitConsumer {
       if (!partition) continue;
       if (this.#stopping) {
         await partition.leave();
-        return;
+        return holding;
       }
       this.#held.set(index, partition);
       holding++;
     }
+    return holding;
   }
 
   #handOver(partition: RabbitPartition): void {

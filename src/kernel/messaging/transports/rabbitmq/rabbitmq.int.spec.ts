@@ -22,7 +22,7 @@ import { partitionOf } from '../partition.js';
 import { describeTransportConformance } from '../testing/conformance/suite.js';
 import { partitionKeyOf } from './publish.js';
 import { createRabbitMqTransport, type RabbitMqOptions } from './rabbitmq.js';
-import { deadLetterQueue, exchangeName, partitionQueue, partitionQueues, type Topology } from './topology.js';
+import { deadLetterQueue, endpointQueues, exchangeName, partitionQueue, type Topology } from './topology.js';
 
 const run = promisify(execFile);
 const SBIN_PATH = `${process.env.PATH ?? ''}:/usr/local/sbin:/usr/sbin:/sbin`;
@@ -157,7 +157,7 @@ afterEach(async () => {
   try {
     const channel = await connection.createChannel();
     for (const [consumer, module] of subscribed) {
-      for (const queue of [...partitionQueues(topology, consumer), deadLetterQueue(topology, module)]) {
+      for (const queue of [...endpointQueues(topology, consumer), deadLetterQueue(topology, module)]) {
         await channel.deleteQueue(queue);
       }
     }
@@ -170,6 +170,7 @@ afterEach(async () => {
 const options = (overrides: Partial<RabbitMqOptions> = {}): RabbitMqOptions => ({
   url: brokerUrl(),
   namespace: topology.namespace,
+  partitions: topology.partitions,
   connectionName: `modulith-test ${topology.namespace}`,
   connectTimeoutMs: 10_000,
   reconnectMaxDelayMs: 1000,

@@ -24,6 +24,7 @@ import { connect, type GetMessage } from 'amqplib';
 import Database from 'better-sqlite3';
 import { sql } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../config.js';
 import { defineModule, type ModuleDefinition } from '../../../modules/module.js';
 import { createLogger } from '../../../observability/logger.js';
 import {
@@ -72,7 +73,8 @@ async function deleteTopology(consumers: readonly string[]): Promise<void> {
   const connection = await connect(amqpUrl);
   try {
     const channel = await connection.createChannel();
-    const t: Topology = { namespace, partitions: 4, queueType: 'classic' };
+    // 16: the most partitions a case declares (deleting a queue that is not there is fine)
+    const t: Topology = { namespace, partitions: 16, queueType: 'classic' };
     for (const consumer of consumers)
       for (const queue of endpointQueues(t, consumer)) await channel.deleteQueue(queue);
     await channel.deleteQueue(deadLetterQueue(t, 'alpha'));
@@ -85,6 +87,7 @@ async function deleteTopology(consumers: readonly string[]): Promise<void> {
 const transportOptions = (instance: string, overrides: Partial<RabbitMqOptions> = {}): RabbitMqOptions => ({
   url: amqpUrl,
   namespace,
+  partitions: 4, // the cases below name the 4 partitions
   connectionName: `modulith-test ${namespace} ${instance}`,
   connectTimeoutMs: 10_000,
   ...overrides,
@@ -404,15 +407,7 @@ describe.skipIf(skip)('rabbitmq transport scenarios', () => {
   });
 
   it('refuses to change the queue type of existing queues, with a clear error', async () => {
-    const endpoint: ConsumerEndpoint = {
-      name: 'alpha.things',
-      module: 'alpha',
-      types: [thingHappened.type],
-      handles: [thingHappened.type],
-      concurrency: 1,
-      database: undefined as never, // not used by this transport
-      deliver: async () => ({ kind: 'handled' }),
-    };
+    const endpoint = bareEndpoint();
     const log = createLogger('silent');
     const classic = createRabbitMqTransport(log, transportOptions('a'));
     await classic.subscribe(endpoint);
@@ -427,6 +422,37 @@ describe.skipIf(skip)('rabbitmq transport scenarios', () => {
     }
   });
 
+  it.each([
+    [4, [16, 2, 5, 1]],
+    [16, [4, 17]],
+  ])(
+    'refuses to subscribe with another partition count than the queues have (%i; BUS_PARTITIONS %o)',
+    async (created, others) => {
+      const log = createLogger('silent');
+      const first = createRabbitMqTransport(log, transportOptions('a', { partitions: created }));
+      await first.subscribe(bareEndpoint());
+      await first.close();
+      for (const partitions of others) {
+        const other = createRabbitMqTransport(log, transportOptions('b', { partitions }));
+        try {
+          const failure = await other.subscribe(bareEndpoint()).catch((error: unknown) => error);
+          expect(failure).toBeInstanceOf(ConfigError);
+          expect((failure as ConfigError).message).toBe(
+            `BUS_PARTITIONS: consumer alpha.things has ${created} partitions on this broker, BUS_PARTITIONS is ` +
+              `${partitions} (set BUS_PARTITIONS=${created}, or drain and re-create the consumer's queues: see README)`,
+          );
+          expect(await other.health()).toMatchObject({ ok: true }); // the connection is fine
+        } finally {
+          await other.close();
+        }
+      }
+      const same = createRabbitMqTransport(log, transportOptions('c', { partitions: created }));
+      await same.subscribe(bareEndpoint());
+      expect(await same.stats()).toMatchObject([{ partitions: range(0, created - 1) }]);
+      await same.close();
+    },
+  );
+
   it('moves a batch of 2000 messages from publish to handled (throughput, printed)', async () => {
     const tk = await startInstance('a', { concurrency: 8 });
     const started = Date.now();
@@ -439,3 +465,16 @@ describe.skipIf(skip)('rabbitmq transport scenarios', () => {
     expectOnceInOrder(effects(), range(1, 2000));
   });
 });
+
+/** alpha.things with no kernel behind it: for the cases that only subscribe. */
+function bareEndpoint(): ConsumerEndpoint {
+  return {
+    name: 'alpha.things',
+    module: 'alpha',
+    types: [thingHappened.type],
+    handles: [thingHappened.type],
+    concurrency: 1,
+    database: undefined as never, // not used by this transport
+    deliver: async () => ({ kind: 'handled' }),
+  };
+}

@@ -14,13 +14,15 @@
  *   this process holds unsettled.
  */
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import { ConfigError } from '../../../env-readers.js';
 import type { Logger } from '../../../observability/logger.js';
 import { withTimeout } from '../../../time.js';
 import type { Envelope } from '../../envelope.js';
 import type { ConsumerEndpoint, ConsumerStats, Transport, TransportHealth } from '../../transport.js';
-import { partitionOf } from '../partition.js';
+import { partitionCount, partitionOf } from '../partition.js';
 import { RabbitConsumer } from './consumer.js';
 import { defaultConnectionName, RabbitLink } from './link.js';
+import { checkPartitionCount, type OpenChannel } from './partition-count.js';
 import {
   deadLetterProperties,
   partitionKeyOf,
@@ -45,7 +47,10 @@ export interface RabbitMqOptions {
   readonly url: string;
   /** classic (default) or quorum (what a cluster should use); fixed once a queue exists. */
   readonly queueType?: RabbitQueueType;
-  /** Partition queues per consumer; every process of a deployment must agree (default 4). */
+  /**
+   * Partition queues per consumer (BUS_PARTITIONS; default 16); every process of a deployment must
+   * agree: subscribe fails with a ConfigError when the consumer's queues exist with another count.
+   */
   readonly partitions?: number;
   /** Unacked deliveries per consumer endpoint, spread over its partitions (default 64). */
   readonly prefetch?: number;
@@ -82,11 +87,13 @@ class RabbitMqTransport implements Transport {
   readonly #connectTimeoutMs: number;
   readonly #publishTimeoutMs: number;
   #closing: Promise<void> | undefined;
+  /** A plain channel on `model` whose errors are heard (link.ts); for consumers and checks. */
+  readonly #openChannel: OpenChannel = (model, purpose, expected) =>
+    this.#link.openChannel(model, (m) => m.createChannel(), purpose, expected);
 
   constructor(log: Logger, options: RabbitMqOptions) {
     this.#log = log;
-    const partitions = options.partitions ?? 4;
-    if (!Number.isInteger(partitions) || partitions < 1) throw new Error('partitions must be an integer ≥ 1');
+    const partitions = partitionCount(options.partitions);
     this.#topology = {
       namespace: options.namespace ?? '',
       partitions,
@@ -131,8 +138,7 @@ class RabbitMqTransport implements Transport {
       copyToDeadLetterQueue: (e, message, error, attempts) =>
         this.#copyToDeadLetterQueue(e, message, error, attempts),
       reopen: (c) => this.#reopen(c),
-      openChannel: (model, purpose, expected) =>
-        this.#link.openChannel(model, (m) => m.createChannel(), purpose, expected),
+      openChannel: this.#openChannel,
     });
     this.#consumers.set(endpoint.name, consumer);
     try {
@@ -144,17 +150,22 @@ class RabbitMqTransport implements Transport {
     }
   }
 
-  /** Declares and consumes on the live connection; if that connection dies meanwhile, the next one's setup does. */
+  /**
+   * Checks the partition count, declares and consumes on the live connection; if that connection
+   * dies meanwhile, the next one's setup does.
+   */
   async #attachNew(consumer: RabbitConsumer): Promise<void> {
     const deadline = Date.now() + this.#connectTimeoutMs;
     for (;;) {
       const model = await this.#link.whenUp(Math.max(1, deadline - Date.now()));
       if (consumer.attachedTo(model)) return;
       try {
+        await checkPartitionCount(model, this.#openChannel, this.#topology, consumer.endpoint.name);
         await this.#declareAndAttach(model, [consumer]);
         return;
       } catch (error) {
-        if (isPreconditionFailed(error) || this.#link.model === model || Date.now() >= deadline) throw error;
+        const final = error instanceof ConfigError || isPreconditionFailed(error);
+        if (final || this.#link.model === model || Date.now() >= deadline) throw error;
       }
     }
   }

@@ -11,6 +11,7 @@ const [url = '', prefix = '', pauseMs = '100'] = process.argv.slice(2);
 const transport = createBullMqTransport(pino({ level: 'silent' }), {
   url,
   prefix,
+  partitions: 4, // as the test's own instances: the consumer has one count
   lockDurationMs: 1000,
   leaseTtlMs: 1000,
   blockTimeoutSec: 1,
