@@ -56,7 +56,13 @@ export class Deployment {
   }
 
   #env(): Record<string, string> {
-    return { TRANSPORT: this.broker, BUS_NAMESPACE: this.namespace, REDIS_URL: redisUrl, AMQP_URL: amqpUrl };
+    return {
+      TRANSPORT: this.broker,
+      BUS_NAMESPACE: this.namespace,
+      REDIS_URL: redisUrl,
+      AMQP_URL: amqpUrl,
+      JWT_SECRET: 'scale-spec-secret-0123456789abcdef',
+    };
   }
 
   #transport(log: Logger, name: string): Transport {
