@@ -27,7 +27,7 @@ function runMain(env: Record<string, string>): Promise<{ code: number | null; st
   });
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
-  const killer = setTimeout(() => child.kill('SIGKILL'), 25_000); // the 30 s wait must not be reached
+  const killer = setTimeout(() => child.kill('SIGKILL'), 25_000); // a refusal taken for an outage would serve and wait
   return new Promise((resolve) =>
     child.on('exit', (code) => {
       clearTimeout(killer);
