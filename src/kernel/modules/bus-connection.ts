@@ -117,7 +117,7 @@ export class BusConnection {
       case 'idle':
         return 'kernel not started';
       case 'waiting':
-        return `waiting for ${at}: nothing is subscribed yet; commands wait in the outbox`;
+        return `waiting for ${at} (${this.#subscribed} of ${this.#consumers.length} consumers subscribed); commands wait in the outbox`;
       case 'subscribing':
         return `${at} answers: subscribing the consumers (${this.#subscribed} of ${this.#consumers.length} done)`;
       case 'up':
