@@ -25,8 +25,8 @@ const STOP_TIMEOUT_MS = 20_000;
 const BACKOFF_MS = { initial: 1000, max: 30_000, stableAfter: 30_000 };
 /**
  * A process that exits with code 1 this soon after its start, this many times in a row, is
- * misconfigured. 15 s leaves room for a slow start on a loaded machine, and stays below the 30 s a
- * process waits for its broker: a broker outage is retried for as long as it lasts.
+ * misconfigured. 15 s leaves room for a slow start on a loaded machine. A broker outage is no such
+ * exit: a process whose broker is away serves and waits for it, for as long as it lasts.
  */
 const FAST_FAILURE = { withinMs: 15_000, times: 5 };
 

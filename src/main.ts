@@ -26,6 +26,24 @@ function configOrExit(): Config {
   }
 }
 
+/**
+ * A start the kernel finished in the background (its broker answered late) and that failed for
+ * good there (a refused login, a ConfigError such as BUS_PARTITIONS): one line, as a failed start
+ * prints, then the app closed and exit code 1, so a supervisor sees a configuration error.
+ */
+function exitOnKernelFailure(app: Awaited<ReturnType<typeof buildApp>>): void {
+  app.kernel.onFatal((error) => {
+    console.error(
+      error instanceof ConfigError
+        ? `Configuration error: ${error.message}`
+        : `Start failed: ${error.message}`,
+    );
+    const exit = () => process.exit(1);
+    setTimeout(exit, SHUTDOWN_TIMEOUT_MS).unref();
+    app.close().then(exit, exit);
+  });
+}
+
 async function main(): Promise<void> {
   readDotEnv();
   const config = configOrExit();
@@ -39,6 +57,7 @@ async function main(): Promise<void> {
     );
     process.exit(1);
   }
+  exitOnKernelFailure(app);
   if (config.jwtSecretGenerated) {
     app.log.warn('JWT_SECRET is not set: using a random secret; tokens will not survive a restart');
   }

@@ -5,11 +5,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
+export { TcpRelay } from '../../src/kernel/testing/index.js';
 export { freePorts } from '../../src/kernel/testing/ports.js';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -127,45 +127,4 @@ export async function waitForOk(url: string, timeoutMs: number, proc?: Proc): Pr
     await sleep(200);
   }
   throw new Error(`${url} not ready after ${timeoutMs} ms (last: ${last.slice(0, 300)})`);
-}
-
-/**
- * A TCP relay from a loopback port to a broker, started when the test says so: a broker that
- * "comes up" on that port. `stop` closes it and every connection through it.
- */
-export class TcpRelay {
-  #server: Server | undefined;
-  readonly #sockets = new Set<Socket>();
-
-  constructor(
-    readonly port: number,
-    readonly target: { readonly host: string; readonly port: number },
-  ) {}
-
-  async start(): Promise<void> {
-    const server = createServer((client) => {
-      const upstream = connect(this.target);
-      for (const socket of [client, upstream]) {
-        this.#sockets.add(socket);
-        socket.on('close', () => this.#sockets.delete(socket));
-        socket.on('error', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', resolve);
-    });
-    this.#server = server;
-  }
-
-  async stop(): Promise<void> {
-    for (const socket of this.#sockets) socket.destroy();
-    const server = this.#server;
-    this.#server = undefined;
-    if (server) await new Promise((resolve) => server.close(resolve));
-  }
 }

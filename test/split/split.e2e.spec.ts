@@ -15,8 +15,11 @@
  * - `kill -9` of both payments instances while orders flow: the gateway keeps answering (503
  *   `GATEWAY_NO_INSTANCE` for payments), new orders wait in `pending`; the supervisor restarts the
  *   instances; every order ends confirmed, each charged exactly once, in placement order per user;
- * - a process started before its broker answers logs "waiting for … at …" and becomes ready, and
- *   works, once the broker comes up (a TCP relay opened on its broker port a few seconds later);
+ * - a process started before its broker answers (one more inventory instance, with a data
+ *   directory of its own) logs "waiting for … at …" and serves meanwhile: live, not ready (naming
+ *   the broker), reads answer, an admin command is accepted into its outbox; once the broker
+ *   comes up (a TCP relay opened on its broker port) it becomes ready and the command's event
+ *   reaches the orders process;
  * - SIGTERM to the supervisor stops every process cleanly.
  *
  * Skipped with a printed reason when a broker does not answer; a failure with REQUIRE_BROKERS=1.
@@ -264,22 +267,22 @@ function splitSuite(transport: Transport): void {
     console.log(`[split ${transport}] payments messages handled per instance: ${JSON.stringify(share)}`);
   }, 180_000);
 
-  it('a process started before its broker answers waits, saying so, then works', async () => {
+  it('a process started before its broker answers waits, saying so, serving meanwhile, then works', async () => {
     const [appPort = 0, brokerPort = 0] = await freePorts(2);
     const broker = transport === 'rabbitmq' ? new URL(amqpUrl) : new URL(redisUrl);
-    const relay = new TcpRelay(brokerPort, {
-      host: broker.hostname,
-      port: Number(broker.port) || (transport === 'rabbitmq' ? 5672 : 6379),
-    });
+    const relay = TcpRelay.to(broker.toString(), transport === 'rabbitmq' ? 5672 : 6379, brokerPort);
     const lateUrl = new URL(broker.toString());
     lateUrl.port = String(brokerPort);
     const lateDir = mkdtempSync(join(tmpdir(), `split-late-${transport}-`));
+    // one more inventory instance of this deployment (same namespace), with a database of its own:
+    // the relays of the payments instances would otherwise publish its outbox for it
     const late = startApp('late', {
-      ...commonEnv(transport, lateDir, `${namespace}-late`),
+      ...commonEnv(transport, lateDir, namespace),
       MODULES: 'inventory',
       PORT: String(appPort),
       ...(transport === 'rabbitmq' ? { AMQP_URL: lateUrl.toString() } : { REDIS_URL: lateUrl.toString() }),
     });
+    const direct = new Api(`http://127.0.0.1:${appPort}`);
     try {
       const name = transport === 'rabbitmq' ? 'RabbitMQ' : 'Redis';
       const waiting = new RegExp(`waiting for ${name} at .*127\\.0\\.0\\.1:${brokerPort}`);
@@ -290,20 +293,36 @@ function splitSuite(transport: Transport): void {
       );
       expect(late.running, late.tail()).toBe(true);
       expect(late.matching(waiting).length).toBeGreaterThanOrEqual(2);
-      // not serving while it waits
-      await expect(fetch(`http://127.0.0.1:${appPort}/health/live`)).rejects.toThrow();
+
+      // serving while it waits: live, not ready (naming the broker), reads answer
+      await waitForOk(`http://127.0.0.1:${appPort}/health/live`, 30_000, late);
+      expect(late.matching(/does not answer yet: serving without the bus/)).toHaveLength(1);
+      const notReady = await direct.call('GET', '/health/ready');
+      expect(notReady.status).toBe(503);
+      expect(notReady.body.checks.subscriptions.status).toBe('fail');
+      expect(notReady.body.checks.subscriptions.detail).toMatch(waiting);
+      await direct.expect(200, 'GET', '/inventory/products');
+      // an admin command is accepted (201) into the outbox, where its event waits (an admin token
+      // of this deployment, same JWT_SECRET, from the gateway)
+      const sku = `LATE-${randomBytes(3).toString('hex')}`;
+      const cataloguedBefore = await productEventsHandledByOrders(ports.orders);
+      await direct.createProduct(admin, sku, 500, 3);
+      expect(await direct.product(sku)).toMatchObject({ stock: 3, reserved: 0 });
+      const waitingOutbox: Json[] = await direct.expect(200, 'GET', '/admin/outbox', { token: admin });
+      expect(waitingOutbox).toMatchObject([{ module: 'inventory', pending: 1, published: 0 }]);
 
       await relay.start(); // the broker "comes up"
       await waitForOk(`http://127.0.0.1:${appPort}/health/ready`, 30_000, late);
-      const direct = new Api(`http://127.0.0.1:${appPort}`);
-      const sku = `LATE-${randomBytes(3).toString('hex')}`;
-      // an admin token of this deployment (same JWT_SECRET), from the gateway
-      await direct.createProduct(admin, sku, 500, 3);
-      expect(await direct.product(sku)).toMatchObject({ stock: 3, reserved: 0 });
       // its event went out through the broker: nothing left in the outbox
       await until(
         () => direct.expect(200, 'GET', '/admin/outbox', { token: admin }),
         (stats: Json[]) => stats.every((s) => s.pending === 0) && stats.some((s) => s.published > 0),
+        15_000,
+      );
+      // and reached the rest of the deployment: the orders process catalogued the product
+      await until(
+        () => productEventsHandledByOrders(ports.orders),
+        (handled) => handled === cataloguedBefore + 1,
         15_000,
       );
     } finally {
@@ -325,6 +344,21 @@ function splitSuite(transport: Transport): void {
     const stopped = supervisor.matching(/^\[split\] \S+ stopped \(code 0\)$/);
     expect(stopped.length, supervisor.tail(40)).toBe(5);
   }, 40_000);
+}
+
+/** How many inventory.product-created events the orders process has handled (its /metrics). */
+async function productEventsHandledByOrders(port: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter(
+      (line) =>
+        line.startsWith('bus_messages_handled_total{') &&
+        line.includes('consumer="orders.catalogue"') &&
+        line.includes('type="inventory.product-created"') &&
+        line.includes('outcome="handled"'),
+    )
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
 }
 
 /** A port p with p and p + 1 both free (an entry with two instances listens on both). */

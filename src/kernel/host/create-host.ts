@@ -35,9 +35,10 @@ declare module 'fastify' {
 
 /**
  * The host: one process of the application, ready to listen. Wires the kernel (databases migrated,
- * consumers subscribed, relays running) to the HTTP server with what every process serves
- * (health, metrics, admin API and dashboard, AsyncAPI, the service registry, bull-board on BullMQ)
- * and then each running module's routes.
+ * consumers subscribed, relays running; or, when the broker does not answer within a few seconds,
+ * serving without the bus until it does: see `Kernel.start` and `Kernel.onFatal`) to the HTTP
+ * server with what every process serves (health, metrics, admin API and dashboard, AsyncAPI, the
+ * service registry, bull-board on BullMQ) and then each running module's routes.
  *
  * The running modules' settings are read first: a bad value is a ConfigError naming its variable
  * before anything connects. `app.close()` stops HTTP, then drains handlers and relays and closes
@@ -70,7 +71,7 @@ export async function createHost(config: Config, options: HostOptions): Promise<
     await app.close().catch(() => {}); // stops the kernel and closes the app's Redis connections
     throw error;
   }
-  await registerBullBoard(app, kernel.transport);
+  await registerBullBoard(app, kernel.transport, () => kernel.started);
   for (const { definition, context } of kernel.modules) {
     const routes = definition.routes;
     if (routes) await app.register(async (scope) => routes(scope, context));

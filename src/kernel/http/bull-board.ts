@@ -18,17 +18,29 @@ function showsQueues(transport: Transport): transport is Transport & { boardQueu
 
 /**
  * Mounts bull-board at `/admin/queues` (admins only) when the transport is BullMQ: the partition
- * queues of this process's consumers and the `dlq.<module>.retry` copies. Call after the kernel
- * has subscribed its consumers.
+ * queues of this process's consumers and the `dlq.<module>.retry` copies. The board lists the
+ * queues subscribed when it loads, so until `subscribed()` (the kernel started: a broker that
+ * answered late), it answers 503 `BUS_NOT_CONNECTED` instead of loading without them.
  *
  * The board is loaded at its first request, not at start: it weighs megabytes of RSS
  * (scripts/bench/findings.md), and most processes never show it. It then runs in a fastify instance of its own, which the routes
  * here hand each request to (`inject`), after the admin check.
  */
-export async function registerBullBoard(app: HttpApp, transport: Transport): Promise<void> {
+export async function registerBullBoard(
+  app: HttpApp,
+  transport: Transport,
+  subscribed: () => boolean,
+): Promise<void> {
   if (!showsQueues(transport)) return;
   let board: Promise<FastifyInstance> | undefined;
   const forward = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (!board && !subscribed()) {
+      return sendProblem(reply, {
+        status: 503,
+        code: 'BUS_NOT_CONNECTED',
+        detail: 'the queues show once Redis answers and the consumers are subscribed (see /health/ready)',
+      });
+    }
     board ??= loadBoard(transport).catch((error: unknown) => {
       board = undefined;
       throw error;

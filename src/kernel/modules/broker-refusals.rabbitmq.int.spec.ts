@@ -1,7 +1,7 @@
 /**
  * A RabbitMQ that refuses this process for good (wrong password, missing vhost, a URL amqplib
- * cannot use) fails start at once with the broker's reason, naming AMQP_URL, instead of after the
- * 30 s wait as "no RabbitMQ answered". On the shared broker: a refused login creates nothing there.
+ * cannot use) fails start at once with the broker's reason, naming AMQP_URL, instead of being
+ * waited for as an outage. On the shared broker: a refused login creates nothing there.
  * (That an unreachable broker is still waited for: broker-wait.int.spec.ts.)
  */
 import { randomUUID } from 'node:crypto';
@@ -22,7 +22,7 @@ function amqp(change: (url: URL) => void): string {
   return url.toString();
 }
 
-/** Far below the 30 s start wait: the refusal was not waited out. */
+/** Within the start's wait for the broker: the refusal was not taken for an outage. */
 const AT_ONCE_MS = 5000;
 
 async function refusal(url: string): Promise<ConfigError> {

@@ -1,8 +1,8 @@
 /**
  * A Redis that refuses this process for good (no password where one is required, a wrong one, a
  * database it does not have) fails start at once with the server's reply, naming REDIS_URL,
- * instead of after the 30 s wait; and the refused connections stop reconnecting. On a private
- * redis-server with `--requirepass`, never on the shared Redis.
+ * instead of being waited for as an outage; and the refused connections stop reconnecting. On a
+ * private redis-server with `--requirepass`, never on the shared Redis.
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -18,7 +18,7 @@ const skip = redisServerMissingReason();
 if (skip && process.env.REQUIRE_BROKERS !== '1') console.warn(`[redis refusals] skipped: ${skip}`);
 
 const PASSWORD = `secret-${randomUUID().slice(0, 8)}`;
-/** Far below the 30 s start wait: the refusal was not waited out. */
+/** Within the start's wait for the broker: the refusal was not taken for an outage. */
 const AT_ONCE_MS = 5000;
 
 describe.skipIf(skip !== undefined && process.env.REQUIRE_BROKERS !== '1')('Redis refusals at start', () => {

@@ -1,65 +1,97 @@
-import { type Config, ConfigError, redactUrl } from '../config.js';
+import { type Config, redactUrl } from '../config.js';
 import type { Transport, TransportHealth } from '../messaging/transport.js';
 import type { Logger } from '../observability/logger.js';
 import { within } from '../time.js';
 
-/** How long a process waits at start for its broker before failing (naming AMQP_URL or REDIS_URL). */
-export const DEFAULT_BROKER_WAIT_MS = 30_000;
 const POLL_MS = 100;
-/** A line per this much waiting (the first one after it, so a broker that answers at once logs nothing). */
+/** A line per this much waiting while start waits (the first one after it, so a broker that answers at once logs nothing)… */
 const LOG_EVERY_MS = 1000;
+/** …and per this much once the process serves without its bus: an outage of hours stays readable. */
+const LOG_EVERY_LATER_MS = 10_000;
 const HEALTH_TIMEOUT_MS = 3000;
 
-const healthOf = (transport: Transport): Promise<TransportHealth> =>
+/** The broker a transport talks to, for log lines and readiness details (password redacted). */
+export interface Broker {
+  /** `RabbitMQ` or `Redis`. */
+  readonly name: string;
+  /** The variable that points at it: `AMQP_URL` or `REDIS_URL`. */
+  readonly variable: string;
+  /** Its URL, the password shown as `***`. */
+  readonly url: string;
+}
+
+/** The broker of `transport`; undefined on memory, which has none. */
+export function brokerOf(transport: Transport, config: Config): Broker | undefined {
+  if (transport.name === 'memory') return undefined;
+  return transport.name === 'rabbitmq'
+    ? { name: 'RabbitMQ', variable: 'AMQP_URL', url: redactUrl(config.amqpUrl) }
+    : { name: 'Redis', variable: 'REDIS_URL', url: redactUrl(config.redisUrl) };
+}
+
+/** The transport's health, bounded: a health check that hangs counts as no answer. */
+export const healthOf = (transport: Transport): Promise<TransportHealth> =>
   within(
     transport.health().catch((error: unknown) => ({ ok: false, detail: String(error) })),
     HEALTH_TIMEOUT_MS,
     () => ({ ok: false, detail: 'no answer to the health check' }),
   );
 
+export interface BrokerWaitOptions {
+  /** Ends the wait, rejecting with the signal's reason (the kernel stops). */
+  readonly signal?: AbortSignal;
+  /** One waiting line per second this long (the wait of `Kernel.start`), then one per 10 s. */
+  readonly closelyForMs?: number;
+}
+
 /**
- * Waits until the transport's broker answers, so every process (one without consumers too, such as
- * a gateway) starts only once its bus works: one warning line per second of waiting, then a
- * ConfigError naming the variable when `windowMs` has passed. A permanent refusal (bad login,
- * missing vhost, unusable URL) fails at once with its own error instead: no wait mends it.
- * Nothing to wait for on memory.
+ * Waits, with no deadline, until the transport's broker answers: a warning line per second of
+ * waiting (per 10 s after `closelyForMs`) naming the broker, its URL and its variable, and an info
+ * line when it answers after such a line. A permanent refusal (bad login, missing vhost, unusable
+ * URL) rejects at once with its own error instead: no wait mends it. Resolves at once on memory,
+ * which has no broker.
  */
 export async function waitForBroker(
   transport: Transport,
   config: Config,
   log: Logger,
-  windowMs = DEFAULT_BROKER_WAIT_MS,
+  { signal, closelyForMs = 0 }: BrokerWaitOptions = {},
 ): Promise<void> {
-  if (transport.name === 'memory') return;
-  const [broker, variable, url] =
-    transport.name === 'rabbitmq'
-      ? ['RabbitMQ', 'AMQP_URL', config.amqpUrl]
-      : ['Redis', 'REDIS_URL', config.redisUrl];
+  const broker = brokerOf(transport, config);
+  if (!broker) return;
   const startedAt = Date.now();
-  const deadline = startedAt + windowMs;
   let attempt = 0;
   let nextLog = startedAt + LOG_EVERY_MS;
   for (;;) {
+    signal?.throwIfAborted();
     const health = await healthOf(transport);
+    signal?.throwIfAborted();
     if (health.permanent) throw health.permanent;
     const now = Date.now();
     if (health.ok) {
-      if (attempt > 0) log.info(`${broker} at ${redactUrl(url)} answers after ${now - startedAt} ms`);
+      if (attempt > 0) log.info(`${broker.name} at ${broker.url} answers after ${now - startedAt} ms`);
       return;
-    }
-    if (now >= deadline) {
-      throw new ConfigError(
-        variable,
-        `no ${broker} answered at ${redactUrl(url)} within ${Math.round(windowMs / 1000)} s (${health.detail ?? 'down'})`,
-      );
     }
     if (now >= nextLog) {
       attempt++;
-      nextLog = now + LOG_EVERY_MS;
+      const elapsed = now - startedAt;
+      nextLog = now + (elapsed < closelyForMs ? LOG_EVERY_MS : LOG_EVERY_LATER_MS);
       log.warn(
-        `waiting for ${broker} at ${redactUrl(url)} (attempt ${attempt}, ${Math.ceil((deadline - now) / 1000)} s left; set ${variable}): ${health.detail ?? 'down'}`,
+        `waiting for ${broker.name} at ${broker.url} (attempt ${attempt}, ${Math.round(elapsed / 1000)} s so far; set ${broker.variable}): ${health.detail ?? 'down'}`,
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, deadline - now)));
+    await pause(POLL_MS, signal);
   }
+}
+
+/** Waits `ms`, or less when `signal` aborts. */
+export function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }

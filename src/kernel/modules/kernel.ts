@@ -21,7 +21,7 @@ import { type ModuleDatabase, openModuleDatabase } from '../persistence/db.js';
 import { migrateModuleDatabase } from '../persistence/migrate.js';
 import { SagaCoordinator } from '../sagas/coordinator.js';
 import { createSagaStore, type SagaListing, type SagaStore } from '../sagas/store.js';
-import { waitForBroker } from './broker-wait.js';
+import { BusConnection, type BusState, DEFAULT_BROKER_WAIT_MS } from './bus-connection.js';
 import type { ModuleContext, ModuleDefinition } from './module.js';
 import { type ModuleSettings, readModuleSettings } from './settings.js';
 import { unhandledCommands } from './unhandled-commands.js';
@@ -41,7 +41,10 @@ export interface KernelOptions {
   readonly log: Logger;
   readonly retry?: Partial<RetryPolicy>;
   readonly relay?: Partial<RelayOptions>;
-  /** How long start waits for the broker before failing naming AMQP_URL/REDIS_URL (default 30 s). */
+  /**
+   * How long start waits for the broker before it resolves without the bus, which then connects in
+   * the background (default 5 s).
+   */
   readonly brokerWaitMs?: number;
 }
 
@@ -73,10 +76,14 @@ export interface HealthCheck {
 /**
  * One kernel per app: the modules of this process, their databases, outboxes, consumers and
  * sagas, on one transport. Start order: migrate every database, run the modules' start hooks,
- * subscribe every consumer, then start the relays (so nothing is published before its in-process
- * consumers listen, and no message reaches a module before its start hook has run).
- * Stop order: module hooks, relays, transport (drains handlers), checkpointer, then each module's
- * saga timers and database.
+ * wait for the broker, subscribe every consumer, then start the relays and saga coordinators (so
+ * nothing is published before its in-process consumers listen, no message reaches a module before
+ * its start hook has run, and no saga step times out while nothing can be delivered).
+ * A broker that does not answer within `brokerWaitMs` is waited for while the process serves
+ * (bus-connection.ts): start resolves, commands wait in the outbox, readiness fails naming the
+ * broker, and the rest of the start runs once it answers.
+ * Stop order: the background connection, module hooks, relays, transport (drains handlers),
+ * checkpointer, then each module's saga timers and database.
  */
 export class Kernel {
   readonly messageTypes = new MessageTypes();
@@ -92,6 +99,7 @@ export class Kernel {
   #unhandled: readonly string[] = [];
   #stopping: Promise<void> | undefined;
   #checkpointer: Checkpointer | undefined;
+  readonly #bus: BusConnection;
 
   /** Throws the ConfigError of a running module whose settings are invalid (nothing started yet). */
   constructor(options: KernelOptions) {
@@ -100,8 +108,15 @@ export class Kernel {
     this.config = options.config;
     this.transport = options.transport;
     this.log = options.log;
+    this.#bus = new BusConnection({
+      transport: options.transport,
+      config: options.config,
+      log: options.log,
+      startWaitMs: options.brokerWaitMs ?? DEFAULT_BROKER_WAIT_MS,
+    });
   }
 
+  /** Fully started: every consumer subscribed, relays and saga coordinators running; not stopping. */
   get started(): boolean {
     return this.#started && !this.#stopping;
   }
@@ -111,9 +126,20 @@ export class Kernel {
     return this.#runtimes;
   }
 
+  /** Where the bus connection is: `up` once started, `waiting` while the broker does not answer. */
+  get busState(): BusState {
+    return this.#bus.state;
+  }
+
+  /**
+   * Opens every module (databases, start hooks), then connects the bus. Resolves with the kernel
+   * started when the broker answers within `brokerWaitMs` (always on memory); rejects on a
+   * permanent broker refusal, a subscribe error, or a module that fails to open or start. When
+   * the broker does not answer in time it resolves serving without the bus (`started` false,
+   * readiness failing naming the broker) and finishes the start once the broker answers; a fatal
+   * error then goes to `onFatal`.
+   */
   async start(): Promise<void> {
-    // Every process waits for its bus, also one without consumers (a gateway): fail clearly, not later.
-    await waitForBroker(this.transport, this.config, this.log, this.#options.brokerWaitMs);
     for (const definition of this.#options.modules) {
       this.messageTypes.register(definition.messages ?? []);
       this.messageTypes.register(definition.sends ?? []);
@@ -124,13 +150,27 @@ export class Kernel {
       this.log,
     );
     for (const runtime of this.#runtimes) await runtime.definition.start?.(runtime.context);
-    for (const runtime of this.#runtimes) {
-      for (const consumer of runtime.consumers) {
-        consumer.routeAtStart();
-        await this.transport.subscribe(consumer);
-      }
-    }
     this.#warnOfUnhandledCommands();
+    // Every process waits for its bus, also one without consumers (a gateway): its relays publish.
+    await this.#bus.connect(
+      this.#runtimes.flatMap((runtime) => runtime.consumers),
+      () => this.#startRelaysAndSagas(),
+    );
+  }
+
+  /**
+   * Calls `listener` once if the start, finished in the background after `start` resolved without
+   * the bus, fails for good: a permanent broker refusal, or subscribing failing while the broker
+   * answers (a ConfigError such as BUS_PARTITIONS, a queue declared otherwise). Called at once (on
+   * the next tick) if that has already happened. The kernel then neither consumes nor publishes:
+   * the process should report the error and stop.
+   */
+  onFatal(listener: (error: Error) => void): void {
+    this.#bus.onFatal(listener);
+  }
+
+  /** The last step of the start, once every consumer is subscribed. */
+  #startRelaysAndSagas(): void {
     for (const runtime of this.#runtimes) {
       runtime.relay.start();
       runtime.coordinator.start();
@@ -149,9 +189,11 @@ export class Kernel {
   }
 
   async #stop(): Promise<void> {
+    this.#bus.stop(); // first, before any await: nothing more is subscribed or started
     for (const runtime of this.#runtimes) await runtime.definition.stop?.(runtime.context);
     await Promise.all(this.#runtimes.map((runtime) => runtime.relay.stop()));
     await this.transport.close();
+    await this.#bus.finished(); // a subscribe waiting for a connection has ended with the transport
     await this.#checkpointer?.close();
     for (const runtime of this.#runtimes) {
       runtime.coordinator.stop();
@@ -313,7 +355,10 @@ export class Kernel {
     return metrics.registry.metrics();
   }
 
-  /** Readiness: every database answers, the transport is up, every consumer is subscribed. */
+  /**
+   * Readiness: every database answers, the transport is up, every consumer is subscribed (while
+   * the broker is waited for, `subscriptions` fails naming it and its URL).
+   */
   async health(): Promise<Record<string, HealthCheck>> {
     const checks: Record<string, HealthCheck> = {};
     for (const { database, definition } of this.#runtimes) {
@@ -332,7 +377,7 @@ export class Kernel {
       : { status: 'fail', detail: transport.detail ?? 'down' };
     checks.subscriptions = this.started
       ? { status: 'pass' }
-      : { status: 'fail', detail: 'kernel not started' };
+      : { status: 'fail', detail: this.#bus.detail() ?? 'kernel stopped' };
     if (this.#unhandled.length > 0) {
       checks.commands = { status: 'warn', detail: unhandledDetail(this.#unhandled) };
     }

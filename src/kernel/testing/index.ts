@@ -10,4 +10,5 @@ export { eventually } from './eventually.js';
 export { handlerContextWithoutInbox } from './handler-context.js';
 export { freePort, freePorts } from './ports.js';
 export { envelopeOf, type SagaOutcome, STEP_TIMEOUT, sagaSpec } from './saga-spec.js';
+export { TcpRelay } from './tcp-relay.js';
 export { startTestKernel, type TestKernel, type TestKernelOptions } from './test-kernel.js';

@@ -19,6 +19,8 @@ export interface TestKernelOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Reuse a data directory (default: a new temporary one, removed by `dispose`). */
   readonly dataDir?: string;
+  /** How long start waits for the broker before it serves without the bus (Kernel's default: 5 s). */
+  readonly brokerWaitMs?: number;
 }
 
 /** A kernel without HTTP on a temporary data directory, restartable over the same databases. */
@@ -49,6 +51,7 @@ export async function startTestKernel(options: TestKernelOptions): Promise<TestK
     log,
     ...(options.retry ? { retry: options.retry } : {}),
     ...(options.relay ? { relay: options.relay } : {}),
+    ...(options.brokerWaitMs !== undefined ? { brokerWaitMs: options.brokerWaitMs } : {}),
   });
   await kernel.start();
   const handle: TestKernel = {
