@@ -11,7 +11,7 @@ import { Kernel } from '../modules/kernel.js';
 import type { HttpApp, ModuleDefinition } from '../modules/module.js';
 import { readModuleSettings } from '../modules/settings.js';
 import { registerObservabilityRoutes } from '../observability/health.js';
-import { createLogger, type Logger } from '../observability/logger.js';
+import { createLogger, type Logger, wantsPrettyLogs } from '../observability/logger.js';
 import { registerServiceRegistry } from '../registry/http.js';
 
 export interface HostOptions {
@@ -44,7 +44,8 @@ declare module 'fastify' {
  * the databases. When start fails, whatever was opened is closed before the error is rethrown.
  */
 export async function createHost(config: Config, options: HostOptions): Promise<HttpApp> {
-  const log = options.log ?? createLogger(config.logLevel);
+  const log =
+    options.log ?? createLogger(config.logLevel, { pretty: wantsPrettyLogs(config.nodeEnv, process.stdout) });
   const modules = options.catalogue.filter((module) => config.modules.includes(module.name));
   const settings = readModuleSettings(config, modules); // a ConfigError before anything connects
   const kernel = new Kernel({
