@@ -207,7 +207,8 @@ function sample(text: string, name: string, labels: Record<string, string>): num
 
 function runMain(env: Record<string, string>) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, ...env },
+    // PORT=0 unless given: a start checks its port first, and 3000 may be taken on this machine
+    env: { ...process.env, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
