@@ -379,7 +379,10 @@ export async function ensureBuilt(root) {
   if (!stamp) {
     await underLock(root, async (run) => {
       if (readStamp(root)) return; // built by the start that held the lock before us
-      say('build: dist/ is missing: building it once (npm run build)…');
+      const what = existsSync(join(root, DIST))
+        ? 'has no build stamp (not built by npm run build)'
+        : 'is missing';
+      say(`build: dist/ ${what}: building it once (npm run build)…`);
       await buildLocked(root, run);
     });
     return;

@@ -101,6 +101,18 @@ describe('what a build leaves behind', () => {
     expect(buildLeftovers(dir)).toEqual([]);
   }, 60_000);
 
+  it('a dist/ without the build stamp (a bare tsc, an older checkout) is built once by the start', async () => {
+    const dir = project();
+    mkdirSync(join(dir, 'dist/src'), { recursive: true });
+    writeFileSync(join(dir, 'dist/src/main.js'), "console.log('old build');\n");
+
+    const start = run(dir, 'start');
+    await succeeds(start);
+    expect(start.matching(/^build: dist\/ has no build stamp .*: building it once/)).toHaveLength(1);
+    expect(start.matching(/^started$/)).toHaveLength(1);
+    expect(JSON.parse(stampOf(dir))).toMatchObject({ startedAt: expect.any(Number) });
+  }, 60_000);
+
   it('an interrupted build (SIGTERM) stops tsc and leaves dist/ as it was, with no lock', async () => {
     const dir = project();
     await succeeds(run(dir, 'build', 'initial'));
