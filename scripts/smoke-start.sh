@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# A newcomer's `npm start`: builds, starts every module on the in-memory transport with a fresh
-# data directory, waits for /health/ready to answer 200, then stops it with SIGTERM.
+# A newcomer's `npm start`, after `npm ci` (which built dist/; a start builds it only when missing):
+# starts every module on the in-memory transport with a fresh data directory, waits for
+# /health/ready to answer 200, then stops it with SIGTERM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

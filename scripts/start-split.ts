@@ -6,10 +6,12 @@
  *
  *   tsx scripts/start-split.ts [--manifest deploy/split.json] [--runner dist|tsx] [--raw]
  *
- * --runner dist (default) runs `node dist/src/main.js` (npm run build first); tsx runs the
- * sources (`node --import tsx src/main.ts`). --raw prints the processes' JSON log lines as they are.
- * The manifest's `env` are defaults for every process; this shell's environment overrides them; a
- * process's own `env` overrides both. JWT_SECRET is shared: a random one is made when unset.
+ * --runner dist (default) runs `node dist/src/main.js` (`npm run start:split` first builds dist/
+ * when it is missing, waits for a build in progress, and warns when it is older than the sources);
+ * tsx runs the sources (`node --import tsx src/main.ts`). --raw prints the processes' JSON log
+ * lines as they are. The manifest's `env` are defaults for every process; this shell's environment
+ * overrides them; a process's own `env` overrides both. JWT_SECRET is shared: a random one is made
+ * when unset.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

@@ -160,6 +160,31 @@ describe('the app over HTTP', () => {
     });
   });
 
+  it('answers GET / with links to what it serves: JSON, or a page for a browser', async () => {
+    const response = await app.inject('/');
+    expect(response.statusCode).toBe(200);
+    const links = {
+      docs: '/docs',
+      openapi: '/openapi.json',
+      asyncapi: '/asyncapi.json',
+      admin: '/admin',
+      health: '/health/ready',
+      metrics: '/metrics',
+    };
+    expect(response.json()).toEqual({ name: 'modulith', links });
+    for (const href of Object.values(links)) {
+      // every link leads to a route (/admin answers 401 without a session)
+      expect((await app.inject(href)).statusCode, href).not.toBe(404);
+    }
+    const browser = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+    const page = await app.inject({ url: '/', headers: { accept: browser } });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toContain('text/html');
+    for (const href of Object.values(links)) expect(page.body).toContain(`href="${href}"`);
+    const curl = await app.inject({ url: '/', headers: { accept: '*/*' } });
+    expect(curl.json()).toMatchObject({ name: 'modulith' });
+  });
+
   it('answers an unknown route with a 404 problem', async () => {
     const response = await app.inject('/nope');
     expect(response.statusCode).toBe(404);
@@ -182,7 +207,8 @@ function sample(text: string, name: string, labels: Record<string, string>): num
 
 function runMain(env: Record<string, string>) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, ...env },
+    // PORT=0 unless given: a start checks its port first, and 3000 may be taken on this machine
+    env: { ...process.env, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

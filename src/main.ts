@@ -1,7 +1,13 @@
 import { buildApp, moduleCatalogue } from './app.js';
-import { type Config, ConfigError, loadConfig } from './kernel/index.js';
+import { assertPortFree, listen } from './kernel/host/listen.js';
+import { type Config, ConfigError, type HttpApp, loadConfig } from './kernel/index.js';
 
 const SHUTDOWN_TIMEOUT_MS = 15_000;
+/**
+ * Ctrl-C under `npm start` reaches node twice (from the terminal, and forwarded by npm): a second
+ * signal this soon after the first is that same one, not a user insisting on exiting now.
+ */
+const SAME_SIGNAL_MS = 1000;
 
 function readDotEnv(): void {
   try {
@@ -11,6 +17,15 @@ function readDotEnv(): void {
   }
 }
 
+/** Configuration errors end the start with one line and exit code 1; anything else is rethrown. */
+function exitOnConfigError(error: unknown): never {
+  if (error instanceof ConfigError) {
+    console.error(`Configuration error: ${error.message}`);
+    process.exit(1);
+  }
+  throw error;
+}
+
 function configOrExit(): Config {
   try {
     return loadConfig(
@@ -18,11 +33,19 @@ function configOrExit(): Config {
       moduleCatalogue.map((module) => module.name),
     );
   } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(`Configuration error: ${error.message}`);
-      process.exit(1);
-    }
-    throw error;
+    return exitOnConfigError(error);
+  }
+}
+
+async function appOrExit(config: Config): Promise<HttpApp> {
+  try {
+    return await buildApp(config);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(
+      error instanceof ConfigError ? `Configuration error: ${message}` : `Start failed: ${message}`,
+    );
+    process.exit(1);
   }
 }
 
@@ -31,7 +54,7 @@ function configOrExit(): Config {
  * good there (a refused login, a ConfigError such as BUS_PARTITIONS): one line, as a failed start
  * prints, then the app closed and exit code 1, so a supervisor sees a configuration error.
  */
-function exitOnKernelFailure(app: Awaited<ReturnType<typeof buildApp>>): void {
+function exitOnKernelFailure(app: HttpApp): void {
   app.kernel.onFatal((error) => {
     console.error(
       error instanceof ConfigError
@@ -44,30 +67,16 @@ function exitOnKernelFailure(app: Awaited<ReturnType<typeof buildApp>>): void {
   });
 }
 
-async function main(): Promise<void> {
-  readDotEnv();
-  const config = configOrExit();
-  let app: Awaited<ReturnType<typeof buildApp>>;
-  try {
-    app = await buildApp(config);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    console.error(
-      error instanceof ConfigError ? `Configuration error: ${message}` : `Start failed: ${message}`,
-    );
-    process.exit(1);
-  }
-  exitOnKernelFailure(app);
-  if (config.jwtSecretGenerated) {
-    app.log.warn('JWT_SECRET is not set: using a random secret; tokens will not survive a restart');
-  }
-  let closing = false;
+/** SIGTERM/SIGINT: stop HTTP, drain handlers and relays, close databases; a second signal exits now. */
+function stopOnSignals(app: HttpApp): void {
+  let firstAt: number | undefined;
   const shutdown = (signal: string) => {
-    if (closing) {
+    if (firstAt !== undefined) {
+      if (Date.now() - firstAt < SAME_SIGNAL_MS) return;
       app.log.warn(`${signal} again: exiting now`);
       process.exit(1);
     }
-    closing = true;
+    firstAt = Date.now();
     app.log.info(`${signal}: shutting down`);
     setTimeout(() => {
       app.log.error('shutdown timed out');
@@ -83,7 +92,25 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  await app.listen({ port: config.port, host: config.host });
+}
+
+async function main(): Promise<void> {
+  readDotEnv();
+  const config = configOrExit();
+  // before buildApp, which connects to the broker: a port in use is one line now, not after retries
+  await assertPortFree(config).catch(exitOnConfigError);
+  const app = await appOrExit(config);
+  exitOnKernelFailure(app);
+  if (config.jwtSecretGenerated) {
+    app.log.warn('JWT_SECRET is not set: using a random secret; tokens will not survive a restart');
+  }
+  stopOnSignals(app);
+  try {
+    await listen(app, config);
+  } catch (error) {
+    await app.close().catch(() => {}); // the port was taken after the check: release what started
+    exitOnConfigError(error);
+  }
 }
 
 await main();

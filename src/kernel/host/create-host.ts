@@ -3,6 +3,7 @@ import { registerAdminRoutes } from '../http/admin-routes.js';
 import { registerAsyncApiRoute } from '../http/asyncapi.js';
 import { registerBullBoard } from '../http/bull-board.js';
 import { registerDashboard } from '../http/dashboard/routes.js';
+import { registerIndexRoute } from '../http/index-route.js';
 import { createHttpServer } from '../http/server.js';
 import type { RetryPolicy } from '../messaging/retry.js';
 import type { Transport } from '../messaging/transport.js';
@@ -11,7 +12,7 @@ import { Kernel } from '../modules/kernel.js';
 import type { HttpApp, ModuleDefinition } from '../modules/module.js';
 import { readModuleSettings } from '../modules/settings.js';
 import { registerObservabilityRoutes } from '../observability/health.js';
-import { createLogger, type Logger } from '../observability/logger.js';
+import { createLogger, type Logger, wantsPrettyLogs } from '../observability/logger.js';
 import { registerServiceRegistry } from '../registry/http.js';
 
 export interface HostOptions {
@@ -45,7 +46,8 @@ declare module 'fastify' {
  * the databases. When start fails, whatever was opened is closed before the error is rethrown.
  */
 export async function createHost(config: Config, options: HostOptions): Promise<HttpApp> {
-  const log = options.log ?? createLogger(config.logLevel);
+  const log =
+    options.log ?? createLogger(config.logLevel, { pretty: wantsPrettyLogs(config.nodeEnv, process.stdout) });
   const modules = options.catalogue.filter((module) => config.modules.includes(module.name));
   const settings = readModuleSettings(config, modules); // a ConfigError before anything connects
   const kernel = new Kernel({
@@ -60,6 +62,7 @@ export async function createHost(config: Config, options: HostOptions): Promise<
   const app = await createHttpServer(log, config);
   app.decorate('kernel', kernel);
   app.addHook('onClose', () => kernel.stop());
+  registerIndexRoute(app);
   registerObservabilityRoutes(app, kernel);
   registerAdminRoutes(app, kernel);
   registerDashboard(app, kernel);
