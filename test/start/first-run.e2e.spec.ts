@@ -124,7 +124,11 @@ describe('npm start from a built dist/', () => {
     try {
       const startedAt = performance.now();
       // a broker that answers nothing: a start that tried it would wait for it for 30 s
-      const proc = start(port, { TRANSPORT: 'rabbitmq', AMQP_URL: 'amqp://guest:guest@127.0.0.1:1' });
+      const proc = start(port, {
+        TRANSPORT: 'rabbitmq',
+        AMQP_URL: 'amqp://guest:guest@127.0.0.1:1',
+        JWT_SECRET: 'first-run-spec-secret-0123456789abcdef',
+      });
       const exit = await proc.exited;
       const ms = performance.now() - startedAt;
       expect(exit).toEqual({ code: 1, signal: null });
