@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { TEST_JWT_SECRET } from '../../../test/support/module-testing.js';
-import { type HttpApp, loadConfig } from '../../kernel/index.js';
+import { ConfigError, type HttpApp, loadConfig } from '../../kernel/index.js';
 import { createHost } from '../../kernel/testing/index.js';
 import { usersModule } from './index.js';
 
@@ -31,43 +31,62 @@ function usersDb(app: HttpApp) {
   };
 }
 
+const register = (app: HttpApp, email: string, password: string) =>
+  app.inject({ method: 'POST', url: '/auth/register', payload: { email, password, name: 'Boss' } });
+const login = (app: HttpApp, email: string, password: string) =>
+  app.inject({ method: 'POST', url: '/auth/login', payload: { email, password } });
+
 describe('the admin account across restarts', () => {
-  it('is kept without rehashing, updated when the password changes, and promoted when registered as a user', async () => {
+  it('is created once, kept without rehashing, and updated when the password changes', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'users-admin-'));
     try {
-      let app = await startApp(dataDir);
-      expect(
-        (
-          await app.inject({
-            method: 'POST',
-            url: '/auth/register',
-            payload: { email: 'boss@example.test', password: 'boss-password', name: 'Boss' },
-          })
-        ).statusCode,
-      ).toBe(201);
+      let app = await startApp(dataDir, { email: 'boss@example.test', password: 'boss-password' });
+      const created = usersDb(app).users();
+      expect(created).toMatchObject([{ email: 'boss@example.test', role: 'admin' }]);
       await app.close();
 
       app = await startApp(dataDir, { email: 'BOSS@example.test', password: 'boss-password' });
-      const promoted = usersDb(app).users();
-      expect(promoted).toMatchObject([{ email: 'boss@example.test', role: 'admin' }]);
-      await app.close();
-
-      app = await startApp(dataDir, { email: 'boss@example.test', password: 'boss-password' });
-      expect(usersDb(app).users()).toEqual(promoted); // same hash: not rehashed
+      expect(usersDb(app).users()).toEqual(created); // same hash: not rehashed
       await app.close();
 
       app = await startApp(dataDir, { email: 'boss@example.test', password: 'new-boss-password' });
       const [updated] = usersDb(app).users();
-      expect(updated?.password_hash).not.toBe(promoted[0]?.password_hash);
-      const login = await app.inject({
-        method: 'POST',
-        url: '/auth/login',
-        payload: { email: 'boss@example.test', password: 'new-boss-password' },
-      });
-      expect(login.statusCode).toBe(200);
+      expect(updated?.password_hash).not.toBe(created[0]?.password_hash);
+      expect((await login(app, 'boss@example.test', 'new-boss-password')).statusCode).toBe(200);
       expect(usersDb(app).registered()).toEqual([
-        { userId: expect.any(String), email: 'boss@example.test', name: 'Boss', role: 'user' },
+        { userId: expect.any(String), email: 'boss@example.test', name: 'Administrator', role: 'admin' },
       ]);
+      await app.close();
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('never takes over an account registered as a user: the start stops naming ADMIN_EMAIL', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'users-admin-'));
+    try {
+      let app = await startApp(dataDir);
+      expect((await register(app, 'boss@example.test', 'registrant-password')).statusCode).toBe(201);
+      const registered = usersDb(app).users();
+      await app.close();
+
+      const refused = await startApp(dataDir, {
+        email: 'BOSS@example.test',
+        password: 'admin-password',
+      }).then(
+        (started) => started.close().then(() => undefined),
+        (error: unknown) => error,
+      );
+      expect(refused).toBeInstanceOf(ConfigError);
+      expect(refused).toMatchObject({
+        variable: 'ADMIN_EMAIL',
+        message: expect.stringContaining('belongs to an account registered as a user'),
+      });
+
+      app = await startApp(dataDir);
+      expect(usersDb(app).users()).toEqual(registered); // still a user, with its own password
+      expect((await login(app, 'boss@example.test', 'registrant-password')).statusCode).toBe(200);
+      expect((await login(app, 'boss@example.test', 'admin-password')).statusCode).toBe(401);
       await app.close();
     } finally {
       rmSync(dataDir, { recursive: true, force: true });

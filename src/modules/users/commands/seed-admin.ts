@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm';
-import type { ModuleContext } from '../../../kernel/index.js';
+import { ConfigError, type ModuleContext } from '../../../kernel/index.js';
 import { userRegistered } from '../contracts.js';
 import { hashPassword, needsRehash, verifyPassword } from '../password.js';
 import { findUserByEmail } from '../queries.js';
@@ -17,9 +17,15 @@ export type SeedOutcome = 'created' | 'updated' | 'kept';
  * Makes sure the configured admin account exists with role admin and the configured password.
  * A new account publishes users.user-registered. The password is rehashed only when it changed
  * (or the stored hash uses an older cost), not at every start.
+ *
+ * It never takes over an account it did not create: when the address belongs to an account
+ * registered as a user, promoting it would hand its registrant (their tokens, their webhooks) the
+ * admin's rights, and resetting its password would lock them out. The start then stops with a
+ * ConfigError naming ADMIN_EMAIL.
  */
 export async function seedAdmin(ctx: ModuleContext, admin: AdminCredentials): Promise<SeedOutcome> {
   const existing = findUserByEmail(ctx.db, admin.email);
+  if (existing && existing.role !== 'admin') throw notAdoptable(admin.email);
   const keepHash =
     existing !== undefined &&
     !needsRehash(existing.passwordHash) &&
@@ -37,12 +43,17 @@ export async function seedAdmin(ctx: ModuleContext, admin: AdminCredentials): Pr
       tx.stage(userRegistered({ userId: user.id, email: user.email, name: user.name, role: 'admin' }));
       return 'created';
     }
-    const changes = {
-      ...(current.role === 'admin' ? {} : { role: 'admin' as const }),
-      ...(keepHash && current.passwordHash === existing?.passwordHash ? {} : { passwordHash }),
-    };
+    if (current.role !== 'admin') throw notAdoptable(admin.email); // registered meanwhile
+    const changes = keepHash && current.passwordHash === existing?.passwordHash ? {} : { passwordHash };
     if (Object.keys(changes).length === 0) return 'kept';
     tx.db.update(usersUsers).set(changes).where(eq(usersUsers.id, current.id)).run();
     return 'updated';
   });
 }
+
+const notAdoptable = (email: string): ConfigError =>
+  new ConfigError(
+    'ADMIN_EMAIL',
+    `${email} belongs to an account registered as a user; the seed does not take over an account it ` +
+      'did not create (set another ADMIN_EMAIL)',
+  );
