@@ -164,7 +164,11 @@ describe.each([
           { timeoutMs: 5000, intervalMs: 50 },
         );
         expect(kernel.started).toBe(true);
-        expect(kernel.outboxStats()).toMatchObject([{ pending: 0, published: 1 }]);
+        // the consumer may handle the message before the relay has marked its row published
+        await eventually(() => expect(kernel.outboxStats()).toMatchObject([{ pending: 0, published: 1 }]), {
+          timeoutMs: 5000,
+          intervalMs: 50,
+        });
         await new Promise((resolve) => setTimeout(resolve, 500));
         expect(received).toEqual([staged?.id]); // once
       } finally {
