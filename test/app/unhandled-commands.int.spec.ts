@@ -5,27 +5,20 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { moduleCatalogue } from '../../src/app.js';
 import { createHost } from '../../src/kernel/host/create-host.js';
 import { loadConfig } from '../../src/kernel/index.js';
+import { capturingLogger } from '../../src/kernel/testing/start-attempt.js';
 
 const root = mkdtempSync(join(tmpdir(), 'unhandled-commands-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const names = moduleCatalogue.map((module) => module.name);
 
 async function start(modules: string) {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(...chunk.toString().split('\n').filter(Boolean));
-      done();
-    },
-  });
+  const { log, lines } = capturingLogger();
   const config = loadConfig({ MODULES: modules, DATA_DIR: join(root, modules), LOG_LEVEL: 'warn' }, names);
-  const app = await createHost(config, { catalogue: moduleCatalogue, log: pino({ level: 'warn' }, stream) });
+  const app = await createHost(config, { catalogue: moduleCatalogue, log });
   return { app, lines };
 }
 
@@ -34,7 +27,7 @@ describe('commands nobody in the process handles (memory transport)', () => {
     const { app, lines } = await start('users,inventory,orders');
     try {
       const expected = 'no module of this process handles payments.charge-payment, payments.refund-payment';
-      expect(lines.some((line) => line.includes(expected))).toBe(true);
+      expect(lines.some((line) => line.msg.includes(expected))).toBe(true);
       const ready = await app.inject({ url: '/health/ready' });
       expect(ready.statusCode).toBe(200);
       expect(ready.json()).toMatchObject({
@@ -49,7 +42,7 @@ describe('commands nobody in the process handles (memory transport)', () => {
   it('says nothing when every command it may send is handled here', async () => {
     const { app, lines } = await start('users,inventory,payments,orders');
     try {
-      expect(lines.filter((line) => line.includes('no module of this process handles'))).toEqual([]);
+      expect(lines.filter((line) => line.msg.includes('no module of this process handles'))).toEqual([]);
       const ready = await app.inject({ url: '/health/ready' });
       expect(ready.statusCode).toBe(200);
       expect(ready.json().status).toBe('pass');

@@ -7,7 +7,6 @@
  * here, and with real processes test/split.)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Type } from 'typebox';
@@ -15,42 +14,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.js';
 import { defineEvent } from '../messaging/message-types.js';
 import { on } from '../messaging/subscription.js';
-import type { Transport } from '../messaging/transport.js';
 import { createTransport } from '../messaging/transports/index.js';
+import { freePort } from '../testing/ports.js';
 import { capturingLogger } from '../testing/start-attempt.js';
+import { onEverySubscribe } from '../testing/subscribe-hook.js';
 import { Kernel } from './kernel.js';
 import { defineModule } from './module.js';
-
-/** A loopback port where nothing listens. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
-/** The transport, remembering every consumer it is asked to subscribe. */
-function recordingSubscribes(transport: Transport): { transport: Transport; subscribed: string[] } {
-  const subscribed: string[] = [];
-  return {
-    subscribed,
-    transport: {
-      name: transport.name,
-      publish: (messages) => transport.publish(messages),
-      subscribe: (endpoint) => {
-        subscribed.push(endpoint.name);
-        return transport.subscribe(endpoint);
-      },
-      route: (endpoint, types) => transport.route(endpoint, types),
-      redeliver: (endpoint, raw) => transport.redeliver(endpoint, raw),
-      stats: () => transport.stats(),
-      health: () => transport.health(),
-      close: () => transport.close(),
-    },
-  };
-}
 
 const pinged = defineEvent({
   type: 'waiter.pinged',
@@ -82,7 +51,7 @@ describe('waiting for the broker at start', () => {
     '%s: says so, serves without the bus, subscribes nothing, does not fail',
     { timeout: 20_000 },
     async (transportName, variable, broker, urls) => {
-      const port = await closedPort();
+      const port = await freePort(); // nothing listens there
       const config = loadConfig(
         {
           TRANSPORT: transportName,
@@ -93,7 +62,10 @@ describe('waiting for the broker at start', () => {
         ['waiter'],
       );
       const { log, lines } = capturingLogger();
-      const { transport, subscribed } = recordingSubscribes(await createTransport(config, log));
+      const subscribed: string[] = [];
+      const transport = onEverySubscribe(await createTransport(config, log), (endpoint) =>
+        subscribed.push(endpoint.name),
+      );
       const kernel = new Kernel({ config, modules: [waiter], transport, log, brokerWaitMs: START_WAIT_MS });
       const fatal: Error[] = [];
       kernel.onFatal((error) => fatal.push(error));

@@ -17,6 +17,7 @@ import { connect } from 'amqplib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger, type Logger } from '../../../observability/logger.js';
 import { amqpSkipReason, amqpUrl, freePort } from '../../../testing/index.js';
+import { onEverySubscribe } from '../../../testing/subscribe-hook.js';
 import type { ConsumerEndpoint, Transport } from '../../transport.js';
 import { partitionOf } from '../partition.js';
 import { describeTransportConformance } from '../testing/conformance/suite.js';
@@ -179,20 +180,9 @@ const options = (overrides: Partial<RabbitMqOptions> = {}): RabbitMqOptions => (
 
 /** The transport, remembering what it subscribes so that the test's queues can be deleted. */
 function create(log: Logger, overrides: Partial<RabbitMqOptions> = {}): Transport {
-  const transport = createRabbitMqTransport(log, options(overrides));
-  return {
-    name: transport.name,
-    publish: (messages) => transport.publish(messages),
-    subscribe: (endpoint) => {
-      subscribed.set(endpoint.name, endpoint.module);
-      return transport.subscribe(endpoint);
-    },
-    route: (endpoint, types) => transport.route(endpoint, types),
-    redeliver: (endpoint, raw) => transport.redeliver(endpoint, raw),
-    stats: () => transport.stats(),
-    health: () => transport.health(),
-    close: () => transport.close(),
-  };
+  return onEverySubscribe(createRabbitMqTransport(log, options(overrides)), (endpoint) =>
+    subscribed.set(endpoint.name, endpoint.module),
+  );
 }
 
 /** Puts raw bytes by hand on the partition queue their key belongs to, as another producer might. */

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, expect } from 'vitest';
 import { defineModule, type ModuleDefinition } from '../../../../modules/module.js';
 import type { Logger } from '../../../../observability/logger.js';
 import { eventually, startTestKernel, type TestKernel } from '../../../../testing/index.js';
+import { onEverySubscribe } from '../../../../testing/subscribe-hook.js';
 import type { DeadLetter } from '../../../dead-letters.js';
 import type { MessageDraft } from '../../../envelope.js';
 import { on } from '../../../subscription.js';
@@ -180,19 +181,7 @@ export class Harness {
 
   /** Delegates to the transport, remembering each endpoint it is given. */
   #capture(transport: Transport): Transport {
-    return {
-      name: transport.name,
-      publish: (messages) => transport.publish(messages),
-      subscribe: async (endpoint) => {
-        this.#endpoints.set(endpoint.name, endpoint);
-        await transport.subscribe(endpoint);
-      },
-      route: (endpoint, types) => transport.route(endpoint, types),
-      redeliver: (endpoint, raw) => transport.redeliver(endpoint, raw),
-      stats: () => transport.stats(),
-      health: () => transport.health(),
-      close: () => transport.close(),
-    };
+    return onEverySubscribe(transport, (endpoint) => this.#endpoints.set(endpoint.name, endpoint));
   }
 }
 
