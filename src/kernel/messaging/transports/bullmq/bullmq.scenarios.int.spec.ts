@@ -9,10 +9,13 @@ import { describe, expect, it } from 'vitest';
 import type { Logger } from '../../../observability/logger.js';
 import { redisSkipReason } from '../../../testing/brokers.js';
 import { eventually } from '../../../testing/index.js';
+import { partitionOf } from '../partition.js';
 import { type BullMqTransportOptions, createBullMqTransport } from './bullmq.js';
 import {
+  envelope,
   FakeConsumer,
   leaseHolders,
+  partitionsHeldBy,
   publishAll,
   redisServerMissingReason,
   stream,
@@ -23,6 +26,40 @@ const skip = (await redisSkipReason()) ?? redisServerMissingReason();
 const redis = usePrivateRedis(skip);
 const silent = pino({ level: 'silent' });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A key whose partition (of 4) is one of `partitions`. */
+function keyIn(partitions: readonly number[]): string {
+  for (let i = 0; ; i++) if (partitions.includes(partitionOf(`k${i}`, 4))) return `k${i}`;
+}
+
+/** The crash child (testing/crash-child.ts) with its output lines; `kill` returns the jobs it had in flight. */
+function crashChild(url: string, prefix: string, args: readonly string[]) {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      fileURLToPath(new URL('./testing/crash-child.ts', import.meta.url)),
+      url,
+      prefix,
+      ...args,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const lines: string[] = [];
+  child.stdout.on('data', (chunk: Buffer) => lines.push(...chunk.toString().split('\n').filter(Boolean)));
+  const numbers = (word: string) =>
+    lines.filter((l) => l.startsWith(`${word} `)).map((l) => Number(l.slice(word.length + 1)));
+  const done = () => numbers('done');
+  return {
+    lines,
+    done,
+    kill(): number[] {
+      child.kill('SIGKILL');
+      return numbers('start').filter((n) => !done().includes(n));
+    },
+  };
+}
 
 const transport = (options: Partial<BullMqTransportOptions> = {}, log: Logger = silent) =>
   createBullMqTransport(log, {
@@ -90,44 +127,84 @@ const transport = (options: Partial<BullMqTransportOptions> = {}, log: Logger = 
   });
 
   it('redelivers, in order, the jobs of a consumer process killed mid-job', async () => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        fileURLToPath(new URL('./testing/crash-child.ts', import.meta.url)),
-        redis.url(),
-        redis.prefix(),
-        '40',
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    const lines: string[] = [];
-    child.stdout.on('data', (chunk: Buffer) => lines.push(...chunk.toString().split('\n').filter(Boolean)));
+    const child = crashChild(redis.url(), redis.prefix(), ['40']);
     const consumer = new FakeConsumer();
     const [publisher, successor] = [transport(), transport({ instanceId: 'successor' })];
     try {
-      await eventually(() => expect(lines).toContain('ready'), { timeoutMs: 20_000 });
+      await eventually(() => expect(child.lines).toContain('ready'), { timeoutMs: 20_000 });
       const messages = stream(60, 1); // one key: strict order
       await publishAll(publisher, messages);
-      await eventually(() => expect(lines).toContain('start 10'), { timeoutMs: 10_000 });
-      child.kill('SIGKILL');
-      const done = lines.filter((l) => l.startsWith('done ')).map((l) => Number(l.slice(5)));
-      const started = lines.filter((l) => l.startsWith('start ')).map((l) => Number(l.slice(6)));
-      const inFlight = started.filter((n) => !done.includes(n));
+      await eventually(() => expect(child.lines).toContain('start 10'), { timeoutMs: 10_000 });
+      const inFlight = child.kill();
       expect(inFlight).toHaveLength(1);
       await successor.subscribe(consumer.endpoint('successor', 1, () => 0));
-      const rest = messages.filter((m) => !done.includes((m.data as { n: number }).n));
+      const rest = messages.filter((m) => !child.done().includes((m.data as { n: number }).n));
       await eventually(() => expect(consumer.handled).toHaveLength(rest.length), { timeoutMs: 15_000 });
       // The job in flight at the kill is delivered again, first; the rest follow in order.
       expect(consumer.handled.map((s) => s.n)).toEqual(rest.map((m) => (m.data as { n: number }).n));
       expect(consumer.handled[0]?.n).toBe(inFlight[0]);
       expect(consumer.outOfOrder(consumer.deliveries)).toEqual([]);
     } finally {
-      child.kill('SIGKILL');
+      child.kill();
       await Promise.all([publisher.close(), successor.close()]);
     }
   });
+
+  it('takes over the partitions and the job in flight of an instance killed with kill -9, with the default lease and lock', async () => {
+    const child = crashChild(redis.url(), redis.prefix(), ['40', 'defaults', 'doomed']);
+    const consumer = new FakeConsumer();
+    // the survivor keeps the transport's default timings too: this is the takeover an operator sees
+    const survivor = createBullMqTransport(silent, {
+      url: redis.url(),
+      prefix: redis.prefix(),
+      partitions: 4,
+      instanceId: 'survivor',
+    });
+    const publisher = transport();
+    try {
+      await eventually(() => expect(child.lines).toContain('ready'), { timeoutMs: 20_000 });
+      await survivor.subscribe(consumer.endpoint('survivor', 1, () => 0));
+      const holders = () => leaseHolders(redis.url(), redis.prefix());
+      await eventually(
+        async () => expect(await holders()).toEqual(['doomed', 'doomed', 'survivor', 'survivor']),
+        {
+          timeoutMs: 30_000,
+          intervalMs: 100,
+        },
+      );
+      // one key, in a partition the doomed instance works
+      const doomedPartitions = await partitionsHeldBy(redis.url(), redis.prefix(), 'doomed');
+      const key = keyIn(doomedPartitions);
+      const messages = Array.from({ length: 60 }, (_, i) => envelope(key, i + 1));
+      await publishAll(publisher, messages);
+      await eventually(() => expect(child.lines).toContain('start 10'), { timeoutMs: 10_000 });
+      const inFlight = child.kill();
+      const killedAt = performance.now();
+      expect(inFlight).toHaveLength(1);
+      await eventually(() => expect(consumer.handled.length).toBeGreaterThan(0), {
+        timeoutMs: 40_000,
+        intervalMs: 20,
+      });
+      const takeoverMs = performance.now() - killedAt;
+      console.info(
+        `bullmq: the survivor handled the killed instance's job in flight ${Math.round(takeoverMs)} ms after kill -9`,
+      );
+      const rest = messages.filter((m) => !child.done().includes((m.data as { n: number }).n));
+      await eventually(() => expect(consumer.handled).toHaveLength(rest.length), { timeoutMs: 15_000 });
+      expect(consumer.handled[0]?.n).toBe(inFlight[0]);
+      expect(consumer.handled.map((s) => s.n)).toEqual(rest.map((m) => (m.data as { n: number }).n));
+      // and it works every partition now
+      await eventually(
+        async () => expect(await holders()).toEqual(['survivor', 'survivor', 'survivor', 'survivor']),
+        {
+          timeoutMs: 10_000,
+        },
+      );
+    } finally {
+      child.kill();
+      await Promise.all([publisher.close(), survivor.close()]);
+    }
+  }, 90_000);
 
   it('loses nothing and keeps per-key order across two Redis restarts mid-stream (AOF)', async () => {
     const consumer = new FakeConsumer();

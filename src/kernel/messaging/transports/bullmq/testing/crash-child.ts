@@ -1,20 +1,22 @@
 /**
- * Test fixture (run by bullmq.int.spec.ts as a child process, then killed with SIGKILL): one
- * consumer instance of `alpha.things` on the BullMQ transport whose handler prints
- * `start <n>` and `done <n>` around a pause. Arguments: redis url, key prefix, pause in ms.
+ * Test fixture (run by bullmq.scenarios.int.spec.ts as a child process, then killed with SIGKILL):
+ * one consumer instance of `alpha.things` on the BullMQ transport whose handler prints `start <n>`
+ * and `done <n>` around a pause. Arguments: redis url, key prefix, pause in ms, then optionally
+ * `defaults` (the transport's own lock, lease and fetch settings instead of one-second ones) and
+ * an instance id.
  */
 import { pino } from 'pino';
 import type { ModuleDatabase } from '../../../../persistence/db.js';
 import { createBullMqTransport } from '../bullmq.js';
 
-const [url = '', prefix = '', pauseMs = '100'] = process.argv.slice(2);
+const [url = '', prefix = '', pauseMs = '100', timing = 'short', instanceId] = process.argv.slice(2);
+const short = { lockDurationMs: 1000, leaseTtlMs: 1000, blockTimeoutSec: 1 };
 const transport = createBullMqTransport(pino({ level: 'silent' }), {
   url,
   prefix,
   partitions: 4, // as the test's own instances: the consumer has one count
-  lockDurationMs: 1000,
-  leaseTtlMs: 1000,
-  blockTimeoutSec: 1,
+  ...(timing === 'defaults' ? {} : short),
+  ...(instanceId ? { instanceId } : {}),
 });
 await transport.subscribe({
   name: 'alpha.things',

@@ -267,18 +267,34 @@ export async function publishAll(
 export const stream = (count: number, keys: number) =>
   Array.from({ length: count }, (_, i) => envelope(`k${i % keys}`, i + 1));
 
+/** The holder of each of a consumer's 4 partition leases (null when free). */
+async function leaseOwners(url: string, prefix: string, consumer: string): Promise<(string | null)[]> {
+  const redis = new Redis(url);
+  try {
+    const keys = Array.from({ length: 4 }, (_, i) => `${leaseKeyPrefix(prefix, consumer)}${i}`);
+    return await redis.mget(...keys);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 /** The instances holding the partition leases of a consumer (sorted; free partitions left out). */
 export async function leaseHolders(
   url: string,
   prefix: string,
   consumer = 'alpha.things',
 ): Promise<string[]> {
-  const redis = new Redis(url);
-  try {
-    const keys = Array.from({ length: 4 }, (_, i) => `${leaseKeyPrefix(prefix, consumer)}${i}`);
-    const holders = await redis.mget(...keys);
-    return holders.filter((h): h is string => h !== null).sort();
-  } finally {
-    redis.disconnect();
-  }
+  const holders = await leaseOwners(url, prefix, consumer);
+  return holders.filter((h): h is string => h !== null).sort();
+}
+
+/** The partitions (of 4) whose lease `instance` holds. */
+export async function partitionsHeldBy(
+  url: string,
+  prefix: string,
+  instance: string,
+  consumer = 'alpha.things',
+): Promise<number[]> {
+  const holders = await leaseOwners(url, prefix, consumer);
+  return holders.flatMap((holder, partition) => (holder === instance ? [partition] : []));
 }
