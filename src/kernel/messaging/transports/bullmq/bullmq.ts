@@ -8,8 +8,11 @@
  *   lease, fair share, taken over when its holder dies); inside it, jobs are fetched in queue
  *   order and run per key in order, up to the endpoint's concurrency (BullMQ groups are paid).
  * - Retries run in process through the consumer's policy, the key held back; a job completes only
- *   at a final outcome. A crash leaves jobs active; the next holder restores them, in order,
- *   once their locks expire, and the consumer's inbox absorbs what had been handled.
+ *   at a final outcome. A crash leaves jobs active; the next holder restores them, in order, and
+ *   the consumer's inbox absorbs what had been handled.
+ * - Recovery from a crash (`kill -9`) takes a few seconds: each instance heartbeats in Redis
+ *   (liveness.ts); about `livenessTtlMs` after a holder's last heartbeat, the others take its
+ *   partitions over and restore its locked jobs without waiting for its 10 s leases and locks.
  * - Dead letters live in the consumer's SQLite store (the source of truth); a copy goes to the
  *   BullMQ queue `dlq.<module>.retry` (nobody works it; kept `deadLetterRetentionMs`).
  */
@@ -18,8 +21,9 @@ import type { Queue } from 'bullmq';
 import type { Logger } from '../../../observability/logger.js';
 import type { ConsumerStats, Transport } from '../../transport.js';
 import { partitionCount } from '../partition.js';
-import { ConsumerGroup } from './group.js';
+import { CLOSE_PATIENCE_MS, ConsumerGroup } from './group.js';
 import { jobIdFor, partitionQueueName, peekRaw } from './keys.js';
+import { DEFAULT_LIVENESS_TTL_MS, InstanceLiveness } from './liveness.js';
 import { Queues } from './queues.js';
 import { checkPersistence, closeConnection, openConnections, refusalOf, waitUntilReady } from './redis.js';
 import { JOB_OPTIONS, RoutingTable } from './routing.js';
@@ -36,10 +40,23 @@ export interface BullMqTransportOptions {
   readonly partitions?: number;
   /** Jobs fetched ahead per partition (default max(8, 4 × the endpoint's concurrency)). */
   readonly prefetch?: number;
-  /** BullMQ job lock; a crashed instance's jobs are restored this long after it died (default 10 s). */
+  /**
+   * BullMQ job lock (default 10 s): a holder that stops renewing (stalled, or an older build
+   * without heartbeats) has its jobs restored this long after its last renewal.
+   */
   readonly lockDurationMs?: number;
-  /** Partition lease; a crashed instance's partitions are taken over after it (default 10 s). */
+  /**
+   * Partition lease (default 10 s): a holder that stops renewing (stalled, or an older build
+   * without heartbeats) loses its partitions this long after its last renewal.
+   */
   readonly leaseTtlMs?: number;
+  /**
+   * An instance is dead this long after its last heartbeat (every third of it); its partitions and
+   * locked jobs are then taken over at once (default 3 s, so a `kill -9` is recovered from in
+   * about 3 to 5 s). An event loop stalled longer than this on a live instance costs redeliveries,
+   * which the inbox absorbs (liveness.ts).
+   */
+  readonly livenessTtlMs?: number;
   /** Seconds a fetch blocks on an empty queue (default 5). */
   readonly blockTimeoutSec?: number;
   /** How long the first use waits for Redis before failing with a REDIS_URL error (default 30 s). */
@@ -68,6 +85,13 @@ export function createBullMqTransport(log: Logger, options: BullMqTransportOptio
     publisher,
     worker: redis,
     retentionMs: options.deadLetterRetentionMs ?? 7 * 86_400_000,
+  });
+  const liveness = new InstanceLiveness({
+    redis,
+    prefix,
+    instanceId,
+    ttlMs: options.livenessTtlMs ?? DEFAULT_LIVENESS_TTL_MS,
+    log,
   });
   const groups = new Map<string, ConsumerGroup>();
   let ready: Promise<void> | undefined;
@@ -107,11 +131,12 @@ export function createBullMqTransport(log: Logger, options: BullMqTransportOptio
       if (groups.has(endpoint.name)) throw new Error(`consumer ${endpoint.name} is already subscribed`);
       await ensureReady();
       const partitions = await routing.register(redis, endpoint);
+      liveness.start();
       const group = new ConsumerGroup({
         endpoint,
         partitions,
         redis,
-        instanceId,
+        liveness,
         leaseTtlMs: options.leaseTtlMs ?? 10_000,
         settings: {
           prefix,
@@ -173,6 +198,7 @@ export function createBullMqTransport(log: Logger, options: BullMqTransportOptio
     close() {
       closing ??= (async () => {
         await Promise.all([...groups.values()].map((group) => group.close()));
+        if (groups.size > 0) await liveness.stop(CLOSE_PATIENCE_MS);
         await queues.close();
         await Promise.all([closeConnection(redis), closeConnection(publisher)]);
       })();

@@ -4,6 +4,7 @@ import { within } from '../../../time.js';
 import type { ConsumerEndpoint } from '../../transport.js';
 import { KeyLanes } from '../key-lanes.js';
 import { leaseKeyPrefix, membersKey, partitionQueueName } from './keys.js';
+import type { InstanceLiveness } from './liveness.js';
 import type { PartitionSettings } from './partition-run.js';
 import { PartitionWorker } from './partition-worker.js';
 import { runLeaseRound, runReleaseLease } from './scripts.js';
@@ -12,7 +13,8 @@ export interface GroupContext {
   readonly endpoint: ConsumerEndpoint;
   readonly partitions: number;
   readonly redis: Redis;
-  readonly instanceId: string;
+  /** This instance: its id in the leases, its heartbeat, whether it judges others dead. */
+  readonly liveness: InstanceLiveness;
   readonly leaseTtlMs: number;
   readonly settings: PartitionSettings;
   readonly log: Logger;
@@ -20,7 +22,12 @@ export interface GroupContext {
 }
 
 /** How long closing waits for one Redis answer (a close during an outage must still end). */
-const CLOSE_PATIENCE_MS = 2000;
+export const CLOSE_PATIENCE_MS = 2000;
+/**
+ * Lease rounds run every third of the lease TTL, and at least this often: a dead instance's
+ * partitions are taken over at the first round after its heartbeat expired (liveness.ts).
+ */
+const ROUND_MS_MAX = 1000;
 
 /** The promise's value, or undefined after `ms` (the promise keeps running). */
 const atMost = <T>(promise: Promise<T>, ms: number): Promise<T | undefined> =>
@@ -28,11 +35,12 @@ const atMost = <T>(promise: Promise<T>, ms: number): Promise<T | undefined> =>
 
 /**
  * One consumer endpoint in this process: the partitions this instance may work, by lease.
- * Every lease round (a third of the lease TTL) renews the leases held, takes free partitions up
- * to a fair share of the live instances, gives back partitions above its share (after their
- * worker has finished what it started), and stops the workers of leases lost. So each partition
- * is worked by one instance at a time (per-key order across instances), a crashed instance's
- * partitions are taken over once its leases expire, and every live instance gets at least
+ * Every lease round (a third of the lease TTL, at most a second) renews the leases held, takes
+ * free partitions up to a fair share of the live instances, gives back partitions above its share
+ * (after their worker has finished what it started), and stops the workers of leases lost. So
+ * each partition is worked by one instance at a time (per-key order across instances), a crashed
+ * instance's partitions are taken over at the first round after its heartbeat expired (or, for an
+ * instance without heartbeats, its leases), and every live instance gets at least
  * floor(partitions / instances) of them (scripts.ts: leaseRound).
  */
 export class ConsumerGroup {
@@ -73,7 +81,8 @@ export class ConsumerGroup {
 
   async start(): Promise<void> {
     await this.#leaseRound();
-    this.#timer = setInterval(() => void this.#leaseRound(), Math.max(20, this.#ctx.leaseTtlMs / 3));
+    const every = Math.max(20, Math.min(ROUND_MS_MAX, this.#ctx.leaseTtlMs / 3));
+    this.#timer = setInterval(() => void this.#leaseRound(), every);
   }
 
   async close(): Promise<void> {
@@ -83,9 +92,9 @@ export class ConsumerGroup {
     await atMost(this.#round ?? Promise.resolve(), CLOSE_PATIENCE_MS);
     for (const partition of [...this.#workers.keys()]) this.#stop(partition, true);
     await Promise.all(this.#stopping.values());
-    const { redis, instanceId, settings, endpoint } = this.#ctx;
+    const { redis, liveness, settings, endpoint } = this.#ctx;
     await atMost(
-      redis.zrem(membersKey(settings.prefix, endpoint.name), instanceId).catch(() => 0),
+      redis.zrem(membersKey(settings.prefix, endpoint.name), liveness.instanceId).catch(() => 0),
       CLOSE_PATIENCE_MS,
     );
   }
@@ -99,17 +108,19 @@ export class ConsumerGroup {
   }
 
   async #lease(): Promise<void> {
-    const { redis, endpoint, instanceId, leaseTtlMs, partitions, settings, log } = this.#ctx;
+    const { redis, endpoint, liveness, leaseTtlMs, partitions, settings, log } = this.#ctx;
     let held: Set<number>;
     let share: number;
     try {
       const round = await runLeaseRound(redis, {
         membersKey: membersKey(settings.prefix, endpoint.name),
-        instanceId,
+        instanceId: liveness.instanceId,
         ttlMs: leaseTtlMs,
         partitions,
         leasePrefix: this.#leasePrefix,
         acquire: true,
+        instancesKey: liveness.key,
+        judging: liveness.judging,
       });
       held = new Set(round.held);
       share = round.share;
@@ -138,6 +149,7 @@ export class ConsumerGroup {
         queueName: partitionQueueName(endpoint.name, partition),
         lanes: this.lanes,
         redis,
+        liveness,
         settings,
         log,
         onDeadLetter: this.#ctx.onDeadLetter,
@@ -152,12 +164,12 @@ export class ConsumerGroup {
     const worker = this.#workers.get(partition);
     this.#workers.delete(partition);
     if (!worker && !release) return;
-    const { redis, instanceId } = this.#ctx;
+    const { redis, liveness } = this.#ctx;
     const stopping = (async () => {
       await worker?.stop();
       if (release) {
         await atMost(
-          runReleaseLease(redis, `${this.#leasePrefix}${partition}`, instanceId).catch(() => {}),
+          runReleaseLease(redis, `${this.#leasePrefix}${partition}`, liveness.instanceId).catch(() => {}),
           CLOSE_PATIENCE_MS,
         );
       }

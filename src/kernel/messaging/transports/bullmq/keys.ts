@@ -11,6 +11,7 @@
  *   `<prefix>:consumer-types:<consumer>` SET of the types a consumer subscribed to last time
  *   `<prefix>:lease:<consumer>:<i>`     STRING instance id that may work partition i (PX lease)
  *   `<prefix>:members:<consumer>`       ZSET instance id → lease expiry, for a fair share of partitions
+ *   `<prefix>:instances`                ZSET instance id → heartbeat expiry (liveness.ts), for fast takeover
  */
 export const partitionQueueName = (consumer: string, partition: number): string =>
   `${consumer}.p${partition}`;
@@ -23,6 +24,13 @@ export const consumerTypesKey = (prefix: string, consumer: string): string =>
   `${prefix}:consumer-types:${consumer}`;
 export const leaseKeyPrefix = (prefix: string, consumer: string): string => `${prefix}:lease:${consumer}:`;
 export const membersKey = (prefix: string, consumer: string): string => `${prefix}:members:${consumer}`;
+export const instancesKey = (prefix: string): string => `${prefix}:instances`;
+
+/**
+ * The lock token of a partition run: `<uuid>@<instance id>`, so that a lock left by a dead
+ * instance can be told from one a live instance holds (scripts.ts: `restoreOrphans`).
+ */
+export const lockTokenFor = (runId: string, instanceId: string): string => `${runId}@${instanceId}`;
 
 /**
  * A BullMQ job id from an envelope id. BullMQ refuses ids with ':' and ids that are integers;

@@ -9,8 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { redisSkipReason, redisUrl } from '../../../testing/brokers.js';
-import { leaseKeyPrefix, membersKey } from './keys.js';
-import { runLeaseRound, runReleaseLease } from './scripts.js';
+import { instancesKey, leaseKeyPrefix, membersKey } from './keys.js';
+import { runBeat, runLeaseRound, runReleaseLease } from './scripts.js';
 
 const skip = await redisSkipReason();
 const prefix = `lease-share-${randomUUID().slice(0, 8)}`;
@@ -28,7 +28,7 @@ function consumer(name: string, partitions: number) {
   const leasePrefix = leaseKeyPrefix(prefix, name);
   const held = new Map<string, number[]>();
   let givenBack = 0;
-  const round = async (id: string) => {
+  const round = async (id: string, judging = false) => {
     if (!redis) throw new Error('no redis');
     const { share, held: mine } = await runLeaseRound(redis, {
       membersKey: membersKey(prefix, name),
@@ -37,6 +37,8 @@ function consumer(name: string, partitions: number) {
       partitions,
       leasePrefix,
       acquire: true,
+      instancesKey: instancesKey(prefix),
+      judging,
     });
     const extra = [...mine].sort((a, b) => b - a).slice(0, Math.max(0, mine.length - share));
     for (const partition of extra) await runReleaseLease(redis, `${leasePrefix}${partition}`, id);
@@ -83,5 +85,27 @@ describe.skipIf(skip)('BullMQ partition leases shared by instances', () => {
     const all = ids(0, 6);
     for (let round = 0; round < 2; round++) for (const id of all) await c.round(id);
     expect(c.counts(all).sort()).toEqual([0, 0, 1, 1, 1, 1]);
+  });
+
+  it('takes the partitions of a member whose heartbeat expired at once, though its leases run for a minute', async () => {
+    if (!redis) throw new Error('no redis');
+    const c = consumer('alpha.dead', 8);
+    const [alive, doomed] = [`alive-${randomUUID()}`, `doomed-${randomUUID()}`];
+    for (const id of [alive, doomed]) await runBeat(redis, instancesKey(prefix), id, 60_000);
+    for (let round = 0; round < 2; round++) for (const id of [alive, doomed]) await c.round(id, true);
+    expect(c.counts([alive, doomed])).toEqual([4, 4]);
+    await runBeat(redis, instancesKey(prefix), doomed, -1); // its heartbeat has expired
+    await c.round(alive, false); // not judging (just reconnected): the leases still count
+    expect(c.counts([alive])).toEqual([4]);
+    await c.round(alive, true);
+    expect(c.counts([alive])).toEqual([8]);
+  });
+
+  it('judges a member that never wrote a heartbeat (an older build) by its leases alone', async () => {
+    const c = consumer('alpha.old-build', 8);
+    const [current, older] = [`current-${randomUUID()}`, `older-${randomUUID()}`];
+    for (let round = 0; round < 2; round++) for (const id of [current, older]) await c.round(id, true);
+    for (let round = 0; round < 2; round++) await c.round(current, true);
+    expect(c.counts([current, older])).toEqual([4, 4]);
   });
 });

@@ -4,7 +4,8 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../../observability/logger.js';
 import { sleep, within } from '../../../time.js';
 import type { KeyLanes, Settled } from '../key-lanes.js';
-import { peekRaw } from './keys.js';
+import { lockTokenFor, peekRaw } from './keys.js';
+import type { InstanceLiveness } from './liveness.js';
 
 export interface PartitionSettings {
   readonly prefix: string;
@@ -20,6 +21,8 @@ export interface PartitionContext {
   readonly lanes: KeyLanes;
   /** The shared worker connection (maxRetriesPerRequest: null). */
   readonly redis: Redis;
+  /** This instance (its id goes into lock tokens), and whether it judges others dead. */
+  readonly liveness: InstanceLiveness;
   readonly settings: PartitionSettings;
   readonly log: Logger;
   /** Called for a dead-lettered message before its job completes (the DLQ copy); never throws. */
@@ -81,7 +84,7 @@ export class PartitionRun {
   readonly #ctx: PartitionContext;
   readonly #queueKey: string;
   readonly #stopping: () => boolean;
-  readonly token = randomUUID();
+  readonly token: string;
   readonly #worker: RetirableWorker;
   readonly #held = new Map<string, Fetched>();
   readonly #late: Fetched[] = [];
@@ -101,6 +104,7 @@ export class PartitionRun {
     this.#ctx = ctx;
     this.#queueKey = queueKey;
     this.#stopping = stopping;
+    this.token = lockTokenFor(randomUUID(), ctx.liveness.instanceId);
     const { settings } = ctx;
     this.#worker = new RetirableWorker(ctx.queueName, null, {
       connection: ctx.redis,

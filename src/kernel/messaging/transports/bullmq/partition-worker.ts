@@ -6,7 +6,8 @@ import { runRestoreOrphans } from './scripts.js';
 
 /**
  * Works one partition queue while this instance holds its lease. Each run restores the jobs a
- * previous holder left active (in order), then fetches with a new manual Worker (see PartitionRun).
+ * previous holder left active (in order; at once when that holder is dead by its heartbeat, else
+ * once its locks expire), then fetches with a new manual Worker (see PartitionRun).
  * Any fault ends the run; the jobs in hand are finished or given back, and a new run begins.
  */
 export class PartitionWorker {
@@ -66,7 +67,11 @@ export class PartitionWorker {
     while (!this.#stopping) {
       try {
         // bounded, so that stopping is not held up while Redis is away (commands wait for it)
-        const restore = runRestoreOrphans(this.#ctx.redis, this.#queueKey, this.#ownTokens);
+        const { redis, liveness } = this.#ctx;
+        const restore = runRestoreOrphans(redis, this.#queueKey, this.#ownTokens, {
+          instancesKey: liveness.key,
+          judging: liveness.judging,
+        });
         restore.catch(() => {}); // a late failure after the timeout below is no news
         const moved = await within(restore, 2000, () => -1);
         if (moved > 0) this.#ctx.log.warn({ queue: this.#ctx.queueName, moved }, 'restored jobs left active');
