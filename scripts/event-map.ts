@@ -14,6 +14,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { moduleCatalogue } from '../src/app.js';
 import type { AnyMessageDefinition, ModuleDefinition } from '../src/kernel/index.js';
+import { stepTimeoutDefinition } from '../src/kernel/sagas/step-timeout.js';
 import { startTestKernel } from '../src/kernel/testing/index.js';
 
 export const EVENT_MAP_PATH = fileURLToPath(new URL('../docs/event-map.md', import.meta.url));
@@ -44,9 +45,16 @@ async function readRunningSystem(
   }
 }
 
-/** Events are staged by their owner only; a command by each module declaring it in `sends`. */
+/**
+ * Events are staged by their owner only; a command by each module declaring it in `sends`, and a
+ * saga's step timeout by the kernel's coordinator of the module owning the saga.
+ */
 function publishersOf(message: AnyMessageDefinition, modules: readonly ModuleDefinition[]): string[] {
   if (message.kind === 'event') return [message.owner];
+  const timing = modules.filter((m) =>
+    m.sagas?.some((saga) => stepTimeoutDefinition(saga.name).type === message.type),
+  );
+  if (timing.length > 0) return timing.map((m) => `${m.name} (its saga coordinator)`);
   return modules.filter((m) => m.sends?.some((sent) => sent.type === message.type)).map((m) => m.name);
 }
 

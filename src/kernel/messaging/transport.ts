@@ -79,6 +79,11 @@ export interface Transport {
   redeliver(endpoint: ConsumerEndpoint, raw: string): Promise<void>;
   stats(): Promise<ConsumerStats[]>;
   health(): Promise<TransportHealth>;
+  /**
+   * Whether the transport is connected to its broker now, read synchronously and cheaply (the
+   * kernel samples it: saga step deadlines do not run while it is false). Always true on memory.
+   */
+  connected(): boolean;
   /** Idempotent. Stops taking deliveries and waits for the handlers in flight. */
   close(): Promise<void>;
 }

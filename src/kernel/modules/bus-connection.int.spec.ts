@@ -49,6 +49,9 @@ class ScriptedBroker implements Transport {
     if (this.permanent) return { ok: false, detail: this.permanent.message, permanent: this.permanent };
     return this.answers ? { ok: true } : { ok: false, detail: 'connect ECONNREFUSED' };
   }
+  connected(): boolean {
+    return this.answers;
+  }
   async close(): Promise<void> {
     this.closed = true;
   }

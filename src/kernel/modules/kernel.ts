@@ -19,6 +19,7 @@ import { OutboxRelay, type OutboxStats, type RelayOptions } from '../outbox/rela
 import { type Checkpointer, checkpointInBackground } from '../persistence/checkpointer.js';
 import { type ModuleDatabase, openModuleDatabase } from '../persistence/db.js';
 import { migrateModuleDatabase } from '../persistence/migrate.js';
+import { BusOutages } from '../sagas/bus-outages.js';
 import { SagaCoordinator } from '../sagas/coordinator.js';
 import { createSagaStore, type SagaListing, type SagaStore } from '../sagas/store.js';
 import { BusConnection, type BusState, DEFAULT_BROKER_WAIT_MS } from './bus-connection.js';
@@ -100,6 +101,8 @@ export class Kernel {
   #stopping: Promise<void> | undefined;
   #checkpointer: Checkpointer | undefined;
   readonly #bus: BusConnection;
+  /** This process's bus outages, which saga step deadlines do not count. */
+  readonly #outages: BusOutages;
 
   /** Throws the ConfigError of a running module whose settings are invalid (nothing started yet). */
   constructor(options: KernelOptions) {
@@ -114,6 +117,7 @@ export class Kernel {
       log: options.log,
       startWaitMs: options.brokerWaitMs ?? DEFAULT_BROKER_WAIT_MS,
     });
+    this.#outages = new BusOutages(() => options.transport.connected());
   }
 
   /** Fully started: every consumer subscribed, relays and saga coordinators running; not stopping. */
@@ -175,6 +179,7 @@ export class Kernel {
       runtime.relay.start();
       runtime.coordinator.start();
     }
+    if (this.#runtimes.some((runtime) => (runtime.definition.sagas ?? []).length > 0)) this.#outages.start();
     this.#started = true;
     this.log.info(
       { transport: this.transport.name, modules: this.#runtimes.map((r) => r.definition.name) },
@@ -190,6 +195,7 @@ export class Kernel {
 
   async #stop(): Promise<void> {
     this.#bus.stop(); // first, before any await: nothing more is subscribed or started
+    this.#outages.stop();
     for (const runtime of this.#runtimes) await runtime.definition.stop?.(runtime.context);
     await Promise.all(this.#runtimes.map((runtime) => runtime.relay.stop()));
     await this.transport.close();
@@ -233,7 +239,9 @@ export class Kernel {
       store: sagaStore,
       log,
       defaultStepTimeoutMs: this.config.sagaStepTimeoutMs,
+      busDown: () => this.#outages.down,
     });
+    this.#outages.onEnd((outage) => coordinator.busOutageEnded(outage));
     const deadLetters = createDeadLetterStore(database.sqlite);
     const inbox = createInbox(database.sqlite);
     const deps: ConsumerDeps = {

@@ -18,6 +18,7 @@ import {
 import { defineModule } from '../modules/module.js';
 import type { Logger } from '../observability/logger.js';
 import { eventually, startTestKernel, type TestKernel } from '../testing/index.js';
+import { overriding } from '../testing/subscribe-hook.js';
 import type { Tx } from './outbox.js';
 import type { RelayOptions } from './relay.js';
 
@@ -38,8 +39,7 @@ class FlakyPublish {
   readonly batches: string[][] = [];
 
   wrap(inner: Transport): Transport {
-    return {
-      name: inner.name,
+    return overriding(inner, {
       publish: async (messages) => {
         if (this.broken) {
           this.rejected++;
@@ -52,13 +52,7 @@ class FlakyPublish {
         this.batches.push(messages.map((m) => m.type));
         await inner.publish(messages);
       },
-      subscribe: (endpoint) => inner.subscribe(endpoint),
-      route: (endpoint, types) => inner.route(endpoint, types),
-      redeliver: (endpoint, raw) => inner.redeliver(endpoint, raw),
-      stats: () => inner.stats(),
-      health: () => inner.health(),
-      close: () => inner.close(),
-    };
+    });
   }
 }
 

@@ -17,6 +17,15 @@ export interface Tx {
 export interface Outbox {
   /** A Tx bound to the open transaction of this database; messages get `causal` as their context. */
   bind(causal: CausalContext): Tx;
+  /** The outbox row (`seq`) of an envelope staged through this outbox, in this process. */
+  seqOf(envelope: Envelope): number | undefined;
+  /**
+   * What became of the row `seq`: when the relay published it (null while pending) and its
+   * partition key; undefined once it is gone (published rows are pruned after the retention).
+   */
+  publication(
+    seq: number,
+  ): { readonly publishedAt: number | null; readonly partitionKey: string } | undefined;
 }
 
 export interface OutboxHooks {
@@ -36,6 +45,10 @@ export function createOutbox(
   const insert = sqlite.prepare(
     'INSERT INTO kernel_outbox (id, type, partition_key, envelope, created_at) VALUES (?, ?, ?, ?, ?)',
   );
+  const selectPublication = sqlite.prepare<[number], { published_at: number | null; partition_key: string }>(
+    'SELECT published_at, partition_key FROM kernel_outbox WHERE seq = ?',
+  );
+  const seqs = new WeakMap<Envelope, number>();
   const stageOne = (draft: MessageDraft, causal: CausalContext): Envelope => {
     messageTypes.assertValidDraft(draft);
     const definition = messageTypes.get(draft.type);
@@ -43,10 +56,22 @@ export function createOutbox(
       throw new Error(`module ${module} cannot publish ${draft.type}: events are published by their owner`);
     }
     const envelope = createEnvelope(draft, module, causal);
-    insert.run(envelope.id, envelope.type, envelope.partitionkey, JSON.stringify(envelope), Date.now());
+    const { lastInsertRowid } = insert.run(
+      envelope.id,
+      envelope.type,
+      envelope.partitionkey,
+      JSON.stringify(envelope),
+      Date.now(),
+    );
+    seqs.set(envelope, Number(lastInsertRowid));
     return envelope;
   };
   return {
+    seqOf: (envelope) => seqs.get(envelope),
+    publication: (seq) => {
+      const row = selectPublication.get(seq);
+      return row && { publishedAt: row.published_at, partitionKey: row.partition_key };
+    },
     bind: (causal) => {
       const tx: Tx = {
         db,

@@ -34,6 +34,7 @@ function recorder(): { transport: Transport; published: string[] } {
     redeliver: async () => {},
     stats: async () => [],
     health: async () => ({ ok: true }),
+    connected: () => true,
     close: async () => {},
   };
   return { transport, published };

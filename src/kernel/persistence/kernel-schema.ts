@@ -97,6 +97,11 @@ export const kernelSagas = sqliteTable(
     correlationId: text('correlation_id').notNull(),
     /** The id of the last message the instance sent: the cause of what a step timeout sends. */
     lastSentId: text('last_sent_id'),
+    /**
+     * The outbox `seq` of that message: its step deadline counts from when the relay published it
+     * (the row's `published_at`), and its partition key orders the step timeout behind the reply.
+     */
+    lastSentSeq: integer('last_sent_seq'),
     deadline: integer('deadline'),
     version: integer('version').notNull(),
     createdAt: integer('created_at').notNull(),

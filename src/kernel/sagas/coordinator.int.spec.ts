@@ -1,8 +1,20 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type TripWorld, tripModules, tripRequested } from '../testing/fixtures/trip.js';
+import type { Envelope } from '../messaging/envelope.js';
+import type { ConsumerEndpoint, Transport } from '../messaging/transport.js';
+import { createMemoryTransport } from '../messaging/transports/memory/memory.js';
+import type { Logger } from '../observability/logger.js';
+import {
+  bookRoom,
+  seatReserved,
+  type TripWorld,
+  tripModules,
+  tripRequested,
+  tripSaga,
+} from '../testing/fixtures/trip.js';
 import { eventually, startTestKernel, type TestKernel } from '../testing/index.js';
+import { overriding } from '../testing/subscribe-hook.js';
 
 let running: TestKernel | undefined;
 afterEach(async () => {
@@ -19,9 +31,39 @@ function rows(tk: TestKernel, module: string, query: string): unknown[] {
   }
 }
 
-async function start(world: TripWorld, dataDir?: string): Promise<TestKernel> {
-  running = await startTestKernel({ modules: tripModules(world), ...(dataDir ? { dataDir } : {}) });
+async function start(
+  world: TripWorld,
+  dataDir?: string,
+  transport?: (log: Logger) => Transport,
+): Promise<TestKernel> {
+  running = await startTestKernel({
+    modules: tripModules(world),
+    ...(dataDir ? { dataDir } : {}),
+    ...(transport ? { transport } : {}),
+  });
   return running;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const outcomes = (tk: TestKernel) => rows(tk, 'trips', 'SELECT trip_id, status, reason FROM trips_outcomes');
+const hasType = (messages: readonly Envelope[], type: string) => messages.some((m) => m.type === type);
+
+/** The endpoint, its deliveries of `type` held back `ms` first (a backlog in front of them). */
+function slowed(endpoint: ConsumerEndpoint, type: string, ms: number): ConsumerEndpoint {
+  return {
+    name: endpoint.name,
+    module: endpoint.module,
+    handles: endpoint.handles,
+    get types() {
+      return endpoint.types;
+    },
+    concurrency: endpoint.concurrency,
+    database: endpoint.database,
+    deliver: async (raw, attempt, settle) => {
+      if ((JSON.parse(raw.toString()) as Envelope).type === type) await sleep(ms);
+      return endpoint.deliver(raw, attempt, settle);
+    },
+  };
 }
 
 function requestTrip(tk: TestKernel, tripId: string, city: string): void {
@@ -100,5 +142,114 @@ describe('saga coordinator, end to end through the bus', () => {
       { status: 'compensated', n: 14 },
       { status: 'completed', n: 26 },
     ]);
+  });
+});
+
+// The trip saga's step timeout is 300 ms (tripSaga.stepTimeoutMs); each case below keeps a reply
+// away from the saga for longer than that, through the system's own delays only.
+describe("saga step timeouts measure the business wait, not the system's delays", () => {
+  it('counts a step from when its request was published: a relay that could not publish for a while does not time it out', async () => {
+    let holding = true;
+    setTimeout(() => {
+      holding = false;
+    }, 1000);
+    const tk = await start({ full: new Set(), silent: new Set() }, undefined, (log) => {
+      const memory = createMemoryTransport(log);
+      return overriding(memory, {
+        // the broker refuses the batch with book-room for a second; the bus reports itself up
+        publish: async (messages) => {
+          if (holding && hasType(messages, bookRoom.type)) throw new Error('broker refused the batch');
+          await memory.publish(messages);
+        },
+      });
+    });
+    requestTrip(tk, 'p1', 'Oslo');
+    await eventually(
+      () => expect(outcomes(tk)).toEqual([{ trip_id: 'p1', status: 'completed', reason: null }]),
+      {
+        timeoutMs: 10_000,
+      },
+    );
+    expect(holding).toBe(false); // book-room went out only after the hold, well past 300 ms
+  });
+
+  it("does not count an outage of this process's transport: the deadline moves by its length", async () => {
+    // Step timeout 1 s. book-room is answered 2.5 s after it is published, and the transport
+    // reports itself down from that publish for 2 s: the step waits until about 3 s after the
+    // publish (1 s, plus the 2 s outage), so the reply is in time.
+    const world = {
+      full: new Set<string>(),
+      silent: new Set<string>(),
+      lateMs: new Map([['Bergen', 2500]]),
+      stepTimeoutMs: 1000,
+    };
+    let down = false;
+    const tk = await start(world, undefined, (log) => {
+      const memory = createMemoryTransport(log);
+      return overriding(memory, {
+        publish: async (messages) => {
+          await memory.publish(messages);
+          if (hasType(messages, bookRoom.type) && !down) {
+            down = true;
+            setTimeout(() => {
+              down = false;
+            }, 2000);
+          }
+        },
+        connected: () => !down,
+      });
+    });
+    requestTrip(tk, 'b1', 'Bergen');
+    await eventually(
+      () => expect(outcomes(tk)).toEqual([{ trip_id: 'b1', status: 'completed', reason: null }]),
+      {
+        timeoutMs: 10_000,
+      },
+    );
+  });
+
+  it('still times out a step nobody answers, once the outage is over', async () => {
+    let down = false;
+    const tk = await start({ full: new Set(), silent: new Set(['Nowhere']) }, undefined, (log) => {
+      const memory = createMemoryTransport(log);
+      return overriding(memory, {
+        publish: async (messages) => {
+          await memory.publish(messages);
+          if (hasType(messages, bookRoom.type) && !down) {
+            down = true;
+            setTimeout(() => {
+              down = false;
+            }, 1000);
+          }
+        },
+        connected: () => !down,
+      });
+    });
+    requestTrip(tk, 'n1', 'Nowhere');
+    await eventually(
+      () => expect(outcomes(tk)).toEqual([{ trip_id: 'n1', status: 'compensated', reason: 'timeout' }]),
+      { timeoutMs: 10_000 },
+    );
+  });
+
+  it("lets a reply waiting in the saga's own queue win over the timeout, however long it waits there", async () => {
+    const tk = await start({ full: new Set(), silent: new Set() }, undefined, (log) => {
+      const memory = createMemoryTransport(log);
+      return overriding(memory, {
+        // seat-reserved reaches the saga's consumer 1 s after it was published, as behind a backlog
+        subscribe: (endpoint) =>
+          memory.subscribe(
+            endpoint.name === `${tripSaga.name}-saga` ? slowed(endpoint, seatReserved.type, 1000) : endpoint,
+          ),
+      });
+    });
+    requestTrip(tk, 'q1', 'Oslo');
+    await eventually(
+      () => expect(outcomes(tk)).toEqual([{ trip_id: 'q1', status: 'completed', reason: null }]),
+      {
+        timeoutMs: 10_000,
+      },
+    );
+    expect(rows(tk, 'flights', 'SELECT state FROM flights_seats')).toEqual([{ state: 'reserved' }]);
   });
 });

@@ -4,7 +4,9 @@ import { on } from '../messaging/subscription.js';
 import type { Logger } from '../observability/logger.js';
 import type { Outbox, Tx } from '../outbox/outbox.js';
 import type { ModuleDatabase } from '../persistence/db.js';
+import type { BusOutage } from './bus-outages.js';
 import type { Saga, SagaInstance } from './saga.js';
+import { type StepTimeoutData, type StepTimeoutDefinition, stepTimeoutDefinition } from './step-timeout.js';
 import type { SagaStore } from './store.js';
 import { stepTimedOut, transitionSaga } from './transition.js';
 
@@ -14,41 +16,71 @@ export interface CoordinatorDeps {
   readonly store: SagaStore;
   readonly log: Logger;
   readonly defaultStepTimeoutMs: number;
+  /** Whether this process's bus is down now: no deadline comes due meanwhile (bus-outages.ts). */
+  readonly busDown: () => boolean;
 }
+
+interface RunningSaga {
+  readonly saga: Saga;
+  readonly timeout: StepTimeoutDefinition;
+  readonly stepTimeoutMs: number;
+}
+
+/** Why a due deadline did not time its step out (yet). */
+type Verdict = 'timed-out' | 'moved' | 'gone';
 
 /**
  * Runs the sagas of one module. Replies arrive through an ordinary consumer (`<saga name>-saga`),
  * so they get the inbox, retries and dead letters of every consumer; each transition (state,
- * messages sent, and the module's own `onFinish` writes) commits in one transaction. Step timeouts
- * are deadlines stored on the instance, so they fire after a restart too. The replies a
- * compensating instance awaits are stored with it, so a compensation is seen through (or times
+ * messages sent, and the module's own `onFinish` writes) commits in one transaction. The replies
+ * a compensating instance awaits are stored with it, so a compensation is seen through (or times
  * out) across restarts as well; what each message does is `transitionSaga` (transition.ts).
+ *
+ * Step deadlines are stored on the instance, so they survive restarts, and they measure the
+ * business wait (the guarantees are on `SagaDefinition.stepTimeoutMs`): a due deadline is first
+ * moved to its request's publication + the step timeout when the outbox relay published the
+ * request late (or has not yet); deadlines do not come due while the bus is down, and move by the
+ * outage once it ends (`busOutageEnded`); then the timeout is sent as a message to the saga's own
+ * consumer, keyed like the request, and applied only if, when it arrives, the instance still waits
+ * on the deadline that came due (a reply queued before it has moved the instance on).
  */
 export class SagaCoordinator {
-  readonly #sagas: ReadonlyMap<string, Saga>;
+  readonly #sagas: ReadonlyMap<string, RunningSaga>;
   readonly #deps: CoordinatorDeps;
   #timer: NodeJS.Timeout | undefined;
   #stopped = true;
 
   constructor(sagas: readonly Saga[], deps: CoordinatorDeps) {
-    this.#sagas = new Map(sagas.map((saga) => [saga.name, saga]));
-    this.#deps = deps;
     for (const saga of sagas) {
       if (!saga.name.startsWith(`${deps.database.module}.`)) {
         throw new Error(`saga ${saga.name} must be named ${deps.database.module}.<name>`);
       }
     }
+    this.#sagas = new Map(
+      sagas.map((saga) => [
+        saga.name,
+        {
+          saga,
+          timeout: stepTimeoutDefinition(saga.name),
+          stepTimeoutMs: saga.stepTimeoutMs ?? deps.defaultStepTimeoutMs,
+        },
+      ]),
+    );
+    this.#deps = deps;
   }
 
   subscriptions(): Subscription[] {
-    return [...this.#sagas.values()].map((saga) => ({
+    const { store } = this.#deps;
+    return [...this.#sagas.values()].map(({ saga, timeout }) => ({
       consumer: `${saga.name}-saga`,
-
       handlers: [
         on([...saga.startedBy, ...saga.handles], (message, ctx) => {
           ctx.transact((tx) =>
-            this.#apply(tx, saga, this.#deps.store.load(saga.name, saga.correlate(message)), message),
+            this.#apply(tx, saga, store.load(saga.name, saga.correlate(message)), message),
           );
+        }),
+        on([timeout], (message, ctx) => {
+          ctx.transact(() => this.#timeOut(saga, message.data));
         }),
       ],
     }));
@@ -64,17 +96,52 @@ export class SagaCoordinator {
     clearTimeout(this.#timer);
   }
 
+  /**
+   * This process's bus was down: every deadline armed before the outage and not yet due then moves
+   * later by its length (the step timeout does not count it; SagaStore.shiftDeadlines).
+   */
+  busOutageEnded(outage: BusOutage): void {
+    const { database, store, log } = this.#deps;
+    try {
+      const moved = database.writeTransaction(() => store.shiftDeadlines(outage, Date.now()));
+      const outageMs = outage.until - outage.since;
+      if (moved > 0) log.info({ moved, outageMs }, 'saga step deadlines moved by the bus outage');
+    } catch (error) {
+      log.error({ err: error }, 'moving saga step deadlines by the bus outage failed');
+    }
+    this.#schedule();
+  }
+
   #apply(tx: Tx, saga: Saga, current: SagaInstance<unknown> | undefined, message: Envelope): void {
-    const { store, log, defaultStepTimeoutMs } = this.#deps;
+    const { store, log, outbox, defaultStepTimeoutMs } = this.#deps;
     const transition = transitionSaga(saga, current, message, Date.now(), defaultStepTimeoutMs);
     if (!transition) {
       log.debug({ saga: saga.name, type: message.type }, 'message ignored: no running saga instance');
       return;
     }
-    const sent = tx.stage(...transition.send);
-    store.save({ ...transition.instance, lastSentId: sent.at(-1)?.id ?? transition.instance.lastSentId });
-    if (transition.finished) saga.onFinish?.(tx, transition.instance);
+    const last = tx.stage(...transition.send).at(-1);
+    const { instance } = transition;
+    store.save({
+      ...instance,
+      lastSentId: last?.id ?? instance.lastSentId,
+      lastSentSeq: last ? (outbox.seqOf(last) ?? null) : instance.lastSentSeq,
+    });
+    if (transition.finished) saga.onFinish?.(tx, instance);
     setImmediate(() => this.#schedule());
+  }
+
+  /** The timeout message arrived: applied while the instance still waits on that deadline. */
+  #timeOut(saga: Saga, data: StepTimeoutData): void {
+    const { store, outbox, log } = this.#deps;
+    const instance = store.load(saga.name, data.id);
+    if (!instance || instance.deadline !== data.deadline) {
+      log.debug({ saga: saga.name, id: data.id }, 'step timeout ignored: the instance has moved on');
+      return;
+    }
+    log.warn({ saga: saga.name, id: instance.id, step: instance.step }, 'saga step timed out');
+    // What the timeout sends is caused by the request left unanswered.
+    const tx = outbox.bind({ correlationId: instance.correlationId, causationId: instance.lastSentId });
+    this.#apply(tx, saga, instance, stepTimedOut(instance, Date.now()));
   }
 
   /** Arms one timer for the nearest deadline of this module's instances. */
@@ -89,22 +156,20 @@ export class SagaCoordinator {
   }
 
   #fireDue(): void {
-    const { store, database, outbox, log } = this.#deps;
+    const { store, database, log, busDown } = this.#deps;
+    if (busDown()) {
+      this.#schedule(1000); // the outage's end moves the deadlines and re-arms at once
+      return;
+    }
     const now = Date.now();
     let failed = false;
     for (const due of store.due(now)) {
-      const saga = this.#sagas.get(due.name);
-      if (!saga) continue;
+      const running = this.#sagas.get(due.name);
+      if (!running) continue;
       try {
-        database.writeTransaction(() => {
-          const instance = store.load(due.name, due.id);
-          if (!instance || instance.deadline === null || instance.deadline > now) return;
-          const timeout = stepTimedOut(instance, now);
-          // What the timeout sends is caused by the request left unanswered.
-          const tx = outbox.bind({ correlationId: instance.correlationId, causationId: instance.lastSentId });
-          log.warn({ saga: saga.name, id: instance.id, step: instance.step }, 'saga step timed out');
-          this.#apply(tx, saga, instance, timeout);
-        });
+        const verdict = database.writeTransaction(() => this.#onDue(running, due.id, now));
+        if (verdict === 'timed-out')
+          log.debug({ saga: due.name, id: due.id }, 'step deadline due: timeout sent to the saga consumer');
       } catch (error) {
         failed = true;
         log.error(
@@ -114,5 +179,30 @@ export class SagaCoordinator {
       }
     }
     this.#schedule(failed ? 1000 : 0);
+  }
+
+  /**
+   * A deadline came due (in a write transaction). Moved to the request's publication + the step
+   * timeout when that is later (now + the step timeout while it is unpublished); else the timeout
+   * is sent to the saga's consumer, and the deadline re-armed one step timeout later, so a timeout
+   * that arrives stale is followed by another while the instance still waits.
+   */
+  #onDue({ saga, timeout, stepTimeoutMs }: RunningSaga, id: string, now: number): Verdict {
+    const { store, outbox } = this.#deps;
+    const instance = store.load(saga.name, id);
+    if (!instance || instance.deadline === null || instance.deadline > now) return 'gone';
+    const request = instance.lastSentSeq === null ? undefined : outbox.publication(instance.lastSentSeq);
+    const counted = request ? (request.publishedAt ?? now) + stepTimeoutMs : now;
+    if (counted > now) {
+      store.postpone(saga.name, id, counted);
+      return 'moved';
+    }
+    const deadline = now + stepTimeoutMs;
+    const tx = outbox.bind({ correlationId: instance.correlationId, causationId: instance.lastSentId });
+    tx.stage(
+      timeout({ saga: saga.name, id, step: instance.step, deadline, key: request?.partitionKey ?? id }),
+    );
+    store.postpone(saga.name, id, deadline);
+    return 'timed-out';
   }
 }

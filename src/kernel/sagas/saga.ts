@@ -107,7 +107,16 @@ export interface SagaInstance<State> {
    * step timeout makes it send is caused by that request, so the flow's causal chain stays whole.
    */
   readonly lastSentId: string | null;
-  /** Epoch ms when the current step times out; null when finished. */
+  /**
+   * The outbox row of that message (null for instances written before it was recorded): the step
+   * deadline counts from when the relay published it, and the step timeout takes its partition key.
+   */
+  readonly lastSentSeq: number | null;
+  /**
+   * Epoch ms when the current step times out, as far as is known; null when finished. The
+   * coordinator moves it later while the request waits to be published or this process's bus is
+   * down (see `SagaDefinition.stepTimeoutMs`), so what is shown may still move.
+   */
   readonly deadline: number | null;
   readonly version: number;
 }
@@ -123,7 +132,24 @@ export interface SagaDefinition<State> {
   readonly startedBy: readonly AnyMessageDefinition[];
   /** Every reply the saga waits for, the replies its compensations await included. */
   readonly handles: readonly AnyMessageDefinition[];
-  /** Default: the kernel's SAGA_STEP_TIMEOUT_MS. */
+  /**
+   * How long a step waits for its reply before the saga receives `kernel.saga-step-timed-out`
+   * (default: the kernel's SAGA_STEP_TIMEOUT_MS). It measures the business wait, not the system's
+   * own delays. Guarantees of the kernel's coordinator:
+   * - the time counts from when the outbox relay published the step's last request, not from when
+   *   it was staged (an outbox backlog, or a broker that is away, does not count);
+   * - it does not run while this process's transport reports itself down: once the transport is
+   *   back, every deadline armed before the outage is moved later by the outage's length;
+   * - a reply published before the timeout is handled before it, when the reply carries the
+   *   partition key of the step's last request (as every reply of this project does): the timeout
+   *   travels as a message through the saga's own consumer, keyed like that request, so it queues
+   *   behind replies already waiting there (a backlog of this module's own does not count);
+   * - a step that is truly unanswered still times out: at most `stepTimeoutMs` after its request
+   *   was published, plus the outages of this process's transport, plus the time the timeout
+   *   waits in the saga's queue.
+   * An outage this process did not live through (it was started while the broker was away) is not
+   * known to it: such deadlines count it.
+   */
   readonly stepTimeoutMs?: number;
   /** The instance id a message belongs to. */
   correlate(message: Envelope): string;

@@ -23,6 +23,7 @@ const compensating: SagaInstance<unknown> = {
   reason: 'timeout',
   correlationId: 'c1',
   lastSentId: 'm1',
+  lastSentSeq: 7,
   deadline: 1_000,
   version: 1,
 };
@@ -75,5 +76,20 @@ describe('saga store', () => {
   it('refuses an update from a stale version', () => {
     store.save(compensating);
     expect(() => store.save({ ...compensating, version: 3 })).toThrow(/changed concurrently/);
+  });
+
+  it('moves the deadlines armed before a bus outage by its length, once, however many processes report it', () => {
+    const now = Date.now();
+    const running = { ...compensating, status: 'running' as const, step: 'room', awaiting: [] };
+    store.save({ ...running, id: 'before', deadline: now + 30_000 });
+    store.save({ ...running, id: 'due-before', deadline: now - 1 });
+    const outage = { since: now + 5, seenAt: now + 10, until: now + 60_005 };
+    expect(store.shiftDeadlines(outage, now + 60_010)).toBe(1);
+    // a second process of this database saw the same outage a little later
+    expect(
+      store.shiftDeadlines({ since: now + 8, seenAt: now + 20, until: now + 60_030 }, now + 60_040),
+    ).toBe(0);
+    expect(store.load('trips.booking', 'before')?.deadline).toBe(now + 90_000);
+    expect(store.load('trips.booking', 'due-before')?.deadline).toBe(now - 1);
   });
 });

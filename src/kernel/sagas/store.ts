@@ -12,6 +12,7 @@ interface SagaRow {
   reason: string | null;
   correlation_id: string;
   last_sent_id: string | null;
+  last_sent_seq: number | null;
   deadline: number | null;
   version: number;
   updated_at: number;
@@ -34,6 +35,16 @@ export interface SagaStore {
   save(instance: SagaInstance<unknown>): void;
   due(now: number): SagaInstance<unknown>[];
   nextDeadline(): number | undefined;
+  /** Moves an instance's deadline (its version unchanged: the step it waits on is the same). */
+  postpone(name: string, id: string, deadline: number): void;
+  /**
+   * Moves by `until - since` every deadline not yet due at `since` of an instance last updated
+   * before `seenAt` (a bus outage, bus-outages.ts; an instance armed later sent its request while
+   * the bus was down, and that request's publication counts instead). Idempotent across the
+   * processes sharing this database: a moved row is marked updated at `now`, after the outage was
+   * seen, so a second process reporting the same outage skips it. Returns how many moved.
+   */
+  shiftDeadlines(outage: { since: number; seenAt: number; until: number }, now: number): number;
   list(status?: string): SagaListing[];
   countByStatus(): Record<string, number>;
 }
@@ -44,17 +55,25 @@ export function createSagaStore(sqlite: Database.Database): SagaStore {
   );
   const insert = sqlite.prepare(
     `INSERT INTO kernel_sagas (name, id, status, step, state, steps, reason, correlation_id, last_sent_id,
-                               deadline, version, created_at, updated_at)
-     VALUES (@name, @id, @status, @step, @state, @steps, @reason, @correlationId, @lastSentId, @deadline,
-             @version, @now, @now)`,
+                               last_sent_seq, deadline, version, created_at, updated_at)
+     VALUES (@name, @id, @status, @step, @state, @steps, @reason, @correlationId, @lastSentId, @lastSentSeq,
+             @deadline, @version, @now, @now)`,
   );
   const update = sqlite.prepare(
     `UPDATE kernel_sagas SET status = @status, step = @step, state = @state, steps = @steps, reason = @reason,
-            last_sent_id = @lastSentId, deadline = @deadline, version = @version, updated_at = @now
+            last_sent_id = @lastSentId, last_sent_seq = @lastSentSeq, deadline = @deadline, version = @version,
+            updated_at = @now
      WHERE name = @name AND id = @id AND version = @version - 1`,
   );
   const selectDue = sqlite.prepare<[number], SagaRow>(
     'SELECT * FROM kernel_sagas WHERE deadline IS NOT NULL AND deadline <= ? ORDER BY deadline LIMIT 100',
+  );
+  const updateDeadline = sqlite.prepare<[number, string, string]>(
+    'UPDATE kernel_sagas SET deadline = ? WHERE name = ? AND id = ? AND deadline IS NOT NULL',
+  );
+  const shift = sqlite.prepare<{ since: number; seenAt: number; until: number; now: number }>(
+    `UPDATE kernel_sagas SET deadline = deadline + (@until - @since), updated_at = @now
+     WHERE deadline IS NOT NULL AND deadline > @since AND updated_at < @seenAt`,
   );
   const selectNext = sqlite
     .prepare<[], number | null>('SELECT MIN(deadline) FROM kernel_sagas WHERE deadline IS NOT NULL')
@@ -84,6 +103,8 @@ export function createSagaStore(sqlite: Database.Database): SagaStore {
       }
     },
     due: (now) => selectDue.all(now).map(toInstance),
+    postpone: (name, id, deadline) => void updateDeadline.run(deadline, name, id),
+    shiftDeadlines: ({ since, seenAt, until }, now) => shift.run({ since, seenAt, until, now }).changes,
     nextDeadline: () => selectNext.get() ?? undefined,
     list: (status) =>
       selectAll.all({ status: status ?? null }).map((row) => ({
@@ -139,6 +160,7 @@ function toInstance(row: SagaRow): SagaInstance<unknown> {
     reason: row.reason,
     correlationId: row.correlation_id,
     lastSentId: row.last_sent_id,
+    lastSentSeq: row.last_sent_seq,
     deadline: row.deadline,
     version: row.version,
   };

@@ -54,6 +54,7 @@ function started<State>(saga: SagaDefinition<State>, message: Envelope): SagaIns
     reason: null,
     correlationId: message.correlationid,
     lastSentId: null,
+    lastSentSeq: null,
     deadline: null,
     version: 0,
   };

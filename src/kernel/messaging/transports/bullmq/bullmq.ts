@@ -182,6 +182,8 @@ export function createBullMqTransport(log: Logger, options: BullMqTransportOptio
       return [...partitionQueues, ...modules.map((module) => queues.deadLetterQueue(module))];
     },
 
+    connected: () => !closing && publisher.status === 'ready' && redis.status === 'ready',
+
     async health() {
       if (closing) return { ok: false, detail: 'closed' };
       const refused = refusalOf(publisher, redis);

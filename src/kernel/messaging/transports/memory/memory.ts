@@ -118,6 +118,8 @@ export function createMemoryTransport(log: Logger): Transport {
       });
     },
 
+    connected: () => true,
+
     async health() {
       return closed ? { ok: false, detail: 'closed' } : { ok: true };
     },

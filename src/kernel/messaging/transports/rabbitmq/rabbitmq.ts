@@ -209,6 +209,10 @@ class RabbitMqTransport implements Transport {
     return stats;
   }
 
+  connected(): boolean {
+    return !this.#closing && this.#link.model !== undefined;
+  }
+
   async health(): Promise<TransportHealth> {
     if (!this.#closing) this.#link.start().catch(() => {}); // a transport nobody used yet connects now
     const status = this.#link.status();

@@ -1,0 +1,1 @@
+ALTER TABLE `kernel_sagas` ADD `last_sent_seq` integer;
