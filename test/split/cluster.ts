@@ -86,9 +86,13 @@ export function startSupervisor(
   return new Proc('supervisor', child, 3000);
 }
 
-/** Starts one app process (`node --import tsx src/main.ts`) with this environment. */
-export function startApp(name: string, env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+/**
+ * Starts one app process with this environment: `node --import tsx src/main.ts`, or with `dist`
+ * the build (`node dist/src/main.js`: lighter, for load tests; see test/start/projects.ts freshDist).
+ */
+export function startApp(name: string, env: Record<string, string>, runner: 'tsx' | 'dist' = 'tsx'): Proc {
+  const args = runner === 'dist' ? ['dist/src/main.js'] : ['--import', 'tsx', 'src/main.ts'];
+  const child = spawn(process.execPath, args, {
     cwd: PROJECT_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -56,6 +56,14 @@ function distIsFresh(): boolean {
   return stamp !== undefined && newerSource(PROJECT_ROOT, stamp.startedAt) === undefined;
 }
 
+/** Builds this checkout's dist/ (`node scripts/build.mjs`) unless it is fresh. */
+export async function freshDist(): Promise<void> {
+  if (distIsFresh()) return;
+  const build = runNode('build', PROJECT_ROOT, ['scripts/build.mjs']);
+  const exit = await build.exited;
+  if (exit.code !== 0) throw new Error(`build failed: ${JSON.stringify(exit)}\n${build.tail()}`);
+}
+
 /**
  * A copy of this project in a temporary folder (timestamps kept, so a copied dist/ stays fresh),
  * sharing its node_modules. Its dist/ is this checkout's when fresh (CI's `npm ci` built it), else

@@ -55,25 +55,37 @@ export class TestRedis {
   readonly #password: string | undefined;
   #process: ChildProcess | undefined;
 
-  private constructor(port: number, dir: string, aof: boolean, password: string | undefined) {
+  private constructor(
+    port: number,
+    dir: string,
+    aof: boolean,
+    fsync: 'always' | 'everysec',
+    password: string | undefined,
+  ) {
     this.port = port;
     this.dir = dir;
     this.#password = password;
     this.#args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''];
-    this.#args.push('--appendonly', aof ? 'yes' : 'no', '--appendfsync', 'always', '--logfile', 'redis.log');
+    this.#args.push('--appendonly', aof ? 'yes' : 'no', '--appendfsync', fsync, '--logfile', 'redis.log');
     if (password !== undefined) this.#args.push('--requirepass', password);
   }
 
-  /** `password`: the server requires it (`--requirepass`); `url` does not carry it. */
+  /**
+   * `password`: the server requires it (`--requirepass`); `url` does not carry it. `fsync`: the AOF
+   * is fsynced at every write (default) or every second (a load test: `down()` still shuts down
+   * cleanly, so nothing written is lost across a restart).
+   */
   static async start({
     aof = true,
+    fsync = 'always',
     password,
   }: {
     aof?: boolean;
+    fsync?: 'always' | 'everysec';
     password?: string;
   } = {}): Promise<TestRedis> {
     const dir = mkdtempSync(join(tmpdir(), 'bullmq-redis-'));
-    const redis = new TestRedis(await freePort(), dir, aof, password);
+    const redis = new TestRedis(await freePort(), dir, aof, fsync, password);
     await redis.#spawn();
     return redis;
   }
