@@ -45,7 +45,7 @@ const notes = defineModule({
 const seen: { correlationid: string; causationid: string | null }[] = [];
 const watcher = defineModule({
   name: 'watcher',
-  subscriptions: () => [
+  subscriptions: [
     {
       consumer: 'watcher.notes',
 

@@ -42,6 +42,7 @@ export {
   type ModuleHttp,
   type PublicRoute,
 } from './modules/module.js';
+export { perModule } from './modules/per-module.js';
 export type { Logger } from './observability/logger.js';
 export type { Tx } from './outbox/outbox.js';
 export type { Db } from './persistence/db.js';

@@ -73,9 +73,7 @@ export function createProbe(messages: readonly AnyMessageDefinition[]): Probe {
   const received: Envelope[] = [];
   const module = defineModule({
     name: 'probe',
-    subscriptions: () => [
-      { consumer: 'probe.recorder', handlers: [on(messages, (m) => void received.push(m))] },
-    ],
+    subscriptions: [{ consumer: 'probe.recorder', handlers: [on(messages, (m) => void received.push(m))] }],
   });
   return {
     module,

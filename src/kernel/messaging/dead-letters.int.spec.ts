@@ -53,7 +53,7 @@ describe('dead-letter replay', () => {
           name: 'alpha',
           start: (ctx) =>
             void ctx.db.run(sql.raw('CREATE TABLE IF NOT EXISTS alpha_effects (n INTEGER NOT NULL)')),
-          subscriptions: () => [
+          subscriptions: [
             {
               consumer: 'alpha.things',
 

@@ -24,6 +24,7 @@ import { createSagaStore, type SagaListing, type SagaStore } from '../sagas/stor
 import { BusConnection, type BusState, DEFAULT_BROKER_WAIT_MS } from './bus-connection.js';
 import type { ModuleContext, ModuleDefinition } from './module.js';
 import { type ModuleSettings, readModuleSettings } from './settings.js';
+import { catalogueTopology } from './topology.js';
 import { unhandledCommands } from './unhandled-commands.js';
 
 export interface KernelOptions {
@@ -121,6 +122,11 @@ export class Kernel {
     return this.#started && !this.#stopping;
   }
 
+  /** Every module the build ships (the running ones included). */
+  get #catalogue(): readonly ModuleDefinition[] {
+    return this.#options.catalogue ?? this.#options.modules;
+  }
+
   /** The context of each running module, for route registration. */
   get modules(): readonly { readonly definition: ModuleDefinition; readonly context: ModuleContext }[] {
     return this.#runtimes;
@@ -152,10 +158,10 @@ export class Kernel {
     for (const runtime of this.#runtimes) await runtime.definition.start?.(runtime.context);
     this.#warnOfUnhandledCommands();
     // Every process waits for its bus, also one without consumers (a gateway): its relays publish.
-    await this.#bus.connect(
-      this.#runtimes.flatMap((runtime) => runtime.consumers),
-      () => this.#startRelaysAndSagas(),
-    );
+    const consumers = this.#runtimes.flatMap((runtime) => runtime.consumers);
+    const running = new Set(consumers.map((consumer) => consumer.name));
+    const provisioned = catalogueTopology(this.#catalogue).filter((consumer) => !running.has(consumer.name));
+    await this.#bus.connect(consumers, provisioned, () => this.#startRelaysAndSagas());
   }
 
   /**
@@ -216,7 +222,7 @@ export class Kernel {
       name: definition.name,
       config: this.config,
       settings: this.#settings.get(definition.name),
-      catalogue: this.#options.catalogue ?? this.#options.modules,
+      catalogue: this.#catalogue,
       log,
       db: database.db,
       transact: (fn) => database.writeTransaction(() => fn(outbox.bind(currentOrNewContext()))),
@@ -247,9 +253,9 @@ export class Kernel {
       transport: this.transport.name,
       ...(this.#options.retry ? { defaultRetry: this.#options.retry } : {}),
     };
-    const subscriptions = [...(definition.subscriptions?.(context) ?? []), ...coordinator.subscriptions()];
+    const subscriptions = [...(definition.subscriptions ?? []), ...coordinator.subscriptions()];
     for (const subscription of subscriptions) this.messageTypes.register(messagesOf(subscription));
-    consumers.push(...subscriptions.map((subscription) => createConsumer(subscription, deps)));
+    consumers.push(...subscriptions.map((subscription) => createConsumer(subscription, deps, context)));
     return { definition, context, database, relay, deadLetters, inbox, sagaStore, coordinator, consumers };
   }
 
@@ -393,5 +399,6 @@ export class Kernel {
 }
 
 const unhandledDetail = (types: readonly string[]): string =>
-  `no module of this process handles ${types.join(', ')}: on the memory transport they reach nobody ` +
+  `no module of this process handles ${types.join(', ')}: on the memory transport they wait in their ` +
+  "owners' databases for a start that runs those modules, and what waits for their replies times out " +
   '(run the modules that own them in this process, or use a broker transport)';

@@ -53,6 +53,7 @@ class FlakyPublish {
         await inner.publish(messages);
       },
       subscribe: (endpoint) => inner.subscribe(endpoint),
+      provision: (consumers) => inner.provision(consumers),
       route: (endpoint, types) => inner.route(endpoint, types),
       redeliver: (endpoint, raw) => inner.redeliver(endpoint, raw),
       stats: () => inner.stats(),
@@ -101,7 +102,7 @@ describe('outbox: an event exists iff its transaction committed', () => {
         defineModule({
           name: 'alpha',
           messages: [thingSeen],
-          subscriptions: () => [
+          subscriptions: [
             {
               consumer: 'alpha.things',
 
@@ -117,7 +118,7 @@ describe('outbox: an event exists iff its transaction committed', () => {
         }),
         defineModule({
           name: 'beta',
-          subscriptions: () => [
+          subscriptions: [
             { consumer: 'beta.seen', handlers: [on([thingSeen], (m) => void seenByBeta.push(m))] },
           ],
         }),

@@ -1,4 +1,5 @@
 import type { Envelope } from '../messaging/envelope.js';
+import type { AnyMessageDefinition } from '../messaging/message-types.js';
 import type { Subscription } from '../messaging/subscription.js';
 import { on } from '../messaging/subscription.js';
 import type { Logger } from '../observability/logger.js';
@@ -7,6 +8,14 @@ import type { ModuleDatabase } from '../persistence/db.js';
 import type { Saga, SagaInstance } from './saga.js';
 import type { SagaStore } from './store.js';
 import { stepTimedOut, transitionSaga } from './transition.js';
+
+/** The consumer a saga's messages arrive through: what starts it and every reply it awaits. */
+export function sagaConsumerOf(saga: Saga): {
+  readonly consumer: string;
+  readonly messages: readonly AnyMessageDefinition[];
+} {
+  return { consumer: `${saga.name}-saga`, messages: [...saga.startedBy, ...saga.handles] };
+}
 
 export interface CoordinatorDeps {
   readonly database: ModuleDatabase;
@@ -42,10 +51,9 @@ export class SagaCoordinator {
 
   subscriptions(): Subscription[] {
     return [...this.#sagas.values()].map((saga) => ({
-      consumer: `${saga.name}-saga`,
-
+      consumer: sagaConsumerOf(saga).consumer,
       handlers: [
-        on([...saga.startedBy, ...saga.handles], (message, ctx) => {
+        on(sagaConsumerOf(saga).messages, (message, ctx) => {
           ctx.transact((tx) =>
             this.#apply(tx, saga, this.#deps.store.load(saga.name, saga.correlate(message)), message),
           );

@@ -63,7 +63,7 @@ export const ordersModule = defineModule({
   messages: ownMessages,
   sends: sentCommands,
   routes: ordersRoutes,
-  subscriptions: () => [
+  subscriptions: [
     {
       consumer: 'orders.catalogue',
       handlers: [on([productCreated, productUpdated], onProductChanged)],
@@ -72,8 +72,8 @@ export const ordersModule = defineModule({
       consumer: 'orders.timeline',
       handlers: [on(checkoutFlowMessages, onFlowMessage)],
       // This module's own flow messages are recorded as they are staged (onMessageStaged): only
-      // the other modules' are routed here.
-      typesAtStart: () => checkoutFlowMessages.map((m) => m.type).filter((type) => !ownTypes.has(type)),
+      // the other modules' are routed here (it still handles its own, left by older versions).
+      typesAtStart: checkoutFlowMessages.map((m) => m.type).filter((type) => !ownTypes.has(type)),
       concurrency: 8,
     },
   ],

@@ -16,14 +16,22 @@ import { promisify } from 'node:util';
 import { connect } from 'amqplib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger, type Logger } from '../../../observability/logger.js';
+import { onEveryConsumer } from '../../../testing/consumer-hook.js';
 import { amqpSkipReason, amqpUrl, freePort } from '../../../testing/index.js';
-import { onEverySubscribe } from '../../../testing/subscribe-hook.js';
-import type { ConsumerEndpoint, Transport } from '../../transport.js';
+import { UnroutedError } from '../../errors.js';
+import type { ConsumerEndpoint, ConsumerTopology, Transport } from '../../transport.js';
 import { partitionOf } from '../partition.js';
 import { describeTransportConformance } from '../testing/conformance/suite.js';
 import { partitionKeyOf } from './publish.js';
 import { createRabbitMqTransport, type RabbitMqOptions } from './rabbitmq.js';
-import { deadLetterQueue, endpointQueues, exchangeName, partitionQueue, type Topology } from './topology.js';
+import {
+  deadLetterQueue,
+  endpointQueues,
+  exchangeName,
+  partitionQueue,
+  partitionQueues,
+  type Topology,
+} from './topology.js';
 
 const run = promisify(execFile);
 const SBIN_PATH = `${process.env.PATH ?? ''}:/usr/local/sbin:/usr/sbin:/sbin`;
@@ -180,7 +188,7 @@ const options = (overrides: Partial<RabbitMqOptions> = {}): RabbitMqOptions => (
 
 /** The transport, remembering what it subscribes so that the test's queues can be deleted. */
 function create(log: Logger, overrides: Partial<RabbitMqOptions> = {}): Transport {
-  return onEverySubscribe(createRabbitMqTransport(log, options(overrides)), (endpoint) =>
+  return onEveryConsumer(createRabbitMqTransport(log, options(overrides)), (endpoint) =>
     subscribed.set(endpoint.name, endpoint.module),
   );
 }
@@ -210,6 +218,62 @@ if (!skip && noPrivateNode && process.env.REQUIRE_BROKERS === '1') {
     throw new Error(noPrivateNode);
   });
 }
+
+describe.skipIf(skip)('rabbitmq transport: provisioning', () => {
+  const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  const sink: ConsumerTopology = {
+    name: 'sink.things',
+    module: 'sink',
+    handles: ['source.thing-happened'],
+    types: ['source.thing-happened'],
+  };
+
+  /** Ready messages in the consumer's partition queues, read by hand. */
+  async function waiting(consumer: string): Promise<number> {
+    const connection = await connect(brokerUrl());
+    try {
+      const channel = await connection.createChannel();
+      let count = 0;
+      for (const queue of partitionQueues(topology, consumer))
+        count += (await channel.checkQueue(queue)).messageCount;
+      return count;
+    } finally {
+      await connection.close();
+    }
+  }
+
+  it('keeps what is published for a consumer that never ran in the queues provisioned for it', async () => {
+    const transport = create(log);
+    try {
+      await transport.provision([sink]);
+      await transport.publish([envelope('k', 1), envelope('m', 2)]);
+      expect(await waiting(sink.name)).toBe(2);
+    } finally {
+      await transport.close();
+    }
+  });
+
+  it('refuses a publish that no queue took (mandatory), declares the topology again, and publishes on retry', async () => {
+    const transport = create(log);
+    try {
+      await transport.provision([sink]);
+      const connection = await connect(brokerUrl());
+      try {
+        const channel = await connection.createChannel();
+        for (const queue of partitionQueues(topology, sink.name)) await channel.deleteQueue(queue); // by hand
+      } finally {
+        await connection.close();
+      }
+      const failure = await transport.publish([envelope('k', 1)]).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(UnroutedError);
+      expect((failure as UnroutedError).types).toEqual(['source.thing-happened']);
+      await transport.publish([envelope('k', 1)]); // the relay's retry: the queues exist again
+      expect(await waiting(sink.name)).toBe(1);
+    } finally {
+      await transport.close();
+    }
+  });
+});
 
 describe.skipIf(skip || noPrivateNode)('rabbitmq transport: broker outages', () => {
   const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
