@@ -40,7 +40,7 @@ export interface NodeListOptions {
 export interface NextAttempt {
   readonly node: number;
   readonly delayMs: number;
-  /** Attempts since the last connection, this one included (1 after a loss). */
+  /** Which retry this is since the last connection was lost (or since the first attempt): 1, 2, … */
   readonly attempt: number;
 }
 
@@ -88,14 +88,14 @@ export class NodeListConnection {
     while (!this.#stopped) {
       const outcome = await this.#attempt(node);
       if (this.#stopped) return;
-      const lost = node;
+      const tried = node;
       node = (node + 1) % urls.length;
       if ('model' in outcome) {
         const error = await outcome.closed;
         if (this.#model === outcome.model) this.#model = undefined;
         if (this.#stopped) return;
         [backoff, untried, attempt] = [undefined, urls.length, 1];
-        this.#events.lost(error, lost, { node, delayMs: initialDelayMs, attempt });
+        this.#events.lost(error, tried, { node, delayMs: initialDelayMs, attempt });
         await this.#pause(initialDelayMs);
         continue;
       }
@@ -107,7 +107,7 @@ export class NodeListConnection {
         delayMs = backoff.duration;
         untried = urls.length;
       }
-      this.#events.failed(outcome.error, lost, { node, delayMs, attempt });
+      this.#events.failed(outcome.error, tried, { node, delayMs, attempt });
       if (this.#stopped) return;
       await this.#pause(delayMs);
     }

@@ -10,10 +10,11 @@ import { randomUUID } from 'node:crypto';
 import { connect } from 'amqplib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger, type Logger } from '../../../observability/logger.js';
-import { amqpSkipReason, amqpUrl, freePort } from '../../../testing/index.js';
+import { amqpSkipReason, amqpUrl, envelopeOf, freePort } from '../../../testing/index.js';
 import { onEverySubscribe } from '../../../testing/subscribe-hook.js';
 import type { ConsumerEndpoint, Transport } from '../../transport.js';
 import { partitionOf } from '../partition.js';
+import { thing } from '../testing/conformance/fixtures.js';
 import { describeTransportConformance } from '../testing/conformance/suite.js';
 import { partitionKeyOf } from './publish.js';
 import { createRabbitMqTransport, type RabbitMqOptions } from './rabbitmq.js';
@@ -110,11 +111,13 @@ describe.skipIf(skip || noPrivateNode)('rabbitmq transport: broker outages', () 
   it('rejects a publish while the broker is down, within its bound, then publishes again', async () => {
     const transport = create(log, { publishTimeoutMs: 1500 });
     try {
-      await transport.publish([envelope('k', 0)]);
+      await transport.publish([envelopeOf(thing('k', 0))]);
       expect(await transport.health()).toMatchObject({ ok: true });
       await rabbit?.stopApp();
       const started = Date.now();
-      await expect(transport.publish([envelope('k', 1)])).rejects.toThrow(/not connected|confirm|closed/);
+      await expect(transport.publish([envelopeOf(thing('k', 1))])).rejects.toThrow(
+        /not connected|confirm|closed/,
+      );
       expect(Date.now() - started).toBeLessThan(5000);
       expect(await transport.health()).toMatchObject({ ok: false });
       await rabbit?.startApp();
@@ -122,7 +125,7 @@ describe.skipIf(skip || noPrivateNode)('rabbitmq transport: broker outages', () 
         (async () => {
           for (let i = 0; ; i++) {
             try {
-              return await transport.publish([envelope('k', 2)]);
+              return await transport.publish([envelopeOf(thing('k', 2))]);
             } catch (error) {
               if (i > 20) throw error;
             }
@@ -142,7 +145,7 @@ describe.skipIf(skip || noPrivateNode)('rabbitmq transport: broker outages', () 
       reconnectMaxDelayMs: 200,
     });
     const started = Date.now();
-    const failure = await transport.publish([envelope('k', 1)]).catch((error: unknown) => error);
+    const failure = await transport.publish([envelopeOf(thing('k', 1))]).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(Error);
     expect(String(failure)).toMatch(/AMQP_URL: no RabbitMQ answered at amqp:\/\/guest:\*\*\*@127\.0\.0\.1/);
     expect(String(failure)).not.toContain('secret');
@@ -150,19 +153,3 @@ describe.skipIf(skip || noPrivateNode)('rabbitmq transport: broker outages', () 
     await transport.close();
   });
 });
-
-function envelope(key: string, n: number) {
-  return {
-    specversion: '1.0' as const,
-    id: randomUUID(),
-    source: 'source',
-    type: 'source.thing-happened',
-    time: new Date().toISOString(),
-    datacontenttype: 'application/json' as const,
-    schemaversion: 1,
-    correlationid: randomUUID(),
-    causationid: null,
-    partitionkey: key,
-    data: { key, n },
-  };
-}
