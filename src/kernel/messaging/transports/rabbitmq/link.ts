@@ -12,7 +12,7 @@ import { ConfigError, redactUrl, redactUrls } from '../../../config.js';
 import type { Logger } from '../../../observability/logger.js';
 import { withTimeout } from '../../../time.js';
 import { type NextAttempt, NodeListConnection } from './node-list.js';
-import { permanentCause } from './refusals.js';
+import { FirstConnectionRefusals, type NodeRefusal, permanentCause } from './refusals.js';
 
 export interface LinkOptions {
   /** The nodes of one broker or cluster, in the order the first connection tries them. */
@@ -45,9 +45,8 @@ export class RabbitLink {
   #lastError = 'no attempt yet';
   /** Why the first connection can never succeed; set once, then every start fails with it. */
   #refused: ConfigError | undefined;
-  /** Nodes the first connection has tried, and the permanent refusals among their latest answers. */
-  readonly #tried = new Set<number>();
-  readonly #refusals = new Map<number, string>();
+  /** What the nodes answered the first connection (refusals.ts: when a refusal stops the start). */
+  readonly #refusals: FirstConnectionRefusals;
   /** Errors of our own setup on an open connection: the broker took the login, so never a refusal. */
   readonly #setupFailures = new WeakSet<Error>();
   #connectedOnce = false;
@@ -57,6 +56,7 @@ export class RabbitLink {
     this.#options = options;
     this.#log = log;
     this.#setup = setup;
+    this.#refusals = new FirstConnectionRefusals(options.urls.length);
   }
 
   /** Every node's URL, passwords masked, comma separated. */
@@ -208,7 +208,7 @@ export class RabbitLink {
       if (this.#closed) throw new Error('RabbitMQ transport is closed');
       this.#connection = undefined;
       if (this.#refused) throw this.#refused;
-      const refusal = this.#refusal();
+      const refusal = this.#refusals.first();
       if (refusal) throw this.#refuse(refusal);
       throw new ConfigError(
         'AMQP_URL',
@@ -242,21 +242,15 @@ export class RabbitLink {
   /**
    * An attempt on `node` failed. A permanent refusal (login, vhost, URL) counts only before the
    * first connection: a running process that loses its broker keeps retrying, since stopping it
-   * would turn a credential rotation or a vhost recreated late into an outage. With several nodes,
-   * a refusal from one does not stop the start at once: the next node is tried, because the
-   * refusing node may be one being rebuilt before it rejoins the cluster (its own users and vhosts,
-   * not yet the cluster's). Once every node has been tried and none took the connection, a
-   * refusal among their latest answers is the start's error: the nodes of a cluster share users
-   * and vhosts, so waiting longer would only hide its cause behind "no RabbitMQ answered".
+   * would turn a credential rotation or a vhost recreated late into an outage. Across several
+   * nodes, a refusal stops the start once every node was tried (FirstConnectionRefusals).
    */
   #failed(connection: NodeListConnection, error: Error, node: number, next: NextAttempt): void {
     this.#lastError = error.message;
     const late = this.#connectedOnce || this.#setupFailures.has(error);
     const cause = late ? undefined : permanentCause(error, this.#options.urls[node] ?? '');
-    if (!late) this.#tried.add(node);
-    if (cause === undefined) this.#refusals.delete(node);
-    else this.#refusals.set(node, cause);
-    const refusal = this.#tried.size === this.#options.urls.length ? this.#refusal() : undefined;
+    if (!late) this.#refusals.record(node, cause);
+    const refusal = late ? undefined : this.#refusals.verdict();
     if (refusal) {
       this.#refuse(refusal);
       connection.close().catch(() => {});
@@ -268,15 +262,8 @@ export class RabbitLink {
     );
   }
 
-  /** The first node (in list order) whose latest answer was a permanent refusal. */
-  #refusal(): { node: number; cause: string } | undefined {
-    const [node] = [...this.#refusals.keys()].sort((a, b) => a - b);
-    const cause = node === undefined ? undefined : this.#refusals.get(node);
-    return node === undefined || cause === undefined ? undefined : { node, cause };
-  }
-
   /** Records the refusal start fails with, once, and fails the waiters with it. */
-  #refuse({ node, cause }: { node: number; cause: string }): ConfigError {
+  #refuse({ node, cause }: NodeRefusal): ConfigError {
     this.#refused ??= new ConfigError('AMQP_URL', `${cause} at ${this.#node(node)}`);
     for (const waiter of this.#waiters) waiter.reject(this.#refused);
     this.#waiters.clear();
