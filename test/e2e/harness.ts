@@ -111,6 +111,8 @@ export interface AppOptions {
   readonly sagaStepTimeoutMs?: number;
   /** Keep the data directory on close (when another app reopens it). */
   readonly keepData?: boolean;
+  /** Variables set last, over the harness's own (a private broker: AMQP_URL, RABBITMQ_QUEUE_TYPE). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 // ---- the app under test ----
@@ -153,6 +155,7 @@ export class E2eApp {
       const value = process.env[name];
       if (value) env[name] = value;
     }
+    Object.assign(env, options.env);
     try {
       const http = await buildApp(loadConfig(env, allModules()));
       return new E2eApp(http, transport, dataDir, namespace, modules, !options.keepData && !options.dataDir);

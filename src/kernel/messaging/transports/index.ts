@@ -24,7 +24,7 @@ export async function createTransport(config: Config, log: Logger): Promise<Tran
     case 'rabbitmq': {
       const { createRabbitMqTransport } = await import('./rabbitmq/rabbitmq.js');
       return createRabbitMqTransport(log, {
-        url: config.amqpUrl,
+        url: config.amqpUrls,
         queueType: config.rabbitmqQueueType,
         partitions: config.busPartitions,
         // the default namespace keeps the plain names (modulith.events, dlq.<module>.retry)

@@ -6,24 +6,20 @@
  * from disk, as in a broker restart, in about 3 s instead of a 6-12 s boot.
  * Without rabbitmq-server on this machine, the suite runs on AMQP_URL without the restart case.
  */
-import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect as tcpConnect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { connect } from 'amqplib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger, type Logger } from '../../../observability/logger.js';
 import { onEveryConsumer } from '../../../testing/consumer-hook.js';
-import { amqpSkipReason, amqpUrl, freePort } from '../../../testing/index.js';
+import { amqpSkipReason, amqpUrl, envelopeOf, freePort } from '../../../testing/index.js';
 import { UnroutedError } from '../../errors.js';
 import type { ConsumerEndpoint, ConsumerTopology, Transport } from '../../transport.js';
 import { partitionOf } from '../partition.js';
+import { thing } from '../testing/conformance/fixtures.js';
 import { describeTransportConformance } from '../testing/conformance/suite.js';
 import { partitionKeyOf } from './publish.js';
 import { createRabbitMqTransport, type RabbitMqOptions } from './rabbitmq.js';
+import { PrivateRabbit } from './testing/private-node.js';
 import {
   deadLetterQueue,
   endpointQueues,
@@ -33,120 +29,18 @@ import {
   type Topology,
 } from './topology.js';
 
-const run = promisify(execFile);
-const SBIN_PATH = `${process.env.PATH ?? ''}:/usr/local/sbin:/usr/sbin:/sbin`;
-
-/** A RabbitMQ node of this test file: its own node name, ports and data directory. */
-class TestRabbit {
-  private constructor(
-    readonly node: string,
-    readonly port: number,
-    readonly dir: string,
-  ) {}
-
-  get url(): string {
-    return `amqp://guest:guest@127.0.0.1:${this.port}`;
-  }
-
-  /** Why no private node can be started here, or undefined. */
-  static missingReason(): string | undefined {
-    const found = SBIN_PATH.split(':').some((dir) => existsSync(join(dir, 'rabbitmq-server')));
-    return found ? undefined : 'rabbitmq-server is not installed (needed for a private node to restart)';
-  }
-
-  static async start(): Promise<TestRabbit> {
-    const [port, distPort] = [await freePort(), await freePort()];
-    const node = `modulith-test-${randomUUID().slice(0, 8)}@localhost`;
-    const dir = mkdtempSync(join(tmpdir(), 'modulith-rabbit-'));
-    chmodSync(dir, 0o777); // the server runs as the rabbitmq user
-    writeFileSync(join(dir, 'enabled_plugins'), '[].\n');
-    writeFileSync(join(dir, 'rabbitmq.conf'), `listeners.tcp.1 = 127.0.0.1:${port}\n`);
-    const env = {
-      ...process.env,
-      PATH: SBIN_PATH,
-      RABBITMQ_NODENAME: node,
-      RABBITMQ_NODE_PORT: String(port),
-      RABBITMQ_DIST_PORT: String(distPort),
-      RABBITMQ_MNESIA_BASE: join(dir, 'mnesia'),
-      RABBITMQ_LOG_BASE: join(dir, 'log'),
-      RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
-      RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq.conf'),
-    };
-    const rabbit = new TestRabbit(node, port, dir);
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn('rabbitmq-server', ['-detached'], { env, stdio: 'ignore' });
-      child.once('error', reject);
-      child.once('exit', (code) =>
-        code === 0 ? resolve() : reject(new Error(`rabbitmq-server exited ${code}`)),
-      );
-    });
-    const deadline = Date.now() + 60_000;
-    while (!(await answers(port))) {
-      if (Date.now() > deadline) {
-        await rabbit.stop();
-        throw new Error(
-          `private RabbitMQ node ${node} did not open port ${port} within 60 s (logs in ${dir}/log)`,
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-    await rabbit.ctl('await_startup');
-    return rabbit;
-  }
-
-  /** The broker restarts: server-side close of every connection, queues recovered from disk. */
-  async restart(): Promise<void> {
-    await this.ctl('stop_app');
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    await this.ctl('start_app');
-  }
-
-  async stopApp(): Promise<void> {
-    await this.ctl('stop_app');
-  }
-
-  async startApp(): Promise<void> {
-    await this.ctl('start_app');
-  }
-
-  async stop(): Promise<void> {
-    await this.ctl('stop').catch(() => {});
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-
-  async ctl(...args: string[]): Promise<void> {
-    await run('rabbitmqctl', ['-n', this.node, ...args], {
-      env: { ...process.env, PATH: SBIN_PATH },
-      timeout: 60_000,
-    });
-  }
-}
-
-function answers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = tcpConnect({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
-
 const skip = await amqpSkipReason();
-const noPrivateNode = skip ? undefined : TestRabbit.missingReason();
+const noPrivateNode = skip ? undefined : PrivateRabbit.missingReason();
 if (noPrivateNode)
   console.warn(
     `rabbitmq: ${noPrivateNode}; the conformance suite runs on ${amqpUrl} without the broker restart case`,
   );
-let rabbit: TestRabbit | undefined;
+let rabbit: PrivateRabbit | undefined;
 const brokerUrl = () => rabbit?.url ?? amqpUrl;
 
 beforeAll(async () => {
-  if (!skip && !noPrivateNode) rabbit = await TestRabbit.start();
-}, 90_000);
+  if (!skip && !noPrivateNode) rabbit = await PrivateRabbit.start('restart');
+}, 150_000);
 afterAll(async () => {
   await rabbit?.stop();
 });
@@ -246,7 +140,7 @@ describe.skipIf(skip)('rabbitmq transport: provisioning', () => {
     const transport = create(log);
     try {
       await transport.provision([sink]);
-      await transport.publish([envelope('k', 1), envelope('m', 2)]);
+      await transport.publish([envelopeOf(thing('k', 1)), envelopeOf(thing('m', 2))]);
       expect(await waiting(sink.name)).toBe(2);
     } finally {
       await transport.close();
@@ -264,10 +158,10 @@ describe.skipIf(skip)('rabbitmq transport: provisioning', () => {
       } finally {
         await connection.close();
       }
-      const failure = await transport.publish([envelope('k', 1)]).catch((error: unknown) => error);
+      const failure = await transport.publish([envelopeOf(thing('k', 1))]).catch((error: unknown) => error);
       expect(failure).toBeInstanceOf(UnroutedError);
       expect((failure as UnroutedError).types).toEqual(['source.thing-happened']);
-      await transport.publish([envelope('k', 1)]); // the relay's retry: the queues exist again
+      await transport.publish([envelopeOf(thing('k', 1))]); // the relay's retry: the queues exist again
       expect(await waiting(sink.name)).toBe(1);
     } finally {
       await transport.close();
@@ -281,11 +175,13 @@ describe.skipIf(skip || noPrivateNode)('rabbitmq transport: broker outages', () 
   it('rejects a publish while the broker is down, within its bound, then publishes again', async () => {
     const transport = create(log, { publishTimeoutMs: 1500 });
     try {
-      await transport.publish([envelope('k', 0)]);
+      await transport.publish([envelopeOf(thing('k', 0))]);
       expect(await transport.health()).toMatchObject({ ok: true });
       await rabbit?.stopApp();
       const started = Date.now();
-      await expect(transport.publish([envelope('k', 1)])).rejects.toThrow(/not connected|confirm|closed/);
+      await expect(transport.publish([envelopeOf(thing('k', 1))])).rejects.toThrow(
+        /not connected|confirm|closed/,
+      );
       expect(Date.now() - started).toBeLessThan(5000);
       expect(await transport.health()).toMatchObject({ ok: false });
       await rabbit?.startApp();
@@ -293,7 +189,7 @@ describe.skipIf(skip || noPrivateNode)('rabbitmq transport: broker outages', () 
         (async () => {
           for (let i = 0; ; i++) {
             try {
-              return await transport.publish([envelope('k', 2)]);
+              return await transport.publish([envelopeOf(thing('k', 2))]);
             } catch (error) {
               if (i > 20) throw error;
             }
@@ -313,7 +209,7 @@ describe.skipIf(skip || noPrivateNode)('rabbitmq transport: broker outages', () 
       reconnectMaxDelayMs: 200,
     });
     const started = Date.now();
-    const failure = await transport.publish([envelope('k', 1)]).catch((error: unknown) => error);
+    const failure = await transport.publish([envelopeOf(thing('k', 1))]).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(Error);
     expect(String(failure)).toMatch(/AMQP_URL: no RabbitMQ answered at amqp:\/\/guest:\*\*\*@127\.0\.0\.1/);
     expect(String(failure)).not.toContain('secret');
@@ -321,19 +217,3 @@ describe.skipIf(skip || noPrivateNode)('rabbitmq transport: broker outages', () 
     await transport.close();
   });
 });
-
-function envelope(key: string, n: number) {
-  return {
-    specversion: '1.0' as const,
-    id: randomUUID(),
-    source: 'source',
-    type: 'source.thing-happened',
-    time: new Date().toISOString(),
-    datacontenttype: 'application/json' as const,
-    schemaversion: 1,
-    correlationid: randomUUID(),
-    causationid: null,
-    partitionkey: key,
-    data: { key, n },
-  };
-}

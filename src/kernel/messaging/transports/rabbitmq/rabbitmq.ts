@@ -1,6 +1,6 @@
 /**
  * RabbitMQ transport (AMQP 0-9-1, amqplib). Topology in topology.ts, connection and
- * reconnection in link.ts, consuming in consumer.ts and partition.ts, publishing in publish.ts.
+ * reconnection in link.ts (failover across a cluster's nodes: node-list.ts), consuming in consumer.ts and partition.ts, publishing in publish.ts.
  *
  * - provisioning: every process declares the durable topology of every consumer of the catalogue
  *   (partition queues, bindings, DLQ), so a message published before its consumer ever ran waits
@@ -57,7 +57,8 @@ import {
 } from './topology.js';
 
 export interface RabbitMqOptions {
-  readonly url: string;
+  /** A node, or the nodes of a cluster in the order to try them (link.ts, node-list.ts). */
+  readonly url: string | readonly [string, ...string[]];
   /** classic (default) or quorum (what a cluster should use); fixed once a queue exists. */
   readonly queueType?: RabbitQueueType;
   /**
@@ -120,7 +121,7 @@ class RabbitMqTransport implements Transport {
     this.#publishTimeoutMs = options.publishTimeoutMs ?? 10_000;
     this.#link = new RabbitLink(
       {
-        url: options.url,
+        urls: typeof options.url === 'string' ? [options.url] : options.url,
         connectionName: options.connectionName ?? defaultConnectionName(),
         connectTimeoutMs: this.#connectTimeoutMs,
         reconnectInitialDelayMs: options.reconnectInitialDelayMs ?? 200,
