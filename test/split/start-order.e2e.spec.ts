@@ -18,9 +18,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cleanupNamespace } from '../../scripts/bench/lib/brokers.js';
 import { moduleCatalogue } from '../../src/app.js';
 import { catalogueTopology } from '../../src/kernel/modules/topology.js';
-import { amqpSkipReason, amqpUrl, redisSkipReason, redisUrl } from '../../src/kernel/testing/index.js';
+import { amqpSkipReason, redisSkipReason } from '../../src/kernel/testing/index.js';
 import { Api, type Json, until } from './api.js';
-import { freePorts, killGroup, type Proc, startApp, waitForOk } from './cluster.js';
+import { deploymentEnv, freePorts, killGroup, type Proc, startApp, waitForOk } from './cluster.js';
 
 type Transport = 'rabbitmq' | 'bullmq';
 
@@ -50,17 +50,15 @@ for (const transport of TRANSPORTS) {
 
     const start = async (modules: string, port: number): Promise<Api> => {
       const proc = startApp(modules, {
-        TRANSPORT: transport,
+        ...deploymentEnv({
+          transport,
+          dataDir,
+          namespace,
+          jwtSecret: JWT_SECRET,
+          admin: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD },
+        }),
         MODULES: modules,
         PORT: String(port),
-        DATA_DIR: dataDir,
-        BUS_NAMESPACE: namespace,
-        JWT_SECRET,
-        ADMIN_EMAIL,
-        ADMIN_PASSWORD,
-        REDIS_URL: redisUrl,
-        AMQP_URL: amqpUrl,
-        LOG_LEVEL: 'warn',
       });
       processes.push(proc);
       await waitForOk(`http://127.0.0.1:${port}/health/ready`, READY_TIMEOUT_MS, proc);
