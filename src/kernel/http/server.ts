@@ -11,6 +11,7 @@ import { registerAuth } from './auth.js';
 import { correlationIdOf, registerCorrelation } from './correlation.js';
 import { HttpProblem, problemErrorHandler, sendProblem } from './errors.js';
 import { type DocumentParts, mergedOpenApi } from './openapi.js';
+import { registerQueryIntegers } from './query-integers.js';
 import { rateLimitRedis } from './rate-limit-store.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -41,6 +42,7 @@ export async function createHttpServer(log: Logger, config: Config): Promise<Htt
     }),
   );
   registerCorrelation(app);
+  registerQueryIntegers(app);
   await registerAuth(app, config.jwtSecret);
   const store = rateLimitRedis(config, log);
   if (store) app.addHook('onClose', () => store.close());
