@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, moduleCatalogue } from '../../src/app.js';
 import { type HttpApp, loadConfig, type ModuleContext } from '../../src/kernel/index.js';
 import { eventually } from '../../src/kernel/testing/index.js';
+import { allPages } from '../support/module-testing.js';
 
 let app: HttpApp;
 let dataDir: string;
@@ -41,9 +42,9 @@ const terminal = async (id: string, sub = 'alice') =>
 const admin = () => ({ authorization: `Bearer ${app.jwt.sign({ sub: 'admin', role: 'admin' })}` });
 /** Charges the real payments module recorded for a user. */
 const charges = async (sub: string) =>
-  (
-    (await app.inject({ url: '/payments/account/events', headers: bearer(sub) })).json() as { type: string }[]
-  ).filter((e) => e.type === 'PaymentCharged').length;
+  (await allPages<{ type: string }>(app, '/payments/account/events', bearer(sub))).filter(
+    (e) => e.type === 'PaymentCharged',
+  ).length;
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'orders-e2e-'));
@@ -231,10 +232,10 @@ describe('reading orders', () => {
       expect(response.json().code).toBe('ORDERS_NOT_FOUND');
     }
     expect((await app.inject({ url: `/orders/${mine}`, headers: bearer('bob') })).statusCode).toBe(200);
-    const aliceOrders = (await app.inject({ url: '/orders', headers: bearer('alice') })).json();
+    const aliceOrders = await allPages<{ id: string; userId: string }>(app, '/orders', bearer('alice'));
     expect(aliceOrders.length).toBeGreaterThan(0);
-    expect(aliceOrders.every((o: { userId: string }) => o.userId === 'alice')).toBe(true);
-    expect(aliceOrders.map((o: { id: string }) => o.id)).not.toContain(mine);
+    expect(aliceOrders.every((o) => o.userId === 'alice')).toBe(true);
+    expect(aliceOrders.map((o) => o.id)).not.toContain(mine);
   });
 
   it('answers 404 for an order that does not exist', async () => {

@@ -4,6 +4,8 @@ import {
   type HttpApp,
   HttpProblem,
   type ModuleContext,
+  PageOf,
+  PageQuery,
   ProblemSchema as Problem,
 } from '../../kernel/index.js';
 import { placeOrder } from './commands/place-order.js';
@@ -120,11 +122,12 @@ function registerReads(app: HttpApp, ctx: ModuleContext): void {
     {
       schema: {
         ...common,
-        summary: "The caller's orders",
-        response: { 200: Type.Array(Order), 401: Problem },
+        summary: "The caller's orders, newest first, a page at a time",
+        querystring: PageQuery(),
+        response: { 200: PageOf(Order), 400: Problem, 401: Problem },
       },
     },
-    async (request) => listOrders(ctx.db, request.user.sub),
+    async (request) => listOrders(ctx.db, request.user.sub, request.query),
   );
 
   app.get(
