@@ -1,6 +1,6 @@
 /**
  * Every list that can grow answers a page `{ items, next }` with `?limit=&cursor=`, over HTTP with
- * the real modules.
+ * the real modules; and a user places a bounded number of orders per minute.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, moduleCatalogue } from '../../src/app.js';
 import { DEFAULT_PAGE_SIZE, type HttpApp, loadConfig, MAX_PAGE_SIZE } from '../../src/kernel/index.js';
 import { eventually } from '../../src/kernel/testing/index.js';
+
+const ORDERS_PER_MINUTE = 10;
 
 let app: HttpApp;
 let dataDir: string;
@@ -36,6 +38,7 @@ beforeAll(async () => {
   const env = {
     DATA_DIR: dataDir,
     LOG_LEVEL: 'silent',
+    ORDERS_PER_USER_PER_MINUTE: String(ORDERS_PER_MINUTE),
     WEBHOOKS_ALLOW_PRIVATE: '1',
   };
   app = await buildApp(
@@ -179,5 +182,44 @@ describe('paging through a list', () => {
     expect(pages.map((page) => page.items.length)).toEqual([2, 2, 1]);
     expect(pages.map((page) => page.next === null)).toEqual([false, false, true]);
     expect(pages.flatMap((page) => page.items.map((o) => o.id))).toEqual(whole);
+  });
+});
+
+describe('placing orders', () => {
+  it(`allows ${ORDERS_PER_MINUTE} orders per user per minute, then 429 with retry-after, writing nothing`, async () => {
+    // refused requests place nothing and count for nothing
+    expect((await placeOrder('eager', { items: [] })).statusCode).toBe(400);
+    expect((await placeOrder('eager', { items: [{ sku: 'NOPE', quantity: 1 }] })).statusCode).toBe(400);
+    for (let i = 0; i < ORDERS_PER_MINUTE; i++) {
+      const key = { 'idempotency-key': `eager-${i}` };
+      const answer = await app.inject({
+        method: 'POST',
+        url: '/orders',
+        payload: { items: [{ sku: 'PEN', quantity: 1 }] },
+        headers: { ...bearer('eager'), ...key },
+      });
+      expect(answer.statusCode, `order ${i + 1}`).toBe(202);
+    }
+    const refused = await placeOrder('eager');
+    expect(refused.statusCode).toBe(429);
+    expect(refused.headers['content-type']).toContain('application/problem+json');
+    expect(refused.json()).toMatchObject({ status: 429, code: 'ORDERS_RATE_LIMITED' });
+    expect(refused.json().detail).toContain(`at most ${ORDERS_PER_MINUTE} orders per user per minute`);
+    const retryAfter = Number(refused.headers['retry-after']);
+    expect(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60).toBe(true);
+
+    // a repeat of a placed order is not a new placement: still answered
+    const repeat = await app.inject({
+      method: 'POST',
+      url: '/orders',
+      payload: { items: [{ sku: 'PEN', quantity: 1 }] },
+      headers: { ...bearer('eager'), 'idempotency-key': 'eager-0' },
+    });
+    expect(repeat.statusCode).toBe(202);
+    expect(repeat.headers['idempotent-replayed']).toBe('true');
+    // the limit is the user's: others place as usual
+    expect((await placeOrder('calm')).statusCode).toBe(202);
+    const eagerOrders = (await get(`/orders?limit=${MAX_PAGE_SIZE}`, 'eager')).json() as Page;
+    expect(eagerOrders.items).toHaveLength(ORDERS_PER_MINUTE);
   });
 });

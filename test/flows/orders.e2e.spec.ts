@@ -113,6 +113,39 @@ describe('POST /orders', () => {
     expect(order.items).toEqual([{ sku: 'A', quantity: 4, priceCents: 250 }]);
   });
 
+  it('holds merged lines to the per-line limit: 1000 units of a sku in all, else 400 naming it', async () => {
+    const before = written();
+    const over = await post({
+      items: [
+        { sku: 'A', quantity: 600 },
+        { sku: 'B', quantity: 1 },
+        { sku: 'A', quantity: 401 },
+      ],
+    });
+    expect(over.statusCode).toBe(400);
+    expect(over.headers['content-type']).toContain('application/problem+json');
+    expect(over.json()).toMatchObject({ status: 400, code: 'ORDERS_QUANTITY_OVER_LIMIT' });
+    expect(over.json().detail).toContain('A (1001)');
+    expect(over.json().detail).not.toContain('B');
+    // the case: 100 lines of 1000 units of one sku are not one line of 100000
+    const hundredLines = Array.from({ length: 100 }, () => ({ sku: 'B', quantity: 1000 }));
+    const flood = await post({ items: hundredLines });
+    expect(flood.statusCode).toBe(400);
+    expect(flood.json().detail).toContain('B (100000)');
+    expect(written()).toEqual(before);
+
+    const atTheLimit = await post({
+      items: [
+        { sku: 'A', quantity: 999 },
+        { sku: 'A', quantity: 1 },
+      ],
+    });
+    expect(atTheLimit.statusCode).toBe(202);
+    expect((await terminal(atTheLimit.json().id)).items).toEqual([
+      { sku: 'A', quantity: 1000, priceCents: 250 },
+    ]);
+  });
+
   it('refuses an unknown sku with 400 ORDERS_UNKNOWN_SKU naming it, and writes nothing', async () => {
     const before = written();
     const response = await post({
@@ -182,7 +215,9 @@ describe('POST /orders', () => {
             payload: JSON.stringify(payload) ?? 'undefined',
           });
           expect(response.statusCode).toBe(400);
-          expect(response.json().code).toMatch(/^(HTTP_VALIDATION|HTTP_INVALID_JSON|ORDERS_UNKNOWN_SKU)$/);
+          expect(response.json().code).toMatch(
+            /^(HTTP_VALIDATION|HTTP_INVALID_JSON|ORDERS_UNKNOWN_SKU|ORDERS_QUANTITY_OVER_LIMIT)$/,
+          );
         },
       ),
       { numRuns: 150 },
