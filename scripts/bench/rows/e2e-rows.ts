@@ -53,7 +53,8 @@ export function e2eRows(options: BenchOptions): E2eRows {
     `${plan.warmupSeconds > 0 ? `${plan.warmupSeconds} s at ${plan.fixedRate}/s of warm-up first` : 'no warm-up'}. Order-to-terminal latency = the order's ` +
     '`updatedAt` (stamped by the app in the transaction that makes it terminal) − the time the bench wrote ' +
     'the POST (same machine clock); completion is detected by polling `GET /analytics/summary` (cheap), ' +
-    'then every order is read back with `GET /orders`. All orders must be terminal, or the row fails.';
+    'then every order is read back with `GET /orders` (page after page). All orders must be terminal, or ' +
+    'the row fails. `ORDERS_PER_USER_PER_MINUTE=1000000`: the per-user brake on placing is not measured.';
   const fixedMethod =
     `Open loop: order i sent at t0 + i/${plan.fixedRate} s for ${plan.fixedSeconds} s, whether or not ` +
     'earlier ones were answered. Throughput = orders / (last terminal − first send).';

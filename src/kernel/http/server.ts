@@ -12,6 +12,7 @@ import { correlationIdOf, registerCorrelation } from './correlation.js';
 import { HttpProblem, problemErrorHandler } from './errors.js';
 import { recordRoutesForAllow } from './method-not-allowed.js';
 import { type DocumentParts, mergedOpenApi } from './openapi.js';
+import { registerQueryIntegers } from './query-integers.js';
 import { rateLimitRedis } from './rate-limit-store.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -36,6 +37,7 @@ export async function createHttpServer(log: Logger, config: Config): Promise<Htt
   app.setErrorHandler(problemErrorHandler);
   app.setNotFoundHandler(recordRoutesForAllow(app)); // 405 with allow, else 404
   registerCorrelation(app);
+  registerQueryIntegers(app);
   await registerAuth(app, config.jwtSecret);
   const store = rateLimitRedis(config, log);
   if (store) app.addHook('onClose', () => store.close());
