@@ -5,10 +5,9 @@
  *   npx tsx scripts/event-map.ts --check   exits 1 when docs/event-map.md is out of date
  *
  * The map is read from a kernel started with every module of src/app.ts's catalogue (memory
- * transport, temporary data directory), not from the module definitions alone: `subscriptions`
- * needs a live ModuleContext (notifications builds its channel from `ctx.log`), and the saga
- * consumers (`<saga>-saga`) are created by the kernel's coordinator. So the consumers listed here
- * are exactly the ones a running process subscribes, under the names it gives them.
+ * transport, temporary data directory), not from the module definitions alone: the message types
+ * a kernel registers (its own included) and the consumers it subscribes (the saga consumers
+ * `<saga>-saga` too) are exactly those a running process has, under the names it gives them.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -51,11 +50,10 @@ async function readRunningSystem(
  */
 function publishersOf(message: AnyMessageDefinition, modules: readonly ModuleDefinition[]): string[] {
   if (message.kind === 'event') return [message.owner];
-  const timing = modules.filter((m) =>
-    m.sagas?.some((saga) => stepTimeoutDefinition(saga.name).type === message.type),
-  );
-  if (timing.length > 0) return timing.map((m) => `${m.name} (its saga coordinator)`);
-  return modules.filter((m) => m.sends?.some((sent) => sent.type === message.type)).map((m) => m.name);
+  const sending = (m: ModuleDefinition) =>
+    m.sends?.some((sent) => sent.type === message.type) ||
+    m.sagas?.some((saga) => stepTimeoutDefinition(saga.name).type === message.type);
+  return modules.filter(sending).map((m) => m.name);
 }
 
 function buildRows(

@@ -17,7 +17,11 @@ export interface Config {
   readonly host: string;
   readonly dataDir: string;
   readonly redisUrl: string;
-  readonly amqpUrl: string;
+  /**
+   * The RabbitMQ nodes (AMQP_URL, comma separated), in the order they are tried: the transport
+   * connects to the first that answers and fails over to another when its connection is lost.
+   */
+  readonly amqpUrls: readonly [string, ...string[]];
   readonly jwtSecret: string;
   /** True when JWT_SECRET was not set and a random one was made for this run. */
   readonly jwtSecretGenerated: boolean;
@@ -84,7 +88,7 @@ export function loadConfig(env: Env, availableModules: readonly string[]): Confi
     host: read.optional('HOST') ?? '127.0.0.1',
     dataDir: read.optional('DATA_DIR') ?? './data',
     redisUrl: redisDatabase(read.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:'])),
-    amqpUrl: read.url('AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672', ['amqp:', 'amqps:']),
+    amqpUrls: read.urlList('AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672', ['amqp:', 'amqps:']),
     jwtSecret: secret ?? randomBytes(32).toString('base64url'),
     jwtSecretGenerated: secret === undefined,
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
@@ -165,6 +169,9 @@ function redisDatabase(url: string): string {
   if (path === '' || path === '/' || /^\/\d+$/.test(path)) return url;
   throw new ConfigError('REDIS_URL', `the path must be a database number such as /0 (got ${redactUrl(url)})`);
 }
+
+/** URLs with their passwords masked, comma separated as AMQP_URL lists them, for logs and errors. */
+export const redactUrls = (urls: readonly string[]): string => urls.map(redactUrl).join(', ');
 
 /** The URL with its password masked, for logs and errors. */
 export function redactUrl(url: string): string {

@@ -24,7 +24,7 @@ describe('configuration', () => {
       host: '127.0.0.1',
       dataDir: './data',
       redisUrl: 'redis://127.0.0.1:6379',
-      amqpUrl: 'amqp://guest:guest@127.0.0.1:5672',
+      amqpUrls: ['amqp://guest:guest@127.0.0.1:5672'],
       rabbitmqQueueType: 'classic',
       logLevel: 'info',
       sagaStepTimeoutMs: 30_000,
@@ -114,6 +114,21 @@ describe('configuration', () => {
     expect(loadConfig({ SERVICE_REGISTRY: 'on' }, modules).serviceRegistry).toBe(true);
   });
 
+  it('reads AMQP_URL as a comma-separated list of nodes, in order', () => {
+    const config = loadConfig(
+      {
+        AMQP_URL:
+          ' amqp://app:s3cret@rabbit-a:5672/shop , amqps://app:s3cret@rabbit-b:5671/shop,amqp://rabbit-c ',
+      },
+      modules,
+    );
+    expect(config.amqpUrls).toEqual([
+      'amqp://app:s3cret@rabbit-a:5672/shop',
+      'amqps://app:s3cret@rabbit-b:5671/shop',
+      'amqp://rabbit-c',
+    ]);
+  });
+
   it.each([
     [{ TRANSPORT: 'kafka' }, 'TRANSPORT', 'must be one of memory, bullmq, rabbitmq (got "kafka")'],
     [{ MODULES: 'orders,billing' }, 'MODULES', 'unknown module "billing"'],
@@ -129,6 +144,19 @@ describe('configuration', () => {
     // the client would refuse these: reported before any connection, the password masked
     [{ AMQP_URL: 'amqp://guest:hidden@127.0.0.1:99999' }, 'AMQP_URL', '"amqp://guest:***@127.0.0.1:99999"'],
     [{ REDIS_URL: 'redis://:hidden@127.0.0.1:99999' }, 'REDIS_URL', '"redis://:***@127.0.0.1:99999"'],
+    // a node list: every entry checked, the bad one named by its place, passwords masked
+    [
+      { AMQP_URL: 'amqp://guest:hidden@10.0.0.1:5672,http://guest:hidden@10.0.0.2:5672' },
+      'AMQP_URL',
+      'entry 2 of 2 must start with amqp: or amqps: (got "http://guest:***@10.0.0.2:5672")',
+    ],
+    [
+      { AMQP_URL: 'amqp://guest:hidden@10.0.0.1:5672,amqp://guest:hidden@10.0.0.2:99999' },
+      'AMQP_URL',
+      'entry 2 of 2 is not a URL (got "amqp://guest:***@10.0.0.2:99999")',
+    ],
+    [{ AMQP_URL: 'amqp://10.0.0.1,,amqp://10.0.0.3' }, 'AMQP_URL', 'entry 2 of 3 is empty'],
+    [{ AMQP_URL: 'amqp://10.0.0.1,' }, 'AMQP_URL', 'entry 2 of 2 is empty'],
     [{ REDIS_URL: 'redis://127.0.0.1:6379/cache' }, 'REDIS_URL', 'the path must be a database number'],
     [{ RABBITMQ_QUEUE_TYPE: 'stream' }, 'RABBITMQ_QUEUE_TYPE', 'must be one of classic, quorum'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', 'must be one of'],

@@ -31,6 +31,12 @@ export interface SettingsReader {
   integer(variable: string, fallback: number, min: number, max: number): number;
   /** A URL with one of `protocols` (e.g. `'redis:'`): `is not a URL` or `must start with redis: (got "x")`. */
   url(variable: string, fallback: string, protocols: readonly string[]): string;
+  /**
+   * A comma-separated list of URLs, each checked as `url` does; an error names the entry when
+   * there are several (`entry 2 of 3 is not a URL (got "x")`). A comma inside a URL (in a
+   * password) must be percent-encoded as %2C.
+   */
+  urlList(variable: string, fallback: string, protocols: readonly string[]): [string, ...string[]];
 }
 
 export function readSettings(env: Env): SettingsReader {
@@ -38,7 +44,9 @@ export function readSettings(env: Env): SettingsReader {
     optional: (variable) => nonEmpty(env[variable]),
     oneOf: (variable, allowed, fallback) => oneOf(env, variable, allowed, fallback),
     integer: (variable, fallback, min, max) => integer(env, variable, fallback, min, max),
-    url: (variable, fallback, protocols) => url(env, variable, fallback, protocols),
+    url: (variable, fallback, protocols) =>
+      checkedUrl(variable, nonEmpty(env[variable]) ?? fallback, protocols),
+    urlList: (variable, fallback, protocols) => urlList(env, variable, fallback, protocols),
   };
 }
 
@@ -66,21 +74,38 @@ function integer(env: Env, variable: string, fallback: number, min: number, max:
   return value;
 }
 
-function url(env: Env, variable: string, fallback: string, protocols: readonly string[]): string {
-  const value = nonEmpty(env[variable]) ?? fallback;
+/** `value` when it parses as a URL with one of `protocols`; `entry` says which entry of a list it is. */
+function checkedUrl(variable: string, value: string, protocols: readonly string[], entry = ''): string {
   let parsed: URL;
   try {
     parsed = new URL(value);
   } catch {
-    throw new ConfigError(variable, `is not a URL (got "${maskPassword(value)}")`);
+    throw new ConfigError(variable, `${entry}is not a URL (got "${maskPassword(value)}")`);
   }
   if (!protocols.includes(parsed.protocol)) {
     throw new ConfigError(
       variable,
-      `must start with ${protocols.join(' or ')} (got "${maskPassword(value)}")`,
+      `${entry}must start with ${protocols.join(' or ')} (got "${maskPassword(value)}")`,
     );
   }
   return value;
+}
+
+function urlList(
+  env: Env,
+  variable: string,
+  fallback: string,
+  protocols: readonly string[],
+): [string, ...string[]] {
+  const [first = '', ...rest] = (nonEmpty(env[variable]) ?? fallback).split(',');
+  const count = rest.length + 1;
+  const check = (raw: string, i: number): string => {
+    const entry = count > 1 ? `entry ${i + 1} of ${count} ` : '';
+    const value = raw.trim();
+    if (value === '') throw new ConfigError(variable, `${entry}is empty (a comma-separated list of URLs)`);
+    return checkedUrl(variable, value, protocols, entry);
+  };
+  return [check(first, 0), ...rest.map((raw, i) => check(raw, i + 1))];
 }
 
 /**

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, moduleCatalogue } from '../../src/app.js';
 import { createHost } from '../../src/kernel/host/create-host.js';
+import { collectPages, pagePath } from '../../src/kernel/http/pagination.js';
 import { type HttpApp, loadConfig } from '../../src/kernel/index.js';
 import { amqpSkipReason, redisSkipReason } from '../../src/kernel/testing/index.js';
 
@@ -111,6 +112,8 @@ export interface AppOptions {
   readonly sagaStepTimeoutMs?: number;
   /** Keep the data directory on close (when another app reopens it). */
   readonly keepData?: boolean;
+  /** Variables set last, over the harness's own (a private broker: AMQP_URL, RABBITMQ_QUEUE_TYPE). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 // ---- the app under test ----
@@ -153,6 +156,7 @@ export class E2eApp {
       const value = process.env[name];
       if (value) env[name] = value;
     }
+    Object.assign(env, options.env);
     try {
       const http = await buildApp(loadConfig(env, allModules()));
       return new E2eApp(http, transport, dataDir, namespace, modules, !options.keepData && !options.dataDir);
@@ -305,10 +309,20 @@ export class E2eApp {
     return (await this.account(token)).balanceCents;
   }
 
+  /**
+   * Every item of a paginated list, following `next` page by page; each answer must be a page
+   * `{ items, next }`.
+   */
+  allPages(token: string | undefined, path: string): Promise<Json[]> {
+    return collectPages(async (cursor) => {
+      const page = await this.expectStatus(200, 'GET', pagePath(path, cursor), token ? { token } : {});
+      expect(page).toEqual({ items: expect.any(Array), next: expect.toBeOneOf([null, expect.any(String)]) });
+      return page;
+    });
+  }
+
   async accountEvents(token: string): Promise<Json[]> {
-    const events = await this.expectStatus(200, 'GET', '/payments/account/events', { token });
-    expect(Array.isArray(events)).toBe(true);
-    return events as Json[];
+    return this.allPages(token, '/payments/account/events');
   }
 
   // ---- orders ----
@@ -346,9 +360,7 @@ export class E2eApp {
   }
 
   async orders(token: string): Promise<Order[]> {
-    const list = await this.expectStatus(200, 'GET', '/orders', { token });
-    expect(Array.isArray(list)).toBe(true);
-    return list as Order[];
+    return (await this.allPages(token, '/orders')) as Order[];
   }
 
   /** Polls GET /orders/:id until its status is terminal (confirmed, payment_failed, cancelled). */
@@ -392,9 +404,7 @@ export class E2eApp {
   // ---- notifications and analytics ----
 
   async notifications(token: string): Promise<Json[]> {
-    const list = await this.expectStatus(200, 'GET', '/notifications', { token });
-    expect(Array.isArray(list)).toBe(true);
-    return list as Json[];
+    return this.allPages(token, '/notifications');
   }
 
   async summary(): Promise<Summary> {

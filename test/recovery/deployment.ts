@@ -8,7 +8,8 @@
  *   payments-2  ┘
  *
  * SAGA_STEP_TIMEOUT_MS keeps its default (30 s). No service registry and in-memory rate limits,
- * so the broker under test is the only thing its outage takes away.
+ * so the broker under test is the only thing its outage takes away; ORDERS_PER_USER_PER_MINUTE is
+ * raised, since ten users send the whole stream.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,7 +19,7 @@ import {
   redisServerMissingReason,
   TestRedis,
 } from '../../src/kernel/messaging/transports/bullmq/testing/private-redis.js';
-import { TestRabbit } from '../../src/kernel/messaging/transports/rabbitmq/testing/private-rabbit.js';
+import { PrivateRabbit } from '../../src/kernel/messaging/transports/rabbitmq/testing/private-node.js';
 import { Api } from '../split/api.js';
 import { freePorts, killGroup, type Proc, startApp, waitForOk } from '../split/cluster.js';
 
@@ -37,7 +38,7 @@ const MODULES: Record<ProcessName, string> = {
 
 /** Why the private broker of `broker` cannot run here, or undefined. */
 export function privateBrokerMissing(broker: Broker): string | undefined {
-  return broker === 'bullmq' ? redisServerMissingReason() : TestRabbit.missingReason();
+  return broker === 'bullmq' ? redisServerMissingReason() : PrivateRabbit.missingReason();
 }
 
 /** The private broker: stopped and started again by the test. */
@@ -59,7 +60,7 @@ async function startBroker(broker: Broker): Promise<PrivateBroker> {
       stop: () => redis.stop(),
     };
   }
-  const rabbit = await TestRabbit.start();
+  const rabbit = await PrivateRabbit.start('recovery');
   return {
     env: { AMQP_URL: rabbit.url },
     down: () => rabbit.stopApp(),
@@ -122,6 +123,7 @@ export class RecoveryDeployment {
         SERVICE_REGISTRY: 'off',
         RATE_LIMIT_STORE: 'memory',
         TRUST_PROXY: '127.0.0.1', // each test user logs in from an address of its own
+        ORDERS_PER_USER_PER_MINUTE: '100000', // a few users send the whole stream
         ...this.privateBroker.env,
       },
       'dist',

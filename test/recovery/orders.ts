@@ -146,7 +146,7 @@ export async function checkOutcome(
   const statuses: Json[] = [];
   for (const user of shop.users) {
     const mine = placed.filter((p) => p.user === user);
-    const orders: Json[] = await front.expect(200, 'GET', '/orders', { token: user.token });
+    const orders = await front.allPages(user.token, '/orders');
     const byId = new Map(orders.map((o) => [o.id as string, o]));
     statuses.push(...mine.map((p) => byId.get(p.id) ?? { id: p.id, status: 'missing' }));
 
@@ -193,14 +193,11 @@ async function expectNothingLeft(deployment: RecoveryDeployment, admin: string):
       outboxes.filter((o) => o.pending > 0),
       `${name}: outbox rows pending`,
     ).toEqual([]);
-    expect(
-      await api.expect(200, 'GET', '/admin/dead-letters', { token: admin }),
-      `${name}: dead letters`,
-    ).toEqual([]);
+    expect(await api.allPages(admin, '/admin/dead-letters'), `${name}: dead letters`).toEqual([]);
   }
   const front = deployment.api('front');
   for (const status of ['running', 'compensating']) {
-    const sagas: Json[] = await front.expect(200, 'GET', `/admin/sagas?status=${status}`, { token: admin });
+    const sagas = await front.allPages(admin, `/admin/sagas?status=${status}`);
     expect(sagas, `sagas ${status}`).toEqual([]);
   }
 }

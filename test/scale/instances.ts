@@ -78,7 +78,7 @@ export class Deployment {
       });
     }
     return createRabbitMqTransport(log, {
-      url: config.amqpUrl,
+      url: config.amqpUrls,
       namespace: `${config.busNamespace}.`,
       partitions: config.busPartitions,
       balanceIntervalMs: 200,

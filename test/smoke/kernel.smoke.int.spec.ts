@@ -17,7 +17,7 @@ describe('smoke', () => {
         defineModule({ name: 'source', messages: [happened] }),
         defineModule({
           name: 'sink',
-          subscriptions: () => [
+          subscriptions: [
             {
               consumer: 'sink.things',
 

@@ -9,10 +9,33 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
+import { amqpUrl, redisUrl } from '../../src/kernel/testing/index.js';
+
 export { TcpRelay } from '../../src/kernel/testing/index.js';
 export { freePorts } from '../../src/kernel/testing/ports.js';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** What every process of one test deployment shares: its transport, data, namespace, brokers and secrets. */
+export function deploymentEnv(deployment: {
+  readonly transport: string;
+  readonly dataDir: string;
+  readonly namespace: string;
+  readonly jwtSecret: string;
+  readonly admin: { readonly email: string; readonly password: string };
+}): Record<string, string> {
+  return {
+    TRANSPORT: deployment.transport,
+    DATA_DIR: deployment.dataDir,
+    BUS_NAMESPACE: deployment.namespace,
+    JWT_SECRET: deployment.jwtSecret,
+    ADMIN_EMAIL: deployment.admin.email,
+    ADMIN_PASSWORD: deployment.admin.password,
+    REDIS_URL: redisUrl,
+    AMQP_URL: amqpUrl,
+    LOG_LEVEL: process.env.SPLIT_LOG_LEVEL ?? 'warn',
+  };
+}
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** A child process whose output lines are kept (the last `keep`) and can be waited for. */

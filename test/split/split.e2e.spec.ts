@@ -36,6 +36,7 @@ import { amqpSkipReason, amqpUrl, redisSkipReason, redisUrl } from '../../src/ke
 import { startReceiver, verifySignature } from '../../src/modules/webhooks/testing/receiver.js';
 import { Api, type Json, until } from './api.js';
 import {
+  deploymentEnv,
   freePorts,
   killGroup,
   type Proc,
@@ -62,15 +63,13 @@ const TRANSPORTS = (['rabbitmq', 'bullmq'] as const).filter((t) =>
 const keepData = process.env.SPLIT_KEEP_DATA === '1';
 
 const commonEnv = (transport: string, dataDir: string, namespace: string): Record<string, string> => ({
-  TRANSPORT: transport,
-  DATA_DIR: dataDir,
-  BUS_NAMESPACE: namespace,
-  JWT_SECRET,
-  ADMIN_EMAIL,
-  ADMIN_PASSWORD,
-  REDIS_URL: redisUrl,
-  AMQP_URL: amqpUrl,
-  LOG_LEVEL: process.env.SPLIT_LOG_LEVEL ?? 'warn',
+  ...deploymentEnv({
+    transport,
+    dataDir,
+    namespace,
+    jwtSecret: JWT_SECRET,
+    admin: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD },
+  }),
   // the kill test keeps orders waiting for payments for a while: no step timeout meanwhile
   SAGA_STEP_TIMEOUT_MS: '180000',
   // the webhook test's receiver listens on 127.0.0.1
@@ -246,7 +245,7 @@ function splitSuite(transport: Transport): void {
       const order = await api.placeOrder(user.token, [{ sku, quantity: 2 }]);
       await api.waitForTerminal(user.token, [order.id], WAIT_MS);
       const deliveries: Json[] = await until(
-        () => api.expect(200, 'GET', `/webhooks/${hook.id}/deliveries`, { token: user.token }),
+        () => api.allPages(user.token, `/webhooks/${hook.id}/deliveries`),
         (list: Json[]) => list.length === 3 && list.every((d) => d.status === 'delivered'),
         WAIT_MS,
       );

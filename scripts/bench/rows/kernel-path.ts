@@ -42,7 +42,7 @@ function fixtureModules(onHandled: (n: number) => void): ModuleDefinition[] {
         void ctx.db.run(
           sql.raw('CREATE TABLE IF NOT EXISTS benchsink_items (n INTEGER PRIMARY KEY, at INTEGER)'),
         ),
-      subscriptions: () => [
+      subscriptions: [
         {
           consumer: 'benchsink.items',
 

@@ -45,7 +45,7 @@ export interface PublishingModule {
 
 export interface AsyncApiSource {
   readonly info: PackageInfo;
-  readonly config: Pick<Config, 'transport' | 'redisUrl' | 'amqpUrl' | 'busNamespace'>;
+  readonly config: Pick<Config, 'transport' | 'redisUrl' | 'amqpUrls' | 'busNamespace'>;
   /** Every message type this process knows (its message types). */
   readonly messages: readonly AnyMessageDefinition[];
   readonly publishers: readonly PublishingModule[];
@@ -133,8 +133,12 @@ export function serverOf(config: AsyncApiSource['config']): AsyncApiServer {
     };
   }
   const bullmq = config.transport === 'bullmq';
-  const url = new URL(redactUrl(bullmq ? config.redisUrl : config.amqpUrl));
+  // a RabbitMQ cluster: the first node is the server, the description names the others
+  const [first, ...others] = bullmq ? [config.redisUrl] : config.amqpUrls;
+  const url = new URL(redactUrl(first));
   const pathname = url.pathname && url.pathname !== '/' ? { pathname: url.pathname } : {};
+  const cluster =
+    others.length > 0 ? ` A cluster: also ${others.map((node) => new URL(node).host).join(', ')}.` : '';
   return {
     host: url.host,
     protocol: url.protocol.replace(/:$/, ''),
@@ -142,7 +146,7 @@ export function serverOf(config: AsyncApiSource['config']): AsyncApiServer {
     ...pathname,
     description: bullmq
       ? `BullMQ on Redis: queues and keys prefixed "${config.busNamespace}"; one partition queue set per consumer.`
-      : `RabbitMQ (AMQP 0-9-1): exchanges and queues prefixed "${config.busNamespace}"; one partitioned queue set per consumer.`,
+      : `RabbitMQ (AMQP 0-9-1): exchanges and queues prefixed "${config.busNamespace}"; one partitioned queue set per consumer.${cluster}`,
   };
 }
 

@@ -23,7 +23,7 @@ const source = (overrides: Partial<AsyncApiSource> = {}): AsyncApiSource => ({
   config: {
     transport: 'memory',
     redisUrl: 'redis://127.0.0.1:6379',
-    amqpUrl: 'amqp://guest:guest@127.0.0.1:5672',
+    amqpUrls: ['amqp://guest:guest@127.0.0.1:5672'],
     busNamespace: 'modulith',
   },
   messages: [cakeBaked, deliverCake],
@@ -85,7 +85,7 @@ describe('the AsyncAPI document', () => {
     const config = {
       ...source().config,
       redisUrl: 'rediss://worker:s3cret-redis@cache.internal:6380/2',
-      amqpUrl: 'amqps://app:s3cret-amqp@rabbit.internal:5671/shop',
+      amqpUrls: ['amqps://app:s3cret-amqp@rabbit.internal:5671/shop'] as const,
     };
     const bullmq = serverOf({ ...config, transport: 'bullmq' });
     expect(bullmq).toMatchObject({ host: 'cache.internal:6380', protocol: 'rediss', pathname: '/2' });

@@ -17,7 +17,7 @@ const pinged = defineEvent({
 const pings = defineModule({
   name: 'pings',
   messages: [pinged],
-  subscriptions: () => [{ consumer: 'pings.counter', handlers: [on([pinged], () => {})] }],
+  subscriptions: [{ consumer: 'pings.counter', handlers: [on([pinged], () => {})] }],
 });
 
 const skip = await redisSkipReason();

@@ -5,16 +5,23 @@ import type { ConsumerEndpoint, Transport } from './transport.js';
  * The types routed to one consumer: every type its subscription handles, or the fewer its
  * `typesAtStart` names, and more as the module routes them while it runs (they never shrink).
  */
-export class ConsumerRoutes {
+export class ConsumerRoutes<Module = unknown> {
   /** Every type the consumer can handle (its subscription's messages). */
   readonly handles: readonly string[];
-  readonly #subscription: Subscription;
+  readonly #consumer: string;
+  /** The subscription's `typesAtStart`, given the running module's context. */
+  readonly #typesAtStart: (() => readonly string[]) | undefined;
   #routed: readonly string[];
   /** The last `route` call, failed or not; set once routed at start. */
   #routing: Promise<unknown> | undefined;
 
-  constructor(subscription: Subscription) {
-    this.#subscription = subscription;
+  constructor(subscription: Subscription<Module>, moduleContext: Module) {
+    const { typesAtStart } = subscription;
+    this.#consumer = subscription.consumer;
+    this.#typesAtStart =
+      typeof typesAtStart === 'function'
+        ? () => typesAtStart(moduleContext)
+        : typesAtStart && (() => typesAtStart);
     this.handles = messagesOf(subscription).map((m) => m.type);
     this.#routed = this.handles;
   }
@@ -26,8 +33,7 @@ export class ConsumerRoutes {
 
   /** Narrows the routed types to the subscription's `typesAtStart` (before it subscribes). */
   routeAtStart(): void {
-    const subscription = this.#subscription;
-    if (subscription.typesAtStart) this.#routed = [...new Set(this.#handled(subscription.typesAtStart()))];
+    if (this.#typesAtStart) this.#routed = [...new Set(this.#handled(this.#typesAtStart()))];
     this.#routing = Promise.resolve();
   }
 
@@ -63,7 +69,7 @@ export class ConsumerRoutes {
   #handled(types: readonly string[]): readonly string[] {
     const unknown = types.filter((type) => !this.handles.includes(type));
     if (unknown.length > 0) {
-      throw new Error(`${this.#subscription.consumer} does not handle ${unknown.join(', ')}`);
+      throw new Error(`${this.#consumer} does not handle ${unknown.join(', ')}`);
     }
     return types;
   }

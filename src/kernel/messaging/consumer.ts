@@ -9,7 +9,7 @@ import { compose, Delivery } from './pipeline/pipeline.js';
 import { retryOrDeadLetter } from './pipeline/retry.js';
 import type { ConsumerDeps, ConsumerScope } from './pipeline/scope.js';
 import { DEFAULT_RETRY_POLICY } from './retry.js';
-import { dispatcherOf, type Subscription } from './subscription.js';
+import { dispatcherOf, type Handler, type Subscription } from './subscription.js';
 import type { ConsumerEndpoint, Transport } from './transport.js';
 
 export type { ConsumerDeps } from './pipeline/scope.js';
@@ -34,8 +34,12 @@ export interface Consumer extends ConsumerEndpoint {
  * retryOrDeadLetter (the inbox read included) is retried or dead-lettered; the inbox check runs
  * right before the handler, whose transaction checks again.
  */
-export function createConsumer(subscription: Subscription, deps: ConsumerDeps): Consumer {
-  const scope = consumerScope(subscription, deps);
+export function createConsumer<Module>(
+  subscription: Subscription<Module>,
+  deps: ConsumerDeps,
+  moduleContext: Module,
+): Consumer {
+  const scope = consumerScope(subscription, deps, moduleContext);
   const deadLetter = deadLetterWriter(scope);
   const deliver = compose(
     [
@@ -47,7 +51,7 @@ export function createConsumer(subscription: Subscription, deps: ConsumerDeps): 
     ],
     handle(scope), // the handler; its writes, inbox record and settle in one transaction
   );
-  const routes = new ConsumerRoutes(subscription);
+  const routes = new ConsumerRoutes(subscription, moduleContext);
   const consumer: Consumer = {
     name: scope.name,
     module: scope.module,
@@ -68,7 +72,11 @@ export function createConsumer(subscription: Subscription, deps: ConsumerDeps): 
 }
 
 /** The consumer's name (checked: `<module>.<purpose>`), policy, handler and services. */
-function consumerScope(subscription: Subscription, deps: ConsumerDeps): ConsumerScope {
+function consumerScope<Module>(
+  subscription: Subscription<Module>,
+  deps: ConsumerDeps,
+  moduleContext: Module,
+): ConsumerScope {
   const { database, messageTypes, inbox, outbox, deadLetters, metrics, transport } = deps;
   const module = database.module;
   const name = subscription.consumer;
@@ -87,6 +95,8 @@ function consumerScope(subscription: Subscription, deps: ConsumerDeps): Consumer
     transport,
     log: deps.log.child({ consumer: name }),
     policy: { ...DEFAULT_RETRY_POLICY, ...deps.defaultRetry, ...subscription.retry },
-    handler: dispatcherOf(subscription),
+    // Sound: the handle step passes `moduleContext`, which is the Module the handlers take.
+    handler: dispatcherOf(subscription) as Handler,
+    moduleContext,
   };
 }

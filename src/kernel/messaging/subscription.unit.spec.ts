@@ -44,6 +44,7 @@ const ctx: HandlerContext = {
   },
   log: createLogger('silent'),
   attempt: 1,
+  module: undefined,
 };
 
 describe('typed subscriptions', () => {

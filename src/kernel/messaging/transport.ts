@@ -10,16 +10,25 @@ export type DeliveryOutcome =
   | { readonly kind: 'dead-lettered'; readonly error: string };
 
 /**
- * What a transport delivers to: one durable consumer of the kernel. The consumer decodes,
- * deduplicates, runs the handler, and decides retry or dead letter; the transport only moves
- * messages, keeps per-key order, and acts on the outcome.
+ * A durable consumer as every process knows it from the module catalogue, whether or not it runs
+ * the consumer's module: enough to provision its queues and routes.
  */
-export interface ConsumerEndpoint {
+export interface ConsumerTopology {
   /** `<module>.<purpose>`; a broker queue is named after it, so renaming orphans the queue. */
   readonly name: string;
   readonly module: string;
   /** Every type the consumer can handle (its subscription's messages). */
   readonly handles: readonly string[];
+  /** The types routed to it (all it handles, or fewer: see `Subscription.typesAtStart`). */
+  readonly types: readonly string[];
+}
+
+/**
+ * What a transport delivers to: one durable consumer of the kernel. The consumer decodes,
+ * deduplicates, runs the handler, and decides retry or dead letter; the transport only moves
+ * messages, keeps per-key order, and acts on the outcome.
+ */
+export interface ConsumerEndpoint extends ConsumerTopology {
   /**
    * The types routed to it now: all it handles, or fewer when its subscription narrows them at
    * start (`typesAtStart`). They only grow while it runs, through `Transport.route`.
@@ -64,8 +73,23 @@ export interface TransportHealth {
  */
 export interface Transport {
   readonly name: TransportName;
-  /** Resolves once the transport has durably accepted every message (so the outbox may mark them). */
+  /**
+   * Resolves once the transport has durably accepted every message (so the outbox may mark them).
+   * Rejects with an UnroutedError when a message of a type some provisioned or subscribed consumer
+   * takes reached none of them on the broker (the transport provisions again before the relay
+   * retries).
+   */
   publish(messages: readonly Envelope[]): Promise<void>;
+  /**
+   * Makes the durable topology of these consumers exist (queues, partitions, routes of their
+   * `types`), whether or not this process runs them, idempotently: it adds routes and never
+   * removes one. A message published after it resolves, by any process, waits for each of them,
+   * also when no instance of it has ever run. The kernel provisions every consumer of its module
+   * catalogue before its relays publish. Rejects with a ConfigError when a consumer exists on the
+   * broker with another partition count (BUS_PARTITIONS). On the memory transport a consumer's
+   * queue is its module's database: what it takes waits there for a start that runs the module.
+   */
+  provision(consumers: readonly ConsumerTopology[]): Promise<void>;
   /** Messages published after this resolves reach the endpoint, including ones sent while it was down. */
   subscribe(endpoint: ConsumerEndpoint): Promise<void>;
   /**

@@ -47,7 +47,7 @@ function lateModule(received: string[]) {
   return defineModule({
     name: 'late',
     messages: [pinged],
-    subscriptions: () => [
+    subscriptions: [
       {
         consumer: CONSUMER,
         handlers: [

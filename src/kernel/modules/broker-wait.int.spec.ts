@@ -15,9 +15,9 @@ import { loadConfig } from '../config.js';
 import { defineEvent } from '../messaging/message-types.js';
 import { on } from '../messaging/subscription.js';
 import { createTransport } from '../messaging/transports/index.js';
+import { onEveryConsumer } from '../testing/consumer-hook.js';
 import { freePort } from '../testing/ports.js';
 import { capturingLogger } from '../testing/start-attempt.js';
-import { onEverySubscribe } from '../testing/subscribe-hook.js';
 import { Kernel } from './kernel.js';
 import { defineModule } from './module.js';
 
@@ -29,7 +29,7 @@ const pinged = defineEvent({
 const waiter = defineModule({
   name: 'waiter',
   messages: [pinged],
-  subscriptions: () => [{ consumer: 'waiter.pings', handlers: [on([pinged], () => {})] }],
+  subscriptions: [{ consumer: 'waiter.pings', handlers: [on([pinged], () => {})] }],
 });
 
 /** The start wait of these tests: far below the 30 s after which a start used to fail. */
@@ -63,7 +63,7 @@ describe('waiting for the broker at start', () => {
       );
       const { log, lines } = capturingLogger();
       const subscribed: string[] = [];
-      const transport = onEverySubscribe(await createTransport(config, log), (endpoint) =>
+      const transport = onEveryConsumer(await createTransport(config, log), (endpoint) =>
         subscribed.push(endpoint.name),
       );
       const kernel = new Kernel({ config, modules: [waiter], transport, log, brokerWaitMs: START_WAIT_MS });

@@ -1,4 +1,4 @@
-import { type Config, redactUrl } from '../config.js';
+import { type Config, redactUrl, redactUrls } from '../config.js';
 import type { Transport, TransportHealth } from '../messaging/transport.js';
 import type { Logger } from '../observability/logger.js';
 import { within } from '../time.js';
@@ -16,7 +16,7 @@ export interface Broker {
   readonly name: string;
   /** The variable that points at it: `AMQP_URL` or `REDIS_URL`. */
   readonly variable: string;
-  /** Its URL, the password shown as `***`. */
+  /** Its URL (the node list of a RabbitMQ cluster, comma separated), the password shown as `***`. */
   readonly url: string;
 }
 
@@ -24,7 +24,7 @@ export interface Broker {
 export function brokerOf(transport: Transport, config: Config): Broker | undefined {
   if (transport.name === 'memory') return undefined;
   return transport.name === 'rabbitmq'
-    ? { name: 'RabbitMQ', variable: 'AMQP_URL', url: redactUrl(config.amqpUrl) }
+    ? { name: 'RabbitMQ', variable: 'AMQP_URL', url: redactUrls(config.amqpUrls) }
     : { name: 'Redis', variable: 'REDIS_URL', url: redactUrl(config.redisUrl) };
 }
 

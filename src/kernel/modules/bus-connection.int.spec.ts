@@ -14,7 +14,12 @@ import { ConfigError, loadConfig } from '../config.js';
 import type { Envelope } from '../messaging/envelope.js';
 import { defineEvent } from '../messaging/message-types.js';
 import { on } from '../messaging/subscription.js';
-import type { ConsumerEndpoint, Transport, TransportHealth } from '../messaging/transport.js';
+import type {
+  ConsumerEndpoint,
+  ConsumerTopology,
+  Transport,
+  TransportHealth,
+} from '../messaging/transport.js';
 import { eventually } from '../testing/eventually.js';
 import { capturingLogger } from '../testing/start-attempt.js';
 import { Kernel } from './kernel.js';
@@ -39,6 +44,10 @@ class ScriptedBroker implements Transport {
     this.subscribeFails = undefined;
     if (failure) throw failure();
     this.calls.push(`subscribe ${endpoint.name}`);
+  }
+  async provision(consumers: readonly ConsumerTopology[]): Promise<void> {
+    if (!this.answers) throw new Error('not connected');
+    for (const consumer of consumers) this.calls.push(`provision ${consumer.name}`);
   }
   async route(): Promise<void> {}
   async redeliver(): Promise<void> {}
@@ -65,7 +74,7 @@ const pinged = defineEvent({
 const pinger = defineModule({
   name: 'pinger',
   messages: [pinged],
-  subscriptions: () => [
+  subscriptions: [
     { consumer: 'pinger.first', handlers: [on([pinged], () => {})] },
     { consumer: 'pinger.second', handlers: [on([pinged], () => {})] },
   ],

@@ -6,7 +6,7 @@
  */
 import { type Config, ConfigError } from '../config.js';
 import type { Consumer } from '../messaging/consumer.js';
-import type { Transport } from '../messaging/transport.js';
+import type { ConsumerTopology, Transport } from '../messaging/transport.js';
 import type { Logger } from '../observability/logger.js';
 import { within } from '../time.js';
 import { type Broker, brokerOf, healthOf, pause, waitForBroker } from './broker-wait.js';
@@ -45,6 +45,7 @@ export class BusConnection {
   readonly #fatalListeners = new Set<(error: Error) => void>();
   #state: BusState = 'idle';
   #consumers: readonly Consumer[] = [];
+  #provisioned: readonly ConsumerTopology[] = [];
   /** How many of `#consumers` are subscribed (they are subscribed in order). */
   #subscribed = 0;
   #failure: Error | undefined;
@@ -63,9 +64,11 @@ export class BusConnection {
   }
 
   /**
-   * Subscribes `consumers` (each narrowed to its `typesAtStart` just before), in order, then runs
-   * `onUp` (which starts the relays and coordinators: nothing is published before its queue
-   * exists, no saga step times out while nothing can be delivered). Guarantees:
+   * Subscribes `consumers` (each narrowed to its `typesAtStart` just before), in order, provisions
+   * the topology of `provisioned` (the catalogue's consumers this process does not run), then runs
+   * `onUp` (which starts the relays and coordinators: nothing is published before the queues of
+   * all its consumers exist, here or elsewhere, and no saga step times out while nothing can be
+   * delivered). Guarantees:
    * - the broker answers within `startWaitMs` (the common path): resolves with everything
    *   subscribed and `onUp` run, or rejects with the first subscribe error;
    * - a permanent refusal (login, vhost, URL) before then: rejects with it at once;
@@ -75,8 +78,13 @@ export class BusConnection {
    *   as a ConfigError) goes to the `onFatal` listeners, and nothing more is started;
    * - after `stop`, nothing more is subscribed and `onUp` does not run.
    */
-  async connect(consumers: readonly Consumer[], onUp: () => void): Promise<void> {
+  async connect(
+    consumers: readonly Consumer[],
+    provisioned: readonly ConsumerTopology[],
+    onUp: () => void,
+  ): Promise<void> {
     this.#consumers = consumers;
+    this.#provisioned = provisioned;
     this.#state = 'waiting';
     const broker = this.#broker;
     if (!broker) return this.#connectNow(onUp); // memory: no broker to wait for
@@ -147,6 +155,7 @@ export class BusConnection {
   async #connectNow(onUp: () => void): Promise<void> {
     this.#state = 'subscribing';
     await this.#subscribeAll((consumer) => this.#transport.subscribe(consumer));
+    await this.#transport.provision(this.#provisioned);
     this.#up(onUp);
   }
 
@@ -154,7 +163,10 @@ export class BusConnection {
     try {
       await answered;
       this.#state = 'subscribing';
-      await this.#subscribeAll((consumer) => this.#subscribePatiently(consumer));
+      await this.#subscribeAll((consumer) =>
+        this.#patiently(`subscribing ${consumer.name}`, () => this.#transport.subscribe(consumer)),
+      );
+      await this.#patiently('provisioning the topology', () => this.#transport.provision(this.#provisioned));
       this.#up(onUp);
     } catch (error) {
       if (this.#abort.signal.aborted) return; // stopped: not a failure
@@ -173,16 +185,17 @@ export class BusConnection {
   }
 
   /**
-   * Subscribes, riding out a broker that goes away again meanwhile (waiting for it, as long as it
-   * takes). Rejects with a permanent refusal, a ConfigError (such as a partition count that does
-   * not match the broker's), or an error that repeats while the broker answers.
+   * Runs a step of the connection (a subscribe, the provisioning), riding out a broker that goes
+   * away again meanwhile (waiting for it, as long as it takes). Rejects with a permanent refusal,
+   * a ConfigError (such as a partition count that does not match the broker's), or an error that
+   * repeats while the broker answers.
    */
-  async #subscribePatiently(consumer: Consumer): Promise<void> {
+  async #patiently(what: string, step: () => Promise<void>): Promise<void> {
     const signal = this.#abort.signal;
     let failures = 0;
     for (;;) {
       try {
-        await this.#transport.subscribe(consumer);
+        await step();
         return;
       } catch (error) {
         signal.throwIfAborted();
@@ -191,7 +204,7 @@ export class BusConnection {
         if (health.ok && (error instanceof ConfigError || ++failures >= SUBSCRIBE_ATTEMPTS)) throw error;
         const reason = error instanceof Error ? error.message : String(error);
         this.#log.warn(
-          `subscribing ${consumer.name} failed (${reason}); trying again ${health.ok ? 'in a second' : 'once the broker answers'}`,
+          `${what} failed (${reason}); trying again ${health.ok ? 'in a second' : 'once the broker answers'}`,
         );
         if (health.ok) {
           await pause(SUBSCRIBE_RETRY_MS, signal);

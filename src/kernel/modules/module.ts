@@ -88,7 +88,12 @@ export interface ModuleDefinition<Settings = unknown> {
   /** Commands of other modules this module sends (so it can stage them wherever their owner runs). */
   readonly sends?: readonly AnyMessageDefinition[];
   readonly routes?: (app: HttpApp, ctx: ModuleContext<Settings>) => void | Promise<void>;
-  readonly subscriptions?: (ctx: ModuleContext<Settings>) => readonly Subscription[];
+  /**
+   * The module's durable consumers. Plain data (a handler reaches the running module through
+   * `ctx.module`), so a process that does not run the module still knows which types each
+   * consumer takes, and provisions their queues before it publishes any.
+   */
+  readonly subscriptions?: readonly Subscription<ModuleContext<Settings>>[];
   readonly sagas?: readonly Saga[];
   /**
    * Runs in the transaction that stages each message of this module (its events, the commands it

@@ -8,6 +8,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 export class KernelMetrics {
   readonly registry = new Registry();
   readonly published: Counter<'module' | 'type' | 'transport'>;
+  readonly unrouted: Counter<'module' | 'type' | 'transport'>;
   readonly handled: Counter<'consumer' | 'type' | 'outcome' | 'transport'>;
   readonly handlerDuration: Histogram<'consumer' | 'type'>;
   readonly endToEndLatency: Histogram<'consumer' | 'type'>;
@@ -27,6 +28,12 @@ export class KernelMetrics {
     this.published = new Counter({
       name: 'bus_messages_published_total',
       help: 'Messages the outbox relays handed to the transport',
+      labelNames: ['module', 'type', 'transport'],
+      registers,
+    });
+    this.unrouted = new Counter({
+      name: 'bus_messages_unrouted_total',
+      help: 'Publish attempts of messages that reached no queue of a consumer taking their type (kept in the outbox, retried)',
       labelNames: ['module', 'type', 'transport'],
       registers,
     });

@@ -17,8 +17,8 @@ import {
 } from '../messaging/transports/testing/conformance/fixtures.js';
 import { defineModule } from '../modules/module.js';
 import type { Logger } from '../observability/logger.js';
+import { overriding } from '../testing/consumer-hook.js';
 import { eventually, startTestKernel, type TestKernel } from '../testing/index.js';
-import { overriding } from '../testing/subscribe-hook.js';
 import type { Tx } from './outbox.js';
 import type { RelayOptions } from './relay.js';
 
@@ -95,7 +95,7 @@ describe('outbox: an event exists iff its transaction committed', () => {
         defineModule({
           name: 'alpha',
           messages: [thingSeen],
-          subscriptions: () => [
+          subscriptions: [
             {
               consumer: 'alpha.things',
 
@@ -111,7 +111,7 @@ describe('outbox: an event exists iff its transaction committed', () => {
         }),
         defineModule({
           name: 'beta',
-          subscriptions: () => [
+          subscriptions: [
             { consumer: 'beta.seen', handlers: [on([thingSeen], (m) => void seenByBeta.push(m))] },
           ],
         }),

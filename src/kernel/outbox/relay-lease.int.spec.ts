@@ -30,6 +30,7 @@ function recorder(): { transport: Transport; published: string[] } {
       published.push(...messages.map((m) => m.id));
     },
     subscribe: async () => {},
+    provision: async () => {},
     route: async () => {},
     redeliver: async () => {},
     stats: async () => [],

@@ -1,5 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import type { Envelope } from '../messaging/envelope.js';
+import { UnroutedError } from '../messaging/errors.js';
 import type { Transport } from '../messaging/transport.js';
 import type { Logger } from '../observability/logger.js';
 import type { KernelMetrics } from '../observability/metrics.js';
@@ -179,6 +180,7 @@ export class OutboxRelay {
       }
       this.#prune();
     } catch (error) {
+      if (error instanceof UnroutedError) this.#countUnrouted(error.types);
       this.#failures++;
       const delay = Math.min(5000, 100 * 2 ** Math.min(this.#failures, 6));
       this.#log.warn({ err: error, retryInMs: delay }, 'outbox publish failed; rows stay pending');
@@ -209,10 +211,21 @@ export class OutboxRelay {
   }
 
   #countPublished(envelopes: readonly Envelope[]): void {
+    this.#countByType(
+      this.#metrics.published,
+      envelopes.map((envelope) => envelope.type),
+    );
+  }
+
+  #countUnrouted(types: readonly string[]): void {
+    this.#countByType(this.#metrics.unrouted, types);
+  }
+
+  #countByType(counter: KernelMetrics['published'], types: readonly string[]): void {
     const byType = new Map<string, number>();
-    for (const { type } of envelopes) byType.set(type, (byType.get(type) ?? 0) + 1);
+    for (const type of types) byType.set(type, (byType.get(type) ?? 0) + 1);
     const labels = { module: this.#database.module, transport: this.#transport.name };
-    for (const [type, n] of byType) this.#metrics.published.inc({ ...labels, type }, n);
+    for (const [type, n] of byType) counter.inc({ ...labels, type }, n);
   }
 
   #prune(): void {

@@ -1,4 +1,5 @@
 import type { Envelope } from '../messaging/envelope.js';
+import type { AnyMessageDefinition } from '../messaging/message-types.js';
 import type { Subscription } from '../messaging/subscription.js';
 import { on } from '../messaging/subscription.js';
 import type { Logger } from '../observability/logger.js';
@@ -9,6 +10,20 @@ import type { Saga, SagaInstance } from './saga.js';
 import { type StepTimeoutData, type StepTimeoutDefinition, stepTimeoutDefinition } from './step-timeout.js';
 import type { SagaStore } from './store.js';
 import { stepTimedOut, transitionSaga } from './transition.js';
+
+/**
+ * The consumer a saga's messages arrive through: what starts it, every reply it awaits, and its
+ * own step timeouts (step-timeout.ts).
+ */
+export function sagaConsumerOf(saga: Saga): {
+  readonly consumer: string;
+  readonly messages: readonly AnyMessageDefinition[];
+} {
+  return {
+    consumer: `${saga.name}-saga`,
+    messages: [...saga.startedBy, ...saga.handles, stepTimeoutDefinition(saga.name)],
+  };
+}
 
 export interface CoordinatorDeps {
   readonly database: ModuleDatabase;
@@ -72,7 +87,7 @@ export class SagaCoordinator {
   subscriptions(): Subscription[] {
     const { store } = this.#deps;
     return [...this.#sagas.values()].map(({ saga, timeout }) => ({
-      consumer: `${saga.name}-saga`,
+      consumer: sagaConsumerOf(saga).consumer,
       handlers: [
         on([...saga.startedBy, ...saga.handles], (message, ctx) => {
           ctx.transact((tx) =>

@@ -6,7 +6,10 @@ import type { ModuleContext } from '../modules/module.js';
  * the handler's own guards stand between it and a repeat (as for a replayed dead letter, whose
  * inbox mark was cleared). For specs that deliver the same message twice to a handler.
  */
-export function handlerContextWithoutInbox(ctx: ModuleContext, attempt = 1): HandlerContext {
+export function handlerContextWithoutInbox<Settings>(
+  ctx: ModuleContext<Settings>,
+  attempt = 1,
+): HandlerContext<ModuleContext<Settings>> {
   return {
     transact: (fn) => {
       ctx.transact(fn);
@@ -14,5 +17,6 @@ export function handlerContextWithoutInbox(ctx: ModuleContext, attempt = 1): Han
     },
     log: ctx.log,
     attempt,
+    module: ctx,
   };
 }

@@ -12,8 +12,10 @@ import type { RelayOptions } from '../outbox/relay.js';
 
 export interface TestKernelOptions {
   readonly modules: readonly ModuleDefinition[];
-  /** A fresh transport per start (default: memory). */
-  readonly transport?: (log: Logger) => Transport;
+  /** Every module of the build, running or not (default: `modules`): see `KernelOptions.catalogue`. */
+  readonly catalogue?: readonly ModuleDefinition[];
+  /** A fresh transport per start (default: memory), given the kernel's data directory. */
+  readonly transport?: (log: Logger, dataDir: string) => Transport;
   readonly retry?: Partial<RetryPolicy>;
   readonly relay?: Partial<RelayOptions>;
   readonly env?: Readonly<Record<string, string>>;
@@ -30,7 +32,7 @@ export interface TestKernel {
   context(module: string): ModuleContext;
   /** Stops and starts a new kernel over the same databases (a clean restart). */
   restart(
-    overrides?: Partial<Pick<TestKernelOptions, 'modules' | 'transport' | 'retry'>>,
+    overrides?: Partial<Pick<TestKernelOptions, 'modules' | 'catalogue' | 'transport' | 'retry'>>,
   ): Promise<TestKernel>;
   stop(): Promise<void>;
   /** Stops and deletes the data directory. */
@@ -47,7 +49,8 @@ export async function startTestKernel(options: TestKernelOptions): Promise<TestK
   const kernel = new Kernel({
     config,
     modules: options.modules,
-    transport: (options.transport ?? createMemoryTransport)(log),
+    ...(options.catalogue ? { catalogue: options.catalogue } : {}),
+    transport: (options.transport ?? createMemoryTransport)(log, dataDir),
     log,
     ...(options.retry ? { retry: options.retry } : {}),
     ...(options.relay ? { relay: options.relay } : {}),

@@ -19,7 +19,7 @@ export const analyticsModule = defineModule({
   name: 'analytics',
   http: { prefixes: ['/analytics'] },
   routes: analyticsRoutes,
-  subscriptions: () => [
+  subscriptions: [
     {
       consumer: 'analytics.projections',
       handlers: [

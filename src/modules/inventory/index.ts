@@ -47,7 +47,7 @@ export const inventoryModule = defineModule({
     stockReleased,
   ],
   routes: inventoryRoutes,
-  subscriptions: () => [
+  subscriptions: [
     {
       consumer: 'inventory.reservations',
       handlers: [on(reserveStock, onReserveStock), on(releaseStock, onReleaseStock)],

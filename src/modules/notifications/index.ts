@@ -10,7 +10,14 @@
  * Sagas: none.
  * HTTP: GET /notifications 🔒.
  */
-import { defineModule, type ModuleContext, type ModuleDefinition, on } from '../../kernel/index.js';
+import {
+  defineModule,
+  type HandlerContext,
+  type ModuleContext,
+  type ModuleDefinition,
+  on,
+  perModule,
+} from '../../kernel/index.js';
 import { orderCancelled, orderConfirmed, orderPaymentFailed } from '../orders/contracts.js';
 import { paymentRefunded } from '../payments/contracts.js';
 import { userRegistered } from '../users/contracts.js';
@@ -28,29 +35,29 @@ export interface NotificationsOptions {
 }
 
 export function createNotificationsModule(options: NotificationsOptions = {}): ModuleDefinition {
+  // One channel and breaker per running module: it opens for this process's channel only.
+  const outcomeHandlerOf = perModule((ctx: ModuleContext) => {
+    const channel = options.channel?.(ctx) ?? createLogChannel(ctx.log);
+    return createOutcomeHandler(ctx, createResilientSend(channel, options.resilience));
+  });
   return defineModule({
     name: 'notifications',
     http: { prefixes: ['/notifications'] },
     messages: [notificationSent],
     routes: notificationsRoutes,
-    subscriptions: (ctx) => {
-      // One breaker per running module: it opens for this process's channel only.
-      const channel = options.channel?.(ctx) ?? createLogChannel(ctx.log);
-      const send = createResilientSend(channel, options.resilience);
-      return [
-        { consumer: 'notifications.contacts', handlers: [on(userRegistered, onUserRegistered)] },
-        {
-          consumer: 'notifications.outcomes',
-          handlers: [
-            on(
-              [orderConfirmed, orderPaymentFailed, orderCancelled, paymentRefunded],
-              createOutcomeHandler(ctx, send),
-            ),
-          ],
-          concurrency: 4,
-        },
-      ];
-    },
+    subscriptions: [
+      { consumer: 'notifications.contacts', handlers: [on(userRegistered, onUserRegistered)] },
+      {
+        consumer: 'notifications.outcomes',
+        handlers: [
+          on(
+            [orderConfirmed, orderPaymentFailed, orderCancelled, paymentRefunded],
+            (message, ctx: HandlerContext<ModuleContext>) => outcomeHandlerOf(ctx.module)(message, ctx),
+          ),
+        ],
+        concurrency: 4,
+      },
+    ],
   });
 }
 

@@ -34,7 +34,7 @@ export const paymentsModule = defineModule({
   http: { prefixes: ['/payments'] },
   messages: [fundsDeposited, chargePayment, refundPayment, paymentCompleted, paymentFailed, paymentRefunded],
   routes: paymentsRoutes,
-  subscriptions: () => [
+  subscriptions: [
     {
       consumer: 'payments.account-commands',
       handlers: [on(chargePayment, onChargePayment), on(refundPayment, onRefundPayment)],

@@ -26,14 +26,24 @@
  * Sagas: none.
  * HTTP: POST /webhooks 🔒, GET /webhooks 🔒, DELETE /webhooks/:id 🔒, GET /webhooks/:id/deliveries 🔒.
  */
-import { defineModule, type ModuleContext, type ModuleDefinition, on } from '../../kernel/index.js';
-import { createDispatcher, type Dispatcher } from './delivery/dispatcher.js';
+import {
+  defineModule,
+  type HandlerContext,
+  type ModuleContext,
+  type ModuleDefinition,
+  on,
+  perModule,
+} from '../../kernel/index.js';
+import { createDispatcher } from './delivery/dispatcher.js';
 import { DEFAULT_DELIVERY_POLICY, type DeliveryPolicy } from './delivery/policy.js';
 import { DELIVERIES_CONSUMER, webhookEvents } from './event-catalogue.js';
 import { createEventHandler } from './handlers/on-subscribed-event.js';
 import { namedEventTypes } from './queries.js';
 import { webhooksRoutes } from './routes.js';
 import { readWebhooksSettings, type WebhooksSettings } from './settings.js';
+
+/** What the deliveries consumer's handler gets: this module's context as `module`. */
+type Ctx = HandlerContext<ModuleContext<WebhooksSettings>>;
 
 export interface WebhooksOptions {
   readonly delivery?: Partial<DeliveryPolicy>;
@@ -42,32 +52,22 @@ export interface WebhooksOptions {
 export function createWebhooksModule(options: WebhooksOptions = {}): ModuleDefinition {
   const policy: DeliveryPolicy = { ...DEFAULT_DELIVERY_POLICY, ...options.delivery };
   // One dispatcher per running module (an app, or each app of a test that starts several).
-  const dispatchers = new WeakMap<ModuleContext, Dispatcher>();
-  const dispatcherOf = (ctx: ModuleContext<WebhooksSettings>): Dispatcher => {
-    let dispatcher = dispatchers.get(ctx);
-    if (!dispatcher) {
-      dispatcher = createDispatcher(ctx, policy);
-      dispatchers.set(ctx, dispatcher);
-    }
-    return dispatcher;
-  };
+  const dispatcherOf = perModule((ctx: ModuleContext<WebhooksSettings>) => createDispatcher(ctx, policy));
+  const eventHandlerOf = perModule((ctx: ModuleContext<WebhooksSettings>) =>
+    createEventHandler(() => dispatcherOf(ctx).wake()),
+  );
   return defineModule({
     name: 'webhooks',
     settings: readWebhooksSettings,
     http: { prefixes: ['/webhooks'] },
     routes: webhooksRoutes,
-    subscriptions: (ctx) => [
+    subscriptions: [
       {
         consumer: DELIVERIES_CONSUMER,
-        handlers: [
-          on(
-            webhookEvents,
-            createEventHandler(() => dispatcherOf(ctx).wake()),
-          ),
-        ],
+        handlers: [on(webhookEvents, (event, ctx: Ctx) => eventHandlerOf(ctx.module)(event, ctx))],
         // Only the types a subscription names are routed here: without webhooks, events cost
         // nothing more. Creating a subscription routes its types before it commits.
-        typesAtStart: () => namedEventTypes(ctx.db),
+        typesAtStart: (ctx) => namedEventTypes(ctx.db),
         concurrency: 4,
       },
     ],

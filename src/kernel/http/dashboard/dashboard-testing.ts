@@ -41,7 +41,7 @@ export async function startDashboardFixture(): Promise<DashboardFixture> {
   const notes = defineModule({
     name: 'notes',
     messages: [noteFiled],
-    subscriptions: () => [
+    subscriptions: [
       {
         consumer: 'notes.archive',
 

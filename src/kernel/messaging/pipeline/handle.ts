@@ -16,9 +16,9 @@ const nothing = (): void => {};
  * letter, by the step before); one that throws after committing is only logged.
  */
 export function handle(
-  scope: Pick<ConsumerScope, 'name' | 'database' | 'inbox' | 'outbox' | 'log' | 'handler'>,
+  scope: Pick<ConsumerScope, 'name' | 'database' | 'inbox' | 'outbox' | 'log' | 'handler' | 'moduleContext'>,
 ): DeliveryHandler {
-  const { name, database, inbox, outbox, log, handler } = scope;
+  const { name, database, inbox, outbox, log, handler, moduleContext } = scope;
   return async (delivery) => {
     const { envelope, attempt, settle } = delivery;
     const messageLog = log.child({ type: envelope.type, messageId: envelope.id, attempt });
@@ -39,7 +39,7 @@ export function handle(
       });
     };
     try {
-      await handler(envelope, { transact, log: messageLog, attempt });
+      await handler(envelope, { transact, log: messageLog, attempt, module: moduleContext });
     } catch (error) {
       // Once its transaction has committed, the delivery is done: a retry would be a duplicate,
       // and a dead letter would report a message whose effect happened.

@@ -39,4 +39,6 @@ export interface ConsumerScope extends Omit<ConsumerDeps, 'defaultRetry'> {
   readonly policy: RetryPolicy;
   /** The handler every delivery of the subscription's types goes to. */
   readonly handler: Handler;
+  /** Given to the handler as `ctx.module`: the context of the module running the consumer. */
+  readonly moduleContext: unknown;
 }

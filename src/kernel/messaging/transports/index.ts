@@ -12,7 +12,7 @@ import { createMemoryTransport } from './memory/memory.js';
 export async function createTransport(config: Config, log: Logger): Promise<Transport> {
   switch (config.transport) {
     case 'memory':
-      return createMemoryTransport(log);
+      return createMemoryTransport(log, config.dataDir);
     case 'bullmq': {
       const { createBullMqTransport } = await import('./bullmq/bullmq.js');
       return createBullMqTransport(log, {
@@ -24,7 +24,7 @@ export async function createTransport(config: Config, log: Logger): Promise<Tran
     case 'rabbitmq': {
       const { createRabbitMqTransport } = await import('./rabbitmq/rabbitmq.js');
       return createRabbitMqTransport(log, {
-        url: config.amqpUrl,
+        url: config.amqpUrls,
         queueType: config.rabbitmqQueueType,
         partitions: config.busPartitions,
         // the default namespace keeps the plain names (modulith.events, dlq.<module>.retry)

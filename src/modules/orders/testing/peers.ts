@@ -139,7 +139,7 @@ export function fakePeers(world: PeerWorld): ModuleDefinition[] {
         paymentFailed,
         paymentRefunded,
       ],
-      subscriptions: () => [
+      subscriptions: [
         {
           consumer: 'payments.fake',
 
@@ -158,7 +158,7 @@ export function fakePeers(world: PeerWorld): ModuleDefinition[] {
         outOfStock,
         stockReleased,
       ],
-      subscriptions: () => [
+      subscriptions: [
         {
           consumer: 'inventory.fake',
 

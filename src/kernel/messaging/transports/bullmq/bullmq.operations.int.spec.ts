@@ -12,12 +12,13 @@ import { ConfigError } from '../../../config.js';
 import type { Logger } from '../../../observability/logger.js';
 import { redisSkipReason } from '../../../testing/brokers.js';
 import { eventually } from '../../../testing/index.js';
+import { UnroutedError } from '../../errors.js';
 import type { ConsumerEndpoint, DeliveryOutcome } from '../../transport.js';
 import { createMemoryTransport } from '../memory/memory.js';
 import { things } from '../testing/conformance/fixtures.js';
 import { Harness } from '../testing/conformance/harness.js';
 import { type BullMqTransportOptions, createBullMqTransport } from './bullmq.js';
-import { partitionQueueName } from './keys.js';
+import { partitionQueueName, routesKey, routesVersionKey } from './keys.js';
 import {
   addJobByHand,
   envelope,
@@ -26,6 +27,7 @@ import {
   redisServerMissingReason,
   stream,
   TestRedis,
+  TYPE,
   usePrivateRedis,
 } from './testing/private-redis.js';
 
@@ -179,6 +181,38 @@ const transport = (options: Partial<BullMqTransportOptions> = {}, log: Logger = 
       await Promise.all([instance.close(), publisher.close()]);
     }
   }, 90_000);
+
+  it('keeps what is published for a provisioned consumer that never ran; writes lost routes again', async () => {
+    const sink = { name: 'sink.things', module: 'sink', handles: [TYPE], types: [TYPE] };
+    const waiting = async () => {
+      let count = 0;
+      for (let i = 0; i < 4; i++) {
+        const queue = new Queue(partitionQueueName(sink.name, i), {
+          connection: { url: redis.url() },
+          prefix: redis.prefix(),
+        });
+        count += await queue.getWaitingCount();
+        await queue.close();
+      }
+      return count;
+    };
+    const publisher = transport();
+    const admin = new Redis(redis.url());
+    try {
+      await publisher.provision([sink]);
+      await publisher.publish([envelope('k', 1), envelope('m', 2)]);
+      expect(await waiting()).toBe(2);
+      await admin.del(routesKey(redis.prefix(), TYPE)); // Redis lost the routing table
+      await admin.incr(routesVersionKey(redis.prefix()));
+      const failure = await publisher.publish([envelope('k', 3)]).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(UnroutedError);
+      await publisher.publish([envelope('k', 3)]); // the relay's retry: routed again
+      expect(await waiting()).toBe(3);
+    } finally {
+      admin.disconnect();
+      await publisher.close();
+    }
+  });
 
   it('fails at start with an error naming REDIS_URL when Redis does not answer', async () => {
     const instance = createBullMqTransport(silent, { url: 'redis://127.0.0.1:1', connectTimeoutMs: 300 });

@@ -2,8 +2,11 @@
  * The BullMQ (Redis) transport. Design, in short (details in the other files of bullmq/):
  * - Each consumer has P partition queues `<consumer>.p<i>`; a message goes to partition
  *   hash(partitionkey) % P of every consumer whose types include its type. Job id = message id.
- * - A durable routing table in Redis (type → consumers, consumer → P), written at subscribe,
- *   lets any process publish to consumers that run elsewhere, even while they are down.
+ * - A durable routing table in Redis (type → consumers, consumer → P), written by every process
+ *   for every consumer of the catalogue before it publishes (provision) and at subscribe, lets any
+ *   process publish to consumers that run elsewhere, are down, or have never run. A publish that
+ *   finds no route for a type this process provisioned (Redis lost the table) writes it again and
+ *   rejects with an UnroutedError: the outbox keeps the rows.
  * - Per-key order across instances: a partition is worked by one instance at a time (a Redis
  *   lease, fair share, taken over when its holder dies); inside it, jobs are fetched in queue
  *   order and run per key in order, up to the endpoint's concurrency (BullMQ groups are paid).
@@ -19,7 +22,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Logger } from '../../../observability/logger.js';
-import type { ConsumerStats, Transport } from '../../transport.js';
+import { UnroutedError } from '../../errors.js';
+import type { ConsumerStats, ConsumerTopology, Transport } from '../../transport.js';
 import { partitionCount } from '../partition.js';
 import { CLOSE_PATIENCE_MS, ConsumerGroup } from './group.js';
 import { jobIdFor, partitionQueueName, peekRaw } from './keys.js';
@@ -94,6 +98,13 @@ export function createBullMqTransport(log: Logger, options: BullMqTransportOptio
     log,
   });
   const groups = new Map<string, ConsumerGroup>();
+  /** Consumers of the catalogue provisioned by this process without running them. */
+  const provisioned = new Map<string, ConsumerTopology>();
+  /** Writes the routes of every consumer this process knows again (Redis lost them). */
+  const provisionAgain = async () => {
+    for (const consumer of provisioned.values()) await routing.provision(redis, consumer);
+    for (const { endpoint } of groups.values()) await routing.route(redis, endpoint.name, endpoint.types);
+  };
   let ready: Promise<void> | undefined;
   let closing: Promise<void> | undefined;
   let connectedOnce = false;
@@ -101,6 +112,13 @@ export function createBullMqTransport(log: Logger, options: BullMqTransportOptio
     if (connectedOnce) {
       log.warn('redis reconnected: partition workers start new runs');
       for (const group of groups.values()) group.restartRuns('redis reconnected');
+      // A Redis restarted without persistence has lost the routing table: write it again.
+      provisionAgain().catch((error: unknown) =>
+        log.warn(
+          { err: error },
+          'writing the routing table again failed; the next unrouted publish tries again',
+        ),
+      );
     }
     connectedOnce = true;
   });
@@ -124,7 +142,24 @@ export function createBullMqTransport(log: Logger, options: BullMqTransportOptio
     async publish(messages) {
       if (messages.length === 0) return;
       await ensureReady();
-      await queues.addAll(await routing.plan(publisher, messages));
+      const { jobs, unrouted } = await routing.plan(publisher, messages);
+      if (unrouted.length > 0) {
+        await provisionAgain();
+        throw new UnroutedError(
+          unrouted.map((envelope) => envelope.type),
+          'the routing table in Redis had no consumer for them; it was written again',
+        );
+      }
+      await queues.addAll(jobs);
+    },
+
+    async provision(consumers) {
+      if (consumers.length === 0) return;
+      await ensureReady();
+      for (const consumer of consumers) {
+        await routing.provision(redis, consumer);
+        provisioned.set(consumer.name, consumer);
+      }
     },
 
     async subscribe(endpoint) {

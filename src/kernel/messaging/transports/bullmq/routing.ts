@@ -1,6 +1,6 @@
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { Envelope } from '../../envelope.js';
-import type { ConsumerEndpoint } from '../../transport.js';
+import type { ConsumerTopology } from '../../transport.js';
 import { partitionCountMismatch, partitionOf } from '../partition.js';
 import {
   consumersKey,
@@ -21,13 +21,20 @@ export interface JobSpec {
 /** Jobs to add, by partition queue name. */
 export type JobsByQueue = Map<string, JobSpec[]>;
 
+export interface PublishPlan {
+  readonly jobs: JobsByQueue;
+  /** Messages of a type this process routed or provisioned that the table routes nowhere now. */
+  readonly unrouted: readonly Envelope[];
+}
+
 /** BullMQ's own retries stay off (the consumer's policy retries in process); finished jobs go. */
 export const JOB_OPTIONS = { removeOnComplete: true, removeOnFail: 1000, attempts: 1 } as const;
 
 /**
  * The durable routing table in Redis: which consumers take a type, and each consumer's partition
- * count. Written at subscribe, so a process publishes to consumers that run elsewhere, or are
- * down, as soon as they have subscribed once. Every publish reads the table's version (one GET)
+ * count. Written by every process for every consumer of the catalogue before it publishes
+ * (provision), and at subscribe, so a process publishes to consumers that run elsewhere, are
+ * down, or have never run. Every publish reads the table's version (one GET)
  * and reads the routes again only when it changed: a subscribe writes the routes and bumps the
  * version in one MULTI, so a publish that starts after a subscribe has finished, in any process,
  * routes to that consumer (the same guarantee as reading the routes every time).
@@ -37,6 +44,8 @@ export class RoutingTable {
   readonly #defaultPartitions: number;
   /** A consumer's partition count never changes once written: cached for good. */
   readonly #partitions = new Map<string, number>();
+  /** Types this process routed or provisioned: one the table routes nowhere means it was lost. */
+  readonly #expected = new Set<string>();
   /** Routes read at `#version` of the table, by type. */
   readonly #routesByType = new Map<string, string[]>();
   #version: string | null | undefined;
@@ -53,16 +62,10 @@ export class RoutingTable {
    * Throws a ConfigError, writing nothing more, when the consumer was created with another
    * partition count: its instances would disagree on which partition holds a key.
    */
-  async register(redis: Redis, endpoint: ConsumerEndpoint): Promise<number> {
+  async register(redis: Redis, endpoint: ConsumerTopology): Promise<number> {
     const { name, types, handles } = endpoint;
     const prefix = this.#prefix;
-    // HSETNX then HGET: the first subscribe of a consumer, in any process, fixes its count
-    await redis.hsetnx(consumersKey(prefix), name, String(this.#defaultPartitions));
-    const partitions = Number(await redis.hget(consumersKey(prefix), name));
-    if (partitions !== this.#defaultPartitions) {
-      throw partitionCountMismatch(name, partitions, this.#defaultPartitions);
-    }
-    this.#partitions.set(name, partitions);
+    const partitions = await this.#fixPartitions(redis, name);
     const previous = await redis.smembers(consumerTypesKey(prefix, name));
     const dropped = previous.filter((type) => !handles.includes(type));
     const tx = redis.multi();
@@ -70,6 +73,27 @@ export class RoutingTable {
     if (dropped.length > 0) tx.srem(consumerTypesKey(prefix, name), ...dropped);
     this.#addRoutes(tx, name, types);
     repliesOrThrow(await tx.exec()); // an error reply fails the subscribe, which writes it all again
+    return partitions;
+  }
+
+  /**
+   * Writes the routes of a consumer this process may not run (only adds: the consumer's own
+   * subscribe drops what it no longer handles) and fixes its partition count if it is new.
+   * Throws the same ConfigError as `register` on another count.
+   */
+  async provision(redis: Redis, consumer: ConsumerTopology): Promise<void> {
+    await this.#fixPartitions(redis, consumer.name);
+    await this.route(redis, consumer.name, consumer.types);
+  }
+
+  /** The first subscribe or provision of a consumer, in any process, fixes its count (HSETNX). */
+  async #fixPartitions(redis: Redis, name: string): Promise<number> {
+    await redis.hsetnx(consumersKey(this.#prefix), name, String(this.#defaultPartitions));
+    const partitions = Number(await redis.hget(consumersKey(this.#prefix), name));
+    if (partitions !== this.#defaultPartitions) {
+      throw partitionCountMismatch(name, partitions, this.#defaultPartitions);
+    }
+    this.#partitions.set(name, partitions);
     return partitions;
   }
 
@@ -82,19 +106,26 @@ export class RoutingTable {
 
   /** Queues the route writes and the version bump that makes every publisher read the routes again. */
   #addRoutes(tx: ChainableCommander, consumer: string, types: readonly string[]): void {
-    for (const type of types) tx.sadd(routesKey(this.#prefix, type), consumer);
+    for (const type of types) {
+      tx.sadd(routesKey(this.#prefix, type), consumer);
+      this.#expected.add(type);
+    }
     if (types.length > 0) tx.sadd(consumerTypesKey(this.#prefix, consumer), ...types);
     tx.incr(routesVersionKey(this.#prefix));
   }
 
   /** The jobs a batch makes: one per (message, consumer of its type), in its key's partition. */
-  async plan(redis: Redis, messages: readonly Envelope[]): Promise<JobsByQueue> {
+  async plan(redis: Redis, messages: readonly Envelope[]): Promise<PublishPlan> {
     const routes = await this.#routes(redis, [...new Set(messages.map((m) => m.type))]);
     await this.#loadPartitions(redis, [...new Set([...routes.values()].flat())]);
     const jobs: JobsByQueue = new Map();
+    const unrouted: Envelope[] = [];
     for (const envelope of messages) {
       const consumers = routes.get(envelope.type) ?? [];
-      if (consumers.length === 0) continue;
+      if (consumers.length === 0) {
+        if (this.#expected.has(envelope.type)) unrouted.push(envelope);
+        continue;
+      }
       const data = JSON.stringify(envelope);
       const jobId = jobIdFor(envelope.id);
       for (const consumer of consumers) {
@@ -104,7 +135,7 @@ export class RoutingTable {
         jobs.set(queue, batch);
       }
     }
-    return jobs;
+    return { jobs, unrouted };
   }
 
   /** The partition queue of a key (the consumer's partition count must be known: registered or planned). */

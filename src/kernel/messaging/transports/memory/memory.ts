@@ -1,10 +1,19 @@
 import type { Statement } from 'better-sqlite3';
 import mittImport from 'mitt';
 import type { Logger } from '../../../observability/logger.js';
-import type { ModuleDatabase } from '../../../persistence/db.js';
+import { type ModuleDatabase, openModuleDatabase } from '../../../persistence/db.js';
+import { migrateModuleDatabase } from '../../../persistence/migrate.js';
 import type { Envelope } from '../../envelope.js';
-import type { ConsumerStats, Transport } from '../../transport.js';
+import type { ConsumerStats, ConsumerTopology, Transport } from '../../transport.js';
 import { ConsumerQueue } from './consumer-queue.js';
+
+/** A delivery to record: `queue` when the consumer runs here (then it is indexed for delivery). */
+interface Row {
+  readonly consumer: string;
+  readonly queue?: ConsumerQueue;
+  readonly envelope: Envelope;
+  readonly json: string;
+}
 
 // mitt's typings describe a CommonJS module; its ESM build exports the factory as default.
 const mitt = mittImport as unknown as typeof mittImport.default;
@@ -13,12 +22,33 @@ const mitt = mittImport as unknown as typeof mittImport.default;
  * In-process transport. Durable, not "lost on crash": publish records a delivery row per
  * (message, consumer) in the consumer's database before it resolves; mitt only wakes consumers.
  * Handlers are awaited, and each consumer runs in isolation from the others' failures.
+ * A consumer's queue is its rows in its module's database, so provisioning a consumer this process
+ * does not run opens that database (in `dataDir`) and publish records its deliveries there too: a
+ * later start that runs the module, on the same data, delivers them.
  */
-export function createMemoryTransport(log: Logger): Transport {
+export function createMemoryTransport(log: Logger, dataDir?: string): Transport {
   const queues = new Map<string, ConsumerQueue>();
   const wakeups = mitt<Record<string, undefined>>();
   const scheduled = new Set<string>();
+  /** Consumers provisioned without running here, by type they take; and their modules' databases. */
+  const provisioned = new Map<string, { name: string; database: ModuleDatabase }[]>();
+  const provisionedDatabases = new Map<string, ModuleDatabase>();
   let closed = false;
+
+  const databaseOf = (module: string): ModuleDatabase => {
+    if (dataDir === undefined) {
+      throw new Error(
+        'the memory transport provisions a consumer in its module database: give it the data directory',
+      );
+    }
+    let database = provisionedDatabases.get(module);
+    if (!database) {
+      database = openModuleDatabase(dataDir, module);
+      migrateModuleDatabase(database);
+      provisionedDatabases.set(module, database);
+    }
+    return database;
+  };
 
   const wake = (consumer: string) => {
     if (scheduled.has(consumer)) return;
@@ -47,14 +77,14 @@ export function createMemoryTransport(log: Logger): Transport {
    * message already recorded for a consumer is ignored, so a republish after a crash is no
    * duplicate). Indexing only after the commit: a rolled-back row must never be scheduled.
    */
-  const record = (database: ModuleDatabase, rows: readonly [ConsumerQueue, Envelope, string][]) => {
+  const record = (database: ModuleDatabase, rows: readonly Row[]) => {
     const insert = insertFor(database);
     const now = Date.now();
     const inserted: [ConsumerQueue, string, number][] = [];
     database.writeTransaction(() => {
-      for (const [queue, envelope, json] of rows) {
-        const result = insert.run(queue.endpoint.name, envelope.id, envelope.partitionkey, json, now);
-        if (result.changes === 1)
+      for (const { consumer, queue, envelope, json } of rows) {
+        const result = insert.run(consumer, envelope.id, envelope.partitionkey, json, now);
+        if (queue && result.changes === 1)
           inserted.push([queue, envelope.partitionkey, Number(result.lastInsertRowid)]);
       }
     });
@@ -66,19 +96,23 @@ export function createMemoryTransport(log: Logger): Transport {
 
     async publish(messages) {
       if (closed) throw new Error('memory transport is closed');
-      const byDatabase = new Map<ModuleDatabase, [ConsumerQueue, Envelope, string][]>();
+      const byDatabase = new Map<ModuleDatabase, Row[]>();
+      const add = (database: ModuleDatabase, row: Row) =>
+        byDatabase.set(database, [...(byDatabase.get(database) ?? []), row]);
       for (const envelope of messages) {
         const json = JSON.stringify(envelope);
         for (const queue of queues.values()) {
           const { endpoint } = queue;
           if (!endpoint.types.includes(envelope.type)) continue; // read now: routes grow at run time
-          const rows = byDatabase.get(endpoint.database) ?? [];
-          rows.push([queue, envelope, json]);
-          byDatabase.set(endpoint.database, rows);
+          add(endpoint.database, { consumer: endpoint.name, queue, envelope, json });
+        }
+        for (const { name, database } of provisioned.get(envelope.type) ?? []) {
+          add(database, { consumer: name, envelope, json }); // delivered when its module runs here
         }
       }
       for (const [database, rows] of byDatabase) record(database, rows);
-      for (const rows of byDatabase.values()) for (const [queue] of rows) wake(queue.endpoint.name);
+      for (const rows of byDatabase.values())
+        for (const { queue } of rows) if (queue) wake(queue.endpoint.name);
     },
 
     async subscribe(endpoint) {
@@ -87,6 +121,18 @@ export function createMemoryTransport(log: Logger): Transport {
       queues.set(endpoint.name, queue);
       wakeups.on(endpoint.name, () => queue.pump());
       wake(endpoint.name); // resume deliveries left by an earlier run
+    },
+
+    async provision(consumers: readonly ConsumerTopology[]) {
+      for (const { name, module, types } of consumers) {
+        if (types.length === 0 || queues.has(name)) continue;
+        const database = databaseOf(module);
+        for (const type of types) {
+          const takers = provisioned.get(type) ?? [];
+          if (!takers.some((taker) => taker.name === name))
+            provisioned.set(type, [...takers, { name, database }]);
+        }
+      }
     },
 
     async route() {
@@ -129,6 +175,7 @@ export function createMemoryTransport(log: Logger): Transport {
       closed = true;
       wakeups.all.clear();
       await Promise.all([...queues.values()].map((queue) => queue.close()));
+      for (const database of provisionedDatabases.values()) database.close();
     },
   };
 }

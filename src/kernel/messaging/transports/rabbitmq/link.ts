@@ -1,25 +1,22 @@
 /**
- * The transport's AMQP connection, on amqplib's built-in recovery (amqplib ≥ 1.1): reconnects with
- * backoff after any loss, logging one line per attempt, and runs `setup` on every new connection
- * (declare the topology, re-consume every endpoint) before the link counts as up. Channels of an
- * old connection are never reused. Every wait is bounded: nothing here hangs forever. A first
- * connection refused for good (login, vhost, URL: refusals.ts) fails at once, and stays failed.
+ * The transport's AMQP connection, kept up across the nodes AMQP_URL lists (node-list.ts: the first
+ * that answers, another after a loss, with backoff, one log line per attempt), and running `setup`
+ * on every new connection (declare the topology, re-consume every endpoint) before the link counts
+ * as up. Channels of an old connection are never reused. Every wait is bounded: nothing here hangs
+ * forever. A first connection refused for good (login, vhost, URL: refusals.ts) fails at once, and
+ * stays failed; with several nodes, once each of them was tried (see #failed).
  */
 import { hostname } from 'node:os';
-import {
-  type Channel,
-  type ChannelModel,
-  type ConfirmChannel,
-  connect,
-  type RecoveringChannelModel,
-} from 'amqplib';
-import { ConfigError, redactUrl } from '../../../config.js';
+import type { Channel, ChannelModel, ConfirmChannel } from 'amqplib';
+import { ConfigError, redactUrl, redactUrls } from '../../../config.js';
 import type { Logger } from '../../../observability/logger.js';
 import { withTimeout } from '../../../time.js';
-import { permanentCause } from './refusals.js';
+import { type NextAttempt, NodeListConnection } from './node-list.js';
+import { FirstConnectionRefusals, type NodeRefusal, permanentCause } from './refusals.js';
 
 export interface LinkOptions {
-  readonly url: string;
+  /** The nodes of one broker or cluster, in the order the first connection tries them. */
+  readonly urls: readonly [string, ...string[]];
   /** Shown by `rabbitmqctl list_connections name` (clientProperties.connection_name). */
   readonly connectionName: string;
   /** How long the first connection may take before start fails naming AMQP_URL. */
@@ -39,7 +36,7 @@ export class RabbitLink {
   readonly #options: LinkOptions;
   readonly #log: Logger;
   readonly #setup: Setup;
-  #recovering: RecoveringChannelModel | undefined;
+  #connection: NodeListConnection | undefined;
   #starting: Promise<void> | undefined;
   #model: ChannelModel | undefined;
   readonly #waiters = new Set<{ resolve: (model: ChannelModel) => void; reject: (error: Error) => void }>();
@@ -48,6 +45,8 @@ export class RabbitLink {
   #lastError = 'no attempt yet';
   /** Why the first connection can never succeed; set once, then every start fails with it. */
   #refused: ConfigError | undefined;
+  /** What the nodes answered the first connection (refusals.ts: when a refusal stops the start). */
+  readonly #refusals: FirstConnectionRefusals;
   /** Errors of our own setup on an open connection: the broker took the login, so never a refusal. */
   readonly #setupFailures = new WeakSet<Error>();
   #connectedOnce = false;
@@ -57,10 +56,12 @@ export class RabbitLink {
     this.#options = options;
     this.#log = log;
     this.#setup = setup;
+    this.#refusals = new FirstConnectionRefusals(options.urls.length);
   }
 
+  /** Every node's URL, passwords masked, comma separated. */
   get url(): string {
-    return redactUrl(this.#options.url);
+    return redactUrls(this.#options.urls);
   }
 
   /** The live connection, once its setup has run; undefined while down. */
@@ -167,51 +168,70 @@ export class RabbitLink {
     this.#model = undefined;
     for (const waiter of this.#waiters) waiter.reject(new Error('RabbitMQ transport is closed'));
     this.#waiters.clear();
-    const recovering = this.#recovering;
-    if (recovering) await withTimeout(recovering.close(), 5000, 'close timed out').catch(() => {});
+    const connection = this.#connection;
+    if (connection) await withTimeout(connection.close(), 5000, 'close timed out').catch(() => {});
   }
 
   async #start(): Promise<void> {
-    const { url, connectTimeoutMs } = this.#options;
-    const recovering = await connect(this.#urlOrRefuse(), {
-      clientProperties: { connection_name: this.#options.connectionName },
-      noDelay: true, // no Nagle: acks and confirms are small frames that must not wait
-      timeout: Math.min(10_000, connectTimeoutMs),
-      recovery: {
-        initialDelay: this.#options.reconnectInitialDelayMs,
-        maxDelay: this.#options.reconnectMaxDelayMs,
-        waitForConnect: false,
-        setup: (model: ChannelModel) =>
-          this.#onConnection(model).catch((error: unknown) => {
+    const { connectTimeoutMs, reconnectInitialDelayMs, reconnectMaxDelayMs } = this.#options;
+    const connection = new NodeListConnection(
+      {
+        urls: this.#connectionUrls(),
+        socketOptions: {
+          clientProperties: { connection_name: this.#options.connectionName },
+          noDelay: true, // no Nagle: acks and confirms are small frames that must not wait
+          timeout: Math.min(10_000, connectTimeoutMs),
+        },
+        initialDelayMs: reconnectInitialDelayMs,
+        maxDelayMs: reconnectMaxDelayMs,
+        setup: (model, node) =>
+          this.#onConnection(model, node).catch((error: unknown) => {
             if (error instanceof Error) this.#setupFailures.add(error);
             throw error;
           }),
       },
-    });
-    this.#recovering = recovering;
-    this.#listen(recovering);
+      {
+        failed: (error, node, next) => this.#failed(connection, error, node, next),
+        lost: (error, node, next) => {
+          this.#lastError = error.message;
+          this.#log.warn(
+            `RabbitMQ connection to ${this.#node(node)} lost (${error.message}); reconnecting${this.#onNode(next)}`,
+          );
+        },
+      },
+    );
+    this.#connection = connection;
     try {
-      await withTimeout(recovering.waitForConnect(), connectTimeoutMs, 'timeout');
+      await this.whenUp(connectTimeoutMs);
     } catch {
-      await recovering.close().catch(() => {});
+      await connection.close();
       if (this.#closed) throw new Error('RabbitMQ transport is closed');
-      this.#recovering = undefined;
+      this.#connection = undefined;
       if (this.#refused) throw this.#refused;
+      const refusal = this.#refusals.first();
+      if (refusal) throw this.#refuse(refusal);
       throw new ConfigError(
         'AMQP_URL',
-        `no RabbitMQ answered at ${redactUrl(url)} within ${Math.round(connectTimeoutMs / 1000)} s (${this.#lastError})`,
+        `no RabbitMQ answered at ${this.url} within ${Math.round(connectTimeoutMs / 1000)} s (${this.#lastError})`,
       );
     }
   }
 
-  /** The URL with a heartbeat, unless it sets one: a dead peer is noticed in seconds, not minutes. */
-  #urlOrRefuse(): string {
+  /** Each node's URL with a heartbeat, unless it sets one: a dead peer is noticed in seconds, not minutes. */
+  #connectionUrls(): [string, ...string[]] {
+    const [first, ...rest] = this.#options.urls;
+    return [this.#connectionUrl(first, 0), ...rest.map((url, i) => this.#connectionUrl(url, i + 1))];
+  }
+
+  /** Throws the refusal at once for a URL that does not parse: no node list mends that entry. */
+  #connectionUrl(url: string, node: number): string {
     let parsed: URL;
     try {
-      parsed = new URL(this.#options.url);
+      parsed = new URL(url);
     } catch (error) {
       const invalid = error instanceof Error ? error : new TypeError(String(error));
-      throw this.#refuse(invalid) ?? invalid;
+      const cause = permanentCause(invalid, url);
+      throw cause ? this.#refuse({ node, cause }) : invalid;
     }
     if (!parsed.searchParams.has('heartbeat')) {
       parsed.searchParams.set('heartbeat', String(this.#options.heartbeatSeconds));
@@ -220,63 +240,68 @@ export class RabbitLink {
   }
 
   /**
-   * Records a permanent refusal (undefined when `error` is transient) and fails the waiters with
-   * it. Only before the first connection: a running process that loses its broker keeps retrying,
-   * since stopping it would turn a credential rotation or a vhost recreated late into an outage.
+   * An attempt on `node` failed. A permanent refusal (login, vhost, URL) counts only before the
+   * first connection: a running process that loses its broker keeps retrying, since stopping it
+   * would turn a credential rotation or a vhost recreated late into an outage. Across several
+   * nodes, a refusal stops the start once every node was tried (FirstConnectionRefusals).
    */
-  #refuse(error: Error): ConfigError | undefined {
+  #failed(connection: NodeListConnection, error: Error, node: number, next: NextAttempt): void {
+    this.#lastError = error.message;
     const late = this.#connectedOnce || this.#setupFailures.has(error);
-    const cause = late ? undefined : permanentCause(error, this.#options.url);
-    if (cause === undefined) return undefined;
-    this.#refused ??= new ConfigError('AMQP_URL', `${cause} at ${this.url}`);
+    const cause = late ? undefined : permanentCause(error, this.#options.urls[node] ?? '');
+    if (!late) this.#refusals.record(node, cause);
+    const refusal = late ? undefined : this.#refusals.verdict();
+    if (refusal) {
+      this.#refuse(refusal);
+      connection.close().catch(() => {});
+      return;
+    }
+    const what = cause ? `refused the connection (${cause})` : `unreachable (${error.message})`;
+    this.#log.warn(
+      `RabbitMQ at ${this.#node(node)} ${what}; attempt ${next.attempt} in ${Math.round(next.delayMs)} ms${this.#onNode(next)}`,
+    );
+  }
+
+  /** Records the refusal start fails with, once, and fails the waiters with it. */
+  #refuse({ node, cause }: NodeRefusal): ConfigError {
+    this.#refused ??= new ConfigError('AMQP_URL', `${cause} at ${this.#node(node)}`);
     for (const waiter of this.#waiters) waiter.reject(this.#refused);
     this.#waiters.clear();
     return this.#refused;
   }
 
-  #listen(recovering: RecoveringChannelModel): void {
-    const url = this.url;
-    // emitted before amqplib schedules the next attempt: closing here means there is none
-    recovering.on('connect-failed', (error: Error) => {
-      if (this.#refuse(error)) recovering.close().catch(() => {});
-    });
-    recovering.on('error', (error: Error) => {
-      this.#lastError = error.message;
-      this.#log.warn({ err: error }, `RabbitMQ connection error (${url})`);
-    });
-    recovering.on('handler-error', (error: Error, event: string) =>
-      this.#log.error({ err: error, event }, 'RabbitMQ connection listener threw'),
-    );
-    recovering.on('disconnect', (error: Error) => {
-      this.#lastError = error.message;
-      this.#log.warn(`RabbitMQ connection to ${url} lost (${error.message}); reconnecting`);
-    });
-    recovering.on('reconnect-scheduled', ({ attempt, delay, error }) => {
-      this.#lastError = error.message;
-      this.#log.warn(`RabbitMQ at ${url} unreachable (${error.message}); attempt ${attempt} in ${delay} ms`);
-    });
-    recovering.on('reconnect-failed', (error: Error) =>
-      this.#log.error({ err: error }, `RabbitMQ at ${url}: gave up reconnecting`),
-    );
-    recovering.on('blocked', (reason: string) =>
-      this.#log.warn(`RabbitMQ blocked publishing (${reason}): publishes wait, then time out`),
-    );
-    recovering.on('unblocked', () => this.#log.info('RabbitMQ unblocked publishing'));
+  /** Node `node`'s URL, password masked. */
+  #node(node: number): string {
+    return redactUrl(this.#options.urls[node] ?? '');
   }
 
-  /** Runs on every new connection, before amqplib hands it out; a throw makes amqplib retry. */
-  async #onConnection(model: ChannelModel): Promise<void> {
+  /** ` on <url>` when there are several nodes to choose from, else nothing. */
+  #onNode(next: NextAttempt): string {
+    return this.#options.urls.length > 1 ? ` on ${this.#node(next.node)}` : '';
+  }
+
+  /** Runs on every new connection, before it counts as up; a throw makes it a failed attempt. */
+  async #onConnection(model: ChannelModel, node: number): Promise<void> {
+    const url = this.#node(node);
     model.on('error', (error: Error) => {
       this.#lastError = error.message;
+      this.#log.warn({ err: error }, `RabbitMQ connection error (${url})`);
     });
     model.on('close', () => {
       if (this.#model === model) this.#model = undefined;
     });
+    model.on('handler-error', (error: Error, event: string) =>
+      this.#log.error({ err: error, event }, 'RabbitMQ connection listener threw'),
+    );
+    model.on('blocked', (reason: string) =>
+      this.#log.warn(`RabbitMQ blocked publishing (${reason}): publishes wait, then time out`),
+    );
+    model.on('unblocked', () => this.#log.info('RabbitMQ unblocked publishing'));
     await this.#setup(model);
     if (this.#closed) throw new Error('RabbitMQ transport is closed');
     this.#model = model;
     this.#lastError = 'connection lost';
-    this.#log.info(`RabbitMQ ${this.#connectedOnce ? 'reconnected' : 'connected'} (${this.url})`);
+    this.#log.info(`RabbitMQ ${this.#connectedOnce ? 'reconnected' : 'connected'} (${url})`);
     this.#connectedOnce = true;
     for (const waiter of this.#waiters) waiter.resolve(model);
     this.#waiters.clear();

@@ -32,31 +32,49 @@ export function partitionKeyOf(
 /** Header values are capped: amqplib refuses a header table over 64 KiB. */
 const MAX_HEADER_TEXT = 4000;
 
-/** Publishes every envelope (persistent), then waits once, at most `timeoutMs`, for all confirms. */
+/**
+ * Publishes every envelope (persistent), then waits once, at most `timeoutMs`, for all confirms.
+ * The ones `mandatory(type)` names go mandatory; resolves with those that no queue took (the
+ * broker returns such a message before it confirms it, so all are known once all are confirmed).
+ */
 export async function publishEnvelopes(
   channel: ConfirmChannel,
   topology: Topology,
   envelopes: readonly Envelope[],
   timeoutMs: number,
-): Promise<void> {
+  mandatory: (type: string) => boolean,
+): Promise<Envelope[]> {
   const exchange = exchangeName(topology);
   const confirms: Promise<void>[] = [];
-  for (const envelope of envelopes) {
-    const key = routingKey(envelope.type, partitionOf(envelope.partitionkey, topology.partitions));
-    const content = Buffer.from(JSON.stringify(envelope));
-    let flowing = true;
-    confirms.push(
-      confirmed((done) => {
-        flowing = channel.publish(exchange, key, content, envelopeProperties(envelope), done);
-      }),
+  const ids = new Set(envelopes.map((envelope) => envelope.id));
+  const returned = new Set<string>();
+  const onReturn = (message: ConsumeMessage) => {
+    const id: unknown = message.properties.messageId;
+    if (typeof id === 'string' && ids.has(id)) returned.add(id);
+  };
+  channel.on('return', onReturn);
+  try {
+    for (const envelope of envelopes) {
+      const key = routingKey(envelope.type, partitionOf(envelope.partitionkey, topology.partitions));
+      const content = Buffer.from(JSON.stringify(envelope));
+      const properties = { ...envelopeProperties(envelope), mandatory: mandatory(envelope.type) };
+      let flowing = true;
+      confirms.push(
+        confirmed((done) => {
+          flowing = channel.publish(exchange, key, content, properties, done);
+        }),
+      );
+      if (!flowing) await drained(channel, timeoutMs); // the socket buffer is full: let it drain
+    }
+    await withTimeout(
+      Promise.all(confirms),
+      timeoutMs,
+      `RabbitMQ did not confirm ${envelopes.length} message(s) within ${timeoutMs} ms`,
     );
-    if (!flowing) await drained(channel, timeoutMs); // the socket buffer is full: let it drain
+  } finally {
+    channel.off('return', onReturn);
   }
-  await withTimeout(
-    Promise.all(confirms),
-    timeoutMs,
-    `RabbitMQ did not confirm ${envelopes.length} message(s) within ${timeoutMs} ms`,
-  );
+  return envelopes.filter((envelope) => returned.has(envelope.id));
 }
 
 /** Sends one message to a queue through the default exchange and waits for its confirm. */

@@ -10,28 +10,37 @@ import { randomUUID } from 'node:crypto';
 import { connect } from 'amqplib';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger, type Logger } from '../../../observability/logger.js';
-import { amqpSkipReason, amqpUrl, freePort } from '../../../testing/index.js';
-import { onEverySubscribe } from '../../../testing/subscribe-hook.js';
-import type { ConsumerEndpoint, Transport } from '../../transport.js';
+import { onEveryConsumer } from '../../../testing/consumer-hook.js';
+import { amqpSkipReason, amqpUrl, envelopeOf, freePort } from '../../../testing/index.js';
+import { UnroutedError } from '../../errors.js';
+import type { ConsumerEndpoint, ConsumerTopology, Transport } from '../../transport.js';
 import { partitionOf } from '../partition.js';
+import { thing } from '../testing/conformance/fixtures.js';
 import { describeTransportConformance } from '../testing/conformance/suite.js';
 import { partitionKeyOf } from './publish.js';
 import { createRabbitMqTransport, type RabbitMqOptions } from './rabbitmq.js';
-import { TestRabbit } from './testing/private-rabbit.js';
-import { deadLetterQueue, endpointQueues, exchangeName, partitionQueue, type Topology } from './topology.js';
+import { PrivateRabbit } from './testing/private-node.js';
+import {
+  deadLetterQueue,
+  endpointQueues,
+  exchangeName,
+  partitionQueue,
+  partitionQueues,
+  type Topology,
+} from './topology.js';
 
 const skip = await amqpSkipReason();
-const noPrivateNode = skip ? undefined : TestRabbit.missingReason();
+const noPrivateNode = skip ? undefined : PrivateRabbit.missingReason();
 if (noPrivateNode)
   console.warn(
     `rabbitmq: ${noPrivateNode}; the conformance suite runs on ${amqpUrl} without the broker restart case`,
   );
-let rabbit: TestRabbit | undefined;
+let rabbit: PrivateRabbit | undefined;
 const brokerUrl = () => rabbit?.url ?? amqpUrl;
 
 beforeAll(async () => {
-  if (!skip && !noPrivateNode) rabbit = await TestRabbit.start();
-}, 90_000);
+  if (!skip && !noPrivateNode) rabbit = await PrivateRabbit.start('restart');
+}, 150_000);
 afterAll(async () => {
   await rabbit?.stop();
 });
@@ -73,7 +82,7 @@ const options = (overrides: Partial<RabbitMqOptions> = {}): RabbitMqOptions => (
 
 /** The transport, remembering what it subscribes so that the test's queues can be deleted. */
 function create(log: Logger, overrides: Partial<RabbitMqOptions> = {}): Transport {
-  return onEverySubscribe(createRabbitMqTransport(log, options(overrides)), (endpoint) =>
+  return onEveryConsumer(createRabbitMqTransport(log, options(overrides)), (endpoint) =>
     subscribed.set(endpoint.name, endpoint.module),
   );
 }
@@ -104,17 +113,75 @@ if (!skip && noPrivateNode && process.env.REQUIRE_BROKERS === '1') {
   });
 }
 
+describe.skipIf(skip)('rabbitmq transport: provisioning', () => {
+  const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  const sink: ConsumerTopology = {
+    name: 'sink.things',
+    module: 'sink',
+    handles: ['source.thing-happened'],
+    types: ['source.thing-happened'],
+  };
+
+  /** Ready messages in the consumer's partition queues, read by hand. */
+  async function waiting(consumer: string): Promise<number> {
+    const connection = await connect(brokerUrl());
+    try {
+      const channel = await connection.createChannel();
+      let count = 0;
+      for (const queue of partitionQueues(topology, consumer))
+        count += (await channel.checkQueue(queue)).messageCount;
+      return count;
+    } finally {
+      await connection.close();
+    }
+  }
+
+  it('keeps what is published for a consumer that never ran in the queues provisioned for it', async () => {
+    const transport = create(log);
+    try {
+      await transport.provision([sink]);
+      await transport.publish([envelopeOf(thing('k', 1)), envelopeOf(thing('m', 2))]);
+      expect(await waiting(sink.name)).toBe(2);
+    } finally {
+      await transport.close();
+    }
+  });
+
+  it('refuses a publish that no queue took (mandatory), declares the topology again, and publishes on retry', async () => {
+    const transport = create(log);
+    try {
+      await transport.provision([sink]);
+      const connection = await connect(brokerUrl());
+      try {
+        const channel = await connection.createChannel();
+        for (const queue of partitionQueues(topology, sink.name)) await channel.deleteQueue(queue); // by hand
+      } finally {
+        await connection.close();
+      }
+      const failure = await transport.publish([envelopeOf(thing('k', 1))]).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(UnroutedError);
+      expect((failure as UnroutedError).types).toEqual(['source.thing-happened']);
+      await transport.publish([envelopeOf(thing('k', 1))]); // the relay's retry: the queues exist again
+      expect(await waiting(sink.name)).toBe(1);
+    } finally {
+      await transport.close();
+    }
+  });
+});
+
 describe.skipIf(skip || noPrivateNode)('rabbitmq transport: broker outages', () => {
   const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
 
   it('rejects a publish while the broker is down, within its bound, then publishes again', async () => {
     const transport = create(log, { publishTimeoutMs: 1500 });
     try {
-      await transport.publish([envelope('k', 0)]);
+      await transport.publish([envelopeOf(thing('k', 0))]);
       expect(await transport.health()).toMatchObject({ ok: true });
       await rabbit?.stopApp();
       const started = Date.now();
-      await expect(transport.publish([envelope('k', 1)])).rejects.toThrow(/not connected|confirm|closed/);
+      await expect(transport.publish([envelopeOf(thing('k', 1))])).rejects.toThrow(
+        /not connected|confirm|closed/,
+      );
       expect(Date.now() - started).toBeLessThan(5000);
       expect(await transport.health()).toMatchObject({ ok: false });
       await rabbit?.startApp();
@@ -122,7 +189,7 @@ describe.skipIf(skip || noPrivateNode)('rabbitmq transport: broker outages', () 
         (async () => {
           for (let i = 0; ; i++) {
             try {
-              return await transport.publish([envelope('k', 2)]);
+              return await transport.publish([envelopeOf(thing('k', 2))]);
             } catch (error) {
               if (i > 20) throw error;
             }
@@ -142,7 +209,7 @@ describe.skipIf(skip || noPrivateNode)('rabbitmq transport: broker outages', () 
       reconnectMaxDelayMs: 200,
     });
     const started = Date.now();
-    const failure = await transport.publish([envelope('k', 1)]).catch((error: unknown) => error);
+    const failure = await transport.publish([envelopeOf(thing('k', 1))]).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(Error);
     expect(String(failure)).toMatch(/AMQP_URL: no RabbitMQ answered at amqp:\/\/guest:\*\*\*@127\.0\.0\.1/);
     expect(String(failure)).not.toContain('secret');
@@ -150,19 +217,3 @@ describe.skipIf(skip || noPrivateNode)('rabbitmq transport: broker outages', () 
     await transport.close();
   });
 });
-
-function envelope(key: string, n: number) {
-  return {
-    specversion: '1.0' as const,
-    id: randomUUID(),
-    source: 'source',
-    type: 'source.thing-happened',
-    time: new Date().toISOString(),
-    datacontenttype: 'application/json' as const,
-    schemaversion: 1,
-    correlationid: randomUUID(),
-    causationid: null,
-    partitionkey: key,
-    data: { key, n },
-  };
-}

@@ -115,7 +115,7 @@ function alphaModule(instance: string, behaviour: Behaviour = () => {}, concurre
           message_id TEXT NOT NULL, key TEXT NOT NULL, n INTEGER NOT NULL, instance TEXT NOT NULL)`),
       );
     },
-    subscriptions: () => [
+    subscriptions: [
       {
         consumer: 'alpha.things',
         concurrency,
@@ -192,7 +192,7 @@ const alpha = defineModule({
   name: 'alpha',
   start: (ctx) => ctx.transact((tx) => tx.db.run(sql\`CREATE TABLE IF NOT EXISTS alpha_effects (seq INTEGER PRIMARY KEY
     AUTOINCREMENT, message_id TEXT NOT NULL, key TEXT NOT NULL, n INTEGER NOT NULL, instance TEXT NOT NULL)\`)),
-  subscriptions: () => [{
+  subscriptions: [{
     consumer: 'alpha.things', concurrency: 4,
     handlers: [on([thingHappened], async (message, ctx) => {
       const { key, n } = message.data;
@@ -352,7 +352,9 @@ describe.skipIf(skip)('rabbitmq transport scenarios', () => {
       });
       channel.sendToQueue(partitionQueue(t, 'alpha.things', 1), Buffer.from(JSON.stringify({ hello: 1 })));
       await channel.waitForConfirms();
-      await eventually(() => expect(tk.kernel.listDeadLetters({ consumer: 'alpha.things' })).toHaveLength(2));
+      await eventually(() =>
+        expect(tk.kernel.listDeadLetters({ consumer: 'alpha.things' }).items).toHaveLength(2),
+      );
       const dlq = deadLetterQueue(t, 'alpha');
       expect(dlq).toBe(`${namespace}dlq.alpha.retry`);
       // the copies are written after the dead letters are recorded: gather them as they come

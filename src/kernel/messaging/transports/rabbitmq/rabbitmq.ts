@@ -1,10 +1,15 @@
 /**
  * RabbitMQ transport (AMQP 0-9-1, amqplib). Topology in topology.ts, connection and
- * reconnection in link.ts, consuming in consumer.ts and partition.ts, publishing in publish.ts.
+ * reconnection in link.ts (failover across a cluster's nodes: node-list.ts), consuming in consumer.ts and partition.ts, publishing in publish.ts.
  *
+ * - provisioning: every process declares the durable topology of every consumer of the catalogue
+ *   (partition queues, bindings, DLQ), so a message published before its consumer ever ran waits
+ *   in its queue; redeclared on every new connection.
  * - publish: persistent JSON envelopes on a confirm channel, every message of a call written,
  *   then one bounded wait for their confirms; rejects when the broker is away (the outbox keeps
- *   the rows and the relay retries).
+ *   the rows and the relay retries). A message of a type some consumer takes goes `mandatory`:
+ *   one that no queue took comes back (basic.return, before its confirm), and the publish rejects
+ *   with an UnroutedError after declaring the topology again.
  * - per-key order: partition queues by hash of `partitionkey`, each consumed by one instance at a
  *   time (instances split them: consumer.ts), and key lanes per endpoint (ordered per key,
  *   bounded concurrency, retries in process with the key held and no slot taken, ack once settled).
@@ -18,7 +23,14 @@ import { ConfigError } from '../../../env-readers.js';
 import type { Logger } from '../../../observability/logger.js';
 import { withTimeout } from '../../../time.js';
 import type { Envelope } from '../../envelope.js';
-import type { ConsumerEndpoint, ConsumerStats, Transport, TransportHealth } from '../../transport.js';
+import { UnroutedError } from '../../errors.js';
+import type {
+  ConsumerEndpoint,
+  ConsumerStats,
+  ConsumerTopology,
+  Transport,
+  TransportHealth,
+} from '../../transport.js';
 import { partitionCount, partitionOf } from '../partition.js';
 import { RabbitConsumer } from './consumer.js';
 import { defaultConnectionName, RabbitLink } from './link.js';
@@ -34,6 +46,7 @@ import {
   bindTypes,
   deadLetterQueue,
   declarationError,
+  declareConsumerQueues,
   declareEndpoint,
   declareExchange,
   isPreconditionFailed,
@@ -44,7 +57,8 @@ import {
 } from './topology.js';
 
 export interface RabbitMqOptions {
-  readonly url: string;
+  /** A node, or the nodes of a cluster in the order to try them (link.ts, node-list.ts). */
+  readonly url: string | readonly [string, ...string[]];
   /** classic (default) or quorum (what a cluster should use); fixed once a queue exists. */
   readonly queueType?: RabbitQueueType;
   /**
@@ -81,6 +95,8 @@ class RabbitMqTransport implements Transport {
   readonly #topology: Topology;
   readonly #link: RabbitLink;
   readonly #consumers = new Map<string, RabbitConsumer>();
+  /** Consumers of the catalogue this process provisions without running them. */
+  readonly #provisioned = new Map<string, ConsumerTopology>();
   readonly #reopening = new Set<RabbitConsumer>();
   readonly #prefetchPerQueue: number;
   readonly #balanceIntervalMs: number;
@@ -105,7 +121,7 @@ class RabbitMqTransport implements Transport {
     this.#publishTimeoutMs = options.publishTimeoutMs ?? 10_000;
     this.#link = new RabbitLink(
       {
-        url: options.url,
+        urls: typeof options.url === 'string' ? [options.url] : options.url,
         connectionName: options.connectionName ?? defaultConnectionName(),
         connectTimeoutMs: this.#connectTimeoutMs,
         reconnectInitialDelayMs: options.reconnectInitialDelayMs ?? 200,
@@ -122,7 +138,40 @@ class RabbitMqTransport implements Transport {
     if (messages.length === 0) return;
     await this.#link.start();
     const channel = await this.#link.confirmChannel(this.#publishTimeoutMs);
-    await publishEnvelopes(channel, this.#topology, messages, this.#publishTimeoutMs);
+    const routed = this.#routedTypes();
+    const returned = await publishEnvelopes(
+      channel,
+      this.#topology,
+      messages,
+      this.#publishTimeoutMs,
+      (type) => routed.has(type),
+    );
+    if (returned.length === 0) return;
+    // Their queues are gone (deleted by hand, lost with a node): declare everything again; the
+    // relay keeps the rows and publishes them again.
+    const model = this.#link.model;
+    if (model) await this.#declare(model, this.#knownTopology());
+    throw new UnroutedError(
+      returned.map((envelope) => envelope.type),
+      'RabbitMQ returned them (no queue bound); the topology was declared again',
+    );
+  }
+
+  async provision(consumers: readonly ConsumerTopology[]): Promise<void> {
+    this.#assertOpen();
+    if (consumers.length === 0) return;
+    await this.#link.start();
+    try {
+      await this.#onLiveConnection(async (model) => {
+        for (const consumer of consumers) {
+          await checkPartitionCount(model, this.#openChannel, this.#topology, consumer.name);
+        }
+        await this.#declare(model, consumers);
+      });
+    } catch (error) {
+      throw declarationError(error, this.#topology, consumers.map((c) => c.name).join(', '));
+    }
+    for (const consumer of consumers) this.#provisioned.set(consumer.name, consumer);
   }
 
   async subscribe(endpoint: ConsumerEndpoint): Promise<void> {
@@ -155,19 +204,39 @@ class RabbitMqTransport implements Transport {
    * dies meanwhile, the next one's setup does.
    */
   async #attachNew(consumer: RabbitConsumer): Promise<void> {
+    await this.#onLiveConnection(async (model) => {
+      if (consumer.attachedTo(model)) return;
+      await checkPartitionCount(model, this.#openChannel, this.#topology, consumer.endpoint.name);
+      await this.#declareAndAttach(model, [consumer]);
+    });
+  }
+
+  /**
+   * Runs `step` on the live connection; when that connection dies under it, again on the next
+   * one (within the connect timeout). A ConfigError or a queue declared otherwise is final.
+   */
+  async #onLiveConnection(step: (model: ChannelModel) => Promise<void>): Promise<void> {
     const deadline = Date.now() + this.#connectTimeoutMs;
     for (;;) {
       const model = await this.#link.whenUp(Math.max(1, deadline - Date.now()));
-      if (consumer.attachedTo(model)) return;
       try {
-        await checkPartitionCount(model, this.#openChannel, this.#topology, consumer.endpoint.name);
-        await this.#declareAndAttach(model, [consumer]);
+        await step(model);
         return;
       } catch (error) {
         const final = error instanceof ConfigError || isPreconditionFailed(error);
         if (final || this.#link.model === model || Date.now() >= deadline) throw error;
       }
     }
+  }
+
+  /** The types some provisioned or subscribed consumer takes: published `mandatory`. */
+  #routedTypes(): Set<string> {
+    return new Set(this.#knownTopology().flatMap((consumer) => consumer.types));
+  }
+
+  /** Every consumer this process knows: provisioned, and subscribed (with the types routed now). */
+  #knownTopology(): ConsumerTopology[] {
+    return [...this.#provisioned.values(), ...[...this.#consumers.values()].map((c) => c.endpoint)];
   }
 
   async route(endpoint: ConsumerEndpoint, types: readonly string[]): Promise<void> {
@@ -238,20 +307,37 @@ class RabbitMqTransport implements Transport {
     if (this.#closing) throw new Error('RabbitMQ transport is closed');
   }
 
-  /** Every new connection: declare the exchange and every endpoint's queues, then consume again. */
+  /**
+   * Every new connection: declare the exchange, the provisioned consumers' queues and every
+   * endpoint's, then consume again.
+   */
   async #setup(model: ChannelModel): Promise<void> {
-    await this.#declareAndAttach(model, [...this.#consumers.values()]);
+    await this.#declareAndAttach(model, [...this.#consumers.values()], [...this.#provisioned.values()]);
   }
 
-  async #declareAndAttach(model: ChannelModel, consumers: readonly RabbitConsumer[]): Promise<void> {
+  async #declareAndAttach(
+    model: ChannelModel,
+    consumers: readonly RabbitConsumer[],
+    provisioned: readonly ConsumerTopology[] = [],
+  ): Promise<void> {
+    await this.#declare(model, provisioned, consumers);
+    for (const consumer of consumers) await consumer.attach(model);
+  }
+
+  /** Declares the exchange, the durable queues of `provisioned`, and the endpoints of `consumers`. */
+  async #declare(
+    model: ChannelModel,
+    provisioned: readonly ConsumerTopology[],
+    consumers: readonly RabbitConsumer[] = [],
+  ): Promise<void> {
     const channel: Channel = await this.#link.openChannel(model, (m) => m.createChannel(), 'declarations');
     try {
       await declareExchange(channel, this.#topology);
+      for (const consumer of provisioned) await declareConsumerQueues(channel, this.#topology, consumer);
       for (const consumer of consumers) await declareEndpoint(channel, this.#topology, consumer.endpoint);
     } finally {
       await channel.close().catch(() => {});
     }
-    for (const consumer of consumers) await consumer.attach(model);
   }
 
   /** A consumer's channel closed while its connection lives on: reopen it, with backoff. */

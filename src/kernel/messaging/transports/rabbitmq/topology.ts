@@ -22,7 +22,7 @@
 import type { Channel } from 'amqplib';
 import { ConfigError } from '../../../env-readers.js';
 import { deadLetterQueueName } from '../../dead-letters.js';
-import type { ConsumerEndpoint } from '../../transport.js';
+import type { ConsumerEndpoint, ConsumerTopology } from '../../transport.js';
 
 export type RabbitQueueType = 'classic' | 'quorum';
 
@@ -73,29 +73,39 @@ export async function declareExchange(channel: Channel, t: Topology): Promise<vo
 }
 
 /**
- * Declares (idempotently) an endpoint's partition queues, their bindings, its members and marker
- * queues, and its module's DLQ. The partition queues are declared last to first, so `p0` exists
- * only once all of them do: the partition count is read from them (partition-count.ts).
+ * Declares (idempotently) a consumer's durable topology: its partition queues, the bindings of
+ * its `types`, and its module's DLQ. What a process provisions for every consumer of the
+ * catalogue, running here or not. The partition queues are declared last to first, so `p0`
+ * exists only once all of them do: the partition count is read from them (partition-count.ts).
  */
-export async function declareEndpoint(
+export async function declareConsumerQueues(
   channel: Channel,
   t: Topology,
-  endpoint: ConsumerEndpoint,
+  consumer: ConsumerTopology,
 ): Promise<void> {
-  for (const queue of partitionQueues(t, endpoint.name).reverse()) {
+  for (const queue of partitionQueues(t, consumer.name).reverse()) {
     await channel.assertQueue(queue, {
       durable: true,
       arguments: { 'x-queue-type': t.queueType, 'x-single-active-consumer': true },
     });
   }
-  await bindTypes(channel, t, endpoint.name, endpoint.types);
-  for (const queue of [memberQueue, belowFloorQueue, aboveFloorQueue]) {
-    await channel.assertQueue(queue(t, endpoint.name), markerQueueOptions);
-  }
-  await channel.assertQueue(deadLetterQueue(t, endpoint.module), {
+  await bindTypes(channel, t, consumer.name, consumer.types);
+  await channel.assertQueue(deadLetterQueue(t, consumer.module), {
     durable: true,
     arguments: { 'x-queue-type': t.queueType, 'x-max-length': DEAD_LETTER_QUEUE_MAX_LENGTH },
   });
+}
+
+/** A running endpoint: its durable topology, and the members and marker queues its instances share. */
+export async function declareEndpoint(
+  channel: Channel,
+  t: Topology,
+  endpoint: ConsumerEndpoint,
+): Promise<void> {
+  await declareConsumerQueues(channel, t, endpoint);
+  for (const queue of [memberQueue, belowFloorQueue, aboveFloorQueue]) {
+    await channel.assertQueue(queue(t, endpoint.name), markerQueueOptions);
+  }
 }
 
 /**

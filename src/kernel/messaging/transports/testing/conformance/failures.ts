@@ -18,7 +18,7 @@ import {
 import { useHarness } from './harness.js';
 
 export function describeFailureCases(
-  createTransport: (log: Logger) => Transport,
+  createTransport: (log: Logger, dataDir: string) => Transport,
   features: ConformanceFeatures,
 ) {
   describe('failures', () => {

@@ -80,7 +80,13 @@ export interface Gate {
 }
 
 export interface StartOptions {
+  /** The consumer modules the kernel runs (default: all). */
   readonly consumers?: readonly ConsumerModule[];
+  /**
+   * The consumer modules of the kernel's catalogue, running or not (default: the running ones):
+   * the kernel provisions the topology of those it does not run.
+   */
+  readonly catalogue?: readonly ConsumerModule[];
   readonly retry?: Partial<RetryPolicy>;
 }
 

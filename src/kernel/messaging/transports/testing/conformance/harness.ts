@@ -7,8 +7,8 @@ import { sql } from 'drizzle-orm';
 import { afterEach, beforeEach, expect } from 'vitest';
 import { defineModule, type ModuleDefinition } from '../../../../modules/module.js';
 import type { Logger } from '../../../../observability/logger.js';
+import { onEveryConsumer } from '../../../../testing/consumer-hook.js';
 import { eventually, startTestKernel, type TestKernel } from '../../../../testing/index.js';
-import { onEverySubscribe } from '../../../../testing/subscribe-hook.js';
 import type { DeadLetter } from '../../../dead-letters.js';
 import type { MessageDraft } from '../../../envelope.js';
 import { on } from '../../../subscription.js';
@@ -39,12 +39,15 @@ export class Harness {
   /** What each `ctx.transact` call returned, in order. */
   readonly transacted: Record<ConsumerModule, boolean[]> = { alpha: [], beta: [] };
   readonly features: ConformanceFeatures;
-  readonly #createTransport: (log: Logger) => Transport;
+  readonly #createTransport: (log: Logger, dataDir: string) => Transport;
   readonly #endpoints = new Map<string, ConsumerEndpoint>();
   readonly #gates: Gate[] = [];
   #tk: TestKernel | undefined;
 
-  constructor(createTransport: (log: Logger) => Transport, features: ConformanceFeatures = {}) {
+  constructor(
+    createTransport: (log: Logger, dataDir: string) => Transport,
+    features: ConformanceFeatures = {},
+  ) {
     this.#createTransport = createTransport;
     this.features = features;
   }
@@ -54,22 +57,39 @@ export class Harness {
     return this.#tk;
   }
 
-  async start({ consumers = CONSUMER_MODULES, retry = FAST_RETRY }: StartOptions = {}): Promise<void> {
-    const source = defineModule({
-      name: 'source',
-      messages: [thingHappened, nobodyListens, itemPriced, doThing],
-    });
+  async start({
+    consumers = CONSUMER_MODULES,
+    catalogue = consumers,
+    retry = FAST_RETRY,
+  }: StartOptions = {}) {
     this.#tk = await startTestKernel({
-      modules: [source, ...consumers.map((module) => this.#consumerModule(module))],
-      transport: (log) => this.#capture(this.#createTransport(log)),
+      ...this.#modules(consumers, catalogue),
+      transport: (log, dataDir) => this.#capture(this.#createTransport(log, dataDir)),
       retry,
     });
   }
 
-  /** A clean stop, then a new kernel (and transport) over the same databases. */
-  async restart(): Promise<void> {
-    this.#tk = await this.tk.restart();
+  /**
+   * A clean stop, then a new kernel (and transport) over the same databases; running the given
+   * consumer modules (of a catalogue of all of them) when `consumers` is given.
+   */
+  async restart(consumers?: readonly ConsumerModule[]): Promise<void> {
+    this.#tk = await this.tk.restart(consumers ? this.#modules(consumers, CONSUMER_MODULES) : {});
   }
+
+  #modules(consumers: readonly ConsumerModule[], catalogue: readonly ConsumerModule[]) {
+    const source = this.#source;
+    const module = (name: ConsumerModule) => this.#consumerModule(name);
+    return {
+      modules: [source, ...consumers.map(module)],
+      catalogue: [source, ...[...new Set([...consumers, ...catalogue])].map(module)],
+    };
+  }
+
+  readonly #source = defineModule({
+    name: 'source',
+    messages: [thingHappened, nobodyListens, itemPriced, doThing],
+  });
 
   /** Opens every gate (so no handler is left waiting), stops the kernel, deletes its data. */
   async dispose(): Promise<void> {
@@ -105,7 +125,7 @@ export class Harness {
   }
 
   deadLetters(module: ConsumerModule): DeadLetter[] {
-    return this.tk.kernel.listDeadLetters({ consumer: `${module}.things` });
+    return this.tk.kernel.listDeadLetters({ consumer: `${module}.things` }).items;
   }
 
   /** The endpoint the transport was given for a consumer module (by the latest kernel). */
@@ -155,7 +175,7 @@ export class Harness {
             data TEXT NOT NULL)`),
         );
       },
-      subscriptions: () => [
+      subscriptions: [
         {
           consumer: `${module}.things`,
 
@@ -181,7 +201,10 @@ export class Harness {
 
   /** Delegates to the transport, remembering each endpoint it is given. */
   #capture(transport: Transport): Transport {
-    return onEverySubscribe(transport, (endpoint) => this.#endpoints.set(endpoint.name, endpoint));
+    return onEveryConsumer(
+      transport,
+      (_, endpoint) => endpoint && this.#endpoints.set(endpoint.name, endpoint),
+    );
   }
 }
 
@@ -190,7 +213,7 @@ export class Harness {
  * points at the current test's harness.
  */
 export function useHarness(
-  createTransport: (log: Logger) => Transport,
+  createTransport: (log: Logger, dataDir: string) => Transport,
   features: ConformanceFeatures,
 ): Harness {
   let current: Harness | undefined;

@@ -8,7 +8,7 @@ import { type ConformanceFeatures, fails, range, sleep, sorted, type Thing, thin
 import { useHarness } from './harness.js';
 
 export function describeOrderCases(
-  createTransport: (log: Logger) => Transport,
+  createTransport: (log: Logger, dataDir: string) => Transport,
   features: ConformanceFeatures,
 ) {
   describe('order', () => {

@@ -10,6 +10,7 @@ import { eventually } from '../../../../testing/index.js';
 import type { Transport } from '../../../transport.js';
 import { describeFailureCases } from './failures.js';
 import {
+  CONSUMER_MODULES,
   type ConformanceFeatures,
   type Effect,
   itemPriced,
@@ -38,7 +39,7 @@ const pricesHandled = (effects: readonly Effect[]) =>
  */
 export function describeTransportConformance(
   name: string,
-  createTransport: (log: Logger) => Transport,
+  createTransport: (log: Logger, dataDir: string) => Transport,
   features: ConformanceFeatures,
 ): void {
   const title = `transport conformance: ${name}`;
@@ -58,7 +59,10 @@ export function describeTransportConformance(
   });
 }
 
-function describeDeliveryCases(createTransport: (log: Logger) => Transport, features: ConformanceFeatures) {
+function describeDeliveryCases(
+  createTransport: (log: Logger, dataDir: string) => Transport,
+  features: ConformanceFeatures,
+) {
   describe('delivery', () => {
     const h = useHarness(createTransport, features);
 
@@ -82,6 +86,16 @@ function describeDeliveryCases(createTransport: (log: Logger) => Transport, feat
       await h.expectExactlyOnce([2]);
       const source = h.tk.kernel.outboxStats().find((s) => s.module === 'source');
       expect(source).toMatchObject({ pending: 0, published: 2 });
+    });
+
+    it('delivers what was published before its consumers ever ran, once, when they start', async () => {
+      await h.start({ consumers: [], catalogue: CONSUMER_MODULES }); // publisher only: nobody has run alpha or beta
+      h.stage(...things(1, 10));
+      const source = () => h.tk.kernel.outboxStats().find((s) => s.module === 'source');
+      // published: they wait in the queues provisioned for alpha and beta (on memory: their databases)
+      await eventually(() => expect(source()).toMatchObject({ pending: 0, published: 10 }));
+      await h.restart(CONSUMER_MODULES);
+      await h.expectExactlyOnce(range(1, 10));
     });
 
     it('stops after the handlers in flight, and loses nothing across close and reopen', async () => {

@@ -1,4 +1,4 @@
-import type { ConsumerEndpoint, Transport } from '../messaging/transport.js';
+import type { ConsumerEndpoint, ConsumerTopology, Transport } from '../messaging/transport.js';
 
 /** The transport with some of its methods replaced; the others delegate to it. */
 export function overriding(transport: Transport, overrides: Partial<Omit<Transport, 'name'>>): Transport {
@@ -6,6 +6,7 @@ export function overriding(transport: Transport, overrides: Partial<Omit<Transpo
     name: transport.name,
     publish: (messages) => transport.publish(messages),
     subscribe: (endpoint) => transport.subscribe(endpoint),
+    provision: (consumers) => transport.provision(consumers),
     route: (endpoint, types) => transport.route(endpoint, types),
     redeliver: (endpoint, raw) => transport.redeliver(endpoint, raw),
     stats: () => transport.stats(),
@@ -17,17 +18,22 @@ export function overriding(transport: Transport, overrides: Partial<Omit<Transpo
 }
 
 /**
- * The transport, unchanged, but telling `onSubscribe` of every endpoint it is asked to subscribe
- * (before it subscribes it): specs record what to clean up or check what was subscribed.
+ * The transport, unchanged, but telling `onConsumer` of every consumer it is asked to subscribe
+ * or provision (before it does; `endpoint` when it subscribes one): specs record what to clean up
+ * or check what was subscribed.
  */
-export function onEverySubscribe(
+export function onEveryConsumer(
   transport: Transport,
-  onSubscribe: (endpoint: ConsumerEndpoint) => void,
+  onConsumer: (consumer: ConsumerTopology, endpoint?: ConsumerEndpoint) => void,
 ): Transport {
   return overriding(transport, {
     subscribe: (endpoint) => {
-      onSubscribe(endpoint);
+      onConsumer(endpoint, endpoint);
       return transport.subscribe(endpoint);
+    },
+    provision: (consumers) => {
+      for (const consumer of consumers) onConsumer(consumer);
+      return transport.provision(consumers);
     },
   });
 }

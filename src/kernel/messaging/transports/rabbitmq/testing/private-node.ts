@@ -1,6 +1,8 @@
 /**
- * A RabbitMQ node of a test's own (tests only): its own node name, ports and data directory, so a
- * test can stop and restart it without disturbing other tests that use the shared broker.
+ * A RabbitMQ node of a test's own (its own node name, ports and data directory, beside the shared
+ * broker and never touching it), so that stopping or restarting it disturbs no other test. It runs
+ * the machine's `rabbitmq-server` (as the rabbitmq user, with that user's Erlang cookie and the
+ * shared epmd), with no plugin. `stop()` stops the node and deletes its directory.
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -9,14 +11,18 @@ import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from '../../../../testing/ports.js';
+import { freePort } from '../../../../testing/index.js';
 
 const run = promisify(execFile);
 const SBIN_PATH = `${process.env.PATH ?? ''}:/usr/local/sbin:/usr/sbin:/sbin`;
+/** How long a node may take to boot: about 10 s alone, several times that when three boot on 2 cores. */
+const BOOT_TIMEOUT_MS = 120_000;
 
-/** A RabbitMQ node of this test file: its own node name, ports and data directory. */
-export class TestRabbit {
+export class PrivateRabbit {
   private constructor(
+    /** A short name for messages (`a`, `restart`). */
+    readonly label: string,
+    /** The Erlang node name, `modulith-test-<random>-<label>@localhost`. */
     readonly node: string,
     readonly port: number,
     readonly dir: string,
@@ -29,12 +35,13 @@ export class TestRabbit {
   /** Why no private node can be started here, or undefined. */
   static missingReason(): string | undefined {
     const found = SBIN_PATH.split(':').some((dir) => existsSync(join(dir, 'rabbitmq-server')));
-    return found ? undefined : 'rabbitmq-server is not installed (needed for a private node to restart)';
+    return found ? undefined : 'rabbitmq-server is not installed (needed for a private node)';
   }
 
-  static async start(): Promise<TestRabbit> {
+  /** Boots a node and waits until it has started; `label` goes into its node name. */
+  static async start(label = 'node'): Promise<PrivateRabbit> {
     const [port, distPort] = [await freePort(), await freePort()];
-    const node = `modulith-test-${randomUUID().slice(0, 8)}@localhost`;
+    const node = `modulith-test-${randomUUID().slice(0, 8)}-${label}@localhost`;
     const dir = mkdtempSync(join(tmpdir(), 'modulith-rabbit-'));
     chmodSync(dir, 0o777); // the server runs as the rabbitmq user
     writeFileSync(join(dir, 'enabled_plugins'), '[].\n');
@@ -50,7 +57,7 @@ export class TestRabbit {
       RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
       RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq.conf'),
     };
-    const rabbit = new TestRabbit(node, port, dir);
+    const rabbit = new PrivateRabbit(label, node, port, dir);
     await new Promise<void>((resolve, reject) => {
       const child = spawn('rabbitmq-server', ['-detached'], { env, stdio: 'ignore' });
       child.once('error', reject);
@@ -58,17 +65,21 @@ export class TestRabbit {
         code === 0 ? resolve() : reject(new Error(`rabbitmq-server exited ${code}`)),
       );
     });
-    const deadline = Date.now() + 60_000;
-    while (!(await answers(port))) {
-      if (Date.now() > deadline) {
-        await rabbit.stop();
-        throw new Error(
-          `private RabbitMQ node ${node} did not open port ${port} within 60 s (logs in ${dir}/log)`,
-        );
+    try {
+      const deadline = Date.now() + BOOT_TIMEOUT_MS;
+      while (!(await answers(port))) {
+        if (Date.now() > deadline) {
+          throw new Error(
+            `private RabbitMQ node ${node} did not open port ${port} within ${BOOT_TIMEOUT_MS / 1000} s (logs in ${dir}/log)`,
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, 250));
       }
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      await rabbit.ctl('await_startup');
+    } catch (error) {
+      await rabbit.stop();
+      throw error;
     }
-    await rabbit.ctl('await_startup');
     return rabbit;
   }
 
@@ -87,16 +98,19 @@ export class TestRabbit {
     await this.ctl('start_app');
   }
 
+  /** Stops the node (whatever state it is in) and deletes its directory. */
   async stop(): Promise<void> {
     await this.ctl('stop').catch(() => {});
     rmSync(this.dir, { recursive: true, force: true });
   }
 
-  async ctl(...args: string[]): Promise<void> {
-    await run('rabbitmqctl', ['-n', this.node, ...args], {
+  /** `rabbitmqctl -n <node> …args`; resolves with what it printed. */
+  async ctl(...args: string[]): Promise<string> {
+    const { stdout } = await run('rabbitmqctl', ['-n', this.node, ...args], {
       env: { ...process.env, PATH: SBIN_PATH },
       timeout: 60_000,
     });
+    return stdout;
   }
 }
 
