@@ -227,18 +227,26 @@ export async function takeoverMs(
   return performance.now() - since;
 }
 
-/** Step timeouts the checkout saga's consumer received on `name` (each one a deadline that came due). */
-export async function stepTimeoutsReceived(
-  deployment: RecoveryDeployment,
-  name: ProcessName,
-): Promise<number> {
-  return (await deployment.metrics(name))
+/** The sum of the values of the metric lines of `name` whose labels include every one of `labels`. */
+function metricSum(text: string, name: string, labels: readonly string[] = []): number {
+  return text
     .split('\n')
-    .filter(
-      (line) =>
-        line.startsWith('bus_messages_handled_total{') &&
-        line.includes('type="orders.checkout-step-timed-out"') &&
-        line.includes('outcome="handled"'),
-    )
+    .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
+    .filter((line) => labels.every((label) => line.includes(label)))
     .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+}
+
+/** What the front says of the phase: step timeouts its saga consumer received, its longest event-loop stall. */
+export async function frontFigures(
+  deployment: RecoveryDeployment,
+): Promise<{ stepTimeouts: number; eventLoopMaxMs: number }> {
+  const text = await deployment.metrics('front');
+  return {
+    stepTimeouts: metricSum(text, 'bus_messages_handled_total', [
+      'type="orders.checkout-step-timed-out"',
+      'outcome="handled"',
+    ]),
+    // prom-client's maximum since the previous scrape (its event-loop histogram is reset by each)
+    eventLoopMaxMs: Math.round(metricSum(text, 'nodejs_eventloop_lag_max_seconds') * 1000),
+  };
 }

@@ -28,11 +28,11 @@ import { type Broker, privateBrokerMissing, RecoveryDeployment } from './deploym
 import {
   allEnded,
   checkOutcome,
+  frontFigures,
   OrderStream,
   openShop,
   type PlacedOrder,
   type Shop,
-  stepTimeoutsReceived,
   takeoverMs,
 } from './orders.js';
 
@@ -96,12 +96,13 @@ async function underLoad(
   story += `; every order ended ${seconds(performance.now() - stoppedAt)} after the stream stopped`;
   const outcome = await checkOutcome(deployment, shop, site.placed);
   const [p50, p99, max] = outcome.latencyMs;
-  const timeouts = await stepTimeoutsReceived(deployment, 'front');
+  const figures = await frontFigures(deployment);
   console.info(
     `${broker} ${phase}: ${story}.\n${broker} ${phase}: ${stream.placed.length} orders placed in this phase ` +
       `(${outcome.placed} in all): ${outcome.confirmed} confirmed, ${outcome.cancelledForTimeout} cancelled ` +
-      `for timeout; order to terminal p50 ${p50} ms, p99 ${p99} ms, max ${max} ms; ${timeouts} step ` +
-      'deadlines came due so far, each overtaken by its reply queued before it',
+      `for timeout; order to terminal p50 ${p50} ms, p99 ${p99} ms, max ${max} ms; step timeouts ` +
+      `received by the saga so far ${figures.stepTimeouts} (none applied: every order confirmed); ` +
+      `longest event-loop stall of the front in this phase ${figures.eventLoopMaxMs} ms`,
   );
 }
 

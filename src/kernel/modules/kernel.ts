@@ -97,7 +97,8 @@ export interface HealthCheck {
  * (bus-connection.ts): start resolves, commands wait in the outbox, readiness fails naming the
  * broker, and the rest of the start runs once it answers.
  * Stop order: the background connection, module hooks, relays, transport (drains handlers),
- * checkpointer, then each module's saga timers and database.
+ * checkpointer, then each module's saga timers and database. While running, the transport's
+ * connection is sampled (BusOutages): saga step deadlines do not run while it is down.
  */
 export class Kernel {
   readonly messageTypes = new MessageTypes();
