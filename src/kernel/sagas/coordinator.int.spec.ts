@@ -48,6 +48,30 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const outcomes = (tk: TestKernel) => rows(tk, 'trips', 'SELECT trip_id, status, reason FROM trips_outcomes');
 const hasType = (messages: readonly Envelope[], type: string) => messages.some((m) => m.type === type);
 
+/**
+ * A memory transport that reports itself down for `ms` from the first publish of book-room on
+ * (messages still flow: only `connected()` says it is down, which is what the coordinator reads).
+ */
+function downOnceBookRoomIsPublished(ms: number): (log: Logger) => Transport {
+  return (log) => {
+    const memory = createMemoryTransport(log);
+    let down = false;
+    let done = false;
+    return overriding(memory, {
+      publish: async (messages) => {
+        await memory.publish(messages);
+        if (done || !hasType(messages, bookRoom.type)) return;
+        done = true;
+        down = true;
+        setTimeout(() => {
+          down = false;
+        }, ms);
+      },
+      connected: () => !down,
+    });
+  };
+}
+
 /** The endpoint, its deliveries of `type` held back `ms` first (a backlog in front of them). */
 function slowed(endpoint: ConsumerEndpoint, type: string, ms: number): ConsumerEndpoint {
   return {
@@ -183,22 +207,7 @@ describe("saga step timeouts measure the business wait, not the system's delays"
       lateMs: new Map([['Bergen', 2500]]),
       stepTimeoutMs: 1000,
     };
-    let down = false;
-    const tk = await start(world, undefined, (log) => {
-      const memory = createMemoryTransport(log);
-      return overriding(memory, {
-        publish: async (messages) => {
-          await memory.publish(messages);
-          if (hasType(messages, bookRoom.type) && !down) {
-            down = true;
-            setTimeout(() => {
-              down = false;
-            }, 2000);
-          }
-        },
-        connected: () => !down,
-      });
-    });
+    const tk = await start(world, undefined, downOnceBookRoomIsPublished(2000));
     requestTrip(tk, 'b1', 'Bergen');
     await eventually(
       () => expect(outcomes(tk)).toEqual([{ trip_id: 'b1', status: 'completed', reason: null }]),
@@ -209,22 +218,8 @@ describe("saga step timeouts measure the business wait, not the system's delays"
   });
 
   it('still times out a step nobody answers, once the outage is over', async () => {
-    let down = false;
-    const tk = await start({ full: new Set(), silent: new Set(['Nowhere']) }, undefined, (log) => {
-      const memory = createMemoryTransport(log);
-      return overriding(memory, {
-        publish: async (messages) => {
-          await memory.publish(messages);
-          if (hasType(messages, bookRoom.type) && !down) {
-            down = true;
-            setTimeout(() => {
-              down = false;
-            }, 1000);
-          }
-        },
-        connected: () => !down,
-      });
-    });
+    const world = { full: new Set<string>(), silent: new Set(['Nowhere']) };
+    const tk = await start(world, undefined, downOnceBookRoomIsPublished(1000));
     requestTrip(tk, 'n1', 'Nowhere');
     await eventually(
       () => expect(outcomes(tk)).toEqual([{ trip_id: 'n1', status: 'compensated', reason: 'timeout' }]),
