@@ -11,6 +11,7 @@ export { readSettings, type SettingsReader } from './env-readers.js';
 export { type AuthUser, authenticate, type Role, requireAdmin, TOKEN_TTL_SECONDS } from './http/auth.js';
 export { HttpProblem, ProblemSchema, sendProblem } from './http/errors.js';
 export { type AsyncApiParts, addDocumentParts, type OpenApiPaths } from './http/openapi.js';
+export { clientKey, type RateCounters, type WindowCount } from './http/rate-counters.js';
 export { currentContext } from './messaging/context.js';
 export type { DeadLetter, DeadLetterFilter } from './messaging/dead-letters.js';
 export type { Envelope, MessageDraft } from './messaging/envelope.js';

@@ -11,6 +11,7 @@ import { registerAuth } from './auth.js';
 import { correlationIdOf, registerCorrelation } from './correlation.js';
 import { HttpProblem, problemErrorHandler, sendProblem } from './errors.js';
 import { type DocumentParts, mergedOpenApi } from './openapi.js';
+import { memoryRateCounters, redisRateCounters } from './rate-counters.js';
 import { rateLimitRedis } from './rate-limit-store.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -18,7 +19,8 @@ export const BODY_LIMIT_BYTES = 1024 * 1024;
 /**
  * The HTTP plumbing every process shares: strict validation (unknown fields and wrong types are
  * rejected, never dropped or coerced), problem+json errors, correlation ids, JWT auth, per-route
- * rate limits, and an OpenAPI document built from the routes' schemas.
+ * rate limits (and `app.rateCounters` in the same store, for limits a module counts itself), and
+ * an OpenAPI document built from the routes' schemas.
  */
 export async function createHttpServer(log: Logger, config: Config): Promise<HttpApp> {
   const app = Fastify({
@@ -50,6 +52,10 @@ export async function createHttpServer(log: Logger, config: Config): Promise<Htt
     errorResponseBuilder: (_request, context) =>
       new HttpProblem(429, 'HTTP_RATE_LIMITED', `too many requests; retry in ${context.after}`),
   });
+  app.decorate(
+    'rateCounters',
+    store ? redisRateCounters(store.redis, store.nameSpace) : memoryRateCounters(),
+  );
   await app.register(swagger, {
     openapi: {
       info: {
