@@ -381,7 +381,7 @@ async function showNotifications(api: Api, token: string, user: User): Promise<S
   let last: Notification[] = [];
   const list = await waitFor(
     async () => {
-      last = await api.expect<Notification[]>(200, 'GET', '/notifications', { token });
+      last = await api.allPages<Notification>('/notifications', { token });
       return kinds.every((kind) => last.some((n) => n.kind === kind)) ? last : undefined;
     },
     {
@@ -454,7 +454,7 @@ async function checkWebhook(
   const path = `/webhooks/${webhookId}/deliveries`;
   const deliveries = await waitFor(
     async () => {
-      const list = await api.expect<WebhookDelivery[]>(200, 'GET', path, { token });
+      const list = await api.allPages<WebhookDelivery>(path, { token });
       return list.filter((d) => d.status === 'delivered').length >= placed.length ? list : undefined;
     },
     {
@@ -493,7 +493,7 @@ function receivedForEveryOrder(
 }
 
 async function replayDeadLetters(api: Api, adminToken: string): Promise<StepResult<void>> {
-  const letters = await api.expect<DeadLetter[]>(200, 'GET', '/admin/dead-letters', { token: adminToken });
+  const letters = await api.allPages<DeadLetter>('/admin/dead-letters', { token: adminToken });
   // Body `{}`: replay every dead letter (a filter would name a consumer or a type).
   const { replayed } = await api.expect<{ replayed: number }>(200, 'POST', '/admin/dead-letters/replay', {
     token: adminToken,

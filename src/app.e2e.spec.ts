@@ -190,6 +190,16 @@ describe('the app over HTTP', () => {
     expect(response.statusCode).toBe(404);
     expect(response.json()).toMatchObject({ status: 404, code: 'HTTP_NOT_FOUND' });
   });
+
+  it('answers a method a path does not have with 405 and the methods it has in allow', async () => {
+    const response = await app.inject({ method: 'DELETE', url: '/admin/outbox?x=1' });
+    expect(response.statusCode).toBe(405);
+    expect(response.headers.allow).toBe('GET, HEAD');
+    expect(response.json()).toMatchObject({ status: 405, code: 'HTTP_METHOD_NOT_ALLOWED' });
+    const put = await app.inject({ method: 'PUT', url: '/admin/dead-letters/d1/replay', payload: {} });
+    expect(put.statusCode).toBe(405);
+    expect(put.headers.allow).toBe('POST');
+  });
 });
 
 /** The value of the first sample of `name` whose labels include `labels`, or undefined. */

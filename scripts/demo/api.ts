@@ -30,6 +30,12 @@ export interface RequestOptions {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
+/** A page of a list (every list that can grow answers one). */
+export interface Page<T> {
+  readonly items: T[];
+  readonly next: string | null;
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function parseJson(text: string): unknown {
@@ -96,6 +102,22 @@ export class Api {
       throw new DemoFailure(`${method} ${path} answered ${describeReply(reply)} (expected ${expected})`);
     }
     return reply.body as T;
+  }
+
+  /**
+   * Every item of a list, which the server answers a page at a time: `{ items, next }`, where
+   * `next` is the cursor to send as `?cursor=` for the following page, null on the last one.
+   */
+  async allPages<T>(path: string, options: RequestOptions = {}): Promise<T[]> {
+    const items: T[] = [];
+    let cursor: string | null = null;
+    do {
+      const query = `?limit=100${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
+      const page: Page<T> = await this.expect(200, 'GET', `${path}${query}`, options);
+      items.push(...page.items);
+      cursor = page.next;
+    } while (cursor !== null);
+    return items;
   }
 }
 

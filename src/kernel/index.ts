@@ -11,6 +11,19 @@ export { readSettings, type SettingsReader } from './env-readers.js';
 export { type AuthUser, authenticate, type Role, requireAdmin, TOKEN_TTL_SECONDS } from './http/auth.js';
 export { HttpProblem, ProblemSchema, sendProblem } from './http/errors.js';
 export { type AsyncApiParts, addDocumentParts, type OpenApiPaths } from './http/openapi.js';
+export {
+  DEFAULT_PAGE_SIZE,
+  type Keyset,
+  keyset,
+  MAX_PAGE_SIZE,
+  mapPage,
+  type Page,
+  PageOf,
+  PageQuery,
+  type PageRequest,
+  type SortKey,
+} from './http/pagination.js';
+export { matchesPath } from './http/path-pattern.js';
 export { clientKey, type RateCounters, type WindowCount } from './http/rate-counters.js';
 export { currentContext } from './messaging/context.js';
 export type { DeadLetter, DeadLetterFilter } from './messaging/dead-letters.js';
@@ -47,6 +60,7 @@ export { perModule } from './modules/per-module.js';
 export type { Logger } from './observability/logger.js';
 export type { Tx } from './outbox/outbox.js';
 export type { Db } from './persistence/db.js';
+export { type KeysetList, keysetList } from './persistence/keyset.js';
 export { preparedOnce } from './persistence/prepared.js';
 export { createServiceDirectory, type ServiceDirectory } from './registry/directory.js';
 export type { InstanceStatus, ServiceInstance } from './registry/registry.js';

@@ -432,7 +432,7 @@ describe('bad input over HTTP (memory)', () => {
       expect(JSON.stringify(theirs)).not.toContain(alice.id);
     }
     const bobsOrders = await app.call('GET', '/orders', { token: bob.token });
-    expect(bobsOrders.body).toEqual([]);
+    expect(bobsOrders.body).toEqual({ items: [], next: null });
     await expectNothingWritten();
   });
 
@@ -623,13 +623,15 @@ describe('bad input over HTTP (memory)', () => {
     );
   });
 
-  it('POST /orders: generated bad bodies are refused (unknown sku: 400 ORDERS_UNKNOWN_SKU), nothing written', async () => {
+  it('POST /orders: generated bad bodies are refused (unknown sku: 400 ORDERS_UNKNOWN_SKU; a sku over 1000 units once its lines are merged: 400 ORDERS_QUANTITY_OVER_LIMIT), nothing written', async () => {
     const line = { sku: fc.constant(product.sku), quantity: fc.integer({ min: 1, max: 1000 }) };
     const lineSpec = {
       sku: { valid: line.sku, invalid: notAString() },
       quantity: { valid: line.quantity, invalid: badInteger(1, 1000) },
     };
-    const validItems = fc.array(fc.record(line), { minLength: 1, maxLength: 3 });
+    // lines of one sku are merged: three of at most 333 stay within the 1000 a sku may have
+    const validLine = { sku: line.sku, quantity: fc.integer({ min: 1, max: 333 }) };
+    const validItems = fc.array(fc.record(validLine), { minLength: 1, maxLength: 3 });
     const badItems: fc.Arbitrary<unknown> = fc.oneof(
       fc.constant([]),
       fc
@@ -647,11 +649,25 @@ describe('bad input over HTTP (memory)', () => {
         status: 400,
         code: 'ORDERS_UNKNOWN_SKU',
       }));
+    const overTheLimit = fc
+      .tuple(fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 1, max: 1000 }))
+      .filter(([a, b]) => a + b > 1000)
+      .map(([a, b]) => ({
+        body: {
+          items: [
+            { sku: product.sku, quantity: a },
+            { sku: product.sku, quantity: b },
+          ],
+        },
+        status: 400,
+        code: 'ORDERS_QUANTITY_OVER_LIMIT',
+      }));
     await checkProperty(
       'POST /orders',
       fc.oneof(
         { arbitrary: invalidBodies(spec).map(validation), weight: 4 },
         { arbitrary: unknownSku, weight: 1 },
+        { arbitrary: overTheLimit, weight: 1 },
       ),
       (body) =>
         app.call('POST', '/orders', {
@@ -699,7 +715,7 @@ describe('bad input over HTTP (memory)', () => {
 
   it('leaves no dead letter and every saga settled after all of the above', async () => {
     await expectNothingWritten();
-    expect(baseline.deadLetters.body).toEqual([]);
+    expect(baseline.deadLetters.body).toEqual({ items: [], next: null });
   });
 });
 

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, moduleCatalogue } from '../../src/app.js';
 import { createHost } from '../../src/kernel/host/create-host.js';
+import { collectPages, pagePath } from '../../src/kernel/http/pagination.js';
 import { type HttpApp, loadConfig } from '../../src/kernel/index.js';
 import { amqpSkipReason, redisSkipReason } from '../../src/kernel/testing/index.js';
 
@@ -305,10 +306,20 @@ export class E2eApp {
     return (await this.account(token)).balanceCents;
   }
 
+  /**
+   * Every item of a paginated list, following `next` page by page; each answer must be a page
+   * `{ items, next }`.
+   */
+  allPages(token: string | undefined, path: string): Promise<Json[]> {
+    return collectPages(async (cursor) => {
+      const page = await this.expectStatus(200, 'GET', pagePath(path, cursor), token ? { token } : {});
+      expect(page).toEqual({ items: expect.any(Array), next: expect.toBeOneOf([null, expect.any(String)]) });
+      return page;
+    });
+  }
+
   async accountEvents(token: string): Promise<Json[]> {
-    const events = await this.expectStatus(200, 'GET', '/payments/account/events', { token });
-    expect(Array.isArray(events)).toBe(true);
-    return events as Json[];
+    return this.allPages(token, '/payments/account/events');
   }
 
   // ---- orders ----
@@ -346,9 +357,7 @@ export class E2eApp {
   }
 
   async orders(token: string): Promise<Order[]> {
-    const list = await this.expectStatus(200, 'GET', '/orders', { token });
-    expect(Array.isArray(list)).toBe(true);
-    return list as Order[];
+    return (await this.allPages(token, '/orders')) as Order[];
   }
 
   /** Polls GET /orders/:id until its status is terminal (confirmed, payment_failed, cancelled). */
@@ -392,9 +401,7 @@ export class E2eApp {
   // ---- notifications and analytics ----
 
   async notifications(token: string): Promise<Json[]> {
-    const list = await this.expectStatus(200, 'GET', '/notifications', { token });
-    expect(Array.isArray(list)).toBe(true);
-    return list as Json[];
+    return this.allPages(token, '/notifications');
   }
 
   async summary(): Promise<Summary> {

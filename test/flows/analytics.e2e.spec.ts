@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, moduleCatalogue } from '../../src/app.js';
 import { type HttpApp, loadConfig } from '../../src/kernel/index.js';
 import { eventually } from '../../src/kernel/testing/index.js';
+import { allPages } from '../support/module-testing.js';
 
 /** With the real inventory, payments and orders modules: the summary matches the orders. */
 
@@ -59,10 +60,7 @@ describe('analytics in the checkout flow', () => {
       ids.push(response.json().id);
     }
     const orders = await eventually(async () => {
-      const all = (await app.inject({ url: '/orders', headers: user() })).json() as {
-        status: string;
-        totalCents: number;
-      }[];
+      const all = await allPages<{ status: string; totalCents: number }>(app, '/orders', user());
       expect(all.filter((o) => o.status === 'pending')).toEqual([]);
       return all;
     });

@@ -204,7 +204,7 @@ describe('checkout step timeouts (stand-in peers told not to answer)', () => {
     world.silent.add('refund-payment');
     const placed = await order('stuck', [{ sku: 'S', quantity: 5 }]);
     expect(await terminal(placed.id, 'stuck')).toMatchObject({ status: 'cancelled', reason: 'out_of_stock' });
-    expect(app.kernel.listSagas('failed')).toContainEqual(
+    expect(app.kernel.listSagas({ status: 'failed' }).items).toContainEqual(
       expect.objectContaining({ id: placed.id, name: 'orders.checkout' }),
     );
     expect(outcomes(placed.id)).toEqual(['orders.order-cancelled']);

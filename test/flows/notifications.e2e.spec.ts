@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, moduleCatalogue } from '../../src/app.js';
 import { type HttpApp, loadConfig } from '../../src/kernel/index.js';
 import { eventually } from '../../src/kernel/testing/index.js';
+import { allPages } from '../support/module-testing.js';
 
 /** With the real users, inventory, payments and orders modules: one notification per outcome. */
 
@@ -76,9 +77,7 @@ describe('notifications in the checkout flow', () => {
     expect(await place([{ sku: 'A', quantity: 3 }])).toBe('payment_failed');
     expect(await place([{ sku: 'S', quantity: 2 }])).toBe('cancelled');
     const kinds = async () =>
-      ((await app.inject({ url: '/notifications', headers: user })).json() as { kind: string }[]).map(
-        (n) => n.kind,
-      );
+      (await allPages<{ kind: string }>(app, '/notifications', user)).map((n) => n.kind);
     await eventually(async () => expect(await kinds()).toHaveLength(4));
     await new Promise((resolve) => setTimeout(resolve, 200)); // nothing more arrives
     expect((await kinds()).sort()).toEqual([
@@ -87,7 +86,7 @@ describe('notifications in the checkout flow', () => {
       'order-payment-failed',
       'payment-refunded',
     ]);
-    const bodies = (await app.inject({ url: '/notifications', headers: user })).json() as { body: string }[];
+    const bodies = await allPages<{ body: string }>(app, '/notifications', user);
     expect(bodies.every((n) => n.body.startsWith('Hello Ann'))).toBe(true);
   });
 });

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, moduleCatalogue } from '../../src/app.js';
 import { type HttpApp, loadConfig, type ModuleContext } from '../../src/kernel/index.js';
 import { eventually } from '../../src/kernel/testing/index.js';
+import { allPages } from '../support/module-testing.js';
 
 let app: HttpApp;
 let dataDir: string;
@@ -41,9 +42,9 @@ const terminal = async (id: string, sub = 'alice') =>
 const admin = () => ({ authorization: `Bearer ${app.jwt.sign({ sub: 'admin', role: 'admin' })}` });
 /** Charges the real payments module recorded for a user. */
 const charges = async (sub: string) =>
-  (
-    (await app.inject({ url: '/payments/account/events', headers: bearer(sub) })).json() as { type: string }[]
-  ).filter((e) => e.type === 'PaymentCharged').length;
+  (await allPages<{ type: string }>(app, '/payments/account/events', bearer(sub))).filter(
+    (e) => e.type === 'PaymentCharged',
+  ).length;
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'orders-e2e-'));
@@ -110,6 +111,39 @@ describe('POST /orders', () => {
     expect(response.json().totalCents).toBe(1000);
     const order = await terminal(response.json().id);
     expect(order.items).toEqual([{ sku: 'A', quantity: 4, priceCents: 250 }]);
+  });
+
+  it('holds merged lines to the per-line limit: 1000 units of a sku in all, else 400 naming it', async () => {
+    const before = written();
+    const over = await post({
+      items: [
+        { sku: 'A', quantity: 600 },
+        { sku: 'B', quantity: 1 },
+        { sku: 'A', quantity: 401 },
+      ],
+    });
+    expect(over.statusCode).toBe(400);
+    expect(over.headers['content-type']).toContain('application/problem+json');
+    expect(over.json()).toMatchObject({ status: 400, code: 'ORDERS_QUANTITY_OVER_LIMIT' });
+    expect(over.json().detail).toContain('A (1001)');
+    expect(over.json().detail).not.toContain('B');
+    // the issue's case: 100 lines of 1000 units of one sku are not one line of 100000
+    const hundredLines = Array.from({ length: 100 }, () => ({ sku: 'B', quantity: 1000 }));
+    const flood = await post({ items: hundredLines });
+    expect(flood.statusCode).toBe(400);
+    expect(flood.json().detail).toContain('B (100000)');
+    expect(written()).toEqual(before);
+
+    const atTheLimit = await post({
+      items: [
+        { sku: 'A', quantity: 999 },
+        { sku: 'A', quantity: 1 },
+      ],
+    });
+    expect(atTheLimit.statusCode).toBe(202);
+    expect((await terminal(atTheLimit.json().id)).items).toEqual([
+      { sku: 'A', quantity: 1000, priceCents: 250 },
+    ]);
   });
 
   it('refuses an unknown sku with 400 ORDERS_UNKNOWN_SKU naming it, and writes nothing', async () => {
@@ -181,7 +215,9 @@ describe('POST /orders', () => {
             payload: JSON.stringify(payload) ?? 'undefined',
           });
           expect(response.statusCode).toBe(400);
-          expect(response.json().code).toMatch(/^(HTTP_VALIDATION|HTTP_INVALID_JSON|ORDERS_UNKNOWN_SKU)$/);
+          expect(response.json().code).toMatch(
+            /^(HTTP_VALIDATION|HTTP_INVALID_JSON|ORDERS_UNKNOWN_SKU|ORDERS_QUANTITY_OVER_LIMIT)$/,
+          );
         },
       ),
       { numRuns: 150 },
@@ -231,10 +267,10 @@ describe('reading orders', () => {
       expect(response.json().code).toBe('ORDERS_NOT_FOUND');
     }
     expect((await app.inject({ url: `/orders/${mine}`, headers: bearer('bob') })).statusCode).toBe(200);
-    const aliceOrders = (await app.inject({ url: '/orders', headers: bearer('alice') })).json();
+    const aliceOrders = await allPages<{ id: string; userId: string }>(app, '/orders', bearer('alice'));
     expect(aliceOrders.length).toBeGreaterThan(0);
-    expect(aliceOrders.every((o: { userId: string }) => o.userId === 'alice')).toBe(true);
-    expect(aliceOrders.map((o: { id: string }) => o.id)).not.toContain(mine);
+    expect(aliceOrders.every((o) => o.userId === 'alice')).toBe(true);
+    expect(aliceOrders.map((o) => o.id)).not.toContain(mine);
   });
 
   it('answers 404 for an order that does not exist', async () => {

@@ -97,8 +97,9 @@ describe('webhooks in the checkout flow', () => {
 
     // The receiver sees a request before the dispatcher has read its answer and recorded it.
     const deliveries = await eventually(async () => {
-      const listed = await get('ann', `/webhooks/${ann.id}/deliveries`);
+      const { items: listed, next } = await get('ann', `/webhooks/${ann.id}/deliveries`);
       expect(listed).toHaveLength(3);
+      expect(next).toBeNull();
       for (const delivery of listed) {
         expect(delivery).toEqual({
           id: expect.any(String),

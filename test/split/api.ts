@@ -3,6 +3,7 @@
  * (a gateway, or a one-process app): what the split-deployment test drives.
  */
 import { randomBytes } from 'node:crypto';
+import { collectPages, pagePath } from '../../src/kernel/http/pagination.js';
 
 /** Response bodies are checked by the tests. */
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked by the tests
@@ -110,8 +111,13 @@ export class Api {
     return (await this.expect(200, 'GET', '/payments/account', { token })).balanceCents;
   }
 
+  /** Every item of a paginated list, following `next` page by page. */
+  allPages(token: string, path: string): Promise<Json[]> {
+    return collectPages((cursor) => this.expect(200, 'GET', pagePath(path, cursor), { token }));
+  }
+
   async accountEvents(token: string): Promise<Json[]> {
-    return this.expect(200, 'GET', '/payments/account/events', { token });
+    return this.allPages(token, '/payments/account/events');
   }
 
   /** POST /orders, retrying `ORDERS_UNKNOWN_SKU` while the orders catalogue catches up. */
@@ -143,7 +149,7 @@ export class Api {
   ): Promise<Map<string, Json>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const orders: Json[] = await this.expect(200, 'GET', '/orders', { token });
+      const orders = await this.allPages(token, '/orders');
       const byId = new Map(orders.map((o) => [o.id as string, o]));
       const open = ids.filter((id) => !TERMINAL.includes(byId.get(id)?.status));
       if (open.length === 0) return byId;
@@ -154,7 +160,7 @@ export class Api {
   }
 
   async notificationKinds(token: string): Promise<string[]> {
-    const list: Json[] = await this.expect(200, 'GET', '/notifications', { token });
+    const list = await this.allPages(token, '/notifications');
     return list.map((n) => String(n.kind)).sort();
   }
 

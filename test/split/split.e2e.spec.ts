@@ -245,7 +245,7 @@ function splitSuite(transport: Transport): void {
       const order = await api.placeOrder(user.token, [{ sku, quantity: 2 }]);
       await api.waitForTerminal(user.token, [order.id], WAIT_MS);
       const deliveries: Json[] = await until(
-        () => api.expect(200, 'GET', `/webhooks/${hook.id}/deliveries`, { token: user.token }),
+        () => api.allPages(user.token, `/webhooks/${hook.id}/deliveries`),
         (list: Json[]) => list.length === 3 && list.every((d) => d.status === 'delivered'),
         WAIT_MS,
       );

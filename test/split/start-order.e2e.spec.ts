@@ -94,8 +94,8 @@ for (const transport of TRANSPORTS) {
       const outcome = (await later.waitForTerminal(ada.token, [order.id], 30_000)).get(order.id);
       expect(outcome).toMatchObject({ status: 'confirmed', totalCents: 2500 });
       const notifications: Json[] = await until(
-        () => later.expect(200, 'GET', '/notifications', { token: ada.token }),
-        (list: Json[]) => list.length > 0,
+        async () => (await later.expect(200, 'GET', '/notifications', { token: ada.token })).items,
+        (items: Json[]) => items.length > 0,
         20_000,
       );
       // addressed by name: the contact from user-registered, published before this process first started

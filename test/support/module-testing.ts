@@ -4,14 +4,17 @@
  */
 import { createHmac } from 'node:crypto';
 import { expect } from 'vitest';
+import { collectPages, pagePath } from '../../src/kernel/http/pagination.js';
 import {
   type AnyMessageDefinition,
   defineModule,
   type Envelope,
+  type HttpApp,
   type Kernel,
   type MessageDraft,
   type ModuleDefinition,
   on,
+  type Page,
 } from '../../src/kernel/index.js';
 import { envelopeOf, eventually } from '../../src/kernel/testing/index.js';
 
@@ -109,4 +112,17 @@ export async function deliverTwice(kernel: Kernel, draft: MessageDraft): Promise
 export async function deliver(kernel: Kernel, ...drafts: MessageDraft[]): Promise<void> {
   await kernel.transport.publish(drafts.map((draft) => envelopeOf(draft)));
   await settled(kernel);
+}
+
+/** Every item of a paginated list, following `next` from page to page. */
+export function allPages<Item>(
+  app: HttpApp,
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<Item[]> {
+  return collectPages(async (cursor) => {
+    const response = await app.inject({ url: pagePath(url, cursor), headers });
+    expect(response.statusCode, response.body).toBe(200);
+    return response.json() as Page<Item>;
+  });
 }

@@ -3,6 +3,7 @@
  * plenty of balance), orders sent open-loop at a fixed rate or closed-loop as fast as the app
  * accepts them, and each order's terminal time read back from the app (`updatedAt`).
  */
+import { collectPages, pagePath } from '../../../src/kernel/http/pagination.js';
 import { sleep, summarize } from '../lib/stats.js';
 import { type Answer, epochNow, type HttpClient } from './client.js';
 
@@ -143,7 +144,7 @@ interface OrderView {
 
 /**
  * Waits until the app's analytics count as many terminal orders as were accepted (a cheap poll
- * that does not load the app), then reads every user's orders once.
+ * that does not load the app), then reads every user's orders once (page after page).
  */
 export async function terminalOrders(shop: Shop, timeoutMs: number): Promise<Map<string, OrderView>> {
   const deadline = Date.now() + timeoutMs;
@@ -155,8 +156,10 @@ export async function terminalOrders(shop: Shop, timeoutMs: number): Promise<Map
   }
   const orders = new Map<string, OrderView>();
   for (const token of shop.users) {
-    const { body } = await shop.client.expect(200, 'GET', '/orders', { token });
-    for (const order of body as OrderView[]) orders.set(order.id, order);
+    const mine = await collectPages<OrderView>(
+      async (cursor) => (await shop.client.expect(200, 'GET', pagePath('/orders', cursor), { token })).body,
+    );
+    for (const order of mine) orders.set(order.id, order);
   }
   return orders;
 }

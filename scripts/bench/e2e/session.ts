@@ -25,10 +25,25 @@ import {
   setUpShop,
   terminalOrders,
 } from './load.js';
-import { startSplit, untilRegistered } from './split.js';
+import { type Instances, startSplit, untilRegistered } from './split.js';
 
 /** An app in one process on a transport, the split deployment (on RabbitMQ), or the raw reference server. */
 export type SessionKind = 'memory' | 'bullmq' | 'rabbitmq' | 'split' | 'raw';
+
+/** What a session runs: its kind and, for the split deployment only, instances over deploy/split.json's. */
+export type SessionSetup =
+  | { readonly kind: Exclude<SessionKind, 'split'> }
+  | { readonly kind: 'split'; readonly instances?: Instances };
+
+const instancesOf = (setup: SessionSetup): Instances =>
+  setup.kind === 'split' ? (setup.instances ?? {}) : {};
+
+/**
+ * A setup's name, unique per setup (the key of the bench's sessions, and the prefix of its data
+ * directory and profiles): the kind, then each override, e.g. `split-payments4`.
+ */
+export const sessionName = (setup: SessionSetup): string =>
+  [setup.kind, ...Object.entries(instancesOf(setup)).map(([name, count]) => `${name}${count}`)].join('-');
 
 export interface LoadPlan {
   readonly users: number;
@@ -59,6 +74,8 @@ interface Running {
 
 export class Session {
   readonly kind: SessionKind;
+  readonly name: string;
+  readonly #instances: Instances;
   readonly #plan: LoadPlan;
   readonly #build: () => Build;
   readonly #options: BenchOptions;
@@ -68,12 +85,14 @@ export class Session {
   #maxPeakRss = 0;
   #closed: Promise<void> | undefined;
 
-  constructor(kind: SessionKind, plan: LoadPlan, build: () => Build, options: BenchOptions) {
-    this.kind = kind;
+  constructor(setup: SessionSetup, plan: LoadPlan, build: () => Build, options: BenchOptions) {
+    this.kind = setup.kind;
+    this.name = sessionName(setup);
+    this.#instances = instancesOf(setup);
     this.#plan = plan;
     this.#build = build;
     this.#options = options;
-    this.#dataDir = mkdtempSync(join(tmpdir(), `bench-e2e-${kind}-`));
+    this.#dataDir = mkdtempSync(join(tmpdir(), `bench-e2e-${this.name}-`));
   }
 
   #start(): Promise<Running> {
@@ -82,7 +101,7 @@ export class Session {
       const entry = this.#build().entry(
         raw ? 'scripts/bench/e2e/raw-server.ts' : 'scripts/bench/e2e/server.ts',
       );
-      const split = this.kind === 'split' ? await startSplit(entry, this.#env()) : undefined;
+      const split = this.kind === 'split' ? await startSplit(entry, this.#env(), this.#instances) : undefined;
       const children = split?.children ?? [await Child.start(entry, this.#env())];
       const child = children[0] as Child;
       const client = new HttpClient(child.port, 64);
@@ -112,6 +131,9 @@ export class Session {
       JWT_SECRET: 'bench-secret-0123456789abcdef-0123456789abcdef',
       LOG_LEVEL: 'warn',
       PORT: '0',
+      // The load sends each user's orders far faster than a person would: the per-user brake on
+      // placing orders (60 a minute by default) is not what is measured.
+      ORDERS_PER_USER_PER_MINUTE: '1000000',
     };
   }
 
@@ -144,7 +166,7 @@ export class Session {
     } finally {
       if (dir) {
         for (const [i, child] of children.entries()) {
-          const file = join(dir, `${this.kind}-${name}${children.length > 1 ? `-${i}` : ''}.cpuprofile`);
+          const file = join(dir, `${this.name}-${name}${children.length > 1 ? `-${i}` : ''}.cpuprofile`);
           await child.stopProfile(file).catch(() => {});
         }
       }

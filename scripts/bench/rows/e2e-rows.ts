@@ -1,7 +1,8 @@
 /** Rows 4 and 5: orders end to end over HTTP on every transport, and the app's memory. */
 
 import { type Build, buildChildren } from '../e2e/build.js';
-import { type LoadPlan, Session, type SessionKind } from '../e2e/session.js';
+import { type LoadPlan, Session, type SessionKind, type SessionSetup, sessionName } from '../e2e/session.js';
+import { describeSplit, type Instances, splitManifest } from '../e2e/split.js';
 import { brokerSkipReason } from '../lib/brokers.js';
 import { type BenchOptions, scale } from '../lib/options.js';
 import type { RowSpec } from '../lib/rows.js';
@@ -31,12 +32,13 @@ export function e2eRows(options: BenchOptions): E2eRows {
     build ??= buildChildren();
     return build;
   };
-  const sessions = new Map<SessionKind, Session>();
-  const session = (kind: SessionKind) => {
-    let found = sessions.get(kind);
+  const sessions = new Map<string, Session>();
+  const session = (setup: SessionSetup) => {
+    const name = sessionName(setup);
+    let found = sessions.get(name);
     if (!found) {
-      found = new Session(kind, plan, getBuild, options);
-      sessions.set(kind, found);
+      found = new Session(setup, plan, getBuild, options);
+      sessions.set(name, found);
     }
     return found;
   };
@@ -51,7 +53,8 @@ export function e2eRows(options: BenchOptions): E2eRows {
     `${plan.warmupSeconds > 0 ? `${plan.warmupSeconds} s at ${plan.fixedRate}/s of warm-up first` : 'no warm-up'}. Order-to-terminal latency = the order's ` +
     '`updatedAt` (stamped by the app in the transaction that makes it terminal) − the time the bench wrote ' +
     'the POST (same machine clock); completion is detected by polling `GET /analytics/summary` (cheap), ' +
-    'then every order is read back with `GET /orders`. All orders must be terminal, or the row fails.';
+    'then every order is read back with `GET /orders` (page after page). All orders must be terminal, or ' +
+    'the row fails. `ORDERS_PER_USER_PER_MINUTE=1000000`: the per-user brake on placing is not measured.';
   const fixedMethod =
     `Open loop: order i sent at t0 + i/${plan.fixedRate} s for ${plan.fixedSeconds} s, whether or not ` +
     'earlier ones were answered. Throughput = orders / (last terminal − first send).';
@@ -70,7 +73,7 @@ export function e2eRows(options: BenchOptions): E2eRows {
         'transaction (order row + outbox-like row; WAL, NORMAL), no auth, no bus, in a child process ' +
         `like the app's. ${fixedMethod.replace('orders /', 'requests /')} Latency: POST → 202.`,
       timeoutMs,
-      run: () => session('raw').fixed(),
+      run: () => session({ kind: 'raw' }).fixed(),
     },
     {
       id: 'raw-http-max',
@@ -78,64 +81,83 @@ export function e2eRows(options: BenchOptions): E2eRows {
       label: 'raw fastify + better-sqlite3 POST, maximum',
       method: `The same server; ${plan.concurrency} closed-loop senders, ${plan.rawMaxRequests} requests. Latency: POST → 202.`,
       timeoutMs,
-      run: () => session('raw').max(),
+      run: () => session({ kind: 'raw' }).max(),
     },
     ...rssRows('raw', 'raw fastify + better-sqlite3 server', session, timeoutMs, []),
   ];
+  /**
+   * The fixed-rate and maximum rows of one app setup, each against its raw row. `closeAfterMax`
+   * stops the app after its maximum phase when no RSS row follows to do it (the split deployments:
+   * their processes must not share the 2 cores with the next rows).
+   */
+  const loadRows = (
+    load: { id: string; label: string; setup: SessionSetup; method: string; closeAfterMax: boolean },
+    skip?: () => Promise<string | undefined>,
+  ): RowSpec[] => {
+    const common = { section: E2E, timeoutMs, ...(skip ? { skip } : {}) };
+    const app = () => session(load.setup);
+    return [
+      {
+        ...common,
+        id: `${load.id}-100`,
+        label: `${load.label}, ${plan.fixedRate}/s`,
+        method: `${load.method} ${fixedMethod}`,
+        against: ['raw-http-100'],
+        run: () => app().fixed(),
+      },
+      {
+        ...common,
+        id: `${load.id}-max`,
+        label: `${load.label}, maximum`,
+        method: `${load.method} ${maxMethod}`,
+        against: ['raw-http-max'],
+        run: async () => {
+          try {
+            return await app().max();
+          } finally {
+            if (load.closeAfterMax) await app().close();
+          }
+        },
+      },
+    ];
+  };
   for (const kind of ['memory', 'bullmq', 'rabbitmq'] as const) {
     const skip = kind === 'memory' ? undefined : () => brokerSkipReason(kind);
-    const common = { section: E2E, timeoutMs, ...(skip ? { skip } : {}) };
+    const label = `orders on ${kind}, one process`;
     rows.push(
-      {
-        ...common,
-        id: `e2e-${kind}-100`,
-        label: `orders on ${kind}, one process, ${plan.fixedRate}/s`,
-        method: `${setup} ${fixedMethod}`,
-        against: ['raw-http-100'],
-        run: () => session(kind).fixed(),
-      },
-      {
-        ...common,
-        id: `e2e-${kind}-max`,
-        label: `orders on ${kind}, one process, maximum`,
-        method: `${setup} ${maxMethod}`,
-        against: ['raw-http-max'],
-        run: () => session(kind).max(),
-      },
+      ...loadRows({ id: `e2e-${kind}`, label, setup: { kind }, method: setup, closeAfterMax: false }, skip),
       ...rssRows(kind, `app on ${kind}`, session, timeoutMs, ['rss-raw-idle', 'rss-raw-max'], skip),
     );
   }
   const splitSkip = async () => (await brokerSkipReason('rabbitmq')) ?? (await brokerSkipReason('bullmq'));
-  const splitSetup =
-    'The split deployment of deploy/split.json (gateway+users, orders, payments+inventory ×2, ' +
-    'notifications+analytics: 5 processes, each built like the one-process app) on RabbitMQ with the ' +
-    'service registry in Redis, one DATA_DIR; the load goes to the gateway, which proxies every module ' +
-    'but users. The rest as in the one-process rows.';
-  const splitCommon = { section: E2E, timeoutMs, skip: splitSkip };
-  rows.push(
+  const splitMethod = (instances: Instances) => {
+    const file = splitManifest().processes;
+    // a variant says what it changes in the file, which stays the deployment the README documents
+    const overrides = Object.entries(instances).map(
+      ([name, count]) =>
+        `; the bench runs ${count} instances of the ${name} entry, the file ${file[name]?.instances}`,
+    );
+    return (
+      `The split deployment of deploy/split.json (${describeSplit(instances)}, each built like the ` +
+      `one-process app${overrides.join('')}) on RabbitMQ with the service registry in Redis, one ` +
+      'DATA_DIR; the load goes to the gateway, which proxies every module but users. The rest as in ' +
+      'the one-process rows.'
+    );
+  };
+  const splits: { id: string; label: string; instances: Instances }[] = [
+    { id: 'e2e-split', label: 'orders, split deployment (rabbitmq)', instances: {} },
     {
-      ...splitCommon,
-      id: 'e2e-split-100',
-      label: `orders, split deployment (rabbitmq), ${plan.fixedRate}/s`,
-      method: `${splitSetup} ${fixedMethod}`,
-      against: ['raw-http-100'],
-      run: () => session('split').fixed(),
+      id: 'e2e-split-4payments',
+      label: 'orders, split deployment (rabbitmq), payments ×4',
+      instances: { payments: 4 },
     },
-    {
-      ...splitCommon,
-      id: 'e2e-split-max',
-      label: 'orders, split deployment (rabbitmq), maximum',
-      method: `${splitSetup} ${maxMethod}`,
-      against: ['raw-http-max'],
-      run: async () => {
-        try {
-          return await session('split').max();
-        } finally {
-          await session('split').close();
-        }
-      },
-    },
-  );
+  ];
+  for (const { id, label, instances } of splits) {
+    const setup = { kind: 'split', instances } as const;
+    rows.push(
+      ...loadRows({ id, label, setup, method: splitMethod(instances), closeAfterMax: true }, splitSkip),
+    );
+  }
   return {
     rows,
     async close() {
@@ -146,9 +168,9 @@ export function e2eRows(options: BenchOptions): E2eRows {
 }
 
 function rssRows(
-  kind: SessionKind,
+  kind: Exclude<SessionKind, 'split'>,
   label: string,
-  session: (kind: SessionKind) => Session,
+  session: (setup: SessionSetup) => Session,
   timeoutMs: number,
   against: readonly string[],
   skip?: () => Promise<string | undefined>,
@@ -165,7 +187,7 @@ function rssRows(
       lowerIsBetter: true,
       timeoutMs,
       ...(skip ? { skip } : {}),
-      run: () => session(kind).idleRss(),
+      run: () => session({ kind }).idleRss(),
     },
     {
       id: `rss-${kind}-max`,
@@ -177,7 +199,7 @@ function rssRows(
       lowerIsBetter: true,
       timeoutMs,
       ...(skip ? { skip } : {}),
-      run: () => session(kind).maxRss(),
+      run: () => session({ kind }).maxRss(),
     },
   ];
 }

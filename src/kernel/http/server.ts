@@ -9,8 +9,10 @@ import type { Logger } from '../observability/logger.js';
 import { packageInfo } from '../package-info.js';
 import { registerAuth } from './auth.js';
 import { correlationIdOf, registerCorrelation } from './correlation.js';
-import { HttpProblem, problemErrorHandler, sendProblem } from './errors.js';
+import { HttpProblem, problemErrorHandler } from './errors.js';
+import { recordRoutesForAllow } from './method-not-allowed.js';
 import { type DocumentParts, mergedOpenApi } from './openapi.js';
+import { registerQueryIntegers } from './query-integers.js';
 import { memoryRateCounters, redisRateCounters } from './rate-counters.js';
 import { rateLimitRedis } from './rate-limit-store.js';
 
@@ -35,14 +37,9 @@ export async function createHttpServer(log: Logger, config: Config): Promise<Htt
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setErrorHandler(problemErrorHandler);
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, {
-      status: 404,
-      code: 'HTTP_NOT_FOUND',
-      detail: `no route ${request.method} ${request.url}`,
-    }),
-  );
+  app.setNotFoundHandler(recordRoutesForAllow(app)); // 405 with allow, else 404
   registerCorrelation(app);
+  registerQueryIntegers(app);
   await registerAuth(app, config.jwtSecret);
   const store = rateLimitRedis(config, log);
   if (store) app.addHook('onClose', () => store.close());

@@ -114,11 +114,11 @@ describe('consumer: dead-lettering is settled once', () => {
     const endpoint = h.endpoint('alpha');
     expect(await endpoint.deliver(raw, 3)).toMatchObject({ kind: 'dead-lettered' });
     expect(await endpoint.deliver(raw, 1)).toEqual({ kind: 'duplicate' });
-    expect(h.tk.kernel.listDeadLetters({ consumer: 'alpha.things' })).toHaveLength(1);
+    expect(h.tk.kernel.listDeadLetters({ consumer: 'alpha.things' }).items).toHaveLength(1);
     broken = false;
     expect(await h.tk.kernel.replayDeadLetters({ consumer: 'alpha.things' })).toBe(1);
     await eventually(() => expect(h.handled('alpha')).toEqual([7]));
-    expect(h.tk.kernel.listDeadLetters()).toEqual([]);
+    expect(h.tk.kernel.listDeadLetters().items).toEqual([]);
   });
 });
 

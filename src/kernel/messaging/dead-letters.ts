@@ -23,6 +23,13 @@ export interface DeadLetterFilter {
   readonly type?: string;
 }
 
+/** A dead letter's place in the list: `[failedAt (epoch ms), id]`. */
+export type DeadLetterKey = [failedAt: number, id: string];
+
+export function deadLetterKey(letter: DeadLetter): DeadLetterKey {
+  return [Date.parse(letter.failedAt), letter.id];
+}
+
 interface DeadLetterRow {
   id: string;
   consumer: string;
@@ -38,7 +45,10 @@ interface DeadLetterRow {
 export interface DeadLetterStore {
   /** Must run inside the transaction that retires the delivery. */
   add(letter: { consumer: string; module: string; payload: string; error: string; attempts: number }): void;
-  list(filter?: DeadLetterFilter): DeadLetter[];
+  /** Up to `take` letters after `after` (`[failedAt ms, id]`), oldest first. */
+  page(filter: DeadLetterFilter, after: DeadLetterKey | undefined, take: number): DeadLetter[];
+  /** The newest `take` letters, newest first. */
+  newest(take: number): DeadLetter[];
   get(id: string): (DeadLetter & { readonly payload: string }) | undefined;
   /**
    * Marks the letter as being replayed. `first` is true only for the first claim: a replay that
@@ -58,10 +68,19 @@ export function createDeadLetterStore(sqlite: Database.Database): DeadLetterStor
     `INSERT INTO kernel_dead_letters (id, consumer, queue, message_id, type, payload, error, attempts, failed_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const select = sqlite.prepare<[{ consumer: string | null; type: string | null }], DeadLetterRow>(
+  // Keyset order (failed_at, id): index kernel_dead_letters_failed. The first page starts after
+  // (-1, ''), before every letter, so that one statement serves every page.
+  const selectPage = sqlite.prepare<
+    [{ consumer: string | null; type: string | null; afterAt: number; afterId: string; take: number }],
+    DeadLetterRow
+  >(
     `SELECT * FROM kernel_dead_letters
      WHERE (@consumer IS NULL OR consumer = @consumer) AND (@type IS NULL OR type = @type)
-     ORDER BY failed_at, rowid`,
+       AND (failed_at, id) > (@afterAt, @afterId)
+     ORDER BY failed_at, id LIMIT @take`,
+  );
+  const selectNewest = sqlite.prepare<[number], DeadLetterRow>(
+    'SELECT * FROM kernel_dead_letters ORDER BY failed_at DESC, id DESC LIMIT ?',
   );
   const selectOne = sqlite.prepare<[string], DeadLetterRow>('SELECT * FROM kernel_dead_letters WHERE id = ?');
   const remove = sqlite.prepare('DELETE FROM kernel_dead_letters WHERE id = ?');
@@ -87,8 +106,17 @@ export function createDeadLetterStore(sqlite: Database.Database): DeadLetterStor
         Date.now(),
       );
     },
-    list: (filter = {}) =>
-      select.all({ consumer: filter.consumer ?? null, type: filter.type ?? null }).map(toDeadLetter),
+    page: (filter, after, take) =>
+      selectPage
+        .all({
+          consumer: filter.consumer ?? null,
+          type: filter.type ?? null,
+          afterAt: after?.[0] ?? -1,
+          afterId: after?.[1] ?? '',
+          take,
+        })
+        .map(toDeadLetter),
+    newest: (take) => selectNewest.all(take).map(toDeadLetter),
     get: (id) => {
       const row = selectOne.get(id);
       return row ? { ...toDeadLetter(row), payload: row.payload } : undefined;

@@ -1,4 +1,12 @@
 import type { Config } from '../config.js';
+import {
+  keyset,
+  MAX_PAGE_SIZE,
+  mergedPage,
+  mergeSorted,
+  type Page,
+  type PageRequest,
+} from '../http/pagination.js';
 import { createInbox, type Inbox } from '../inbox/inbox.js';
 import { type Consumer, type ConsumerDeps, createConsumer } from '../messaging/consumer.js';
 import { currentOrNewContext } from '../messaging/context.js';
@@ -7,6 +15,7 @@ import {
   type DeadLetter,
   type DeadLetterFilter,
   type DeadLetterStore,
+  deadLetterKey,
 } from '../messaging/dead-letters.js';
 import { MessageTypes } from '../messaging/message-types.js';
 import type { RetryPolicy } from '../messaging/retry.js';
@@ -20,12 +29,15 @@ import { type Checkpointer, checkpointInBackground } from '../persistence/checkp
 import { type ModuleDatabase, openModuleDatabase } from '../persistence/db.js';
 import { migrateModuleDatabase } from '../persistence/migrate.js';
 import { SagaCoordinator } from '../sagas/coordinator.js';
-import { createSagaStore, type SagaListing, type SagaStore } from '../sagas/store.js';
+import { createSagaStore, type SagaListing, type SagaStore, sagaKey } from '../sagas/store.js';
 import { BusConnection, type BusState, DEFAULT_BROKER_WAIT_MS } from './bus-connection.js';
 import type { ModuleContext, ModuleDefinition } from './module.js';
 import { type ModuleSettings, readModuleSettings } from './settings.js';
 import { catalogueTopology } from './topology.js';
 import { unhandledCommands } from './unhandled-commands.js';
+
+const deadLetterPages = keyset('dead-letters', ['integer', 'string']);
+const sagaPages = keyset('sagas', ['integer', 'string', 'string']);
 
 export interface KernelOptions {
   readonly config: Config;
@@ -261,10 +273,36 @@ export class Kernel {
 
   // ---- operations (the admin HTTP routes and scripts call these) ----
 
-  listDeadLetters(filter: DeadLetterFilter = {}): DeadLetter[] {
-    return this.#runtimes
-      .flatMap((runtime) => runtime.deadLetters.list(filter))
-      .sort((a, b) => a.failedAt.localeCompare(b.failedAt));
+  /** A page of the dead letters of every module here, oldest first. */
+  listDeadLetters({ limit, cursor, ...filter }: DeadLetterFilter & PageRequest = {}): Page<DeadLetter> {
+    return mergedPage(
+      deadLetterPages,
+      { limit, cursor },
+      'asc',
+      deadLetterKey,
+      this.#runtimes.map((runtime) => (after, take) => runtime.deadLetters.page(filter, after, take)),
+    );
+  }
+
+  /** The newest `take` dead letters of every module here, newest first (the dashboard's). */
+  newestDeadLetters(take: number): DeadLetter[] {
+    return mergeSorted(
+      this.#runtimes.map((runtime) => runtime.deadLetters.newest(take)),
+      deadLetterKey,
+      'desc',
+      take,
+    );
+  }
+
+  /** How many dead letters each consumer of this process has. */
+  deadLetterCounts(): Map<string, number> {
+    return new Map(
+      this.#runtimes.flatMap((runtime) =>
+        runtime.consumers.map(
+          (consumer) => [consumer.name, runtime.deadLetters.count(consumer.name)] as const,
+        ),
+      ),
+    );
   }
 
   /**
@@ -299,9 +337,24 @@ export class Kernel {
     return false;
   }
 
+  /**
+   * Replays every letter the filter matches that failed before the call, a page at a time (a large
+   * queue is never loaded whole). A replayed message that fails again comes back as a new letter,
+   * later in the list: stopping at the first letter newer than the call keeps it from being
+   * replayed over and over while its handler still fails.
+   */
   async replayDeadLetters(filter: DeadLetterFilter = {}): Promise<number> {
+    const startedAt = Date.now();
     let replayed = 0;
-    for (const letter of this.listDeadLetters(filter)) if (await this.replayDeadLetter(letter.id)) replayed++;
+    let cursor: string | undefined;
+    do {
+      const page = this.listDeadLetters({ ...filter, limit: MAX_PAGE_SIZE, cursor });
+      for (const letter of page.items) {
+        if (Date.parse(letter.failedAt) > startedAt) return replayed;
+        if (await this.replayDeadLetter(letter.id)) replayed++;
+      }
+      cursor = page.next ?? undefined;
+    } while (cursor !== undefined);
     return replayed;
   }
 
@@ -313,8 +366,19 @@ export class Kernel {
     return this.#runtimes.map((runtime) => runtime.relay.stats());
   }
 
-  listSagas(status?: string): SagaListing[] {
-    return this.#runtimes.flatMap((runtime) => runtime.sagaStore.list(status));
+  /** A page of the saga instances of every module here, newest started first. */
+  listSagas({
+    status,
+    limit,
+    cursor,
+  }: { readonly status?: string | undefined } & PageRequest = {}): Page<SagaListing> {
+    return mergedPage(
+      sagaPages,
+      { limit, cursor },
+      'desc',
+      sagaKey,
+      this.#runtimes.map((runtime) => (after, take) => runtime.sagaStore.page(status, after, take)),
+    );
   }
 
   /** Saga instances of this process per status (every module's store added up). */
@@ -350,11 +414,7 @@ export class Kernel {
       metrics.outboxOldestAge.set({ module: outbox.module }, outbox.oldestPendingAgeMs / 1000);
     }
     metrics.deadLetters.reset();
-    for (const runtime of this.#runtimes) {
-      for (const consumer of runtime.consumers) {
-        metrics.deadLetters.set({ consumer: consumer.name }, runtime.deadLetters.count(consumer.name));
-      }
-    }
+    for (const [consumer, n] of this.deadLetterCounts()) metrics.deadLetters.set({ consumer }, n);
     metrics.sagaInstances.reset();
     for (const [status, n] of Object.entries(this.sagaCountsByStatus()))
       metrics.sagaInstances.set({ status }, n);

@@ -75,7 +75,11 @@ export const kernelDeadLetters = sqliteTable(
     /** When a replay first claimed it (the letter is deleted once the redelivery is accepted). */
     replayedAt: integer('replayed_at'),
   },
-  (t) => [index('kernel_dead_letters_consumer').on(t.consumer, t.failedAt)],
+  (t) => [
+    index('kernel_dead_letters_consumer').on(t.consumer, t.failedAt),
+    // GET /admin/dead-letters: keyset pages in (failed_at, id) order.
+    index('kernel_dead_letters_failed').on(t.failedAt, t.id),
+  ],
 );
 
 /** Saga instances owned by this module. */
@@ -106,6 +110,8 @@ export const kernelSagas = sqliteTable(
     primaryKey({ columns: [t.name, t.id] }),
     index('kernel_sagas_deadline').on(t.deadline).where(sql`deadline IS NOT NULL`),
     index('kernel_sagas_status').on(t.status),
+    // GET /admin/sagas: keyset pages, newest started first.
+    index('kernel_sagas_created').on(t.createdAt, t.name, t.id),
   ],
 );
 

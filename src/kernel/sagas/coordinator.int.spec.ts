@@ -37,7 +37,7 @@ describe('saga coordinator, end to end through the bus', () => {
         { trip_id: 't1', status: 'completed', reason: null },
       ]),
     );
-    expect(tk.kernel.listSagas()).toMatchObject([
+    expect(tk.kernel.listSagas().items).toMatchObject([
       { id: 't1', name: 'trips.booking', status: 'completed', deadline: null },
     ]);
     expect(rows(tk, 'flights', 'SELECT state FROM flights_seats')).toEqual([{ state: 'reserved' }]);
@@ -62,7 +62,7 @@ describe('saga coordinator, end to end through the bus', () => {
     const first = await start(world);
     requestTrip(first, 't3', 'Nowhere');
     await eventually(() =>
-      expect(first.kernel.listSagas()).toMatchObject([{ step: 'room', status: 'running' }]),
+      expect(first.kernel.listSagas().items).toMatchObject([{ step: 'room', status: 'running' }]),
     );
     const dataDir = first.dataDir;
     await first.stop(); // the process goes away before the 300 ms deadline
@@ -80,7 +80,7 @@ describe('saga coordinator, end to end through the bus', () => {
       { state: 'reserved' },
       { state: 'cancelled' },
     ]);
-    expect(second.kernel.listSagas('compensated')).toHaveLength(1);
+    expect(second.kernel.listSagas({ status: 'compensated' }).items).toHaveLength(1);
     const [row] = rows(second, 'trips', 'SELECT steps FROM kernel_sagas') as { steps: string }[];
     expect(JSON.parse(row?.steps ?? '{}')).toMatchObject({ awaiting: [] });
   });

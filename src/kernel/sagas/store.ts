@@ -4,6 +4,7 @@ import type { Compensation, SagaInstance, SagaStatus } from './saga.js';
 
 interface SagaRow {
   name: string;
+  created_at: number;
   id: string;
   status: SagaStatus;
   step: string;
@@ -24,7 +25,15 @@ export interface SagaListing {
   readonly step: string;
   readonly state: unknown;
   readonly deadline: string | null;
+  readonly createdAt: string;
   readonly updatedAt: string;
+}
+
+/** A saga instance's place in the list, newest started first: `[createdAt (epoch ms), name, id]`. */
+export type SagaKey = [createdAt: number, name: string, id: string];
+
+export function sagaKey(saga: SagaListing): SagaKey {
+  return [Date.parse(saga.createdAt), saga.name, saga.id];
 }
 
 /** Saga instances of one module database, with optimistic concurrency on `version`. */
@@ -34,7 +43,8 @@ export interface SagaStore {
   save(instance: SagaInstance<unknown>): void;
   due(now: number): SagaInstance<unknown>[];
   nextDeadline(): number | undefined;
-  list(status?: string): SagaListing[];
+  /** Up to `take` instances after `after`, newest started first. */
+  page(status: string | undefined, after: SagaKey | undefined, take: number): SagaListing[];
   countByStatus(): Record<string, number>;
 }
 
@@ -59,8 +69,15 @@ export function createSagaStore(sqlite: Database.Database): SagaStore {
   const selectNext = sqlite
     .prepare<[], number | null>('SELECT MIN(deadline) FROM kernel_sagas WHERE deadline IS NOT NULL')
     .pluck();
-  const selectAll = sqlite.prepare<[{ status: string | null }], SagaRow>(
-    'SELECT * FROM kernel_sagas WHERE (@status IS NULL OR status = @status) ORDER BY updated_at DESC LIMIT 1000',
+  // Keyset order (created_at, name, id) descending: index kernel_sagas_created (the order in which
+  // instances start never changes, unlike updated_at). The first page starts before (max, '', '').
+  const selectPage = sqlite.prepare<
+    [{ status: string | null; at: number; name: string; id: string; take: number }],
+    SagaRow
+  >(
+    `SELECT * FROM kernel_sagas
+     WHERE (@status IS NULL OR status = @status) AND (created_at, name, id) < (@at, @name, @id)
+     ORDER BY created_at DESC, name DESC, id DESC LIMIT @take`,
   );
   const selectCounts = sqlite.prepare<[], { status: string; n: number }>(
     'SELECT status, COUNT(*) AS n FROM kernel_sagas GROUP BY status',
@@ -85,16 +102,25 @@ export function createSagaStore(sqlite: Database.Database): SagaStore {
     },
     due: (now) => selectDue.all(now).map(toInstance),
     nextDeadline: () => selectNext.get() ?? undefined,
-    list: (status) =>
-      selectAll.all({ status: status ?? null }).map((row) => ({
-        id: row.id,
-        name: row.name,
-        status: row.status,
-        step: row.step,
-        state: JSON.parse(row.state) as unknown,
-        deadline: row.deadline === null ? null : new Date(row.deadline).toISOString(),
-        updatedAt: new Date(row.updated_at).toISOString(),
-      })),
+    page: (status, after, take) =>
+      selectPage
+        .all({
+          status: status ?? null,
+          at: after?.[0] ?? Number.MAX_SAFE_INTEGER,
+          name: after?.[1] ?? '',
+          id: after?.[2] ?? '',
+          take,
+        })
+        .map((row) => ({
+          id: row.id,
+          name: row.name,
+          status: row.status,
+          step: row.step,
+          state: JSON.parse(row.state) as unknown,
+          deadline: row.deadline === null ? null : new Date(row.deadline).toISOString(),
+          createdAt: new Date(row.created_at).toISOString(),
+          updatedAt: new Date(row.updated_at).toISOString(),
+        })),
   };
 }
 

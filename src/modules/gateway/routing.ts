@@ -1,4 +1,4 @@
-import type { ModuleDefinition, PublicRoute } from '../../kernel/index.js';
+import { type ModuleDefinition, matchesPath, type PublicRoute } from '../../kernel/index.js';
 
 /**
  * Which module answers which path (CONTRACT section 3), and which routes anyone may call: read
@@ -36,13 +36,7 @@ export function moduleForPath(catalogue: readonly ModuleDefinition[], path: stri
 
 /** Segment by segment; a `:name` segment matches one non-empty segment (see `PublicRoute`). */
 function matches(route: PublicRoute, method: string, path: string): boolean {
-  if (route.method !== method) return false;
-  const expected = route.path.split('/');
-  const actual = path.split('/');
-  return (
-    expected.length === actual.length &&
-    expected.every((segment, i) => (segment.startsWith(':') ? actual[i] !== '' : segment === actual[i]))
-  );
+  return route.method === method && matchesPath(route.path, path);
 }
 
 /**

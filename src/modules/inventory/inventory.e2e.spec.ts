@@ -88,7 +88,8 @@ describe('inventory over HTTP', () => {
     expect(one.json()).toEqual({ sku: 'apple', name: 'Apple', priceCents: 120, stock: 10, reserved: 0 });
     const all = await app.inject('/inventory/products');
     expect(all.statusCode).toBe(200);
-    expect(all.json().map((p: { sku: string }) => p.sku)).toEqual(['apple', 'pear', 'plum']);
+    expect(all.json().items.map((p: { sku: string }) => p.sku)).toEqual(['apple', 'pear', 'plum']);
+    expect(all.json().next).toBeNull();
   });
 
   it('answers 401 on admin routes without a valid token, and 403 for a non-admin', async () => {

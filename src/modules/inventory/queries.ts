@@ -1,6 +1,13 @@
-import { asc, eq, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Static } from 'typebox';
-import { type Db, preparedOnce } from '../../kernel/index.js';
+import {
+  type Db,
+  keysetList,
+  mapPage,
+  type Page,
+  type PageRequest,
+  preparedOnce,
+} from '../../kernel/index.js';
 import type { ProductState } from './contracts.js';
 import { inventoryProducts, inventoryReservations, type ProductRow, type ReservationRow } from './schema.js';
 
@@ -33,8 +40,11 @@ export function findProduct(db: Db, sku: string): Product | undefined {
   return row && toProduct(row);
 }
 
-export function listProducts(db: Db): Product[] {
-  return db.select().from(inventoryProducts).orderBy(asc(inventoryProducts.sku)).all().map(toProduct);
+const bySku = keysetList('inventory-products', inventoryProducts, ['sku'], 'asc');
+
+/** A page of the catalogue, by sku (the primary key). */
+export function listProducts(db: Db, request: PageRequest): Page<Product> {
+  return mapPage(bySku.page(db, undefined, request), toProduct);
 }
 
 const reservationOfOrder = (db: Db) =>

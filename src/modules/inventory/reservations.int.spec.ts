@@ -17,7 +17,9 @@ describe('inventory handlers (reserve-stock, release-stock)', () => {
   let tk: TestKernel;
   let probe: Probe;
   const stock = () =>
-    Object.fromEntries(listProducts(tk.context('inventory').db).map((p) => [p.sku, [p.stock, p.reserved]]));
+    Object.fromEntries(
+      listProducts(tk.context('inventory').db, {}).items.map((p) => [p.sku, [p.stock, p.reserved]]),
+    );
   const reserve = (orderId: string, items: { sku: string; quantity: number }[]) =>
     reserveStock({ orderId, userId: 'u1', items });
 

@@ -1,5 +1,12 @@
 import { Type } from 'typebox';
-import { type HttpApp, HttpProblem, type ModuleContext, requireAdmin } from '../../kernel/index.js';
+import {
+  type HttpApp,
+  HttpProblem,
+  type ModuleContext,
+  PageOf,
+  PageQuery,
+  requireAdmin,
+} from '../../kernel/index.js';
 import { createProduct } from './commands/create-product.js';
 import { updateProduct } from './commands/update-product.js';
 import { findProduct, listProducts } from './queries.js';
@@ -61,8 +68,15 @@ export function inventoryRoutes(app: HttpApp, ctx: ModuleContext): void {
 
   app.get(
     '/inventory/products',
-    { schema: { tags, summary: 'Every product, by sku', response: { 200: Type.Array(Product) } } },
-    async () => listProducts(ctx.db),
+    {
+      schema: {
+        tags,
+        summary: 'The products, by sku, a page at a time',
+        querystring: PageQuery(),
+        response: { 200: PageOf(Product) },
+      },
+    },
+    async (request) => listProducts(ctx.db, request.query),
   );
 
   app.get(

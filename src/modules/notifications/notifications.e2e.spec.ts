@@ -54,10 +54,11 @@ const publish = (module: string, ...drafts: MessageDraft[]) =>
   contextOf(module).transact((tx) => tx.stage(...drafts));
 const bearer = (sub: string) => ({ authorization: `Bearer ${app.jwt.sign({ sub, role: 'user' })}` });
 const inbox = async (sub: string) =>
-  (await app.inject({ url: '/notifications', headers: bearer(sub) })).json() as {
-    eventId: string;
-    kind: string;
-  }[];
+  (
+    (await app.inject({ url: '/notifications', headers: bearer(sub) })).json() as {
+      items: { eventId: string; kind: string }[];
+    }
+  ).items;
 const rows = (query: string) => contextOf('notifications').db.all(sql.raw(query));
 /** Every staged message published and every delivery handled. */
 async function settled(): Promise<void> {
@@ -184,15 +185,15 @@ describe('notifications', () => {
     const before = calls;
     publish('orders', orderConfirmed({ orderId: 'b1', userId: 'bea', totalCents: 100 }));
     await eventually(() =>
-      expect(app.kernel.listDeadLetters({ consumer: 'notifications.outcomes' })).toHaveLength(1),
+      expect(app.kernel.listDeadLetters({ consumer: 'notifications.outcomes' }).items).toHaveLength(1),
     );
     expect(calls - before).toBe(3); // three kernel attempts; the third opens the breaker
     publish('orders', orderConfirmed({ orderId: 'b2', userId: 'bea', totalCents: 100 }));
     await eventually(() =>
-      expect(app.kernel.listDeadLetters({ consumer: 'notifications.outcomes' })).toHaveLength(2),
+      expect(app.kernel.listDeadLetters({ consumer: 'notifications.outcomes' }).items).toHaveLength(2),
     );
     expect(calls - before).toBe(3); // the open breaker failed fast: the channel was not called
-    expect(app.kernel.listDeadLetters()[1]?.error).toMatch(/circuit|breaker/i);
+    expect(app.kernel.listDeadLetters().items[1]?.error).toMatch(/circuit|breaker/i);
     failing = false;
     await new Promise((resolve) => setTimeout(resolve, 1600)); // half-open
     expect(await app.kernel.replayDeadLetters({ consumer: 'notifications.outcomes' })).toBe(2);

@@ -1,5 +1,12 @@
-import { asc, eq, sql } from 'drizzle-orm';
-import { type Db, preparedOnce } from '../../kernel/index.js';
+import { eq, sql } from 'drizzle-orm';
+import {
+  type Db,
+  keysetList,
+  mapPage,
+  type Page,
+  type PageRequest,
+  preparedOnce,
+} from '../../kernel/index.js';
 import { notificationsContacts, notificationsNotifications } from './schema.js';
 
 export interface NotificationView {
@@ -11,22 +18,19 @@ export interface NotificationView {
   readonly createdAt: string;
 }
 
-/** The user's notifications, oldest first. */
-export function listNotifications(db: Db, userId: string): NotificationView[] {
-  return db
-    .select()
-    .from(notificationsNotifications)
-    .where(eq(notificationsNotifications.userId, userId))
-    .orderBy(asc(notificationsNotifications.createdAt), asc(notificationsNotifications.id))
-    .all()
-    .map((row) => ({
-      id: row.id,
-      eventId: row.eventId,
-      kind: row.kind,
-      subject: row.subject,
-      body: row.body,
-      createdAt: new Date(row.createdAt).toISOString(),
-    }));
+const oldestFirst = keysetList('notifications', notificationsNotifications, ['createdAt', 'id'], 'asc');
+
+/** A page of the user's notifications, oldest first (index notifications_notifications_user). */
+export function listNotifications(db: Db, userId: string, request: PageRequest): Page<NotificationView> {
+  const page = oldestFirst.page(db, eq(notificationsNotifications.userId, userId), request);
+  return mapPage(page, (row) => ({
+    id: row.id,
+    eventId: row.eventId,
+    kind: row.kind,
+    subject: row.subject,
+    body: row.body,
+    createdAt: new Date(row.createdAt).toISOString(),
+  }));
 }
 
 const notificationOfEvent = (db: Db) =>

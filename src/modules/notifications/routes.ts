@@ -3,6 +3,8 @@ import {
   authenticate,
   type HttpApp,
   type ModuleContext,
+  PageOf,
+  PageQuery,
   ProblemSchema as Problem,
 } from '../../kernel/index.js';
 import { listNotifications } from './queries.js';
@@ -21,7 +23,7 @@ const Notification = Type.Object(
   strict,
 );
 
-/** GET /notifications 🔒: the caller's notifications, oldest first. */
+/** GET /notifications 🔒: the caller's notifications, oldest first, a page at a time. */
 export function notificationsRoutes(app: HttpApp, ctx: ModuleContext): void {
   app.addHook('onRequest', authenticate);
   app.get(
@@ -30,10 +32,11 @@ export function notificationsRoutes(app: HttpApp, ctx: ModuleContext): void {
       schema: {
         tags: ['notifications'],
         security: [{ bearer: [] }],
-        summary: "The caller's notifications",
-        response: { 200: Type.Array(Notification), 401: Problem },
+        summary: "The caller's notifications, oldest first, a page at a time",
+        querystring: PageQuery(),
+        response: { 200: PageOf(Notification), 400: Problem, 401: Problem },
       },
     },
-    async (request) => listNotifications(ctx.db, request.user.sub),
+    async (request) => listNotifications(ctx.db, request.user.sub, request.query),
   );
 }

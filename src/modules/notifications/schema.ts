@@ -23,5 +23,6 @@ export const notificationsNotifications = sqliteTable(
     body: text('body').notNull(),
     createdAt: integer('created_at').notNull(),
   },
-  (t) => [index('notifications_notifications_user').on(t.userId, t.createdAt)],
+  // GET /notifications: a user's notifications in keyset order (created_at, id).
+  (t) => [index('notifications_notifications_user').on(t.userId, t.createdAt, t.id)],
 );

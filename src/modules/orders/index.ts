@@ -10,7 +10,8 @@
  *   (consumer `orders.checkout-saga`, run by the kernel's coordinator).
  * Tables: orders_orders, orders_catalogue, orders_timeline.
  * Sagas: orders.checkout (sagas/checkout.saga.ts).
- * HTTP: POST /orders, GET /orders, GET /orders/:id, GET /orders/:id/timeline (all 🔒).
+ * HTTP: POST /orders (ORDERS_PER_USER_PER_MINUTE per user), GET /orders (pages), GET /orders/:id,
+ *   GET /orders/:id/timeline (all 🔒).
  */
 import { defineModule, on } from '../../kernel/index.js';
 import {
@@ -34,6 +35,7 @@ import { onFlowMessage, onOwnFlowMessageStaged } from './handlers/on-flow-messag
 import { onProductChanged } from './handlers/on-product-changed.js';
 import { ordersRoutes } from './routes.js';
 import { checkoutSaga } from './sagas/checkout.saga.js';
+import { readOrdersSettings } from './settings.js';
 
 /** The messages of an order's flow, in flow order (the timeline records every one of them). */
 export const checkoutFlowMessages = [
@@ -59,6 +61,7 @@ const ownTypes = new Set<string>([...ownMessages, ...sentCommands].map((m) => m.
 
 export const ordersModule = defineModule({
   name: 'orders',
+  settings: readOrdersSettings,
   http: { prefixes: ['/orders'] },
   messages: ownMessages,
   sends: sentCommands,

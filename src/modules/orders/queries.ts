@@ -1,5 +1,5 @@
-import { and, asc, desc, eq } from 'drizzle-orm';
-import type { Db } from '../../kernel/index.js';
+import { and, asc, eq } from 'drizzle-orm';
+import { type Db, keysetList, mapPage, type Page, type PageRequest } from '../../kernel/index.js';
 import { type OrderStatus, ordersOrders, ordersTimeline, type PricedLineRow } from './schema.js';
 
 export interface OrderView {
@@ -47,15 +47,11 @@ export function findOrder(db: Db, userId: string, orderId: string): OrderView | 
   return row ? toView(row) : undefined;
 }
 
-/** The user's orders, newest first. */
-export function listOrders(db: Db, userId: string): OrderView[] {
-  return db
-    .select()
-    .from(ordersOrders)
-    .where(eq(ordersOrders.userId, userId))
-    .orderBy(desc(ordersOrders.createdAt), desc(ordersOrders.id))
-    .all()
-    .map(toView);
+const newestFirst = keysetList('orders', ordersOrders, ['createdAt', 'id'], 'desc');
+
+/** A page of the user's orders, newest first (index orders_orders_user). */
+export function listOrders(db: Db, userId: string, request: PageRequest): Page<OrderView> {
+  return mapPage(newestFirst.page(db, eq(ordersOrders.userId, userId), request), toView);
 }
 
 /** The recorded messages of an order's flow, in causal order. */

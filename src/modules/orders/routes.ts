@@ -4,10 +4,13 @@ import {
   type HttpApp,
   HttpProblem,
   type ModuleContext,
+  PageOf,
+  PageQuery,
   ProblemSchema as Problem,
 } from '../../kernel/index.js';
-import { placeOrder } from './commands/place-order.js';
+import { MAX_LINE_QUANTITY, MAX_LINES, placeOrder } from './commands/place-order.js';
 import { findOrder, listOrders, orderTimeline } from './queries.js';
+import type { OrdersSettings } from './settings.js';
 
 const strict = { additionalProperties: false } as const;
 
@@ -17,11 +20,15 @@ const PlaceOrderBody = Type.Object(
       Type.Object(
         {
           sku: Type.String({ minLength: 1, maxLength: 200 }),
-          quantity: Type.Integer({ minimum: 1, maximum: 1000 }),
+          quantity: Type.Integer({
+            minimum: 1,
+            maximum: MAX_LINE_QUANTITY,
+            description: `Lines of the same sku are merged: together at most ${MAX_LINE_QUANTITY}`,
+          }),
         },
         strict,
       ),
-      { minItems: 1, maxItems: 100 },
+      { minItems: 1, maxItems: MAX_LINES },
     ),
   },
   strict,
@@ -83,23 +90,23 @@ function notFound(id: string): HttpProblem {
 }
 
 /** The orders HTTP API (CONTRACT section 3). Every route needs a bearer token. */
-export function ordersRoutes(app: HttpApp, ctx: ModuleContext): void {
+export function ordersRoutes(app: HttpApp, ctx: ModuleContext<OrdersSettings>): void {
   // onRequest: a caller without a valid token gets 401 before its body is even parsed.
   app.addHook('onRequest', authenticate);
   registerPlaceOrder(app, ctx);
   registerReads(app, ctx);
 }
 
-function registerPlaceOrder(app: HttpApp, ctx: ModuleContext): void {
+function registerPlaceOrder(app: HttpApp, ctx: ModuleContext<OrdersSettings>): void {
   app.post(
     '/orders',
     {
       schema: {
         ...common,
-        summary: 'Place an order (starts the checkout saga)',
+        summary: `Place an order (starts the checkout saga); at most ${ctx.settings.ordersPerUserPerMinute} per user per minute`,
         body: PlaceOrderBody,
         headers: IdempotencyHeaders,
-        response: { 202: Accepted, 400: Problem, 401: Problem, 422: Problem },
+        response: { 202: Accepted, 400: Problem, 401: Problem, 422: Problem, 429: Problem },
       },
     },
     async (request, reply) => {
@@ -120,11 +127,12 @@ function registerReads(app: HttpApp, ctx: ModuleContext): void {
     {
       schema: {
         ...common,
-        summary: "The caller's orders",
-        response: { 200: Type.Array(Order), 401: Problem },
+        summary: "The caller's orders, newest first, a page at a time",
+        querystring: PageQuery(),
+        response: { 200: PageOf(Order), 400: Problem, 401: Problem },
       },
     },
-    async (request) => listOrders(ctx.db, request.user.sub),
+    async (request) => listOrders(ctx.db, request.user.sub, request.query),
   );
 
   app.get(

@@ -28,7 +28,8 @@ export const ordersOrders = sqliteTable(
   },
   (t) => [
     uniqueIndex('orders_orders_idempotency').on(t.userId, t.idempotencyKey),
-    index('orders_orders_user').on(t.userId, t.createdAt),
+    // GET /orders: a user's orders in keyset order (created_at, id), one index range per page.
+    index('orders_orders_user').on(t.userId, t.createdAt, t.id),
   ],
 );
 

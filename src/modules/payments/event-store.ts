@@ -37,6 +37,8 @@ export interface StreamRange {
   readonly after?: number;
   /** Only events that occurred at or before this time (epoch ms). */
   readonly until?: number;
+  /** At most this many events (a page of the stream). */
+  readonly limit?: number;
 }
 
 const streamRange = (db: Db) =>
@@ -51,12 +53,22 @@ const streamRange = (db: Db) =>
       ),
     )
     .orderBy(asc(paymentsEvents.version))
+    .limit(sql.placeholder('limit'))
     .prepare();
 
 /** The account's events, oldest first. */
-export function readStream(db: Db, accountId: string, { after = 0, until }: StreamRange = {}): StoredEvent[] {
+export function readStream(
+  db: Db,
+  accountId: string,
+  { after = 0, until, limit }: StreamRange = {},
+): StoredEvent[] {
   return preparedOnce(db, streamRange)
-    .all({ accountId, after, until: until ?? Number.MAX_SAFE_INTEGER })
+    .all({
+      accountId,
+      after,
+      until: until ?? Number.MAX_SAFE_INTEGER,
+      limit: limit ?? Number.MAX_SAFE_INTEGER,
+    })
     .map(toEvent);
 }
 

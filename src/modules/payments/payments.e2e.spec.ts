@@ -46,7 +46,7 @@ describe('payments over HTTP', () => {
 
   it('answers an account without events with balance 0 at version 0 and an empty stream', async () => {
     expect((await account('nobody')).json()).toEqual({ balanceCents: 0, version: 0 });
-    expect((await events('nobody')).json()).toEqual([]);
+    expect((await events('nobody')).json()).toEqual({ items: [], next: null });
   });
 
   it('takes deposits, publishes funds-deposited, and shows the balance and the stream', async () => {
@@ -55,7 +55,7 @@ describe('payments over HTTP', () => {
     expect(first.json()).toEqual({ balanceCents: 500 });
     expect((await deposit('alice', { amountCents: 250 })).json()).toEqual({ balanceCents: 750 });
     expect((await account('alice')).json()).toEqual({ balanceCents: 750, version: 2 });
-    const stream = (await events('alice')).json();
+    const stream = (await events('alice')).json().items;
     expect(stream).toEqual([
       { version: 1, type: 'FundsDeposited', data: { amountCents: 500 }, occurredAt: expect.any(String) },
       { version: 2, type: 'FundsDeposited', data: { amountCents: 250 }, occurredAt: expect.any(String) },

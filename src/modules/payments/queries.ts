@@ -1,4 +1,4 @@
-import type { Db } from '../../kernel/index.js';
+import { type Db, keyset, mapPage, type Page, type PageRequest } from '../../kernel/index.js';
 import type { AccountEvent } from './account.js';
 import { loadAccount, readStream } from './event-store.js';
 
@@ -15,9 +15,17 @@ export function balanceOf(db: Db, userId: string, at?: number): Balance {
   return { balanceCents, version };
 }
 
-/** The account's stream, oldest first. */
-export function eventsOf(db: Db, userId: string): EventView[] {
-  return readStream(db, userId).map(
+const eventPages = keyset('payments-account-events', ['integer']);
+
+/** A page of the account's stream, oldest first (by version: the primary key). */
+export function eventsOf(db: Db, userId: string, request: PageRequest): Page<EventView> {
+  const page = eventPages.page(
+    request,
+    (after, take) => readStream(db, userId, { after: after?.[0] ?? 0, limit: take }),
+    (event) => [event.version],
+  );
+  return mapPage(
+    page,
     (event) => ({ ...event, occurredAt: new Date(event.occurredAt).toISOString() }) as EventView,
   );
 }

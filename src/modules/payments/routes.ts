@@ -1,5 +1,12 @@
 import { type TProperties, Type } from 'typebox';
-import { authenticate, type HttpApp, HttpProblem, type ModuleContext } from '../../kernel/index.js';
+import {
+  authenticate,
+  type HttpApp,
+  HttpProblem,
+  type ModuleContext,
+  PageOf,
+  PageQuery,
+} from '../../kernel/index.js';
 import { depositFunds } from './commands/deposit-funds.js';
 import { balanceOf, eventsOf } from './queries.js';
 
@@ -31,7 +38,7 @@ const event = (type: string, data: TProperties) =>
     },
     strict,
   );
-const AccountEvents = Type.Array(
+const AccountEvents = PageOf(
   Type.Union([
     event('FundsDeposited', { amountCents: Cents }),
     event('PaymentCharged', { orderId: OrderId, amountCents: Cents }),
@@ -113,10 +120,11 @@ export function paymentsRoutes(app: HttpApp, ctx: ModuleContext): void {
       schema: {
         tags,
         security,
-        summary: 'The account’s event stream, oldest first',
+        summary: 'The account’s event stream, oldest first, a page at a time',
+        querystring: PageQuery(),
         response: { 200: AccountEvents },
       },
     },
-    async (request) => eventsOf(ctx.db, request.user.sub),
+    async (request) => eventsOf(ctx.db, request.user.sub, request.query),
   );
 }

@@ -1,5 +1,12 @@
-import { and, asc, desc, eq, inArray, type SQL, sql } from 'drizzle-orm';
-import { type Db, preparedOnce } from '../../kernel/index.js';
+import { and, asc, eq, inArray, type SQL, sql } from 'drizzle-orm';
+import {
+  type Db,
+  keysetList,
+  mapPage,
+  type Page,
+  type PageRequest,
+  preparedOnce,
+} from '../../kernel/index.js';
 import {
   type DeliveryStatus,
   type OwnerRole,
@@ -24,9 +31,6 @@ export interface DeliveryView {
   readonly lastError: string | null;
 }
 
-/** How many deliveries GET /webhooks/:id/deliveries shows: the newest ones. */
-export const DELIVERIES_SHOWN = 100;
-
 function eventTypesOf(db: Db, subscriptionIds: readonly string[]): Map<string, string[]> {
   const byId = new Map<string, string[]>(subscriptionIds.map((id) => [id, []]));
   if (subscriptionIds.length === 0) return byId;
@@ -40,19 +44,16 @@ function eventTypesOf(db: Db, subscriptionIds: readonly string[]): Map<string, s
   return byId;
 }
 
-/** The user's subscriptions, oldest first (never their secrets). */
-export function listSubscriptions(db: Db, userId: string): SubscriptionView[] {
-  const rows = db
-    .select()
-    .from(webhooksSubscriptions)
-    .where(eq(webhooksSubscriptions.userId, userId))
-    .orderBy(asc(webhooksSubscriptions.createdAt), asc(webhooksSubscriptions.id))
-    .all();
+const subscriptionsOldestFirst = keysetList('webhooks', webhooksSubscriptions, ['createdAt', 'id'], 'asc');
+
+/** A page of the user's subscriptions, oldest first (never their secrets). */
+export function listSubscriptions(db: Db, userId: string, request: PageRequest): Page<SubscriptionView> {
+  const page = subscriptionsOldestFirst.page(db, eq(webhooksSubscriptions.userId, userId), request);
   const events = eventTypesOf(
     db,
-    rows.map((row) => row.id),
+    page.items.map((row) => row.id),
   );
-  return rows.map((row) => ({
+  return mapPage(page, (row) => ({
     id: row.id,
     url: row.url,
     events: events.get(row.id) ?? [],
@@ -70,22 +71,24 @@ export function ownsSubscription(db: Db, userId: string, id: string): boolean {
   return found !== undefined;
 }
 
-/** The subscription's newest deliveries, newest first. */
-export function listDeliveries(db: Db, subscriptionId: string): DeliveryView[] {
-  return db
-    .select({
-      id: webhooksDeliveries.id,
-      eventId: webhooksDeliveries.eventId,
-      status: webhooksDeliveries.status,
-      attempts: webhooksDeliveries.attempts,
-      responseStatus: webhooksDeliveries.responseStatus,
-      lastError: webhooksDeliveries.lastError,
-    })
-    .from(webhooksDeliveries)
-    .where(eq(webhooksDeliveries.subscriptionId, subscriptionId))
-    .orderBy(desc(webhooksDeliveries.createdAt), desc(webhooksDeliveries.id))
-    .limit(DELIVERIES_SHOWN)
-    .all();
+const deliveriesNewestFirst = keysetList(
+  'webhook-deliveries',
+  webhooksDeliveries,
+  ['createdAt', 'id'],
+  'desc',
+);
+
+/** A page of the subscription's deliveries, newest first (index webhooks_deliveries_subscription). */
+export function listDeliveries(db: Db, subscriptionId: string, request: PageRequest): Page<DeliveryView> {
+  const page = deliveriesNewestFirst.page(db, eq(webhooksDeliveries.subscriptionId, subscriptionId), request);
+  return mapPage(page, ({ id, eventId, status, attempts, responseStatus, lastError }) => ({
+    id,
+    eventId,
+    status,
+    attempts,
+    responseStatus,
+    lastError,
+  }));
 }
 
 /** Who an event may reach: the user it is about, or, for events about no user, admins. */

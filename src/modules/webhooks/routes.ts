@@ -4,6 +4,8 @@ import {
   type HttpApp,
   HttpProblem,
   type ModuleContext,
+  PageOf,
+  PageQuery,
   ProblemSchema as Problem,
 } from '../../kernel/index.js';
 import { createSubscription } from './commands/create-subscription.js';
@@ -87,11 +89,12 @@ export function webhooksRoutes(app: HttpApp, ctx: ModuleContext<WebhooksSettings
     {
       schema: {
         ...common,
-        summary: "The caller's webhooks",
-        response: { 200: Type.Array(Subscription), 401: Problem },
+        summary: "The caller's webhooks, oldest first, a page at a time",
+        querystring: PageQuery(),
+        response: { 200: PageOf(Subscription), 400: Problem, 401: Problem },
       },
     },
-    async (request) => listSubscriptions(ctx.db, request.user.sub),
+    async (request) => listSubscriptions(ctx.db, request.user.sub, request.query),
   );
 
   app.delete(
@@ -115,14 +118,15 @@ export function webhooksRoutes(app: HttpApp, ctx: ModuleContext<WebhooksSettings
     {
       schema: {
         ...common,
-        summary: "A webhook's newest 100 deliveries, newest first",
+        summary: "A webhook's deliveries, newest first, a page at a time",
         params: IdParams,
-        response: { 200: Type.Array(Delivery), 401: Problem, 404: Problem },
+        querystring: PageQuery(),
+        response: { 200: PageOf(Delivery), 400: Problem, 401: Problem, 404: Problem },
       },
     },
     async (request) => {
       if (!ownsSubscription(ctx.db, request.user.sub, request.params.id)) throw notFound(request.params.id);
-      return listDeliveries(ctx.db, request.params.id);
+      return listDeliveries(ctx.db, request.params.id, request.query);
     },
   );
 }

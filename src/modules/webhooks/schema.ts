@@ -20,7 +20,8 @@ export const webhooksSubscriptions = sqliteTable(
     secret: text('secret').notNull(),
     createdAt: integer('created_at').notNull(),
   },
-  (t) => [index('webhooks_subscriptions_user').on(t.userId, t.createdAt)],
+  // GET /webhooks: a user's subscriptions in keyset order (created_at, id).
+  (t) => [index('webhooks_subscriptions_user').on(t.userId, t.createdAt, t.id)],
 );
 
 /** The event types a subscription names: one row each, so the handler finds subscribers by type. */
@@ -62,6 +63,7 @@ export const webhooksDeliveries = sqliteTable(
   (t) => [
     uniqueIndex('webhooks_deliveries_event').on(t.subscriptionId, t.eventId),
     index('webhooks_deliveries_due').on(t.status, t.nextAttemptAt),
-    index('webhooks_deliveries_subscription').on(t.subscriptionId, t.createdAt),
+    // GET /webhooks/:id/deliveries: keyset order (created_at, id).
+    index('webhooks_deliveries_subscription').on(t.subscriptionId, t.createdAt, t.id),
   ],
 );

@@ -42,18 +42,24 @@ describe('webhooks API', () => {
     });
     const { id } = created.body;
     const listed = await call('GET', '/webhooks', 'ann');
-    expect(listed.body).toEqual([
-      {
-        id,
-        url: PUBLIC_URL,
-        events: ['orders.order-confirmed', 'payments.payment-completed'],
-        createdAt: expect.any(String),
-      },
-    ]);
+    expect(listed.body).toEqual({
+      items: [
+        {
+          id,
+          url: PUBLIC_URL,
+          events: ['orders.order-confirmed', 'payments.payment-completed'],
+          createdAt: expect.any(String),
+        },
+      ],
+      next: null,
+    });
     expect(JSON.stringify(listed.body)).not.toContain(created.body.secret);
-    expect(await call('GET', `/webhooks/${id}/deliveries`, 'ann')).toEqual({ status: 200, body: [] });
+    expect(await call('GET', `/webhooks/${id}/deliveries`, 'ann')).toEqual({
+      status: 200,
+      body: { items: [], next: null },
+    });
     expect((await call('DELETE', `/webhooks/${id}`, 'ann')).status).toBe(204);
-    expect((await call('GET', '/webhooks', 'ann')).body).toEqual([]);
+    expect((await call('GET', '/webhooks', 'ann')).body.items).toEqual([]);
     expect((await call('DELETE', `/webhooks/${id}`, 'ann')).status).toBe(404);
   });
 
@@ -76,8 +82,8 @@ describe('webhooks API', () => {
     expect(theirs).toMatchObject({ status: 404, body: { code: 'WEBHOOKS_NOT_FOUND' } });
     expect(nobody.body.code).toBe(theirs.body.code);
     expect(await call('DELETE', `/webhooks/${id}`, 'bob')).toMatchObject({ status: 404 });
-    expect((await call('GET', '/webhooks', 'bob')).body).toEqual([]);
-    expect((await call('GET', '/webhooks', 'ann')).body.map((w: { id: string }) => w.id)).toContain(id);
+    expect((await call('GET', '/webhooks', 'bob')).body.items).toEqual([]);
+    expect((await call('GET', '/webhooks', 'ann')).body.items.map((w: { id: string }) => w.id)).toContain(id);
   });
 
   it('refuses unknown event types and commands with 400 WEBHOOKS_UNKNOWN_EVENT naming them', async () => {
@@ -92,7 +98,7 @@ describe('webhooks API', () => {
   it('keeps events about no user (product events) for admins: 403 for a user', async () => {
     const user = await create('cy', PUBLIC_URL, ['inventory.product-created']);
     expect(user).toMatchObject({ status: 403, body: { code: 'WEBHOOKS_EVENT_NOT_ALLOWED' } });
-    expect((await call('GET', '/webhooks', 'cy')).body).toEqual([]);
+    expect((await call('GET', '/webhooks', 'cy')).body.items).toEqual([]);
     expect((await create('admin', PUBLIC_URL, ['inventory.product-created'])).status).toBe(201);
   });
 
@@ -113,7 +119,7 @@ describe('webhooks API', () => {
         status: 400,
       });
     }
-    expect((await call('GET', '/webhooks', 'dan')).body).toEqual([]);
+    expect((await call('GET', '/webhooks', 'dan')).body.items).toEqual([]);
   });
 
   it.each([
@@ -133,7 +139,7 @@ describe('webhooks API', () => {
   ])('refuses %s (%s) with 400 WEBHOOKS_PRIVATE_TARGET', async (url) => {
     const reply = await create('eve', url);
     expect(reply).toMatchObject({ status: 400, body: { code: 'WEBHOOKS_PRIVATE_TARGET' } });
-    expect((await call('GET', '/webhooks', 'eve')).body).toEqual([]);
+    expect((await call('GET', '/webhooks', 'eve')).body.items).toEqual([]);
   });
 
   it.each(['ftp://93.184.215.14/x', 'javascript:alert(1)', 'not a url', 'https://u:p@93.184.215.14/'])(
@@ -164,7 +170,7 @@ describe('webhooks API when the bus cannot route', () => {
       expect(refused.statusCode).toBe(503);
       expect(refused.headers['retry-after']).toBe('5');
       expect(refused.json()).toMatchObject({ status: 503, code: 'WEBHOOKS_BUS_UNAVAILABLE' });
-      expect((await call('GET', '/webhooks', 'cy')).body).toEqual([]);
+      expect((await call('GET', '/webhooks', 'cy')).body.items).toEqual([]);
     } finally {
       transport.route = route;
     }

@@ -6,7 +6,7 @@ import { packageInfo } from '../../package-info.js';
 import type { SagaListing } from '../../sagas/store.js';
 import { withTimeout } from '../../time.js';
 
-/** Dead letters and sagas shown on the page (the JSON routes list them all). */
+/** Dead letters and sagas shown on the page (the JSON routes page through them all). */
 export const SHOWN_DEAD_LETTERS = 100;
 export const SHOWN_SAGAS = 25;
 /** A broker that does not answer in time must not hang the page: its figures show as unknown. */
@@ -66,15 +66,7 @@ async function healthChecks(kernel: Kernel): Promise<Record<string, HealthCheck>
 
 export async function loadDashboardView(kernel: Kernel): Promise<DashboardView> {
   const [{ stats, problem }, health] = await Promise.all([transportStats(kernel), healthChecks(kernel)]);
-  const deadLetters = kernel.listDeadLetters();
-  const lettersPerConsumer = new Map<string, number>();
-  for (const letter of deadLetters) {
-    lettersPerConsumer.set(letter.consumer, (lettersPerConsumer.get(letter.consumer) ?? 0) + 1);
-  }
-  const recentSagas = kernel
-    .listSagas()
-    .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))
-    .slice(0, SHOWN_SAGAS);
+  const lettersPerConsumer = kernel.deadLetterCounts();
   return {
     version: packageInfo.version,
     transport: kernel.transport.name,
@@ -87,10 +79,10 @@ export async function loadDashboardView(kernel: Kernel): Promise<DashboardView> 
     })),
     statsProblem: problem,
     // newest first: the one that just failed is the one an admin came for
-    deadLetters: deadLetters.slice(-SHOWN_DEAD_LETTERS).reverse(),
-    deadLetterTotal: deadLetters.length,
+    deadLetters: kernel.newestDeadLetters(SHOWN_DEAD_LETTERS),
+    deadLetterTotal: [...lettersPerConsumer.values()].reduce((sum, n) => sum + n, 0),
     sagaCounts: kernel.sagaCountsByStatus(),
-    recentSagas,
+    recentSagas: kernel.listSagas({ limit: SHOWN_SAGAS }).items,
     outbox: kernel.outboxStats(),
     generatedAt: new Date().toISOString(),
   };

@@ -22,7 +22,7 @@ describeWithBrowser('the admin dashboard in a browser (chromium)', () => {
     world.failing.add(FLAKY).add(XSS);
     world.fileNote(FLAKY);
     world.fileNote(XSS);
-    await eventually(() => expect(world.app.kernel.listDeadLetters()).toHaveLength(2));
+    await eventually(() => expect(world.app.kernel.listDeadLetters().items).toHaveLength(2));
     baseUrl = await world.app.listen({ host: '127.0.0.1', port: 0 });
     browser = await launchChromium();
   });

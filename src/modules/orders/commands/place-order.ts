@@ -1,8 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, sql } from 'drizzle-orm';
 import { type Db, HttpProblem, type ModuleContext, preparedOnce, type Tx } from '../../../kernel/index.js';
 import { orderPlaced } from '../contracts.js';
 import { ordersCatalogue, ordersOrders, type PricedLineRow } from '../schema.js';
+import type { OrdersSettings } from '../settings.js';
 
 export interface OrderLineInput {
   readonly sku: string;
@@ -23,10 +24,27 @@ export interface PlacedOrder {
   readonly replayed: boolean;
 }
 
-/** Lines of the same sku are merged into one (first position kept). */
+/** The most units of one sku an order may hold (one line, or the lines of that sku added up). */
+export const MAX_LINE_QUANTITY = 1000;
+/** The most lines an order may have. */
+export const MAX_LINES = 100;
+
+/**
+ * Lines of the same sku are merged into one (first position kept). The merged quantity obeys the
+ * per-line limit too (a 400 naming the sku): otherwise 100 lines of 1000 would make one of 100000.
+ */
 export function mergeLines(items: readonly OrderLineInput[]): OrderLineInput[] {
   const merged = new Map<string, number>();
   for (const { sku, quantity } of items) merged.set(sku, (merged.get(sku) ?? 0) + quantity);
+  const over = [...merged].filter(([, quantity]) => quantity > MAX_LINE_QUANTITY);
+  if (over.length > 0) {
+    const named = over.map(([sku, quantity]) => `${sku} (${quantity})`).join(', ');
+    throw new HttpProblem(
+      400,
+      'ORDERS_QUANTITY_OVER_LIMIT',
+      `the lines of a sku add up to more than ${MAX_LINE_QUANTITY} units: ${named}`,
+    );
+  }
   return [...merged].map(([sku, quantity]) => ({ sku, quantity }));
 }
 
@@ -57,6 +75,50 @@ const insertOrder = (db: Db) =>
       updatedAt: sql.placeholder('now'),
     })
     .prepare();
+
+/** The per-user placement limit counts the orders placed in the last minute (a sliding window). */
+export const PLACEMENT_WINDOW_MS = 60_000;
+
+/** The `skip + 1`-th newest order of the user placed after `since` (index orders_orders_user). */
+const newestPlacedSince = (db: Db) =>
+  db
+    .select({ createdAt: ordersOrders.createdAt })
+    .from(ordersOrders)
+    .where(
+      and(
+        eq(ordersOrders.userId, sql.placeholder('userId')),
+        gt(ordersOrders.createdAt, sql.placeholder('since')),
+      ),
+    )
+    .orderBy(desc(ordersOrders.createdAt))
+    .limit(1)
+    .offset(sql.placeholder('skip'))
+    .prepare();
+
+/**
+ * 429 ORDERS_RATE_LIMITED when the user placed `max` orders in the last minute; `retry-after` is
+ * when the oldest of those leaves the window. Counted in the placing transaction (BEGIN IMMEDIATE:
+ * concurrent requests, and instances sharing the database, cannot slip past it together), and
+ * only orders placed count: a replay, or a request refused for an unknown sku, wrote nothing.
+ */
+function checkPlacementLimit(tx: Tx, userId: string, max: number, now: number): void {
+  const oldestCounted = preparedOnce(tx.db, newestPlacedSince).get({
+    userId,
+    since: now - PLACEMENT_WINDOW_MS,
+    skip: max - 1,
+  });
+  if (!oldestCounted) return;
+  const retryAfterSeconds = Math.max(
+    1,
+    Math.ceil((oldestCounted.createdAt + PLACEMENT_WINDOW_MS - now) / 1000),
+  );
+  throw new HttpProblem(
+    429,
+    'ORDERS_RATE_LIMITED',
+    `at most ${max} orders per user per minute; the next one can be placed in ${retryAfterSeconds} s`,
+    { retryAfterSeconds },
+  );
+}
 
 /** Prices every line from the local catalogue (one prepared lookup per line); an unknown sku is a 400 naming it. */
 function priceLines(tx: Tx, lines: readonly OrderLineInput[]): PricedLineRow[] {
@@ -91,9 +153,10 @@ function replay(tx: Tx, userId: string, key: string, hash: string): PlacedOrder 
 /**
  * Places an order: prices it from the local catalogue, stores it `pending` and stages
  * `orders.order-placed` (which starts the checkout saga), all in one transaction. With an
- * Idempotency-Key, the same user and key answer the first order again and write nothing.
+ * Idempotency-Key, the same user and key answer the first order again and write nothing. A user
+ * places at most `ordersPerUserPerMinute` orders a minute.
  */
-export function placeOrder(ctx: ModuleContext, input: PlaceOrderInput): PlacedOrder {
+export function placeOrder(ctx: ModuleContext<OrdersSettings>, input: PlaceOrderInput): PlacedOrder {
   const lines = mergeLines(input.items);
   const hash = fingerprint(lines);
   const key = input.idempotencyKey;
@@ -101,9 +164,10 @@ export function placeOrder(ctx: ModuleContext, input: PlaceOrderInput): PlacedOr
     const earlier = key === undefined ? undefined : replay(tx, input.userId, key, hash);
     if (earlier) return earlier;
     const items = priceLines(tx, lines);
+    const now = Date.now();
+    checkPlacementLimit(tx, input.userId, ctx.settings.ordersPerUserPerMinute, now);
     const totalCents = items.reduce((sum, line) => sum + line.priceCents * line.quantity, 0);
     const id = randomUUID();
-    const now = Date.now();
     preparedOnce(tx.db, insertOrder).run({
       id,
       userId: input.userId,

@@ -78,7 +78,7 @@ export class StandInApp {
   async deliveries(sub: string, id: string): Promise<DeliveryView[]> {
     const response = await this.http.inject({ url: `/webhooks/${id}/deliveries`, headers: this.#auth(sub) });
     expect(response.statusCode, response.body).toBe(200);
-    return response.json();
+    return response.json().items;
   }
 
   /** Stages an order-confirmed about this user, as the orders module would. */

@@ -352,7 +352,9 @@ describe.skipIf(skip)('rabbitmq transport scenarios', () => {
       });
       channel.sendToQueue(partitionQueue(t, 'alpha.things', 1), Buffer.from(JSON.stringify({ hello: 1 })));
       await channel.waitForConfirms();
-      await eventually(() => expect(tk.kernel.listDeadLetters({ consumer: 'alpha.things' })).toHaveLength(2));
+      await eventually(() =>
+        expect(tk.kernel.listDeadLetters({ consumer: 'alpha.things' }).items).toHaveLength(2),
+      );
       const dlq = deadLetterQueue(t, 'alpha');
       expect(dlq).toBe(`${namespace}dlq.alpha.retry`);
       // the copies are written after the dead letters are recorded: gather them as they come

@@ -125,7 +125,7 @@ export class Harness {
   }
 
   deadLetters(module: ConsumerModule): DeadLetter[] {
-    return this.tk.kernel.listDeadLetters({ consumer: `${module}.things` });
+    return this.tk.kernel.listDeadLetters({ consumer: `${module}.things` }).items;
   }
 
   /** The endpoint the transport was given for a consumer module (by the latest kernel). */
