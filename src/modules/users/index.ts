@@ -27,6 +27,7 @@
 import { defineModule, type ModuleContext, perModule } from '../../kernel/index.js';
 import { seedAdmin } from './commands/seed-admin.js';
 import { userRegistered } from './contracts.js';
+import { usersErrors } from './errors.js';
 import { hashingLanes } from './password.js';
 import { usersRoutes } from './routes.js';
 import { readUsersSettings, type UsersSettings } from './settings.js';
@@ -36,6 +37,7 @@ const hashingOf = perModule((ctx: ModuleContext<UsersSettings>) => hashingLanes(
 
 export const usersModule = defineModule({
   name: 'users',
+  errors: usersErrors,
   settings: readUsersSettings,
   http: {
     prefixes: ['/auth', '/users'],
