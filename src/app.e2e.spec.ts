@@ -165,6 +165,7 @@ describe('the app over HTTP', () => {
     expect(response.statusCode).toBe(200);
     const links = {
       docs: '/docs',
+      errors: '/docs/errors',
       openapi: '/openapi.json',
       asyncapi: '/asyncapi.json',
       admin: '/admin',
