@@ -516,13 +516,13 @@ async function replayDeadLetters(api: Api, adminToken: string): Promise<StepResu
 
 // ---- helpers of the steps ----
 
-/** POST /auth/login; the login rate limit (10 a minute per address) is waited out, as it asks. */
+/** POST /auth/login; a 429 (failed logins are limited) is waited out for a while, as its retry-after asks. */
 async function logIn(api: Api, email: string, password: string): Promise<Reply> {
   for (let attempt = 1; ; attempt++) {
     const reply = await api.request('POST', '/auth/login', { body: { email, password } });
     if (reply.status !== 429 || attempt === 3) return reply;
     const seconds = Math.min(Number(reply.headers.get('retry-after')) || 10, 60);
-    console.log(`    the login rate limit answered 429: waiting ${seconds} s as its retry-after says`);
+    console.log(`    the failed-login limit answered 429: waiting ${seconds} s as its retry-after says`);
     await sleep(seconds * 1000);
   }
 }

@@ -165,6 +165,7 @@ describe('the app over HTTP', () => {
     expect(response.statusCode).toBe(200);
     const links = {
       docs: '/docs',
+      errors: '/docs/errors',
       openapi: '/openapi.json',
       asyncapi: '/asyncapi.json',
       admin: '/admin',
@@ -189,6 +190,18 @@ describe('the app over HTTP', () => {
     const response = await app.inject('/nope');
     expect(response.statusCode).toBe(404);
     expect(response.json()).toMatchObject({ status: 404, code: 'HTTP_NOT_FOUND' });
+  });
+
+  it("points a problem's type at its code's entry on /docs/errors, which every process serves", async () => {
+    const problem = (await app.inject('/nope')).json();
+    expect(problem.type).toBe('/docs/errors#HTTP_NOT_FOUND');
+    const page = await app.inject({ url: problem.type.split('#')[0], headers: { accept: 'text/html' } });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('<section id="HTTP_NOT_FOUND">');
+    const listed = (await app.inject('/docs/errors')).json();
+    expect(listed.errors).toContainEqual(
+      expect.objectContaining({ code: 'HTTP_NOT_FOUND', owner: 'kernel' }),
+    );
   });
 
   it('answers a method a path does not have with 405 and the methods it has in allow', async () => {

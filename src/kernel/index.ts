@@ -24,6 +24,7 @@ export {
   type SortKey,
 } from './http/pagination.js';
 export { matchesPath } from './http/path-pattern.js';
+export { clientKey, type RateCounters, type WindowCount } from './http/rate-counters.js';
 export { currentContext } from './messaging/context.js';
 export type { DeadLetter, DeadLetterFilter } from './messaging/dead-letters.js';
 export type { Envelope, MessageDraft } from './messaging/envelope.js';

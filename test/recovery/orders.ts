@@ -39,15 +39,17 @@ export async function openShop(deployment: RecoveryDeployment, count: number): P
   return { admin, sku, users };
 }
 
-/** Registers and logs in user `i` from an address of its own (the login limit is per address). */
+/** Signs user `i` up and in from an address of its own (sign-ups and logins are limited per address). */
 async function register(api: Api, i: number): Promise<Account> {
   const email = `shopper-${i}-${suffix()}@recovery.test`;
+  const headers = { 'x-forwarded-for': `10.13.0.${i + 1}` };
   const created = await api.expect(201, 'POST', '/auth/register', {
     body: { email, password: USER_PASSWORD, name: `Shopper ${i}` },
+    headers,
   });
   const session = await api.expect(200, 'POST', '/auth/login', {
     body: { email, password: USER_PASSWORD },
-    headers: { 'x-forwarded-for': `10.13.0.${i + 1}` },
+    headers,
   });
   return { id: created.id, email, token: session.token };
 }

@@ -15,7 +15,7 @@ export interface Answer {
 export interface CallOptions {
   readonly token?: string;
   readonly body?: unknown;
-  /** The client address (the login rate limit counts per address). */
+  /** The client address (sign-ups and failed logins are limited per address). */
   readonly localAddress?: string;
 }
 

@@ -21,13 +21,13 @@ export interface Shop {
   accepted: number;
 }
 
-/** Each login from its own loopback address: the login rate limit counts per address. */
-const loginAddress = (i: number) => `127.0.${1 + Math.floor(i / 250)}.${2 + (i % 250)}`;
+/** Each user signs up and logs in from its own loopback address: sign-ups are limited per address. */
+const clientAddress = (i: number) => `127.0.${1 + Math.floor(i / 250)}.${2 + (i % 250)}`;
 
 async function login(client: HttpClient, email: string, password: string, i: number): Promise<string> {
   const answer = await client.expect(200, 'POST', '/auth/login', {
     body: { email, password },
-    localAddress: loginAddress(i),
+    localAddress: clientAddress(i),
   });
   return answer.body.token as string;
 }
@@ -47,6 +47,7 @@ export async function setUpShop(client: HttpClient, userCount: number): Promise<
       const email = `bench-user-${i}@bench.test`;
       await client.expect(201, 'POST', '/auth/register', {
         body: { email, password: USER_PASSWORD, name: `Bench User ${i}` },
+        localAddress: clientAddress(i + 1),
       });
       const token = await login(client, email, USER_PASSWORD, i + 1);
       await client.expect(201, 'POST', '/payments/deposits', {

@@ -48,7 +48,7 @@ export function e2eRows(options: BenchOptions): E2eRows {
     `\`npm start\` runs compiled code) in a child process with NODE_ENV=production, LOG_LEVEL=warn, every ` +
     `module, listening on 127.0.0.1 on a free port; the load generator is the bench process (node:http, ` +
     `keep-alive). Setup through the API: admin from ADMIN_EMAIL/ADMIN_PASSWORD, 5 products with 10⁹ in ` +
-    `stock, ${plan.users} users (each logs in from its own loopback address: the login rate limit) with ` +
+    `stock, ${plan.users} users (each signs up and logs in from its own loopback address: sign-ups are limited per address) with ` +
     `10¹¹ cents each; every order is one unit of one product, users and products round-robin; ` +
     `${plan.warmupSeconds > 0 ? `${plan.warmupSeconds} s at ${plan.fixedRate}/s of warm-up first` : 'no warm-up'}. Order-to-terminal latency = the order's ` +
     '`updatedAt` (stamped by the app in the transaction that makes it terminal) − the time the bench wrote ' +

@@ -3,6 +3,7 @@ import { registerAdminRoutes } from '../http/admin-routes.js';
 import { registerAsyncApiRoute } from '../http/asyncapi.js';
 import { registerBullBoard } from '../http/bull-board.js';
 import { registerDashboard } from '../http/dashboard/routes.js';
+import { registerErrorDocs } from '../http/error-docs.js';
 import { registerIndexRoute } from '../http/index-route.js';
 import { createHttpServer } from '../http/server.js';
 import type { RetryPolicy } from '../messaging/retry.js';
@@ -63,6 +64,7 @@ export async function createHost(config: Config, options: HostOptions): Promise<
   app.decorate('kernel', kernel);
   app.addHook('onClose', () => kernel.stop());
   registerIndexRoute(app);
+  registerErrorDocs(app, options.catalogue);
   registerObservabilityRoutes(app, kernel);
   registerAdminRoutes(app, kernel);
   registerDashboard(app, kernel);

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { problemTypeOf } from './error-docs.js';
 
 /** An error with an HTTP status and a stable code (`<MODULE>_<WHAT>`), answered as problem+json. */
 export class HttpProblem extends Error {
@@ -77,7 +78,7 @@ export function sendProblem(
   problem: Omit<ProblemBody, 'type' | 'title'> & { title?: string },
 ): FastifyReply {
   const body: ProblemBody = {
-    type: `about:blank#${problem.code}`,
+    type: problemTypeOf(problem.code),
     title: problem.title ?? defaultTitle(problem.status),
     ...problem,
   };

@@ -5,6 +5,7 @@ import { html } from './dashboard/html.js';
 /** What every process serves, for a person or a client that starts at `/`. */
 export const INDEX_LINKS = {
   docs: '/docs',
+  errors: '/docs/errors',
   openapi: '/openapi.json',
   asyncapi: '/asyncapi.json',
   admin: '/admin',
@@ -14,6 +15,7 @@ export const INDEX_LINKS = {
 
 const TITLES: Readonly<Record<keyof typeof INDEX_LINKS, string>> = {
   docs: 'API docs (OpenAPI UI)',
+  errors: 'Error codes (where each problem type points)',
   openapi: 'OpenAPI document',
   asyncapi: 'AsyncAPI document (the messages)',
   admin: 'Admin dashboard',

@@ -1,6 +1,6 @@
 /**
  * Rate limits hold across instances: with `RATE_LIMIT_STORE=redis` (the default on a broker
- * transport) two servers count one client's requests together. Needs Redis; skipped without it
+ * transport) two servers count one client's requests together, and share `app.rateCounters`. Needs Redis; skipped without it
  * (a failure with REQUIRE_BROKERS=1).
  */
 import { randomBytes } from 'node:crypto';
@@ -51,6 +51,30 @@ describe.skipIf(skip !== undefined && process.env.REQUIRE_BROKERS !== '1')('rate
     expect((await hit(b, '10.9.9.9')).statusCode).toBe(200);
     // another deployment (namespace) is counted apart
     expect((await hit(await server(`${namespace}-other`))).statusCode).toBe(200);
+  });
+
+  it('shares app.rateCounters across instances: add, peek, take back and clear see one count', async () => {
+    if (skip) throw new Error(`Redis is required (REQUIRE_BROKERS=1): ${skip}`);
+    const namespace = `rl-${randomBytes(4).toString('hex')}`;
+    const [a, b] = [(await server(namespace)).rateCounters, (await server(namespace)).rateCounters];
+    expect(await a.peek('failures')).toEqual({ count: 0, resetInMs: 0 });
+    expect(await a.add('failures', 60_000)).toMatchObject({ count: 1 });
+    const second = await b.add('failures', 60_000);
+    expect(second.count).toBe(2);
+    expect(second.resetInMs).toBeGreaterThan(0);
+    expect(second.resetInMs).toBeLessThanOrEqual(60_000);
+    expect((await a.peek('failures')).count).toBe(2);
+    await b.takeBack('failures');
+    expect((await a.peek('failures')).count).toBe(1);
+    await a.takeBack('failures');
+    await a.takeBack('failures'); // never below zero
+    expect((await b.peek('failures')).count).toBe(0);
+    await a.add('failures', 60_000);
+    await b.clear('failures');
+    expect(await a.peek('failures')).toEqual({ count: 0, resetInMs: 0 });
+    // another deployment (namespace) is counted apart
+    await a.add('failures', 60_000);
+    expect((await (await server(`${namespace}-other`)).rateCounters.peek('failures')).count).toBe(0);
   });
 
   it('believes X-Forwarded-For only from TRUST_PROXY addresses', async () => {

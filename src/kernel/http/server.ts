@@ -13,6 +13,7 @@ import { HttpProblem, problemErrorHandler } from './errors.js';
 import { recordRoutesForAllow } from './method-not-allowed.js';
 import { type DocumentParts, mergedOpenApi } from './openapi.js';
 import { registerQueryIntegers } from './query-integers.js';
+import { memoryRateCounters, redisRateCounters } from './rate-counters.js';
 import { rateLimitRedis } from './rate-limit-store.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -20,7 +21,8 @@ export const BODY_LIMIT_BYTES = 1024 * 1024;
 /**
  * The HTTP plumbing every process shares: strict validation (unknown fields and wrong types are
  * rejected, never dropped or coerced), problem+json errors, correlation ids, JWT auth, per-route
- * rate limits, and an OpenAPI document built from the routes' schemas.
+ * rate limits (and `app.rateCounters` in the same store, for limits a module counts itself), and
+ * an OpenAPI document built from the routes' schemas.
  */
 export async function createHttpServer(log: Logger, config: Config): Promise<HttpApp> {
   const app = Fastify({
@@ -47,6 +49,10 @@ export async function createHttpServer(log: Logger, config: Config): Promise<Htt
     errorResponseBuilder: (_request, context) =>
       new HttpProblem(429, 'HTTP_RATE_LIMITED', `too many requests; retry in ${context.after}`),
   });
+  app.decorate(
+    'rateCounters',
+    store ? redisRateCounters(store.redis, store.nameSpace) : memoryRateCounters(),
+  );
   await app.register(swagger, {
     openapi: {
       info: {

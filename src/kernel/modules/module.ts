@@ -83,6 +83,12 @@ export interface ModuleDefinition<Settings = unknown> {
   readonly settings?: (read: SettingsReader) => Settings;
   /** The module's HTTP prefixes and public routes (none: it has no routes a gateway proxies). */
   readonly http?: ModuleHttp;
+  /**
+   * Every problem code the module's routes answer with (`<MODULE>_<WHAT>`), and what it means to a
+   * caller: served at `/docs/errors`, where each problem's `type` points (a spec checks that every
+   * code the module's source throws is here).
+   */
+  readonly errors?: Readonly<Record<string, string>>;
   /** The messages this module owns (its events, and the commands it accepts). */
   readonly messages?: readonly AnyMessageDefinition[];
   /** Commands of other modules this module sends (so it can stage them wherever their owner runs). */

@@ -16,11 +16,13 @@
  * - Publishes, handles, tables, sagas: none.
  */
 import { defineModule } from '../../kernel/index.js';
+import { gatewayErrors } from './errors.js';
 import { gatewayRoutes } from './routes.js';
 import { readGatewaySettings } from './settings.js';
 
 export const gatewayModule = defineModule({
   name: 'gateway',
+  errors: gatewayErrors,
   settings: readGatewaySettings,
   routes: gatewayRoutes,
 });

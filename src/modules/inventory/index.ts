@@ -22,12 +22,14 @@ import {
   stockReleased,
   stockReserved,
 } from './contracts.js';
+import { inventoryErrors } from './errors.js';
 import { onReleaseStock } from './handlers/on-release-stock.js';
 import { onReserveStock } from './handlers/on-reserve-stock.js';
 import { inventoryRoutes } from './routes.js';
 
 export const inventoryModule = defineModule({
   name: 'inventory',
+  errors: inventoryErrors,
   http: {
     prefixes: ['/inventory'],
     publicRoutes: [

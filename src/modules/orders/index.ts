@@ -31,6 +31,7 @@ import {
   refundPayment,
 } from '../payments/contracts.js';
 import { orderCancelled, orderConfirmed, orderPaymentFailed, orderPlaced } from './contracts.js';
+import { ordersErrors } from './errors.js';
 import { onFlowMessage, onOwnFlowMessageStaged } from './handlers/on-flow-message.js';
 import { onProductChanged } from './handlers/on-product-changed.js';
 import { ordersRoutes } from './routes.js';
@@ -61,6 +62,7 @@ const ownTypes = new Set<string>([...ownMessages, ...sentCommands].map((m) => m.
 
 export const ordersModule = defineModule({
   name: 'orders',
+  errors: ordersErrors,
   settings: readOrdersSettings,
   http: { prefixes: ['/orders'] },
   messages: ownMessages,

@@ -25,12 +25,14 @@ import {
   paymentRefunded,
   refundPayment,
 } from './contracts.js';
+import { paymentsErrors } from './errors.js';
 import { onChargePayment } from './handlers/on-charge-payment.js';
 import { onRefundPayment } from './handlers/on-refund-payment.js';
 import { paymentsRoutes } from './routes.js';
 
 export const paymentsModule = defineModule({
   name: 'payments',
+  errors: paymentsErrors,
   http: { prefixes: ['/payments'] },
   messages: [fundsDeposited, chargePayment, refundPayment, paymentCompleted, paymentFailed, paymentRefunded],
   routes: paymentsRoutes,

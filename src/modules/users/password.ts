@@ -24,44 +24,126 @@ const FORMAT =
   /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9+/]+={0,2})\$([A-Za-z0-9+/]+={0,2})$/;
 
 /**
- * Derivations running at once, and waiting. Each one holds 128 MiB while it runs: four at once
+ * Derivations running at once in a process. Each one holds 128 MiB while it runs: four at once
  * (the libuv pool's size) took the process 512 MiB past its usual size, and left no pool thread
- * for file and DNS work. Past the queue, a derivation is refused at once (503, retry-after):
- * a burst of sign-ups or sign-ins waits its turn, a flood is turned away.
+ * for file and DNS work.
  */
 export const DERIVATIONS_AT_ONCE = 2;
-export const DERIVATIONS_QUEUED = 100;
-const derivations = bulkhead(DERIVATIONS_AT_ONCE, DERIVATIONS_QUEUED);
+/**
+ * Sign-ups take at most one of those at once, so a flood of them (anonymous, each one a new
+ * hash) always leaves a derivation to sign-ins: a login is never starved by sign-ups.
+ */
+export const SIGN_UPS_AT_ONCE = 1;
 
-const busy = () =>
-  new HttpProblem(503, 'USERS_BUSY', 'too many sign-ins and sign-ups at once; try again shortly', {
-    retryAfterSeconds: 1,
-  });
+/** How many derivations may wait, per lane (USERS_LOGIN_HASH_QUEUE, USERS_REGISTER_HASH_QUEUE). */
+export interface HashingQueues {
+  readonly signIn: number;
+  readonly signUp: number;
+}
 
-async function derive(password: string, salt: Buffer, params: Params, keyLength: number): Promise<Buffer> {
-  const options: ScryptOptions = { N: 2 ** params.ln, r: params.r, p: params.p, maxmem: MAX_MEMORY };
-  try {
-    return await derivations.execute(
-      () =>
-        new Promise<Buffer>((resolve, reject) => {
-          // Async: runs on the libuv thread pool, never on the event loop.
-          scrypt(password.normalize('NFC'), salt, keyLength, options, (error, key) =>
-            error ? reject(error) : resolve(key),
-          );
-        }),
-    );
-  } catch (error) {
-    throw error instanceof BulkheadRejectedError ? busy() : error;
-  }
+/**
+ * What a sign-in's budgets do around its verification, while it holds its derivation: `before`
+ * when the derivation has its turn (what it throws is thrown instead of deriving), `after` with
+ * the comparison's outcome, before the derivation goes to the next in line. So guesses queued up
+ * together, which all found the budget unspent when they arrived, are each checked again in turn
+ * against the failures of those before them.
+ */
+export interface VerificationGuard {
+  before(): Promise<void>;
+  after(matched: boolean): Promise<void>;
+}
+
+/** Hashing and verification through one lane's bounded queue. */
+export interface PasswordHashing {
+  /** A new self-describing hash of `password`, salted. */
+  hash(password: string): Promise<string>;
+  /** Constant-time comparison of the derived key; false for a malformed stored hash. */
+  verify(password: string, stored: string, guard?: VerificationGuard): Promise<boolean>;
+  /**
+   * Spends the same work as a real verification and answers false: used for unknown emails, so
+   * that the answer time does not tell whether an account exists.
+   */
+  verifyNothing(password: string, guard?: VerificationGuard): Promise<false>;
+}
+
+/**
+ * The two lanes to the derivations: sign-ins (login, and the admin seed at start) and sign-ups.
+ * Past its lane's queue a derivation is refused at once (503 USERS_BUSY, retry-after): a burst
+ * waits its turn, a flood is turned away, and a flood in one lane never fills the other's queue.
+ */
+export interface HashingLanes {
+  readonly signIn: PasswordHashing;
+  readonly signUp: PasswordHashing;
+}
+
+export function hashingLanes(queues: HashingQueues): HashingLanes {
+  // The lanes let at most DERIVATIONS_AT_ONCE sign-ins and SIGN_UPS_AT_ONCE sign-ups in, so at
+  // most SIGN_UPS_AT_ONCE of them wait here, in arrival order.
+  const derivations = bulkhead(DERIVATIONS_AT_ONCE, SIGN_UPS_AT_ONCE);
+  const lane = (atOnce: number, queued: number, what: string): PasswordHashing => {
+    const entry = bulkhead(atOnce, queued);
+    return hashingThrough(async (work) => {
+      try {
+        return await entry.execute(() => derivations.execute(work));
+      } catch (error) {
+        if (!(error instanceof BulkheadRejectedError)) throw error;
+        throw new HttpProblem(503, 'USERS_BUSY', `too many ${what} at once; try again shortly`, {
+          retryAfterSeconds: 1,
+        });
+      }
+    });
+  };
+  return {
+    signIn: lane(DERIVATIONS_AT_ONCE, queues.signIn, 'sign-ins'),
+    signUp: lane(SIGN_UPS_AT_ONCE, queues.signUp, 'sign-ups'),
+  };
+}
+
+type Lane = <T>(work: () => Promise<T>) => Promise<T>;
+
+function hashingThrough(lane: Lane): PasswordHashing {
+  const derive = (password: string, salt: Buffer, params: Params, keyLength: number): Promise<Buffer> => {
+    const options: ScryptOptions = { N: 2 ** params.ln, r: params.r, p: params.p, maxmem: MAX_MEMORY };
+    return new Promise<Buffer>((resolve, reject) => {
+      // Async: runs on the libuv thread pool, never on the event loop.
+      scrypt(password.normalize('NFC'), salt, keyLength, options, (error, key) =>
+        error ? reject(error) : resolve(key),
+      );
+    });
+  };
+  /** Derives and compares in one turn of the lane, with the guard's checks around it. */
+  const compare = (password: string, parsed: Parsed, guard: VerificationGuard | undefined) =>
+    lane(async () => {
+      await guard?.before();
+      const key = await derive(password, parsed.salt, parsed, parsed.key.length);
+      const matched = timingSafeEqual(key, parsed.key);
+      await guard?.after(matched);
+      return matched;
+    });
+  return {
+    hash: async (password) => {
+      const salt = randomBytes(SALT_BYTES);
+      const key = await lane(() => derive(password, salt, CURRENT, KEY_BYTES));
+      return `$scrypt$ln=${CURRENT.ln},r=${CURRENT.r},p=${CURRENT.p}$${b64(salt)}$${b64(key)}`;
+    },
+    verify: async (password, stored, guard) => {
+      const parsed = parse(stored);
+      if (!parsed || parsed.key.length === 0) return false;
+      return compare(password, parsed, guard);
+    },
+    verifyNothing: async (password, guard) => {
+      // a key of the right length that no password derives to (random salt, key all zeros)
+      await compare(
+        password,
+        { ...CURRENT, salt: randomBytes(SALT_BYTES), key: Buffer.alloc(KEY_BYTES) },
+        guard,
+      );
+      return false;
+    },
+  };
 }
 
 const b64 = (buffer: Buffer) => buffer.toString('base64').replace(/=+$/, '');
-
-export async function hashPassword(password: string): Promise<string> {
-  const salt = randomBytes(SALT_BYTES);
-  const key = await derive(password, salt, CURRENT, KEY_BYTES);
-  return `$scrypt$ln=${CURRENT.ln},r=${CURRENT.r},p=${CURRENT.p}$${b64(salt)}$${b64(key)}`;
-}
 
 interface Parsed extends Params {
   readonly salt: Buffer;
@@ -79,23 +161,6 @@ function parse(stored: string): Parsed | undefined {
     salt: Buffer.from(salt ?? '', 'base64'),
     key: Buffer.from(key ?? '', 'base64'),
   };
-}
-
-/** Constant-time comparison of the derived key; false for a malformed stored hash. */
-export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const parsed = parse(stored);
-  if (!parsed || parsed.key.length === 0) return false;
-  const key = await derive(password, parsed.salt, parsed, parsed.key.length);
-  return timingSafeEqual(key, parsed.key);
-}
-
-/**
- * Spends the same work as a real verification and answers false: used for unknown emails, so
- * that the answer time does not tell whether an account exists.
- */
-export async function verifyNothing(password: string): Promise<false> {
-  await derive(password, randomBytes(SALT_BYTES), CURRENT, KEY_BYTES);
-  return false;
 }
 
 /** True when the stored hash was made with other parameters than the current ones. */

@@ -1,23 +1,12 @@
 import { randomBytes, scryptSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import {
-  DERIVATIONS_AT_ONCE,
-  DERIVATIONS_QUEUED,
-  hashPassword,
-  needsRehash,
-  verifyNothing,
-  verifyPassword,
-} from './password.js';
-
-/** A stored hash at a tiny cost (N=2^4), so a test can run many verifications. */
-function cheapHash(password: string): string {
-  const salt = randomBytes(16);
-  const key = scryptSync(password, salt, 32, { N: 2 ** 4, r: 8, p: 1 });
-  const b64 = (b: Buffer) => b.toString('base64').replace(/=+$/, '');
-  return `$scrypt$ln=4,r=8,p=1$${b64(salt)}$${b64(key)}`;
-}
+import { DERIVATIONS_AT_ONCE, hashingLanes, needsRehash, SIGN_UPS_AT_ONCE } from './password.js';
+import { cheapHash } from './testing/cheap-hash.js';
 
 describe('password hashing (scrypt)', () => {
+  const lanes = hashingLanes({ signIn: 100, signUp: 10 });
+  const { hash: hashPassword, verify: verifyPassword, verifyNothing } = lanes.signIn;
+
   it('makes a self-describing hash at N=2^17, r=8, p=1 with a 16-byte salt, that verifies', async () => {
     const hash = await hashPassword('correct horse battery');
     const [, scheme, params, salt = '', key = ''] = hash.split('$');
@@ -57,14 +46,18 @@ describe('password hashing (scrypt)', () => {
     expect(await verifyNothing('anything at all')).toBe(false);
   });
 
-  it('derives two keys at once at most: six at once take the memory of two derivations, not four', async () => {
+  it('derives two keys at once at most, over both lanes: six at once take the memory of two derivations, not four', async () => {
     const before = process.memoryUsage.rss();
     let peak = before;
     const sampler = setInterval(() => {
       peak = Math.max(peak, process.memoryUsage.rss());
     }, 5);
     try {
-      await Promise.all(Array.from({ length: 6 }, () => hashPassword('many at once')));
+      await Promise.all(
+        [lanes.signIn, lanes.signUp].flatMap((lane) =>
+          Array.from({ length: 3 }, () => lane.hash('many at once')),
+        ),
+      );
     } finally {
       clearInterval(sampler);
     }
@@ -74,16 +67,40 @@ describe('password hashing (scrypt)', () => {
     expect(grownMiB).toBeLessThan(128 * DERIVATIONS_AT_ONCE + 100);
   });
 
-  it('refuses a derivation past the queue with 503 USERS_BUSY and retry-after, then takes them again', async () => {
-    const stored = cheapHash('queued');
-    const capacity = DERIVATIONS_AT_ONCE + DERIVATIONS_QUEUED;
-    const accepted = Array.from({ length: capacity }, () => verifyPassword('queued', stored));
-    await expect(verifyPassword('queued', stored)).rejects.toMatchObject({
-      status: 503,
-      code: 'USERS_BUSY',
-      retryAfterSeconds: 1,
-    });
-    expect(await Promise.all(accepted)).toEqual(Array.from({ length: capacity }, () => true));
-    expect(await verifyPassword('queued', stored)).toBe(true);
+  it.each([
+    ['sign-ins', 'signIn', DERIVATIONS_AT_ONCE],
+    ['sign-ups', 'signUp', SIGN_UPS_AT_ONCE],
+  ] as const)(
+    'refuses %s past their own queue with 503 USERS_BUSY and retry-after, then takes them again',
+    async (what, lane, atOnce) => {
+      const queued = 3;
+      const { verify } = hashingLanes({ signIn: queued, signUp: queued })[lane];
+      const stored = cheapHash('queued');
+      const accepted = Array.from({ length: atOnce + queued }, () => verify('queued', stored));
+      await expect(verify('queued', stored)).rejects.toMatchObject({
+        status: 503,
+        code: 'USERS_BUSY',
+        message: `too many ${what} at once; try again shortly`,
+        retryAfterSeconds: 1,
+      });
+      expect(await Promise.all(accepted)).toEqual(accepted.map(() => true));
+      expect(await verify('queued', stored)).toBe(true);
+    },
+  );
+
+  it('keeps a derivation for sign-ins while sign-ups fill their lane: a sign-in neither waits behind them nor is refused', async () => {
+    const { signIn, signUp } = hashingLanes({ signIn: 0, signUp: 8 });
+    const stored = cheapHash('lanes', 12);
+    let signUpsDone = 0;
+    const signUps = Array.from({ length: SIGN_UPS_AT_ONCE + 8 }, () =>
+      signUp.verify('lanes', stored).then(() => signUpsDone++),
+    );
+    await expect(signUp.verify('lanes', stored)).rejects.toMatchObject({ code: 'USERS_BUSY' });
+    // no sign-in queue at all (0): it is taken only because a derivation is free for it
+    expect(await signIn.verify('lanes', stored)).toBe(true);
+    const doneWhenSignedIn = signUpsDone;
+    await Promise.all(signUps);
+    // it ran beside the first sign-up, not after the nine queued
+    expect(doneWhenSignedIn).toBeLessThanOrEqual(SIGN_UPS_AT_ONCE + 1);
   });
 });

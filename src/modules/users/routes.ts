@@ -1,14 +1,19 @@
 import { Type } from 'typebox';
 import {
   authenticate,
+  clientKey,
   type HttpApp,
   HttpProblem,
   type ModuleContext,
+  ProblemSchema as Problem,
   TOKEN_TTL_SECONDS,
 } from '../../kernel/index.js';
 import { logIn } from './commands/log-in.js';
 import { registerUser } from './commands/register-user.js';
+import { attemptLimits } from './limits.js';
+import type { HashingLanes } from './password.js';
 import { findUserById } from './queries.js';
+import type { UsersSettings } from './settings.js';
 
 const strict = { additionalProperties: false } as const;
 const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
@@ -38,38 +43,55 @@ const Me = Type.Object(
   strict,
 );
 
-/** Login attempts per client IP and minute (brute-force brake). */
-export const LOGIN_RATE_LIMIT = { max: 10, timeWindow: '1 minute' } as const;
-
-export function usersRoutes(app: HttpApp, ctx: ModuleContext): void {
+export function usersRoutes(app: HttpApp, ctx: ModuleContext<UsersSettings>, hashing: HashingLanes): void {
+  const limits = attemptLimits(app.rateCounters, ctx.settings);
   app.post(
     '/auth/register',
     {
       schema: {
         tags: ['users'],
         summary: 'Create an account',
+        description:
+          'Limited per client address (USERS_REGISTER_PER_IP per USERS_REGISTER_WINDOW_SECONDS): past it, ' +
+          '429 with retry-after. 503 USERS_BUSY (retry-after) when too many sign-ups wait for hashing.',
         body: RegisterBody,
-        response: { 201: RegisteredUser },
+        response: { 201: RegisteredUser, 400: Problem, 409: Problem, 429: Problem, 503: Problem },
       },
     },
-    async (request, reply) => reply.status(201).send(await registerUser(ctx, request.body)),
+    async (request, reply) => {
+      const user = await limits.register(clientKey(request), () =>
+        registerUser(ctx, hashing.signUp, request.body),
+      );
+      return reply.status(201).send(user);
+    },
   );
 
   app.post(
     '/auth/login',
     {
-      config: { rateLimit: LOGIN_RATE_LIMIT },
       schema: {
         tags: ['users'],
         summary: 'Exchange credentials for a token',
+        description:
+          'Failed attempts (401) are limited per account and client address, per account and per address ' +
+          '(USERS_LOGIN_FAILURES_*): past one, 429 with retry-after, whatever the password. Successful ' +
+          'sign-ins are not limited. 503 USERS_BUSY (retry-after) when too many sign-ins wait for hashing.',
         body: LoginBody,
-        response: { 200: Session },
+        response: { 200: Session, 400: Problem, 401: Problem, 429: Problem, 503: Problem },
       },
     },
     // expiresIn per call: the kernel's default (TOKEN_TTL_SECONDS * 1000) is read as seconds by
     // @fastify/jwt, which would make tokens live 1000 times too long.
     async (request) =>
-      logIn(ctx, request.body, (claims) => app.jwt.sign(claims, { expiresIn: TOKEN_TTL_SECONDS })),
+      limits.login(clientKey(request), request.body.email, (guard) =>
+        logIn(
+          ctx,
+          hashing.signIn,
+          request.body,
+          (claims) => app.jwt.sign(claims, { expiresIn: TOKEN_TTL_SECONDS }),
+          guard,
+        ),
+      ),
   );
 
   app.get(

@@ -36,6 +36,7 @@ import {
 } from '../../kernel/index.js';
 import { createDispatcher } from './delivery/dispatcher.js';
 import { DEFAULT_DELIVERY_POLICY, type DeliveryPolicy } from './delivery/policy.js';
+import { webhooksErrors } from './errors.js';
 import { DELIVERIES_CONSUMER, webhookEvents } from './event-catalogue.js';
 import { createEventHandler } from './handlers/on-subscribed-event.js';
 import { namedEventTypes } from './queries.js';
@@ -58,6 +59,7 @@ export function createWebhooksModule(options: WebhooksOptions = {}): ModuleDefin
   );
   return defineModule({
     name: 'webhooks',
+    errors: webhooksErrors,
     settings: readWebhooksSettings,
     http: { prefixes: ['/webhooks'] },
     routes: webhooksRoutes,

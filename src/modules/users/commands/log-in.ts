@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { type AuthUser, HttpProblem, type ModuleContext, TOKEN_TTL_SECONDS } from '../../../kernel/index.js';
-import { hashPassword, needsRehash, verifyNothing, verifyPassword } from '../password.js';
+import { needsRehash, type PasswordHashing, type VerificationGuard } from '../password.js';
 import { findUserByEmail } from '../queries.js';
 import { usersUsers } from '../schema.js';
 
@@ -21,19 +21,22 @@ const invalidCredentials = () =>
 /**
  * Checks the credentials and issues a signed token. An unknown email costs the same scrypt work
  * and gets the same answer as a wrong password. A hash made with an older cost is upgraded.
+ * `guard` is the failure budgets' check and count around the verification (see limits.ts).
  */
 export async function logIn(
   ctx: ModuleContext,
+  hashing: PasswordHashing,
   input: LogInInput,
   sign: (claims: AuthUser) => string,
+  guard?: VerificationGuard,
 ): Promise<Session> {
   const user = findUserByEmail(ctx.db, input.email);
   const valid = user
-    ? await verifyPassword(input.password, user.passwordHash)
-    : await verifyNothing(input.password);
+    ? await hashing.verify(input.password, user.passwordHash, guard)
+    : await hashing.verifyNothing(input.password, guard);
   if (!user || !valid) throw invalidCredentials();
   if (needsRehash(user.passwordHash)) {
-    const passwordHash = await hashPassword(input.password);
+    const passwordHash = await hashing.hash(input.password);
     ctx.transact((tx) =>
       tx.db.update(usersUsers).set({ passwordHash }).where(eq(usersUsers.id, user.id)).run(),
     );

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { HttpProblem, type ModuleContext, type Role } from '../../../kernel/index.js';
 import { userRegistered } from '../contracts.js';
-import { hashPassword } from '../password.js';
+import type { PasswordHashing } from '../password.js';
 import { findUserByEmail, normalizeEmail } from '../queries.js';
 import { type UserRow, usersUsers } from '../schema.js';
 
@@ -23,9 +23,13 @@ const emailTaken = () => new HttpProblem(409, 'USERS_EMAIL_TAKEN', 'an account w
  * Creates a user account and publishes users.user-registered. The password is hashed before the
  * transaction (scrypt is slow and asynchronous); the email is checked again inside it.
  */
-export async function registerUser(ctx: ModuleContext, input: RegisterUserInput): Promise<RegisteredUser> {
+export async function registerUser(
+  ctx: ModuleContext,
+  hashing: PasswordHashing,
+  input: RegisterUserInput,
+): Promise<RegisteredUser> {
   if (findUserByEmail(ctx.db, input.email)) throw emailTaken();
-  const passwordHash = await hashPassword(input.password);
+  const passwordHash = await hashing.hash(input.password);
   return ctx.transact((tx) => {
     if (findUserByEmail(tx.db, input.email)) throw emailTaken();
     const user = insertUser(tx.db, { email: input.email, name: input.name, role: 'user', passwordHash });

@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { ConfigError, type ModuleContext } from '../../../kernel/index.js';
 import { userRegistered } from '../contracts.js';
-import { hashPassword, needsRehash, verifyPassword } from '../password.js';
+import { needsRehash, type PasswordHashing } from '../password.js';
 import { findUserByEmail } from '../queries.js';
 import { usersUsers } from '../schema.js';
 import { insertUser } from './register-user.js';
@@ -23,14 +23,18 @@ export type SeedOutcome = 'created' | 'updated' | 'kept';
  * admin's rights, and resetting its password would lock them out. The start then stops with a
  * ConfigError naming ADMIN_EMAIL.
  */
-export async function seedAdmin(ctx: ModuleContext, admin: AdminCredentials): Promise<SeedOutcome> {
+export async function seedAdmin(
+  ctx: ModuleContext,
+  hashing: PasswordHashing,
+  admin: AdminCredentials,
+): Promise<SeedOutcome> {
   const existing = findUserByEmail(ctx.db, admin.email);
   if (existing && existing.role !== 'admin') throw notAdoptable(admin.email);
   const keepHash =
     existing !== undefined &&
     !needsRehash(existing.passwordHash) &&
-    (await verifyPassword(admin.password, existing.passwordHash));
-  const passwordHash = keepHash ? existing.passwordHash : await hashPassword(admin.password);
+    (await hashing.verify(admin.password, existing.passwordHash));
+  const passwordHash = keepHash ? existing.passwordHash : await hashing.hash(admin.password);
   return ctx.transact((tx) => {
     const current = findUserByEmail(tx.db, admin.email);
     if (!current) {
