@@ -9,7 +9,12 @@ const cakeBaked = defineEvent({
   description: 'A cake left the oven.',
   schema: Type.Object({ cakeId: Type.String(), layers: Type.Integer({ minimum: 1 }) }),
   version: 2,
-  upcasters: { 1: (data) => ({ ...(data as object), layers: 1 }) },
+  previous: {
+    1: {
+      schema: Type.Object({ cakeId: Type.String() }),
+      upcast: (data) => ({ ...(data as object), layers: 1 }),
+    },
+  },
   partitionKey: (d) => d.cakeId,
 });
 const deliverCake = defineCommand({

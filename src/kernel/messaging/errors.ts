@@ -1,3 +1,5 @@
+import type { Envelope } from './envelope.js';
+
 /** Thrown by a handler when retrying cannot help: the message goes straight to the dead letters. */
 export class NonRetryableError extends Error {
   override readonly name: string = 'NonRetryableError';
@@ -6,6 +8,28 @@ export class NonRetryableError extends Error {
 /** A message that is not JSON, not an envelope, of an unknown type, or violating its schema. */
 export class BadMessageError extends NonRetryableError {
   override readonly name = 'BadMessageError';
+}
+
+/**
+ * A message of a newer schema version than this build knows, whose data does not validate as the
+ * newest version it knows: a newer build published it, and a newer build can read it. Not a bad
+ * message: a consumer holds it (its key waits) until an instance of a newer build takes it.
+ */
+export class NewerSchemaVersionError extends Error {
+  override readonly name = 'NewerSchemaVersionError';
+  /** The envelope as received (its data of the newer version, unread). */
+  readonly envelope: Envelope;
+  /** The newest version this build knows. */
+  readonly known: number;
+
+  constructor(envelope: Envelope, known: number, problems: string) {
+    super(
+      `${envelope.type} schema version ${envelope.schemaversion} is newer than this build's ${known} ` +
+        `and does not read as version ${known} (${problems}): held for an instance that knows it`,
+    );
+    this.envelope = envelope;
+    this.known = known;
+  }
 }
 
 /**

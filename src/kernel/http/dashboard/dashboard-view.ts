@@ -19,6 +19,8 @@ export interface ConsumerRow {
   /** Undefined when the transport did not report this consumer. */
   readonly stats: ConsumerStats | undefined;
   readonly deadLetters: number;
+  /** Messages it holds for a newer build (a newer schema version than this build reads). */
+  readonly held: number;
 }
 
 /** Everything the dashboard shows, read from this process's kernel. */
@@ -71,6 +73,7 @@ export async function loadDashboardView(kernel: Kernel): Promise<DashboardView> 
   for (const letter of deadLetters) {
     lettersPerConsumer.set(letter.consumer, (lettersPerConsumer.get(letter.consumer) ?? 0) + 1);
   }
+  const held = new Map(kernel.heldMessages.byConsumer().map((h) => [h.consumer, h.messages]));
   const recentSagas = kernel
     .listSagas()
     .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt))
@@ -84,6 +87,7 @@ export async function loadDashboardView(kernel: Kernel): Promise<DashboardView> 
       ...consumer,
       stats: stats.find((s) => s.consumer === consumer.name),
       deadLetters: lettersPerConsumer.get(consumer.name) ?? 0,
+      held: held.get(consumer.name) ?? 0,
     })),
     statsProblem: problem,
     // newest first: the one that just failed is the one an admin came for
