@@ -15,7 +15,7 @@ export { matchesPath } from './http/path-pattern.js';
 export { currentContext } from './messaging/context.js';
 export type { DeadLetter, DeadLetterFilter } from './messaging/dead-letters.js';
 export type { Envelope, MessageDraft } from './messaging/envelope.js';
-export { BadMessageError, NonRetryableError } from './messaging/errors.js';
+export { BadMessageError, NewerSchemaVersionError, NonRetryableError } from './messaging/errors.js';
 export {
   type AnyMessageDefinition,
   defineCommand,
@@ -23,6 +23,7 @@ export {
   isMessage,
   type MessageDefinition,
   type MessageOf,
+  type PreviousVersion,
 } from './messaging/message-types.js';
 export type { RetryPolicy } from './messaging/retry.js';
 export {
@@ -48,6 +49,12 @@ export type { Logger } from './observability/logger.js';
 export type { Tx } from './outbox/outbox.js';
 export type { Db } from './persistence/db.js';
 export { preparedOnce } from './persistence/prepared.js';
+export {
+  defineStoredEvents,
+  StoredEventError,
+  type StoredEvents,
+  type StoredEventType,
+} from './persistence/stored-events.js';
 export { createServiceDirectory, type ServiceDirectory } from './registry/directory.js';
 export type { InstanceStatus, ServiceInstance } from './registry/registry.js';
 export {

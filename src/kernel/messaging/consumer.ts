@@ -43,11 +43,12 @@ export function createConsumer<Module>(
 ): Consumer {
   const scope = consumerScope(subscription, deps, moduleContext);
   const deadLetter = deadLetterWriter(scope);
+  const hold = holder(scope);
   const deliver = compose(
     [
       measure(scope), // counts and times every delivery
-      decode(scope, deadLetter, holder(scope)), // undecodable: dead-lettered; too new: held
-      retryOrDeadLetter(scope, deadLetter), // a failure below becomes a retry or a dead letter
+      decode(scope, deadLetter, hold), // undecodable: dead-lettered; too new: held
+      retryOrDeadLetter(scope, deadLetter, hold), // a failure below: a retry, a dead letter or a hold
       inCausalContext, // below here, log lines and staged messages carry the message's context
       skipDuplicates(scope), // a delivery already in the inbox is settled as a duplicate
     ],

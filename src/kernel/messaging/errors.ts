@@ -11,24 +11,30 @@ export class BadMessageError extends NonRetryableError {
 }
 
 /**
- * A message of a newer schema version than this build knows, whose data does not validate as the
- * newest version it knows: a newer build published it, and a newer build can read it. Not a bad
- * message: a consumer holds it (its key waits) until an instance of a newer build takes it.
+ * Data of a newer schema version than this build knows, which does not validate as the newest
+ * version it knows: a message a newer build published, or an event it stored. Not bad data: a
+ * newer build reads it. A consumer that meets it (in decode, or from its handler reading stored
+ * events) holds the message, its key waiting, until an instance of a newer build takes it.
  */
 export class NewerSchemaVersionError extends Error {
   override readonly name = 'NewerSchemaVersionError';
-  /** The envelope as received (its data of the newer version, unread). */
-  readonly envelope: Envelope;
+  /** The message type, or `<module>.<Name>` of a stored event. */
+  readonly type: string;
+  readonly version: number;
   /** The newest version this build knows. */
   readonly known: number;
+  /** The envelope as received, when the data is the message's own (its data unread). */
+  readonly envelope: Envelope | undefined;
 
-  constructor(envelope: Envelope, known: number, problems: string) {
+  constructor(type: string, version: number, known: number, problems: string, envelope?: Envelope) {
     super(
-      `${envelope.type} schema version ${envelope.schemaversion} is newer than this build's ${known} ` +
-        `and does not read as version ${known} (${problems}): held for an instance that knows it`,
+      `${type} schema version ${version} is newer than this build's ${known} and does not read as ` +
+        `version ${known} (${problems}): held for an instance that knows it`,
     );
-    this.envelope = envelope;
+    this.type = type;
+    this.version = version;
     this.known = known;
+    this.envelope = envelope;
   }
 }
 

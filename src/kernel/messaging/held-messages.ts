@@ -1,19 +1,24 @@
-import type { Envelope } from './envelope.js';
-
 /**
  * A held message not delivered again within this many hold delays has left this instance (its
  * partition went to another instance, or the transport took it back): it no longer counts here.
  */
 const GONE_AFTER_DELAYS = 5;
 
-interface Held {
+/** One hold of a message by a consumer. */
+export interface HoldRecord {
   readonly consumer: string;
+  readonly messageId: string;
+  /** The type (a message type, or a stored event's) whose data is too new, at `version`. */
   readonly type: string;
   readonly version: number;
+  /** The newest version of `type` this build reads. */
   readonly known: number;
-  readonly since: number;
   /** The hold delay: the message comes back this often while this instance holds it. */
   readonly delayMs: number;
+}
+
+interface Held extends HoldRecord {
+  readonly since: number;
   seen: number;
 }
 
@@ -29,7 +34,7 @@ export interface HeldByConsumer {
 
 /**
  * The messages this instance holds because they are of a newer schema version than it reads
- * (the decode step's hold): for `bus_messages_held`, readiness (warn) and the dashboard. A message
+ * (the decode step's hold), or their handler met stored data of one: for `bus_messages_held`, readiness (warn) and the dashboard. A message
  * counts from its first hold until it has not come back for a while (another instance took it);
  * a held message is never handled by this build, so nothing else ends it. Per kernel.
  */
@@ -37,18 +42,17 @@ export class HeldMessages {
   readonly #held = new Map<string, Held>();
 
   /**
-   * Records a hold of `envelope` by `consumer`, which will deliver it again after `delayMs`; true
-   * the first time (worth a log line).
+   * Records that a consumer holds a message and will try it again after `hold.delayMs`; true the
+   * first time (worth a log line).
    */
-  hold(consumer: string, envelope: Envelope, known: number, delayMs: number, now = Date.now()): boolean {
-    const key = `${consumer}\u0000${envelope.id}`;
+  hold(hold: HoldRecord, now = Date.now()): boolean {
+    const key = `${hold.consumer}\u0000${hold.messageId}`;
     const entry = this.#held.get(key);
     if (entry) {
       entry.seen = now;
       return false;
     }
-    const { type, schemaversion: version } = envelope;
-    this.#held.set(key, { consumer, type, version, known, since: now, delayMs, seen: now });
+    this.#held.set(key, { ...hold, since: now, seen: now });
     return true;
   }
 

@@ -171,7 +171,10 @@ export class MessageTypes {
     if (!definition) throw new BadMessageError(`unknown message type ${envelope.type}`);
     const read = readVersion(definition, envelope.data, envelope.schemaversion);
     if (read.ok) return { ...envelope, schemaversion: definition.version, data: read.data };
-    if (read.newer) throw new NewerSchemaVersionError(envelope, definition.version, read.problems);
+    if (read.newer) {
+      const { type, schemaversion } = envelope;
+      throw new NewerSchemaVersionError(type, schemaversion, definition.version, read.problems, envelope);
+    }
     throw new BadMessageError(`${envelope.type} v${definition.version} schema violation: ${read.problems}`);
   }
 }

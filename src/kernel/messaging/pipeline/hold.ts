@@ -8,7 +8,8 @@ export type Hold = (delivery: Delivery, error: NewerSchemaVersionError) => Deliv
 
 /**
  * A message of a newer schema version that does not read as this build's newest is not bad: a
- * newer build reads it. It is held, never dead-lettered: the outcome 'held' has the transport
+ * newer build reads it. The same holds for a message whose handler meets a stored event of such a
+ * version (NewerSchemaVersionError from the retry step). It is held, never dead-lettered: the outcome 'held' has the transport
  * deliver it again after the policy's `holdDelayMs` with its key held back (later messages of the key wait, so
  * per-key order holds; other keys flow), without counting an attempt, until an instance of a
  * newer build takes it (this instance stops, or hands its partition over). Nothing is written
@@ -19,11 +20,12 @@ export function holder(scope: Pick<ConsumerScope, 'name' | 'held' | 'log' | 'pol
   const { name, held, log } = scope;
   const delayMs = scope.policy.holdDelayMs;
   return (delivery, error) => {
-    const { envelope, known } = error;
-    delivery.decodedAs(envelope); // as received: measure counts it under its type
-    if (held.hold(name, envelope, known, delayMs)) {
-      const { type, id, schemaversion } = envelope;
-      log.warn({ type, messageId: id, schemaversion, known, err: error }, 'message held for a newer build');
+    // a message too new to decode: as received, so that measure counts it under its type
+    if (error.envelope) delivery.decodedAs(error.envelope);
+    const messageId = delivery.envelope.id;
+    const { type, version, known } = error;
+    if (held.hold({ consumer: name, messageId, type, version, known, delayMs })) {
+      log.warn({ messageId, type: delivery.envelope.type, err: error }, 'message held for a newer build');
     }
     return { kind: 'held', delayMs, error: errorText(error) };
   };
