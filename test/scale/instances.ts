@@ -35,10 +35,18 @@ export class Deployment {
     this.config = loadConfig(this.#env(), []);
   }
 
-  /** Starts an instance running `modules`; every instance is stopped by `dispose`. */
-  async start(modules: readonly ModuleDefinition[], name: string): Promise<TestKernel> {
+  /**
+   * Starts an instance running `modules` (of a build whose modules are `catalogue`, default
+   * `modules`); every instance is stopped by `dispose`.
+   */
+  async start(
+    modules: readonly ModuleDefinition[],
+    name: string,
+    catalogue: readonly ModuleDefinition[] = modules,
+  ): Promise<TestKernel> {
     const kernel = await startTestKernel({
       modules,
+      catalogue,
       env: this.#env(),
       dataDir: this.dataDir,
       transport: (log) => this.#transport(log, name),
