@@ -12,16 +12,11 @@
  */
 import { sql } from 'drizzle-orm';
 import { Type } from 'typebox';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { defineEvent, defineModule, on } from '../../src/kernel/index.js';
 import { partitionOf } from '../../src/kernel/messaging/transports/partition.js';
-import {
-  amqpSkipReason,
-  eventually,
-  redisSkipReason,
-  type TestKernel,
-} from '../../src/kernel/testing/index.js';
-import { type Broker, Deployment, partitionsOf } from './instances.js';
+import { eventually, type TestKernel } from '../../src/kernel/testing/index.js';
+import { BROKERS, partitionsOf, useDeployment } from './instances.js';
 
 const CONSUMER = 'shelf.updates';
 const PARTITIONS = 16;
@@ -120,21 +115,11 @@ const effectsIn = (kernel: TestKernel): Effect[] =>
     .context('shelf')
     .db.all<Effect>(sql`SELECT type, key, n, build, data FROM shelf_effects ORDER BY seq`);
 
-let deployment: Deployment | undefined;
-afterEach(async () => {
-  await deployment?.dispose([CONSUMER]);
-  deployment = undefined;
-});
+const deploy = useDeployment([CONSUMER]);
 
-describe.each<[Broker, () => Promise<string | undefined>]>([
-  ['bullmq', redisSkipReason],
-  ['rabbitmq', amqpSkipReason],
-])('%s: a rolling upgrade of a consumer module', (broker, skipReason) => {
+describe.each(BROKERS)('%s: a rolling upgrade of a consumer module', (broker) => {
   it('two builds side by side, the publisher switching from v1 to v2: each message once, in order per key, none dead-lettered', async (context) => {
-    const skip = await skipReason();
-    if (skip) context.skip(skip);
-    const current = new Deployment(broker);
-    deployment = current;
+    const current = await deploy(broker, context);
     const [one, two] = [buildOf(1, VERSION_1), buildOf(2, VERSION_2)];
     const oldShelf = await current.start([one.shelf], 'shelf-build-1', one.catalogue);
     const newShelf = await current.start([two.shelf], 'shelf-build-2', two.catalogue);
