@@ -10,7 +10,7 @@ export type DeliveryOutcome =
   /**
    * Not handled, not failed: a newer schema version than this build reads. Delivered again after
    * `delayMs` like a retry, its key held back, but the attempt is not counted (it never leads to
-   * a dead letter); a transport that hands the delivery to another instance meanwhile may.
+   * a dead letter). Meanwhile the transport may hand it to another instance (a partition handover).
    */
   | { readonly kind: 'held'; readonly delayMs: number; readonly error: string }
   | { readonly kind: 'dead-lettered'; readonly error: string };

@@ -354,12 +354,13 @@ export class Kernel {
       metrics.outboxOldestAge.set({ module: outbox.module }, outbox.oldestPendingAgeMs / 1000);
     }
     metrics.deadLetters.reset();
+    metrics.held.reset();
     for (const runtime of this.#runtimes) {
       for (const consumer of runtime.consumers) {
         metrics.deadLetters.set({ consumer: consumer.name }, runtime.deadLetters.count(consumer.name));
+        metrics.held.set({ consumer: consumer.name }, 0);
       }
     }
-    metrics.held.reset();
     for (const { consumer, messages } of this.heldMessages.byConsumer())
       metrics.held.set({ consumer }, messages);
     metrics.sagaInstances.reset();
