@@ -14,13 +14,19 @@
  *
  * The sets are compared by json-schema-diff (Atlassian): `removedJsonSchema` of (writer → reader)
  * is the values the writer may write and the reader rejects. It ignores some keywords (`const`,
- * `enum`, `pattern`, `format`, …: see UNDERSTOOD); a change of those where both revisions have
+ * `enum`, `pattern`, `format`, …: see UNDERSTOOD in ./unproven.ts); a change of those where both revisions have
  * the field is reported as unproven, so the gate never passes what it could not compare.
  */
 import jsonSchemaDiff from 'json-schema-diff';
-
-export type JsonSchema = boolean | JsonObject;
-export type JsonObject = { readonly [key: string]: unknown };
+import {
+  asWritten,
+  canonicalJson,
+  isObject,
+  type JsonObject,
+  type JsonSchema,
+  stripAnnotations,
+} from './schema-json.js';
+import { unproven } from './unproven.js';
 
 export interface Incompatibility {
   /** backward: the new revision's reader rejects old data; forward: the old reader rejects new data. */
@@ -30,67 +36,14 @@ export interface Incompatibility {
   readonly detail: string;
 }
 
-/** Keywords json-schema-diff compares (its KEYWORDS.md), and annotations that validate nothing. */
-const UNDERSTOOD = new Set([
-  'type',
-  'maximum',
-  'exclusiveMaximum',
-  'minimum',
-  'exclusiveMinimum',
-  'maxLength',
-  'minLength',
-  'items',
-  'maxItems',
-  'minItems',
-  'maxProperties',
-  'minProperties',
-  'required',
-  'properties',
-  'additionalProperties',
-  'allOf',
-  'anyOf',
-  'oneOf',
-  'not',
-]);
-const ANNOTATIONS = new Set([
-  'title',
-  'description',
-  'default',
-  'examples',
-  '$id',
-  '$schema',
-  '$comment',
-  'readOnly',
-  'writeOnly',
-  'deprecated',
-]);
-
-const isObject = (value: unknown): value is JsonObject =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/** The schema as a writer uses it: every object closed to the fields it declares. */
-export function asWritten(schema: unknown): unknown {
-  if (Array.isArray(schema)) return schema.map(asWritten);
-  if (!isObject(schema)) return schema;
-  const copy: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(schema)) {
-    copy[key] = key === 'properties' && isObject(value) ? mapValues(value, asWritten) : asWritten(value);
-  }
-  const isObjectSchema = 'properties' in schema || schema.type === 'object';
-  if (isObjectSchema && !('additionalProperties' in schema) && !('patternProperties' in schema)) {
-    copy.additionalProperties = false;
-  }
-  return copy;
-}
-
-const mapValues = (object: JsonObject, fn: (value: unknown) => unknown): JsonObject =>
-  Object.fromEntries(Object.entries(object).map(([key, value]) => [key, fn(value)]));
+/** A schema as json-schema-diff types it (plain JSON here: the cast only names its type). */
+type DiffInput = Parameters<typeof jsonSchemaDiff.diffSchemas>[0]['sourceSchema'];
 
 /** Values `written` allows and `reader` rejects, as a schema; undefined when there are none. */
 async function rejected(written: unknown, reader: unknown): Promise<JsonSchema | undefined> {
   const result = await jsonSchemaDiff.diffSchemas({
-    sourceSchema: stripAnnotations(written) as never,
-    destinationSchema: stripAnnotations(reader) as never,
+    sourceSchema: stripAnnotations(written) as DiffInput,
+    destinationSchema: stripAnnotations(reader) as DiffInput,
   });
   return result.removalsFound ? (result.removedJsonSchema as JsonSchema) : undefined;
 }
@@ -107,7 +60,8 @@ export async function incompatibilities(before: JsonSchema, after: JsonSchema): 
     for (const { path, detail } of await locate(writtenView, reader, ''))
       found.push({ direction, path, detail });
   }
-  found.push(...unproven(before, after, ''));
+  for (const { path, detail } of unproven(before, after, ''))
+    found.push({ direction: 'unproven', path, detail });
   return found;
 }
 
@@ -171,85 +125,6 @@ async function locateFields(written: JsonObject, reader: JsonObject, path: strin
 
 const requiredOf = (schema: JsonObject): Set<string> =>
   new Set(Array.isArray(schema.required) ? schema.required.filter((r) => typeof r === 'string') : []);
-
-/**
- * Changes json-schema-diff cannot see: at every field both revisions have (the whole value
- * included), the keywords it does not understand are compared as they are written; a difference
- * is unproven. A field only one revision has is left to the set comparison (a new optional field
- * is read by no old reader, and written by no old writer).
- */
-function unproven(before: unknown, after: unknown, path: string): Incompatibility[] {
-  if (!isObject(before) || !isObject(after)) return [];
-  const found: Incompatibility[] = [];
-  const [was, is] = [local(before), local(after)];
-  if ((hasOpaque(was) || hasOpaque(is)) && canonicalJson(was) !== canonicalJson(is)) {
-    found.push({
-      direction: 'unproven',
-      path: path || '/',
-      detail: `changed where json-schema-diff does not compare (${opaqueKeywords(was, is).join(', ')}): ${canonicalJson(was)} → ${canonicalJson(is)}`,
-    });
-  }
-  const fieldsBefore = isObject(before.properties) ? before.properties : {};
-  const fieldsAfter = isObject(after.properties) ? after.properties : {};
-  for (const name of Object.keys(fieldsBefore).sort()) {
-    if (name in fieldsAfter)
-      found.push(...unproven(fieldsBefore[name], fieldsAfter[name], `${path}/${name}`));
-  }
-  found.push(...unproven(before.items, after.items, `${path}/[]`));
-  return found;
-}
-
-/** A schema node without its fields and items (compared on their own) and without annotations. */
-function local(node: JsonObject): unknown {
-  const { properties: _properties, items: _items, ...rest } = node;
-  return stripAnnotations(rest);
-}
-
-function stripAnnotations(schema: unknown): unknown {
-  if (Array.isArray(schema)) return schema.map(stripAnnotations);
-  if (!isObject(schema)) return schema;
-  const kept = Object.entries(schema).filter(([key]) => !ANNOTATIONS.has(key));
-  return Object.fromEntries(
-    kept.map(([key, value]) => [
-      key,
-      key === 'properties' && isObject(value) ? mapValues(value, stripAnnotations) : stripAnnotations(value),
-    ]),
-  );
-}
-
-/** The keywords json-schema-diff does not understand, anywhere in `schema`. */
-function opaqueKeywordsOf(schema: unknown, into: Set<string>): Set<string> {
-  if (Array.isArray(schema)) for (const item of schema) opaqueKeywordsOf(item, into);
-  if (!isObject(schema)) return into;
-  for (const [key, value] of Object.entries(schema)) {
-    if (key === 'properties' && isObject(value)) {
-      for (const field of Object.values(value)) opaqueKeywordsOf(field, into);
-      continue;
-    }
-    if (!UNDERSTOOD.has(key)) into.add(key);
-    opaqueKeywordsOf(value, into);
-  }
-  return into;
-}
-
-const hasOpaque = (schema: unknown): boolean => opaqueKeywordsOf(schema, new Set()).size > 0;
-const opaqueKeywords = (a: unknown, b: unknown): string[] =>
-  [...opaqueKeywordsOf(b, opaqueKeywordsOf(a, new Set()))].sort();
-
-/** JSON with every object's keys sorted: equal schemas give equal text (snapshots, comparisons). */
-export function canonicalJson(value: unknown, indent?: number): string {
-  return JSON.stringify(sortKeys(value), null, indent);
-}
-
-export function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (!isObject(value)) return value;
-  return Object.fromEntries(
-    Object.keys(value)
-      .sort()
-      .map((key) => [key, sortKeys(value[key])]),
-  );
-}
 
 const brief = (schema: unknown): string => {
   const text = canonicalJson(schema);

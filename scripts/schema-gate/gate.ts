@@ -10,7 +10,8 @@
  * Otherwise it returns the snapshots to write: each changed version gets its new revision appended,
  * each new version or type its first. A type's kind (event or command) never changes.
  */
-import { canonicalJson, type Incompatibility, incompatibilities, type JsonSchema } from './compatibility.js';
+import { type Incompatibility, incompatibilities } from './compatibility.js';
+import { canonicalJson, type JsonSchema } from './schema-json.js';
 
 /** What the gate knows of a declared type: a MessageDefinition has all of this. */
 export interface GateSubject {

@@ -7,8 +7,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { canonicalJson } from './compatibility.js';
 import type { Snapshot } from './gate.js';
+import { canonicalJson } from './schema-json.js';
 
 export const SNAPSHOT_DIR = fileURLToPath(new URL('../../schemas', import.meta.url));
 
