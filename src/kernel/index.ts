@@ -4,7 +4,10 @@
  * Guarantees (on every transport): a staged message is published iff its transaction commits;
  * delivery is at least once and the effect exactly once (inbox in the handler's transaction);
  * messages with the same partition key are handled in publish order per consumer; failing handlers
- * are retried (100 ms, 200 ms) and then dead-lettered, without holding back other keys.
+ * are retried (100 ms, 200 ms) and then dead-lettered, without holding back other keys; data of an
+ * older schema version is upcast, and a message of a newer one (from a newer build, during a
+ * rolling upgrade) is read as this build's newest when it validates as that, else held for an
+ * instance that reads it, never dead-lettered (docs/adr/0013).
  */
 export { type Config, ConfigError, loadConfig } from './config.js';
 export { readSettings, type SettingsReader } from './env-readers.js';

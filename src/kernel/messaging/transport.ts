@@ -86,7 +86,7 @@ export interface TransportHealth {
 /**
  * Moves envelopes from publishers to consumer endpoints. Guarantees, on every implementation:
  * at-least-once delivery to every subscribed consumer, per-partition-key order per consumer,
- * and retries with the delay the consumer asks for.
+ * and retries and holds with the delay the consumer asks for (a hold not counted as an attempt).
  */
 export interface Transport {
   readonly name: TransportName;
