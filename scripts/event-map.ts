@@ -33,8 +33,9 @@ interface MessageRow {
 
 const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-async function readRunningSystem(
-  modules: readonly ModuleDefinition[],
+/** The message types and consumers of a kernel started with `modules`, as a running process has them. */
+export async function readRunningSystem(
+  modules: readonly ModuleDefinition[] = moduleCatalogue,
 ): Promise<{ messages: AnyMessageDefinition[]; consumers: Consumer[] }> {
   const test = await startTestKernel({ modules });
   try {

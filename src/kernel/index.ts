@@ -4,7 +4,10 @@
  * Guarantees (on every transport): a staged message is published iff its transaction commits;
  * delivery is at least once and the effect exactly once (inbox in the handler's transaction);
  * messages with the same partition key are handled in publish order per consumer; failing handlers
- * are retried (100 ms, 200 ms) and then dead-lettered, without holding back other keys.
+ * are retried (100 ms, 200 ms) and then dead-lettered, without holding back other keys; data of an
+ * older schema version is upcast, and a message of a newer one (from a newer build, during a
+ * rolling upgrade) is read as this build's newest when it validates as that, else held for an
+ * instance that reads it, never dead-lettered (docs/adr/0015).
  */
 export { type Config, ConfigError, loadConfig } from './config.js';
 export { readSettings, type SettingsReader } from './env-readers.js';
@@ -28,7 +31,7 @@ export { clientKey, type RateCounters, type WindowCount } from './http/rate-coun
 export { currentContext } from './messaging/context.js';
 export type { DeadLetter, DeadLetterFilter } from './messaging/dead-letters.js';
 export type { Envelope, MessageDraft } from './messaging/envelope.js';
-export { BadMessageError, NonRetryableError } from './messaging/errors.js';
+export { BadMessageError, NewerSchemaVersionError, NonRetryableError } from './messaging/errors.js';
 export {
   type AnyMessageDefinition,
   defineCommand,
@@ -36,6 +39,7 @@ export {
   isMessage,
   type MessageDefinition,
   type MessageOf,
+  type PreviousVersion,
 } from './messaging/message-types.js';
 export type { RetryPolicy } from './messaging/retry.js';
 export {
@@ -62,6 +66,12 @@ export type { Tx } from './outbox/outbox.js';
 export type { Db } from './persistence/db.js';
 export { type KeysetList, keysetList } from './persistence/keyset.js';
 export { preparedOnce } from './persistence/prepared.js';
+export {
+  defineStoredEvents,
+  StoredEventError,
+  type StoredEvents,
+  type StoredEventType,
+} from './persistence/stored-events.js';
 export { createServiceDirectory, type ServiceDirectory } from './registry/directory.js';
 export type { InstanceStatus, ServiceInstance } from './registry/registry.js';
 export {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'amqplib';
 import { Redis } from 'ioredis';
+import { afterEach, type TestContext } from 'vitest';
 import { type Config, loadConfig, type ModuleDefinition, type Transport } from '../../src/kernel/index.js';
 import { createBullMqTransport } from '../../src/kernel/messaging/transports/bullmq/bullmq.js';
 import { createRabbitMqTransport } from '../../src/kernel/messaging/transports/rabbitmq/rabbitmq.js';
@@ -21,9 +22,45 @@ import {
   type Topology,
 } from '../../src/kernel/messaging/transports/rabbitmq/topology.js';
 import type { Logger } from '../../src/kernel/observability/logger.js';
-import { amqpUrl, redisUrl, startTestKernel, type TestKernel } from '../../src/kernel/testing/index.js';
+import {
+  amqpSkipReason,
+  amqpUrl,
+  redisSkipReason,
+  redisUrl,
+  startTestKernel,
+  type TestKernel,
+} from '../../src/kernel/testing/index.js';
 
 export type Broker = 'bullmq' | 'rabbitmq';
+
+/** Both brokers, for `describe.each(BROKERS)`. */
+export const BROKERS: readonly Broker[] = ['bullmq', 'rabbitmq'];
+
+const skipReasons: Record<Broker, () => Promise<string | undefined>> = {
+  bullmq: redisSkipReason,
+  rabbitmq: amqpSkipReason,
+};
+
+/**
+ * A new Deployment per test on a broker, disposed after the test (its instances stopped, its data
+ * directory and the namespace's keys or the queues of `consumers` deleted). A test whose broker
+ * does not answer is skipped with the reason.
+ */
+export function useDeployment(
+  consumers: readonly string[],
+): (broker: Broker, context: TestContext) => Promise<Deployment> {
+  let current: Deployment | undefined;
+  afterEach(async () => {
+    await current?.dispose(consumers);
+    current = undefined;
+  });
+  return async (broker, context) => {
+    const skip = await skipReasons[broker]();
+    if (skip) context.skip(skip);
+    current = new Deployment(broker);
+    return current;
+  };
+}
 
 export class Deployment {
   readonly namespace = `scale-${randomBytes(5).toString('hex')}`;
@@ -35,10 +72,18 @@ export class Deployment {
     this.config = loadConfig(this.#env(), []);
   }
 
-  /** Starts an instance running `modules`; every instance is stopped by `dispose`. */
-  async start(modules: readonly ModuleDefinition[], name: string): Promise<TestKernel> {
+  /**
+   * Starts an instance running `modules` (of a build whose modules are `catalogue`, default
+   * `modules`); every instance is stopped by `dispose`.
+   */
+  async start(
+    modules: readonly ModuleDefinition[],
+    name: string,
+    catalogue: readonly ModuleDefinition[] = modules,
+  ): Promise<TestKernel> {
     const kernel = await startTestKernel({
       modules,
+      catalogue,
       env: this.#env(),
       dataDir: this.dataDir,
       transport: (log) => this.#transport(log, name),

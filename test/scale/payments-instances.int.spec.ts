@@ -7,20 +7,15 @@
  * three instances stop mid-stream and the other seven take their partitions over; every order is
  * charged exactly once, and each user's charges are applied in the order they were published.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type Db, defineModule } from '../../src/kernel/index.js';
 import { partitionOf } from '../../src/kernel/messaging/transports/partition.js';
-import {
-  amqpSkipReason,
-  eventually,
-  redisSkipReason,
-  type TestKernel,
-} from '../../src/kernel/testing/index.js';
+import { eventually, type TestKernel } from '../../src/kernel/testing/index.js';
 import { depositFunds } from '../../src/modules/payments/commands/deposit-funds.js';
 import { chargePayment } from '../../src/modules/payments/contracts.js';
 import { readStream } from '../../src/modules/payments/event-store.js';
 import { paymentsModule } from '../../src/modules/payments/index.js';
-import { type Broker, Deployment, handledBy, partitionsOf } from './instances.js';
+import { BROKERS, handledBy, partitionsOf, useDeployment } from './instances.js';
 
 const CONSUMER = 'payments.account-commands';
 const INSTANCES = 10;
@@ -50,23 +45,13 @@ const paymentsOf = (db: Db, user: string): string[] =>
 
 const charged = (db: Db): number => USERS.reduce((sum, user) => sum + paymentsOf(db, user).length, 0);
 
-let deployment: Deployment | undefined;
-afterEach(async () => {
-  await deployment?.dispose([CONSUMER]);
-  deployment = undefined;
-});
+const deploy = useDeployment([CONSUMER]);
 
-describe.each<[Broker, () => Promise<string | undefined>]>([
-  ['bullmq', redisSkipReason],
-  ['rabbitmq', amqpSkipReason],
-])('%s: ten instances of payments', (broker, skipReason) => {
+describe.each(BROKERS)('%s: ten instances of payments', (broker) => {
   it('share the partitions and the charges; three leave mid-stream; every order charged once, in order per user', async (context) => {
-    const skip = await skipReason();
-    if (skip) context.skip(skip);
     // precondition: the users' keys fall in every one of the 16 partitions
     expect(new Set(USERS.map((user) => partitionOf(user, 16))).size).toBe(16);
-    const current = new Deployment(broker);
-    deployment = current;
+    const current = await deploy(broker, context);
     const instances: TestKernel[] = [];
     for (let i = 0; i < INSTANCES; i++)
       instances.push(await current.start([paymentsModule], `payments-${i}`));

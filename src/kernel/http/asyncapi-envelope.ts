@@ -32,16 +32,28 @@ const REQUIRED_ATTRIBUTES = [
   'data',
 ];
 
+/** The component name of one version of a message: its type for the newest, `<type>.v<n>` before. */
+export function messageKey(message: AnyMessageDefinition, version = message.version): string {
+  return version === message.version ? message.type : `${message.type}.v${version}`;
+}
+
 /**
  * The message as it travels: the CloudEvents envelope in structured JSON (the same on every
  * transport, so the envelope is the payload rather than protocol headers), with `type` and
- * `schemaversion` fixed to this message's and `data` holding its registered TypeBox schema.
+ * `schemaversion` fixed to this message's and `data` holding the registered TypeBox schema of
+ * `version` (default the newest: what this build publishes; an older one is still received).
  */
-export function envelopeSchema(message: AnyMessageDefinition): AsyncApiMessage {
+export function envelopeSchema(message: AnyMessageDefinition, version = message.version): AsyncApiMessage {
+  const summary =
+    message.description || `${message.kind === 'event' ? 'Event' : 'Command'} of ${message.owner}.`;
+  const older =
+    version === message.version
+      ? ''
+      : ` Schema version ${version}: received, and upcast to ${message.version}.`;
   return {
-    name: message.type,
-    title: message.type,
-    summary: message.description || `${message.kind === 'event' ? 'Event' : 'Command'} of ${message.owner}.`,
+    name: messageKey(message, version),
+    title: `${message.type}${version === message.version ? '' : ` v${version}`}`,
+    summary: `${summary}${older}`,
     contentType: 'application/json',
     correlationId: {
       location: '$message.payload#/correlationid',
@@ -50,12 +62,16 @@ export function envelopeSchema(message: AnyMessageDefinition): AsyncApiMessage {
     tags: [{ name: message.owner }, { name: message.kind }],
     'x-kind': message.kind,
     'x-owner': message.owner,
-    'x-schemaversion': message.version,
-    payload: { type: 'object', required: REQUIRED_ATTRIBUTES, properties: envelopeProperties(message) },
+    'x-schemaversion': version,
+    payload: {
+      type: 'object',
+      required: REQUIRED_ATTRIBUTES,
+      properties: envelopeProperties(message, version),
+    },
   };
 }
 
-function envelopeProperties(message: AnyMessageDefinition): JsonObject {
+function envelopeProperties(message: AnyMessageDefinition, version: number): JsonObject {
   const upcast = message.version > 1 ? ` Versions 1 to ${message.version - 1} are upcast on receipt.` : '';
   return {
     specversion: { const: '1.0' },
@@ -65,7 +81,7 @@ function envelopeProperties(message: AnyMessageDefinition): JsonObject {
     time: { type: 'string', format: 'date-time' },
     datacontenttype: { const: 'application/json' },
     schemaversion: {
-      const: message.version,
+      const: version,
       description: `The schema version of \`data\` (newest: ${message.version}).${upcast}`,
     },
     correlationid: text('Shared by every message of one flow (the HTTP request’s x-correlation-id).'),
@@ -78,11 +94,11 @@ function envelopeProperties(message: AnyMessageDefinition): JsonObject {
       description: 'Messages with the same key are handled in publish order by each consumer.',
     },
     traceparent: { type: 'string', description: 'W3C trace context, when known.' },
-    data: plainSchema(message),
+    data: plainSchema(message.schemas[version]),
   };
 }
 
-/** The registered TypeBox schema as plain JSON Schema (a copy: the document must not share the live object). */
-function plainSchema(message: AnyMessageDefinition): JsonObject {
-  return JSON.parse(JSON.stringify(message.schema)) as JsonObject;
+/** A registered TypeBox schema as plain JSON Schema (a copy: the document must not share the live object). */
+function plainSchema(schema: unknown): JsonObject {
+  return JSON.parse(JSON.stringify(schema ?? {})) as JsonObject;
 }

@@ -3,7 +3,7 @@ import type { AnyMessageDefinition } from '../messaging/message-types.js';
 import type { ConsumerDescription, Kernel } from '../modules/kernel.js';
 import type { HttpApp } from '../modules/module.js';
 import { type PackageInfo, packageInfo } from '../package-info.js';
-import { type AsyncApiMessage, envelopeSchema, type JsonObject } from './asyncapi-envelope.js';
+import { type AsyncApiMessage, envelopeSchema, type JsonObject, messageKey } from './asyncapi-envelope.js';
 import { mergedAsyncApi } from './openapi.js';
 
 export interface AsyncApiServer {
@@ -60,22 +60,24 @@ export interface AsyncApiSource {
  */
 export function buildAsyncApiDocument(source: AsyncApiSource): AsyncApiDocument {
   const messages = [...source.messages].sort((a, b) => a.type.localeCompare(b.type));
-  const known = new Set(messages.map((m) => m.type));
+  const known = new Map(messages.map((m) => [m.type, m]));
   const operations: Record<string, AsyncApiOperation> = {};
   for (const module of source.publishers) {
     for (const type of module.publishes.filter((t) => known.has(t))) {
       operations[`send.${module.name}.${type}`] = operation(
         'send',
         type,
+        [type], // this build publishes the newest version only
         module.name,
         `${module.name} puts ${type} on the bus`,
       );
     }
   }
   for (const consumer of source.consumers) {
-    for (const type of consumer.types.filter((t) => known.has(t))) {
+    for (const [type, message] of consumer.types.flatMap((t) => withDefinition(known, t))) {
+      const summary = `consumer ${consumer.name} handles ${type}`;
       operations[`receive.${consumer.name}.${type}`] = {
-        ...operation('receive', type, consumer.module, `consumer ${consumer.name} handles ${type}`),
+        ...operation('receive', type, versionKeys(message), consumer.module, summary),
         'x-consumer': consumer.name,
       };
     }
@@ -91,29 +93,52 @@ export function buildAsyncApiDocument(source: AsyncApiSource): AsyncApiDocument 
     servers: { [source.config.transport]: serverOf(source.config) },
     channels: Object.fromEntries(messages.map((m) => [m.type, channelOf(m)])),
     operations,
-    components: { messages: Object.fromEntries(messages.map((m) => [m.type, envelopeSchema(m)])) },
+    components: { messages: Object.fromEntries(messages.flatMap(everyVersion)) },
   };
 }
+
+const withDefinition = (
+  known: ReadonlyMap<string, AnyMessageDefinition>,
+  type: string,
+): [string, AnyMessageDefinition][] => {
+  const message = known.get(type);
+  return message ? [[type, message]] : [];
+};
+
+/** Every schema version of a message, newest first. */
+const versionsOf = (message: AnyMessageDefinition): number[] =>
+  Array.from({ length: message.version }, (_, i) => message.version - i);
+
+/** The component names of every version of a message, newest first. */
+const versionKeys = (message: AnyMessageDefinition): string[] =>
+  versionsOf(message).map((version) => messageKey(message, version));
+
+/** Every version of a message as a component: a consumer receives them all (older ones upcast). */
+const everyVersion = (message: AnyMessageDefinition): [string, AsyncApiMessage][] =>
+  versionsOf(message).map((version) => [messageKey(message, version), envelopeSchema(message, version)]);
 
 function channelOf(message: AnyMessageDefinition): JsonObject {
   return {
     address: message.type,
     title: message.type,
-    description: `${message.kind === 'event' ? 'Event' : 'Command'} owned by ${message.owner}.`,
-    messages: { [message.type]: { $ref: `#/components/messages/${message.type}` } },
+    description: `${message.kind === 'event' ? 'Event' : 'Command'} owned by ${message.owner}; every schema version it has had travels here.`,
+    messages: Object.fromEntries(
+      versionKeys(message).map((key) => [key, { $ref: `#/components/messages/${key}` }]),
+    ),
   };
 }
 
 function operation(
   action: 'send' | 'receive',
   type: string,
+  keys: readonly string[],
   module: string,
   summary: string,
 ): AsyncApiOperation {
   return {
     action,
     channel: { $ref: `#/channels/${type}` },
-    messages: [{ $ref: `#/channels/${type}/messages/${type}` }],
+    messages: keys.map((key) => ({ $ref: `#/channels/${type}/messages/${key}` })),
     summary,
     'x-module': module,
   };

@@ -9,7 +9,12 @@ const cakeBaked = defineEvent({
   description: 'A cake left the oven.',
   schema: Type.Object({ cakeId: Type.String(), layers: Type.Integer({ minimum: 1 }) }),
   version: 2,
-  upcasters: { 1: (data) => ({ ...(data as object), layers: 1 }) },
+  previous: {
+    1: {
+      schema: Type.Object({ cakeId: Type.String() }),
+      upcast: (data) => ({ ...(data as object), layers: 1 }),
+    },
+  },
   partitionKey: (d) => d.cakeId,
 });
 const deliverCake = defineCommand({
@@ -64,6 +69,33 @@ describe('the AsyncAPI document', () => {
     ]) {
       expect(message?.payload.required).toContain(attribute);
     }
+  });
+
+  it('lists every schema version of a message: the newest at its type, older ones at <type>.v<n>', () => {
+    const document = buildAsyncApiDocument(source());
+    const v1 = document.components.messages['bakery.cake-baked.v1'];
+    expect(v1).toMatchObject({ 'x-schemaversion': 1, title: 'bakery.cake-baked v1' });
+    const properties = v1?.payload.properties as Record<string, unknown>;
+    expect(properties.data).toEqual({
+      type: 'object',
+      required: ['cakeId'],
+      properties: { cakeId: { type: 'string' } },
+    });
+    expect(properties.schemaversion).toMatchObject({ const: 1 });
+    expect(Object.keys(document.channels['bakery.cake-baked']?.messages as object)).toEqual([
+      'bakery.cake-baked',
+      'bakery.cake-baked.v1',
+    ]);
+    // a consumer receives both versions; the publisher sends the newest only
+    expect(document.operations['receive.couriers.dispatch.bakery.cake-baked']?.messages).toEqual([
+      { $ref: '#/channels/bakery.cake-baked/messages/bakery.cake-baked' },
+      { $ref: '#/channels/bakery.cake-baked/messages/bakery.cake-baked.v1' },
+    ]);
+    expect(document.operations['send.bakery.bakery.cake-baked']?.messages).toEqual([
+      { $ref: '#/channels/bakery.cake-baked/messages/bakery.cake-baked' },
+    ]);
+    expect(Object.keys(document.components.messages)).not.toContain('couriers.deliver-cake.v1');
+    expect(asyncApiProblems(document)).toEqual([]);
   });
 
   it('has the publishing module send and every consumer receive', () => {

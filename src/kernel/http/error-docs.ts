@@ -20,6 +20,8 @@ export const KERNEL_ERRORS: Readonly<Record<string, string>> = {
   HTTP_INVALID_CURSOR:
     "A list's `cursor` is not one of its cursors: pass the `next` of a page of the same list, unchanged.",
   HTTP_RATE_LIMITED: 'Too many requests from this client: wait the seconds `retry-after` gives.',
+  HTTP_NEWER_SCHEMA_VERSION:
+    'The answer needs data stored by a newer build of the module than the instance that took the request (a rolling upgrade is under way): try again after the seconds `retry-after` gives, when an upgraded instance answers.',
   HTTP_INTERNAL:
     "The server failed. The detail says nothing more on purpose; the log has the cause under the request's correlation id (`x-correlation-id`).",
   AUTH_INVALID_TOKEN:

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { NewerSchemaVersionError } from '../messaging/errors.js';
 import { problemTypeOf } from './error-docs.js';
 
 /** An error with an HTTP status and a stable code (`<MODULE>_<WHAT>`), answered as problem+json. */
@@ -93,10 +94,20 @@ function problemPath(instancePath: string, unknownField: unknown): string {
 
 /** Every error becomes RFC 9457 problem+json; never a stack trace. */
 export function problemErrorHandler(
-  error: FastifyError | HttpProblem,
+  error: FastifyError | HttpProblem | NewerSchemaVersionError,
   request: FastifyRequest,
   reply: FastifyReply,
 ): FastifyReply {
+  if (error instanceof NewerSchemaVersionError) {
+    // an instance of an older build meeting data a newer build wrote: another instance (or this
+    // one, once upgraded) answers; a rolling upgrade is under way
+    reply.header('retry-after', '5');
+    return sendProblem(reply, {
+      status: 503,
+      code: 'HTTP_NEWER_SCHEMA_VERSION',
+      detail: 'this instance runs an older build than the data this request needs: try again shortly',
+    });
+  }
   if (error instanceof HttpProblem) {
     if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
     return sendProblem(reply, {

@@ -3,6 +3,7 @@ import { inCausalContext } from './pipeline/context.js';
 import { deadLetterWriter } from './pipeline/dead-letter.js';
 import { decode } from './pipeline/decode.js';
 import { handle } from './pipeline/handle.js';
+import { holder } from './pipeline/hold.js';
 import { skipDuplicates } from './pipeline/inbox.js';
 import { measure } from './pipeline/measure.js';
 import { compose, Delivery } from './pipeline/pipeline.js';
@@ -30,7 +31,8 @@ export interface Consumer extends ConsumerEndpoint {
  * Builds the endpoint a transport delivers to. A delivery goes down the pipeline composed below,
  * one step per file in ./pipeline/, the first step outermost; the routing of types is
  * ConsumerRoutes'. The order is the guarantee: measure sees every outcome, the undecodable
- * included; nothing after decode sees a message that does not decode; a failure anywhere after
+ * included; nothing after decode sees a message that does not decode or is held (a newer schema
+ * version this build cannot read); a failure anywhere after
  * retryOrDeadLetter (the inbox read included) is retried or dead-lettered; the inbox check runs
  * right before the handler, whose transaction checks again.
  */
@@ -41,11 +43,12 @@ export function createConsumer<Module>(
 ): Consumer {
   const scope = consumerScope(subscription, deps, moduleContext);
   const deadLetter = deadLetterWriter(scope);
+  const hold = holder(scope);
   const deliver = compose(
     [
       measure(scope), // counts and times every delivery
-      decode(scope, deadLetter), // a message that does not decode is dead-lettered here
-      retryOrDeadLetter(scope, deadLetter), // a failure below becomes a retry or a dead letter
+      decode(scope, deadLetter, hold), // undecodable: dead-lettered; too new: held
+      retryOrDeadLetter(scope, deadLetter, hold), // a failure below: a retry, a dead letter or a hold
       inCausalContext, // below here, log lines and staged messages carry the message's context
       skipDuplicates(scope), // a delivery already in the inbox is settled as a duplicate
     ],
@@ -77,7 +80,7 @@ function consumerScope<Module>(
   deps: ConsumerDeps,
   moduleContext: Module,
 ): ConsumerScope {
-  const { database, messageTypes, inbox, outbox, deadLetters, metrics, transport } = deps;
+  const { database, messageTypes, inbox, outbox, deadLetters, held, metrics, transport } = deps;
   const module = database.module;
   const name = subscription.consumer;
   if (!name.startsWith(`${module}.`) || name.length <= module.length + 1) {
@@ -91,6 +94,7 @@ function consumerScope<Module>(
     inbox,
     outbox,
     deadLetters,
+    held,
     metrics,
     transport,
     log: deps.log.child({ consumer: name }),

@@ -1,3 +1,5 @@
+import type { Envelope } from './envelope.js';
+
 /** Thrown by a handler when retrying cannot help: the message goes straight to the dead letters. */
 export class NonRetryableError extends Error {
   override readonly name: string = 'NonRetryableError';
@@ -6,6 +8,34 @@ export class NonRetryableError extends Error {
 /** A message that is not JSON, not an envelope, of an unknown type, or violating its schema. */
 export class BadMessageError extends NonRetryableError {
   override readonly name = 'BadMessageError';
+}
+
+/**
+ * Data of a newer schema version than this build knows, which does not validate as the newest
+ * version it knows: a message a newer build published, or an event it stored. Not bad data: a
+ * newer build reads it. A consumer that meets it (in decode, or from its handler reading stored
+ * events) holds the message, its key waiting, until an instance of a newer build takes it.
+ */
+export class NewerSchemaVersionError extends Error {
+  override readonly name = 'NewerSchemaVersionError';
+  /** The message type, or `<module>.<Name>` of a stored event. */
+  readonly type: string;
+  readonly version: number;
+  /** The newest version this build knows. */
+  readonly known: number;
+  /** The envelope as received, when the data is the message's own (its data unread). */
+  readonly envelope: Envelope | undefined;
+
+  constructor(type: string, version: number, known: number, problems: string, envelope?: Envelope) {
+    super(
+      `${type} schema version ${version} is newer than this build's ${known} and does not read as ` +
+        `version ${known} (${problems}): held for an instance that knows it`,
+    );
+    this.type = type;
+    this.version = version;
+    this.known = known;
+    this.envelope = envelope;
+  }
 }
 
 /**

@@ -1,14 +1,22 @@
 import { type Static, type TSchema, Type } from 'typebox';
-import { Compile, type Validator } from 'typebox/compile';
+import { Compile } from 'typebox/compile';
 import type { Envelope, MessageDraft } from './envelope.js';
-import { BadMessageError } from './errors.js';
+import { BadMessageError, NewerSchemaVersionError } from './errors.js';
+import {
+  describeErrors,
+  type PreviousVersion,
+  problemsOf,
+  readVersion,
+  type SchemaVersions,
+  schemaVersions,
+  type Upcaster,
+} from './schema-versions.js';
 
 const TYPE_NAME = /^[a-z][a-z0-9]*\.[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 
 export type MessageKind = 'event' | 'command';
 
-/** Turns data of schema version `from` into data of version `from + 1`. */
-export type Upcaster = (data: unknown) => unknown;
+export type { PreviousVersion, Upcaster };
 
 export interface MessageSpec<S extends TSchema, T extends string> {
   /** `<module>.<kebab-case>`; the owning module is the part before the dot. */
@@ -16,8 +24,12 @@ export interface MessageSpec<S extends TSchema, T extends string> {
   readonly schema: S;
   /** The newest schema version (default 1). Consumers always see this one. */
   readonly version?: number;
-  /** `upcasters[n]` turns version n into n + 1, for every n below `version`. */
-  readonly upcasters?: Readonly<Record<number, Upcaster>>;
+  /**
+   * Every earlier version n (1 … version - 1): the schema it was published with, and the upcaster
+   * from n to n + 1. Kept for good: stored and in-flight messages of every version stay readable,
+   * and `npm run check:schemas` compares each version with its snapshot (docs/adr/0015).
+   */
+  readonly previous?: Readonly<Record<number, PreviousVersion>>;
   /** Messages with the same key are handled in publish order by each consumer. */
   readonly partitionKey: (data: Static<S>) => string;
   readonly description?: string;
@@ -29,14 +41,12 @@ export interface MessageSpec<S extends TSchema, T extends string> {
  * (`'orders.order-placed'`), so a handler typed with `MessageOf<typeof orderPlaced>` takes only
  * that message.
  */
-export interface MessageDefinition<S extends TSchema = TSchema, T extends string = string> {
+export interface MessageDefinition<S extends TSchema = TSchema, T extends string = string>
+  extends SchemaVersions<S> {
   (data: Static<S>): MessageDraft<Static<S>, T>;
   readonly type: T;
   readonly kind: MessageKind;
   readonly owner: string;
-  readonly version: number;
-  readonly schema: S;
-  readonly upcasters: Readonly<Record<number, Upcaster>>;
   readonly description: string;
 }
 
@@ -56,11 +66,8 @@ function define<S extends TSchema, T extends string>(
   if (!TYPE_NAME.test(spec.type)) {
     throw new Error(`message type "${spec.type}" must be <module>.<kebab-case>`);
   }
-  const version = spec.version ?? 1;
-  const upcasters = spec.upcasters ?? {};
-  for (let v = 1; v < version; v++) {
-    if (!upcasters[v]) throw new Error(`${spec.type}: missing upcaster from version ${v} to ${v + 1}`);
-  }
+  const versions = schemaVersions(spec.type, spec);
+  const { version } = versions;
   const create = (data: Static<S>): MessageDraft<Static<S>, T> => ({
     type: spec.type,
     schemaversion: version,
@@ -71,9 +78,7 @@ function define<S extends TSchema, T extends string>(
     type: spec.type,
     kind,
     owner: spec.type.slice(0, spec.type.indexOf('.')),
-    version,
-    schema: spec.schema,
-    upcasters,
+    ...versions,
     description: spec.description ?? '',
   });
 }
@@ -118,11 +123,11 @@ const EnvelopeAttributes = Compile(
 /**
  * The message types a kernel knows: what its modules publish and what they subscribe to.
  * Validates on publish (an invalid draft is a bug: it throws) and on receive (an invalid message
- * raises BadMessageError, which dead-letters it), upcasting older schema versions on the way in.
+ * raises BadMessageError, which dead-letters it), upcasting older schema versions on the way in and
+ * holding back newer ones this build cannot read (NewerSchemaVersionError).
  */
 export class MessageTypes {
   readonly #definitions = new Map<string, AnyMessageDefinition>();
-  readonly #validators = new Map<string, Validator>();
 
   register(definitions: Iterable<AnyMessageDefinition>): void {
     for (const definition of definitions) {
@@ -144,11 +149,18 @@ export class MessageTypes {
   assertValidDraft(draft: MessageDraft): void {
     const definition = this.#definitions.get(draft.type);
     if (!definition) throw new Error(`cannot stage ${draft.type}: type not registered by any module`);
-    const problems = this.#problems(definition, draft.data);
+    const problems = problemsOf(definition.schema, draft.data);
     if (problems) throw new Error(`cannot stage ${draft.type}: ${problems}`);
   }
 
-  /** Parses and validates a received message; upcasts it to the newest schema version. */
+  /**
+   * Parses and validates a received message and returns it at this build's newest schema version:
+   * an older version is upcast; a newer one (published by a newer build) is read as this build's
+   * newest when its data validates as that (see `readVersion`). Throws BadMessageError for a
+   * message no build can read (not JSON, not an envelope, unknown type, invalid data), and
+   * NewerSchemaVersionError for a newer version this build cannot read, which a build that knows
+   * it can: the caller holds it for one rather than dead-lettering it.
+   */
   decode(raw: string | Buffer | object): Envelope {
     const value = typeof raw === 'object' && !Buffer.isBuffer(raw) ? raw : parseJson(raw);
     if (!EnvelopeAttributes.Check(value)) {
@@ -157,26 +169,13 @@ export class MessageTypes {
     const envelope = value as unknown as Envelope;
     const definition = this.#definitions.get(envelope.type);
     if (!definition) throw new BadMessageError(`unknown message type ${envelope.type}`);
-    if (envelope.schemaversion > definition.version) {
-      throw new BadMessageError(
-        `${envelope.type} schema version ${envelope.schemaversion} is newer than this build's ${definition.version}`,
-      );
+    const read = readVersion(definition, envelope.data, envelope.schemaversion);
+    if (read.ok) return { ...envelope, schemaversion: definition.version, data: read.data };
+    if (read.newer) {
+      const { type, schemaversion } = envelope;
+      throw new NewerSchemaVersionError(type, schemaversion, definition.version, read.problems, envelope);
     }
-    let data = envelope.data;
-    for (let v = envelope.schemaversion; v < definition.version; v++) data = definition.upcasters[v]?.(data);
-    const problems = this.#problems(definition, data);
-    if (problems)
-      throw new BadMessageError(`${envelope.type} v${definition.version} schema violation: ${problems}`);
-    return { ...envelope, schemaversion: definition.version, data };
-  }
-
-  #problems(definition: AnyMessageDefinition, data: unknown): string | undefined {
-    let validator = this.#validators.get(definition.type);
-    if (!validator) {
-      validator = Compile(definition.schema);
-      this.#validators.set(definition.type, validator);
-    }
-    return validator.Check(data) ? undefined : describeErrors(validator, data);
+    throw new BadMessageError(`${envelope.type} v${definition.version} schema violation: ${read.problems}`);
   }
 }
 
@@ -186,12 +185,4 @@ function parseJson(raw: string | Buffer): unknown {
   } catch (error) {
     throw new BadMessageError(`not JSON: ${(error as Error).message}`);
   }
-}
-
-function describeErrors(validator: Validator, value: unknown): string {
-  return validator
-    .Errors(value)
-    .slice(0, 5)
-    .map((e) => `${e.instancePath || '/'} ${e.message}`)
-    .join('; ');
 }

@@ -1,18 +1,21 @@
 import { Type } from 'typebox';
 import { describe, expect, it } from 'vitest';
-import { BadMessageError } from './errors.js';
+import { BadMessageError, NewerSchemaVersionError } from './errors.js';
 import { defineCommand, defineEvent, MessageTypes } from './message-types.js';
 
 const priced = defineEvent({
   type: 'shop.item-priced',
   version: 2,
-  schema: Type.Object({ sku: Type.String(), priceCents: Type.Integer() }, { additionalProperties: false }),
-  // v1 carried a decimal price in `price`
-  upcasters: {
-    1: (data) => ({
-      sku: (data as { sku: string }).sku,
-      priceCents: Math.round((data as { price: number }).price * 100),
-    }),
+  schema: Type.Object({ sku: Type.String(), priceCents: Type.Integer() }),
+  previous: {
+    // v1 carried a decimal price in `price`
+    1: {
+      schema: Type.Object({ sku: Type.String(), price: Type.Number() }),
+      upcast: (data) => ({
+        sku: (data as { sku: string }).sku,
+        priceCents: Math.round((data as { price: number }).price * 100),
+      }),
+    },
   },
   partitionKey: (d) => d.sku,
 });
@@ -57,11 +60,11 @@ describe('message types', () => {
       defineCommand({
         type: 'shop.do-it',
         version: 3,
-        upcasters: { 1: (d) => d },
+        previous: { 1: { schema: Type.Object({}), upcast: (d) => d } },
         schema: Type.Object({}),
         partitionKey: () => 'k',
       }),
-    ).toThrow(/missing upcaster from version 2 to 3/);
+    ).toThrow(/missing the schema of version 2/);
   });
 
   it('refuses to register two definitions of one type', () => {
@@ -105,12 +108,56 @@ describe('message types', () => {
       /schema violation.*priceCents/,
     ],
     [
-      'a newer version than this build',
-      JSON.stringify(envelope({ schemaversion: 3 })),
-      /newer than this build/,
+      'an older version invalid as that version',
+      JSON.stringify(envelope({ schemaversion: 1, data: { sku: 'a', price: 'cheap' } })),
+      /v2 schema violation: v1: \/price/,
     ],
   ])('rejects %s with a BadMessageError naming the reason', (_name, raw, reason) => {
     expect(() => types.decode(raw)).toThrow(BadMessageError);
     expect(() => types.decode(raw)).toThrow(reason);
+  });
+
+  it('reads a newer version as its own newest when the data validates as that (fields it does not know ignored)', () => {
+    const data = { sku: 'a', priceCents: 100, currency: 'EUR' };
+    const decoded = types.decode(JSON.stringify(envelope({ schemaversion: 3, data })));
+    expect(decoded).toMatchObject({ schemaversion: 2, data });
+  });
+
+  it('raises NewerSchemaVersionError, not BadMessageError, for a newer version it cannot read', () => {
+    const raw = JSON.stringify(envelope({ schemaversion: 3, data: { sku: 'a', price: { cents: 1 } } }));
+    const error = (() => {
+      try {
+        types.decode(raw);
+      } catch (thrown) {
+        return thrown;
+      }
+    })();
+    expect(error).toBeInstanceOf(NewerSchemaVersionError);
+    expect(error).not.toBeInstanceOf(BadMessageError);
+    expect((error as NewerSchemaVersionError).message).toMatch(
+      /shop.item-priced schema version 3 is newer than this build's 2 .*priceCents/,
+    );
+    expect((error as NewerSchemaVersionError).envelope).toMatchObject({ id: 'm1', partitionkey: 'a' });
+  });
+
+  it('dead-letters, never crashes on, an upcaster that throws', () => {
+    const fragile = defineEvent({
+      type: 'shop.fragile',
+      version: 2,
+      schema: Type.Object({ n: Type.Integer() }),
+      previous: {
+        1: {
+          schema: Type.Object({}),
+          upcast: () => {
+            throw new Error('cannot');
+          },
+        },
+      },
+      partitionKey: () => 'k',
+    });
+    const local = new MessageTypes();
+    local.register([fragile]);
+    const raw = JSON.stringify(envelope({ type: 'shop.fragile', schemaversion: 1, data: {} }));
+    expect(() => local.decode(raw)).toThrow(/upcasting v1 to v2 failed: cannot/);
   });
 });

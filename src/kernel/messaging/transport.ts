@@ -7,7 +7,24 @@ export type DeliveryOutcome =
   | { readonly kind: 'handled' }
   | { readonly kind: 'duplicate' }
   | { readonly kind: 'retry'; readonly delayMs: number; readonly error: string }
+  /**
+   * Not handled, not failed: a newer schema version than this build reads. Delivered again after
+   * `delayMs` like a retry, its key held back, but the attempt is not counted (it never leads to
+   * a dead letter). Meanwhile the transport may hand it to another instance (a partition handover).
+   */
+  | { readonly kind: 'held'; readonly delayMs: number; readonly error: string }
   | { readonly kind: 'dead-lettered'; readonly error: string };
+
+/** An outcome after which the delivery runs again later: a retry, or a hold. */
+export type LaterOutcome = Extract<DeliveryOutcome, { kind: 'retry' | 'held' }>;
+
+/** Whether the delivery runs again later (its key held back meanwhile) rather than being settled. */
+export const runsAgain = (outcome: DeliveryOutcome): outcome is LaterOutcome =>
+  outcome.kind === 'retry' || outcome.kind === 'held';
+
+/** The attempt number the next delivery of a message runs with, after `outcome` on `attempt`. */
+export const nextAttempt = (outcome: LaterOutcome, attempt: number): number =>
+  outcome.kind === 'held' ? attempt : attempt + 1;
 
 /**
  * A durable consumer as every process knows it from the module catalogue, whether or not it runs
@@ -69,7 +86,7 @@ export interface TransportHealth {
 /**
  * Moves envelopes from publishers to consumer endpoints. Guarantees, on every implementation:
  * at-least-once delivery to every subscribed consumer, per-partition-key order per consumer,
- * and retries with the delay the consumer asks for.
+ * and retries and holds with the delay the consumer asks for (a hold not counted as an attempt).
  */
 export interface Transport {
   readonly name: TransportName;

@@ -17,6 +17,7 @@ import {
   type DeadLetterStore,
   deadLetterKey,
 } from '../messaging/dead-letters.js';
+import { type HeldByConsumer, HeldMessages } from '../messaging/held-messages.js';
 import { MessageTypes } from '../messaging/message-types.js';
 import type { RetryPolicy } from '../messaging/retry.js';
 import { messagesOf } from '../messaging/subscription.js';
@@ -103,6 +104,8 @@ export interface HealthCheck {
 export class Kernel {
   readonly messageTypes = new MessageTypes();
   readonly metrics = new KernelMetrics();
+  /** Messages this process's consumers hold for a newer build (a newer schema version). */
+  readonly heldMessages = new HeldMessages();
   readonly config: Config;
   readonly transport: Transport;
   readonly log: Logger;
@@ -269,6 +272,7 @@ export class Kernel {
       inbox,
       outbox,
       deadLetters,
+      held: this.heldMessages,
       log,
       metrics: this.metrics,
       transport: this.transport.name,
@@ -424,6 +428,10 @@ export class Kernel {
     }
     metrics.deadLetters.reset();
     for (const [consumer, n] of this.deadLetterCounts()) metrics.deadLetters.set({ consumer }, n);
+    metrics.held.reset();
+    for (const [consumer] of this.deadLetterCounts()) metrics.held.set({ consumer }, 0);
+    for (const { consumer, messages } of this.heldMessages.byConsumer())
+      metrics.held.set({ consumer }, messages);
     metrics.sagaInstances.reset();
     for (const [status, n] of Object.entries(this.sagaCountsByStatus()))
       metrics.sagaInstances.set({ status }, n);
@@ -432,7 +440,8 @@ export class Kernel {
 
   /**
    * Readiness: every database answers, the transport is up, every consumer is subscribed (while
-   * the broker is waited for, `subscriptions` fails naming it and its URL).
+   * the broker is waited for, `subscriptions` fails naming it and its URL). Warns (`commands`) of
+   * commands nobody handles on memory, and (`held`) of messages held for a newer build.
    */
   async health(): Promise<Record<string, HealthCheck>> {
     const checks: Record<string, HealthCheck> = {};
@@ -456,6 +465,8 @@ export class Kernel {
     if (this.#unhandled.length > 0) {
       checks.commands = { status: 'warn', detail: unhandledDetail(this.#unhandled) };
     }
+    const held = this.heldMessages.byConsumer();
+    if (held.length > 0) checks.held = { status: 'warn', detail: heldDetail(held) };
     return checks;
   }
 
@@ -471,3 +482,13 @@ const unhandledDetail = (types: readonly string[]): string =>
   `no module of this process handles ${types.join(', ')}: on the memory transport they wait in their ` +
   "owners' databases for a start that runs those modules, and what waits for their replies times out " +
   '(run the modules that own them in this process, or use a broker transport)';
+
+const heldDetail = (held: readonly HeldByConsumer[]): string =>
+  held
+    .map(
+      ({ consumer, messages, versions }) =>
+        `${consumer} holds ${messages} message(s) of ${versions.join(', ')}`,
+    )
+    .join('; ') +
+  ': a newer build publishes them; they wait, their keys held back, for an instance of a build that ' +
+  'reads them (finish the rolling upgrade of these consumers)';

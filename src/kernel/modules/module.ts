@@ -14,6 +14,7 @@ import type { Subscription } from '../messaging/subscription.js';
 import type { Logger } from '../observability/logger.js';
 import type { Tx } from '../outbox/outbox.js';
 import type { Db } from '../persistence/db.js';
+import type { StoredEvents } from '../persistence/stored-events.js';
 import type { Saga } from '../sagas/saga.js';
 
 /** The fastify instance a module's routes are registered on (TypeBox schemas typed). */
@@ -102,6 +103,12 @@ export interface ModuleDefinition<Settings = unknown> {
   readonly subscriptions?: readonly Subscription<ModuleContext<Settings>>[];
   readonly sagas?: readonly Saga[];
   /**
+   * The events the module stores (an event-sourced aggregate's), with their schema versions:
+   * declared here so that `npm run check:schemas` holds them to the same compatibility policy as
+   * messages (docs/adr/0015), since instances of old and new builds share the module's database.
+   */
+  readonly storedEvents?: StoredEvents;
+  /**
    * Runs in the transaction that stages each message of this module (its events, the commands it
    * sends, its sagas' included), with the envelope as it will be published: a local record of the
    * module's own messages costs no delivery back to itself. Must be synchronous; a throw rolls the
@@ -131,6 +138,11 @@ export function defineModule<Settings = undefined>(definition: ModuleDefinition<
   for (const message of definition.sends ?? []) {
     if (message.kind !== 'command')
       throw new Error(`module ${definition.name} sends ${message.type}, which is not a command`);
+  }
+  if (definition.storedEvents && definition.storedEvents.module !== definition.name) {
+    throw new Error(
+      `module ${definition.name} declares the stored events of ${definition.storedEvents.module}`,
+    );
   }
   for (const message of definition.messages ?? []) {
     if (message.owner !== definition.name) {

@@ -16,6 +16,7 @@ export class KernelMetrics {
   readonly consumerLag: Gauge<'consumer' | 'transport'>;
   readonly partitionsHeld: Gauge<'consumer' | 'transport'>;
   readonly deadLetters: Gauge<'consumer'>;
+  readonly held: Gauge<'consumer'>;
   readonly outboxPending: Gauge<'module'>;
   readonly outboxOldestAge: Gauge<'module'>;
   readonly sagaInstances: Gauge<'status'>;
@@ -39,7 +40,7 @@ export class KernelMetrics {
     });
     this.handled = new Counter({
       name: 'bus_messages_handled_total',
-      help: 'Deliveries by outcome: handled, duplicate, retry, dead-lettered',
+      help: 'Deliveries by outcome: handled, duplicate, retry, held (a newer schema version), dead-lettered',
       labelNames: ['consumer', 'type', 'outcome', 'transport'],
       registers,
     });
@@ -74,6 +75,11 @@ export class KernelMetrics {
       ['consumer', 'transport'],
     );
     this.deadLetters = gauge('bus_dead_letters', 'Dead letters kept per consumer', ['consumer']);
+    this.held = gauge(
+      'bus_messages_held',
+      'Messages of a newer schema version than this build reads, held (each holding back its key) for an instance of a newer build',
+      ['consumer'],
+    );
     this.outboxPending = gauge('outbox_pending_messages', 'Committed messages not yet published', ['module']);
     this.outboxOldestAge = gauge(
       'outbox_oldest_pending_age_seconds',

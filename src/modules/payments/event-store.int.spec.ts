@@ -102,7 +102,10 @@ describe('the payments event store', () => {
     ctx.transact((tx) => append(tx.db, emptyAccount('c'), [deposit(1)]));
     expect(() =>
       ctx.transact((tx) => {
-        tx.db.run(sql`INSERT INTO payments_events VALUES ('c', 2, 'FundsDeposited', '{"amountCents":1}', 0)`);
+        tx.db.run(
+          sql`INSERT INTO payments_events (account_id, version, type, data, occurred_at)
+              VALUES ('c', 2, 'FundsDeposited', '{"amountCents":1}', 0)`,
+        );
         append(tx.db, { ...emptyAccount('c'), version: 1 }, [deposit(7)]);
       }),
     ).toThrow(ConcurrencyConflictError);

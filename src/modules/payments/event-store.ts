@@ -9,6 +9,7 @@ import {
   type OrderPayment,
   orderPaymentsAfter,
 } from './account.js';
+import { ledgerEvents } from './ledger-events.js';
 import { findOrderPayment, recordOrderPayment } from './order-payments.js';
 import { type EventRow, paymentsEvents } from './schema.js';
 import { readSnapshot, snapshotIfDue } from './snapshots.js';
@@ -24,11 +25,19 @@ export class ConcurrencyConflictError extends Error {
   }
 }
 
+/**
+ * A stored row as the event this build knows: its data upcast from the version it was stored at
+ * (ledger-events.ts). Throws naming the account and the event when no build can read it, and
+ * NewerSchemaVersionError when a newer build stored it in a form this one cannot read (a consumer
+ * holds its message for an instance of that build).
+ */
 function toEvent(row: EventRow): StoredEvent {
   if (!(ACCOUNT_EVENT_TYPES as readonly string[]).includes(row.type)) {
     throw new Error(`payments account ${row.accountId} v${row.version}: unknown event type ${row.type}`);
   }
-  const event = { type: row.type, data: JSON.parse(row.data) } as AccountEvent;
+  const data = ledgerEvents.read(row.type, row.schemaVersion, JSON.parse(row.data));
+  // Sound: `read` validated the data against the newest schema of `row.type` (AccountEvent's).
+  const event = { type: row.type, data } as AccountEvent;
   return { ...event, version: row.version, occurredAt: row.occurredAt };
 }
 
@@ -139,6 +148,7 @@ const insertEvent = (db: Db) =>
       version: sql.placeholder('version'),
       type: sql.placeholder('type'),
       data: sql.placeholder('data'),
+      schemaVersion: sql.placeholder('schemaVersion'),
       occurredAt: sql.placeholder('occurredAt'),
     })
     .prepare();
@@ -174,6 +184,7 @@ export function append(
         version,
         type: event.type,
         data: JSON.stringify(event.data),
+        schemaVersion: ledgerEvents.forStorage(event.type, event.data),
         occurredAt,
       });
     } catch (error) {

@@ -8,7 +8,8 @@
  * - Handles: payments.charge-payment and payments.refund-payment, idempotent per order id, in one
  *   consumer keyed by user, so a user's charges and refunds are applied in order.
  * - Tables: payments_events, the append-only event store (optimistic concurrency on
- *   (account_id, version)); payments_snapshots, an account's state every 100 events;
+ *   (account_id, version); each event with the schema version it was stored at, upcast on read:
+ *   ledger-events.ts); payments_snapshots, an account's state every 100 events;
  *   payments_order_payments, each order's payment as the stream left it, written with the events.
  *   An account's state is its balance and version only (nothing that grows with its orders): the
  *   replay of the stream from the latest snapshot; the state a committed change left is kept in
@@ -28,6 +29,7 @@ import {
 import { paymentsErrors } from './errors.js';
 import { onChargePayment } from './handlers/on-charge-payment.js';
 import { onRefundPayment } from './handlers/on-refund-payment.js';
+import { ledgerEvents } from './ledger-events.js';
 import { paymentsRoutes } from './routes.js';
 
 export const paymentsModule = defineModule({
@@ -36,6 +38,7 @@ export const paymentsModule = defineModule({
   http: { prefixes: ['/payments'] },
   messages: [fundsDeposited, chargePayment, refundPayment, paymentCompleted, paymentFailed, paymentRefunded],
   routes: paymentsRoutes,
+  storedEvents: ledgerEvents,
   subscriptions: [
     {
       consumer: 'payments.account-commands',

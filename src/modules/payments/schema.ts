@@ -12,6 +12,12 @@ export const paymentsEvents = sqliteTable(
     version: integer('version').notNull(),
     type: text('type').notNull(),
     data: text('data').notNull(),
+    /**
+     * The schema version `data` was written at (ledger-events.ts): a read upcasts older ones, so
+     * the stream replays whatever version each event was stored at. 1 for events stored before
+     * versions were recorded.
+     */
+    schemaVersion: integer('schema_version').notNull().default(1),
     /** Epoch ms; never decreases along a stream. */
     occurredAt: integer('occurred_at').notNull(),
   },

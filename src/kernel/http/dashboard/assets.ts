@@ -18,7 +18,7 @@ td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 pre { margin: 0; max-height: 12rem; overflow: auto; white-space: pre-wrap; word-break: break-all; font-size: 0.8rem; }
 .facts { display: flex; flex-wrap: wrap; gap: 0.5rem 2rem; margin: 0.5rem 0; padding: 0; list-style: none; }
 .pill { display: inline-block; padding: 0 0.5rem; border-radius: 1rem; background: #8882; margin: 0 0.2rem 0.2rem 0; }
-.fail { color: #c62828; } .pass { color: #2e7d32; }
+.fail { color: #c62828; } .pass { color: #2e7d32; } .warn { color: #b26a00; }
 .empty { color: #888; font-style: italic; }
 button { cursor: pointer; margin: 0 0.2rem 0.2rem 0; }
 form { display: grid; gap: 0.6rem; max-width: 22rem; margin: 1rem 0; }

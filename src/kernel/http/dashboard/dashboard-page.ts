@@ -44,7 +44,7 @@ function consumerRow(row: ConsumerRow): SafeHtml {
   return html`<tr data-consumer="${row.name}">
   <td>${row.name}</td><td>${row.module}</td><td>${row.types.join(', ')}</td>
   <td class="n depth">${figure(row.stats?.depth)}</td><td class="n lag">${figure(row.stats?.lag)}</td>
-  <td class="n">${row.deadLetters}</td>
+  <td class="n">${row.deadLetters}</td><td class="n held${row.held > 0 ? ' warn' : ''}">${row.held}</td>
 </tr>`;
 }
 
@@ -56,7 +56,7 @@ function consumersSection(view: DashboardView): SafeHtml {
     view.consumers.length === 0
       ? none('No consumer runs in this process.')
       : html`<table>
-    <thead><tr><th>consumer</th><th>module</th><th>types</th><th class="n">queue depth</th><th class="n">lag</th><th class="n">dead letters</th></tr></thead>
+    <thead><tr><th>consumer</th><th>module</th><th>types</th><th class="n">queue depth</th><th class="n">lag</th><th class="n">dead letters</th><th class="n" title="messages of a newer schema version than this build reads, waiting for an instance of a newer build">held</th></tr></thead>
     <tbody>${view.consumers.map(consumerRow)}</tbody>
   </table>`
   }

@@ -19,6 +19,8 @@ export interface ConsumerRow {
   /** Undefined when the transport did not report this consumer. */
   readonly stats: ConsumerStats | undefined;
   readonly deadLetters: number;
+  /** Messages it holds for a newer build (a newer schema version than this build reads). */
+  readonly held: number;
 }
 
 /** Everything the dashboard shows, read from this process's kernel. */
@@ -67,6 +69,7 @@ async function healthChecks(kernel: Kernel): Promise<Record<string, HealthCheck>
 export async function loadDashboardView(kernel: Kernel): Promise<DashboardView> {
   const [{ stats, problem }, health] = await Promise.all([transportStats(kernel), healthChecks(kernel)]);
   const lettersPerConsumer = kernel.deadLetterCounts();
+  const held = new Map(kernel.heldMessages.byConsumer().map((h) => [h.consumer, h.messages]));
   return {
     version: packageInfo.version,
     transport: kernel.transport.name,
@@ -76,6 +79,7 @@ export async function loadDashboardView(kernel: Kernel): Promise<DashboardView> 
       ...consumer,
       stats: stats.find((s) => s.consumer === consumer.name),
       deadLetters: lettersPerConsumer.get(consumer.name) ?? 0,
+      held: held.get(consumer.name) ?? 0,
     })),
     statsProblem: problem,
     // newest first: the one that just failed is the one an admin came for

@@ -79,6 +79,24 @@ describe('GET /admin', () => {
     );
   });
 
+  it('shows the messages a consumer holds for a newer build, and the readiness warning', async () => {
+    // as the decode step records a note-filed v2 that this build (v1) cannot read
+    const hold = {
+      consumer: 'notes.archive',
+      type: 'notes.note-filed',
+      version: 2,
+      known: 1,
+      delayMs: 60_000,
+    };
+    world.app.kernel.heldMessages.hold({ ...hold, messageId: 'newer-1' });
+    const page = await get('/admin', bearer('admin'));
+    expect(page.body).toMatch(/<tr data-consumer="notes\.archive">[\s\S]*?<td class="n held warn">1<\/td>/);
+    expect(page.body).toMatch(/<tr data-consumer="trips\.[^"]+">[\s\S]*?<td class="n held">0<\/td>/);
+    expect(page.body).toMatch(
+      /<span class="warn">warn<\/span> held \(notes\.archive holds 1 message\(s\) of notes\.note-filed v2 \(this build reads v1\)/,
+    );
+  });
+
   it('shows user input in a dead letter as text: no markup of its own reaches the page', async () => {
     const page = await get('/admin', bearer('admin'));
     expect(page.body).toContain('&lt;script&gt;document.title=&#39;owned&#39;&lt;/script&gt;');

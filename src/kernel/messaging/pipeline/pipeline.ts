@@ -31,12 +31,15 @@ export class Delivery {
     return this.#envelope;
   }
 
-  /** The envelope, or undefined when the message could not be decoded (or decode has not run). */
+  /**
+   * The envelope, or undefined when the message could not be decoded (or decode has not run). For
+   * a held message (a newer schema version this build cannot read), the envelope as received.
+   */
   get envelopeIfDecoded(): Envelope | undefined {
     return this.#envelope;
   }
 
-  /** Set by the decode step only. */
+  /** Set by the decode step only (and its hold). */
   decodedAs(envelope: Envelope): void {
     this.#envelope = envelope;
   }

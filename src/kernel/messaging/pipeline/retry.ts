@@ -1,21 +1,26 @@
-import { errorText, NonRetryableError } from '../errors.js';
+import { errorText, NewerSchemaVersionError, NonRetryableError } from '../errors.js';
 import { retryDelayMs } from '../retry.js';
 import type { DeliveryOutcome } from '../transport.js';
 import type { DeadLetter } from './dead-letter.js';
+import type { Hold } from './hold.js';
 import type { Delivery, Middleware } from './pipeline.js';
 import type { ConsumerScope } from './scope.js';
 
 /**
  * Turns a failure of the steps after it into the outcome the transport acts on: a retry after the
- * policy's delay, or a dead letter on the last attempt or at once for a `NonRetryableError`.
- * Placed outside the causal context, as its log lines have always been.
+ * policy's delay, or a dead letter on the last attempt or at once for a `NonRetryableError`; a
+ * hold, never counted as an attempt, when the handler met data of a newer schema version than
+ * this build reads (a stored event a newer build wrote). Placed outside the causal context, as its
+ * log lines have always been.
  */
 export function retryOrDeadLetter(
   scope: Pick<ConsumerScope, 'policy' | 'log'>,
   deadLetter: DeadLetter,
+  hold: Hold,
 ): Middleware {
   const { policy, log } = scope;
   const failed = (delivery: Delivery, error: unknown): DeliveryOutcome => {
+    if (error instanceof NewerSchemaVersionError) return hold(delivery, error);
     const { attempt, envelope } = delivery;
     if (error instanceof NonRetryableError || attempt >= policy.attempts) return deadLetter(delivery, error);
     const delayMs = retryDelayMs(policy, attempt);

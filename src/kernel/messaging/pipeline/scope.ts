@@ -4,6 +4,7 @@ import type { KernelMetrics } from '../../observability/metrics.js';
 import type { Outbox } from '../../outbox/outbox.js';
 import type { ModuleDatabase } from '../../persistence/db.js';
 import type { DeadLetterStore } from '../dead-letters.js';
+import type { HeldMessages } from '../held-messages.js';
 import type { MessageTypes } from '../message-types.js';
 import type { RetryPolicy } from '../retry.js';
 import type { Handler } from '../subscription.js';
@@ -17,6 +18,8 @@ export interface ConsumerDeps {
   readonly inbox: Inbox;
   readonly outbox: Outbox;
   readonly deadLetters: DeadLetterStore;
+  /** The kernel's record of messages held for a newer build (shared by its consumers). */
+  readonly held: HeldMessages;
   readonly log: Logger;
   readonly metrics: KernelMetrics;
   readonly transport: TransportName;

@@ -1,8 +1,14 @@
 import type { Logger } from '../../observability/logger.js';
-import type { ConsumerEndpoint, DeliveryOutcome } from '../transport.js';
+import {
+  type ConsumerEndpoint,
+  type DeliveryOutcome,
+  type LaterOutcome,
+  nextAttempt,
+  runsAgain,
+} from '../transport.js';
 
-/** A final outcome: handled, a duplicate, or dead-lettered (never 'retry'). */
-export type SettledOutcome = Exclude<DeliveryOutcome, { kind: 'retry' }>;
+/** A final outcome: handled, a duplicate, or dead-lettered (never 'retry' nor 'held'). */
+export type SettledOutcome = Exclude<DeliveryOutcome, LaterOutcome>;
 
 export interface Settled {
   readonly outcome: SettledOutcome;
@@ -41,8 +47,9 @@ interface Entry {
 /**
  * Per-key ordered, bounded-concurrency delivery for one consumer endpoint: messages of a key run
  * one at a time in arrival order; different keys run in parallel up to the endpoint's
- * concurrency. A failed attempt waits for the consumer's retry delay with its key held back but
- * without holding a concurrency slot, so a burst of failing keys cannot starve a healthy one.
+ * concurrency. A failed attempt (or a held one: a newer schema version, not counted as an attempt)
+ * waits for the consumer's delay with its key held back but without holding a concurrency slot,
+ * so a burst of failing keys cannot starve a healthy one.
  * `withdraw` takes back one owner's deliveries that are not running (waiting, or between
  * retries) so they can be returned to the broker in order when a partition is handed over.
  */
@@ -113,8 +120,8 @@ export class KeyLanes {
   async #attempt(key: string, entry: Entry): Promise<void> {
     const outcome = await this.#deliver(entry.delivery.raw, entry.attempt);
     entry.running = false;
-    if (outcome.kind === 'retry') {
-      if (!('sameAttempt' in outcome)) entry.attempt++;
+    if (runsAgain(outcome)) {
+      if (!('sameAttempt' in outcome)) entry.attempt = nextAttempt(outcome, entry.attempt);
       entry.delivery.onParked(true);
       // +1: a timer may fire up to a millisecond early by the wall clock (Date.now())
       entry.retryTimer = setTimeout(() => {

@@ -1,6 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import type { Logger } from '../../../observability/logger.js';
-import type { ConsumerEndpoint } from '../../transport.js';
+import { type ConsumerEndpoint, nextAttempt, runsAgain } from '../../transport.js';
 
 const PAUSE_ON_FAILURE_MS = 1000;
 
@@ -166,13 +166,14 @@ export class ConsumerQueue {
     const run = this.#endpoint
       .deliver(row.envelope, attempt, () => this.#remove.run(seq))
       .then((outcome) => {
-        if (outcome.kind !== 'retry') {
+        if (!runsAgain(outcome)) {
           next = 'settled'; // handled, duplicate or dead-lettered: its row went with that commit
           return;
         }
         retryAt = Date.now() + outcome.delayMs;
         if (this.#endpoint.database.sqlite.open) {
-          this.#reschedule.run(attempt, retryAt, outcome.error, seq);
+          // the row counts attempts made: a hold is not one (the next run is `attempts + 1`)
+          this.#reschedule.run(nextAttempt(outcome, attempt) - 1, retryAt, outcome.error, seq);
         }
         next = 'retry';
       })

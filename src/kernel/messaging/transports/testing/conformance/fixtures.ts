@@ -37,10 +37,13 @@ export const itemPriced = defineEvent({
   type: 'source.item-priced',
   version: 2,
   schema: Type.Object({ key: Type.String(), cents: Type.Integer() }),
-  upcasters: {
-    1: (data) => {
-      const v1 = data as { key: string; price: number };
-      return { key: v1.key, cents: Math.round(v1.price * 100) };
+  previous: {
+    1: {
+      schema: Type.Object({ key: Type.String(), price: Type.Number() }),
+      upcast: (data) => {
+        const v1 = data as { key: string; price: number };
+        return { key: v1.key, cents: Math.round(v1.price * 100) };
+      },
     },
   },
   partitionKey: (d) => d.key,
@@ -91,7 +94,7 @@ export interface StartOptions {
 }
 
 /** Retries fast where timing is not the point (3 attempts, 5 ms then 10 ms). */
-export const FAST_RETRY: Partial<RetryPolicy> = { initialDelayMs: 5 };
+export const FAST_RETRY: Partial<RetryPolicy> = { initialDelayMs: 5, holdDelayMs: 20 };
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

@@ -23,6 +23,7 @@ import {
 } from './fixtures.js';
 import { useHarness } from './harness.js';
 import { describeOrderCases } from './order.js';
+import { describeSchemaVersionCases } from './versions.js';
 
 export type { ConformanceFeatures } from './fixtures.js';
 
@@ -56,6 +57,7 @@ export function describeTransportConformance(
     describeDeliveryCases(createTransport, features);
     describeFailureCases(createTransport, features);
     describeOrderCases(createTransport, features);
+    describeSchemaVersionCases(createTransport, features);
   });
 }
 

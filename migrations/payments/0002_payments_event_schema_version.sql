@@ -1,0 +1,1 @@
+ALTER TABLE `payments_events` ADD `schema_version` integer DEFAULT 1 NOT NULL;
