@@ -187,7 +187,7 @@ describe('the payments ledger across a contract upgrade', () => {
     const ready = await app?.inject({ method: 'GET', url: '/health/ready' });
     expect(ready?.statusCode).toBe(200);
     expect(ready?.json()).toMatchObject({ status: 'warn', checks: { held: { status: 'warn' } } });
-    expect(kernel?.listDeadLetters()).toEqual([]);
+    expect(kernel?.listDeadLetters().items).toEqual([]);
     const bob = { authorization: `Bearer ${validJwt({ sub: 'bob', role: 'user' })}` };
     const answer = await app?.inject({ method: 'GET', url: '/payments/account', headers: bob });
     expect(answer?.statusCode).toBe(503);
