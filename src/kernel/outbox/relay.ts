@@ -180,7 +180,7 @@ export class OutboxRelay {
       }
       this.#prune();
     } catch (error) {
-      if (error instanceof UnroutedError) this.#countUnrouted(error.types);
+      if (error instanceof UnroutedError) this.#countByType(this.#metrics.unrouted, error.types);
       this.#failures++;
       const delay = Math.min(5000, 100 * 2 ** Math.min(this.#failures, 6));
       this.#log.warn({ err: error, retryInMs: delay }, 'outbox publish failed; rows stay pending');
@@ -215,10 +215,6 @@ export class OutboxRelay {
       this.#metrics.published,
       envelopes.map((envelope) => envelope.type),
     );
-  }
-
-  #countUnrouted(types: readonly string[]): void {
-    this.#countByType(this.#metrics.unrouted, types);
   }
 
   #countByType(counter: KernelMetrics['published'], types: readonly string[]): void {

@@ -97,8 +97,12 @@ export function createMemoryTransport(log: Logger, dataDir?: string): Transport 
     async publish(messages) {
       if (closed) throw new Error('memory transport is closed');
       const byDatabase = new Map<ModuleDatabase, Row[]>();
-      const add = (database: ModuleDatabase, row: Row) =>
-        byDatabase.set(database, [...(byDatabase.get(database) ?? []), row]);
+      const add = (database: ModuleDatabase, row: Row) => {
+        const rows = byDatabase.get(database);
+        if (rows)
+          rows.push(row); // appended in place: a batch is up to 200 messages × consumers
+        else byDatabase.set(database, [row]);
+      };
       for (const envelope of messages) {
         const json = JSON.stringify(envelope);
         for (const queue of queues.values()) {
