@@ -119,7 +119,7 @@ export function gatewayRoutes(app: HttpApp, ctx: ModuleContext<GatewaySettings>)
   const docs = proxy.directory && new RemoteDocs(proxy.directory, remote, ctx.log);
   if (docs) addDocumentParts(app, { openapi: () => docs.openApi(), asyncapi: () => docs.asyncApi() });
   app.addHook('onClose', async () => {
-    docs?.close();
+    await docs?.close();
     proxy.forwarder.close();
     await proxy.directory?.close();
   });
