@@ -9,6 +9,8 @@
  * rolling upgrade) is read as this build's newest when it validates as that, else held for an
  * instance that reads it, never dead-lettered (docs/adr/0015).
  */
+export type { AccountState } from './accounts/directory.js';
+export { type AccountFeed, accountFeed } from './accounts/feed.js';
 export { type Config, ConfigError, loadConfig } from './config.js';
 export { readSettings, type SettingsReader } from './env-readers.js';
 export { type AuthUser, authenticate, type Role, requireAdmin, TOKEN_TTL_SECONDS } from './http/auth.js';

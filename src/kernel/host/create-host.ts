@@ -60,7 +60,7 @@ export async function createHost(config: Config, options: HostOptions): Promise<
     log,
     ...(options.retry ? { retry: options.retry } : {}),
   });
-  const app = await createHttpServer(log, config);
+  const app = await createHttpServer(log, config, kernel.accounts);
   app.decorate('kernel', kernel);
   app.addHook('onClose', () => kernel.stop());
   registerIndexRoute(app);

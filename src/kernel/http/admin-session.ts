@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type AuthUser, assertKnownCaller, requireAdmin } from './auth.js';
+import { type AuthUser, assertCurrentCaller, requireAdmin } from './auth.js';
 import { HttpProblem } from './errors.js';
 
 /**
@@ -30,7 +30,10 @@ export function cookieValue(header: string | undefined, name: string): string | 
   return undefined;
 }
 
-/** The caller of a token (signature, algorithm, expiry and claims checked): 401 when it is not valid. */
+/**
+ * The caller of a token (signature, algorithm, expiry, claims and the account's standing checked):
+ * 401 when it is not valid.
+ */
 export function verifiedCaller(app: FastifyInstance, token: string): AuthUser & { readonly exp: number } {
   let claims: AuthUser & { exp: number };
   try {
@@ -38,7 +41,7 @@ export function verifiedCaller(app: FastifyInstance, token: string): AuthUser & 
   } catch {
     throw new HttpProblem(401, 'AUTH_INVALID_TOKEN', 'the admin session is not valid; sign in again');
   }
-  assertKnownCaller(claims);
+  assertCurrentCaller(app, claims);
   return claims;
 }
 
@@ -63,7 +66,11 @@ export async function requireAdminSession(request: FastifyRequest, reply: Fastif
       `a change made with the admin session cookie needs the ${ADMIN_REQUEST_HEADER} header`,
     );
   }
-  request.user = { sub: caller.sub, role: caller.role };
+  request.user = {
+    sub: caller.sub,
+    role: caller.role,
+    ...(caller.ver === undefined ? {} : { ver: caller.ver }),
+  };
 }
 
 /** Set-Cookie value that stores `token` until it expires (`exp`, seconds since the epoch). */

@@ -28,6 +28,8 @@ export const KERNEL_ERRORS: Readonly<Record<string, string>> = {
     "The server failed. The detail says nothing more on purpose; the log has the cause under the request's correlation id (`x-correlation-id`).",
   AUTH_INVALID_TOKEN:
     "The route needs a valid bearer token (`authorization: Bearer …`, from `POST /auth/login`), or an admin session for the admin pages; it is missing, expired, or not signed by this deployment's JWT_SECRET.",
+  AUTH_TOKEN_REVOKED:
+    "The token was issued before its account's password or role changed, or its account was deleted: sign in again for a new token (a deleted account cannot). Every process learns of such a change from the users module's `users.account-changed` events, within moments.",
   AUTH_ADMIN_ONLY: 'The route is for admins; this account is not one.',
   AUTH_CSRF_HEADER_MISSING:
     "A change made with the admin session cookie must carry the header the dashboard sends, so that another site cannot make it on an admin's behalf.",

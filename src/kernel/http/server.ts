@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
+import type { AccountDirectory } from '../accounts/directory.js';
 import type { Config } from '../config.js';
 import type { HttpApp } from '../modules/module.js';
 import type { Logger } from '../observability/logger.js';
@@ -22,9 +23,14 @@ export const BODY_LIMIT_BYTES = 1024 * 1024;
  * The HTTP plumbing every process shares: strict validation (unknown fields and wrong types are
  * rejected, never dropped or coerced), problem+json errors, correlation ids, JWT auth, per-route
  * rate limits (and `app.rateCounters` in the same store, for limits a module counts itself), and
- * an OpenAPI document built from the routes' schemas.
+ * an OpenAPI document built from the routes' schemas. `accounts` is what the process knows of the
+ * accounts whose tokens it checks (the kernel's; an empty one takes every token on its claims).
  */
-export async function createHttpServer(log: Logger, config: Config): Promise<HttpApp> {
+export async function createHttpServer(
+  log: Logger,
+  config: Config,
+  accounts?: AccountDirectory,
+): Promise<HttpApp> {
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
@@ -40,7 +46,7 @@ export async function createHttpServer(log: Logger, config: Config): Promise<Htt
   app.setNotFoundHandler(recordRoutesForAllow(app)); // 405 with allow, else 404
   registerCorrelation(app);
   registerQueryIntegers(app);
-  await registerAuth(app, config.jwtSecret);
+  await registerAuth(app, config.jwtSecret, accounts);
   const store = rateLimitRedis(config, log);
   if (store) app.addHook('onClose', () => store.close());
   await app.register(rateLimit, {

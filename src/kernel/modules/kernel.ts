@@ -1,3 +1,6 @@
+import { AccountCopies } from '../accounts/copies.js';
+import { AccountDirectory } from '../accounts/directory.js';
+import { accountFeedOf } from '../accounts/feed.js';
 import type { Config } from '../config.js';
 import {
   keyset,
@@ -106,6 +109,8 @@ export class Kernel {
   readonly metrics = new KernelMetrics();
   /** Messages this process's consumers hold for a newer build (a newer schema version). */
   readonly heldMessages = new HeldMessages();
+  /** What this process knows of the accounts whose tokens it checks (docs/adr/0020). */
+  readonly accounts = new AccountDirectory();
   readonly config: Config;
   readonly transport: Transport;
   readonly log: Logger;
@@ -120,6 +125,9 @@ export class Kernel {
   readonly #bus: BusConnection;
   /** This process's bus outages, which saga step deadlines do not count. */
   readonly #outages: BusOutages;
+  /** Keeps `accounts` from its modules' copies, when a module of the catalogue owns accounts. */
+  readonly #accountCopies: AccountCopies | undefined;
+  readonly #accountOwner: string | undefined;
 
   /** Throws the ConfigError of a running module whose settings are invalid (nothing started yet). */
   constructor(options: KernelOptions) {
@@ -135,6 +143,9 @@ export class Kernel {
       startWaitMs: options.brokerWaitMs ?? DEFAULT_BROKER_WAIT_MS,
     });
     this.#outages = new BusOutages(() => options.transport.connected());
+    const declared = accountFeedOf(options.catalogue ?? options.modules);
+    this.#accountOwner = declared?.owner;
+    this.#accountCopies = declared && new AccountCopies(this.accounts, declared.feed, options.log);
   }
 
   /** Fully started: every consumer subscribed, relays and saga coordinators running; not stopping. */
@@ -171,6 +182,7 @@ export class Kernel {
       this.messageTypes.register(definition.sends ?? []);
     }
     for (const definition of this.#options.modules) this.#runtimes.push(await this.#open(definition));
+    this.#accountCopies?.start();
     this.#checkpointer = checkpointInBackground(
       this.#runtimes.map((runtime) => runtime.database),
       this.log,
@@ -218,6 +230,7 @@ export class Kernel {
   async #stop(): Promise<void> {
     this.#bus.stop(); // first, before any await: nothing more is subscribed or started
     this.#outages.stop();
+    this.#accountCopies?.stop();
     for (const runtime of this.#runtimes) await runtime.definition.stop?.(runtime.context);
     await Promise.all(this.#runtimes.map((runtime) => runtime.relay.stop()));
     await this.transport.close();
@@ -236,10 +249,16 @@ export class Kernel {
       durability: this.config.dbDurability,
     });
     const relay = new OutboxRelay(database, this.transport, log, this.metrics, this.#options.relay);
+    const accounts = this.#accountCopies?.attach(
+      definition,
+      definition.name === this.#accountOwner,
+      database,
+    );
     const outbox = createOutbox(database, this.messageTypes, {
       onStaged: () => relay.wake(),
-      onMessageStaged: definition.onMessageStaged,
+      onMessageStaged: accounts ? accounts.onMessageStaged : definition.onMessageStaged,
     });
+    const committed = accounts?.committed;
     const consumers: Consumer[] = [];
     const context: ModuleContext = {
       name: definition.name,
@@ -248,7 +267,13 @@ export class Kernel {
       catalogue: this.#catalogue,
       log,
       db: database.db,
-      transact: (fn) => database.transaction(() => fn(outbox.bind(currentOrNewContext()))),
+      transact: committed
+        ? async (fn) => {
+            const result = await database.transaction(() => fn(outbox.bind(currentOrNewContext())));
+            committed();
+            return result;
+          }
+        : (fn) => database.transaction(() => fn(outbox.bind(currentOrNewContext()))),
       routeTypes: async (name, types) => {
         const consumer = consumers.find((c) => c.name === name);
         if (!consumer) throw new Error(`module ${definition.name} has no consumer ${name}`);
@@ -279,7 +304,11 @@ export class Kernel {
       transport: this.transport.name,
       ...(this.#options.retry ? { defaultRetry: this.#options.retry } : {}),
     };
-    const subscriptions = [...(definition.subscriptions ?? []), ...coordinator.subscriptions()];
+    const subscriptions = [
+      ...(definition.subscriptions ?? []),
+      ...coordinator.subscriptions(),
+      ...(accounts?.subscriptions ?? []),
+    ];
     for (const subscription of subscriptions) this.messageTypes.register(messagesOf(subscription));
     consumers.push(...subscriptions.map((subscription) => createConsumer(subscription, deps, context)));
     return { definition, context, database, relay, deadLetters, inbox, sagaStore, coordinator, consumers };

@@ -6,6 +6,7 @@ import type {
   RawRequestDefaultExpression,
   RawServerDefault,
 } from 'fastify';
+import type { AccountFeed } from '../accounts/feed.js';
 import type { Config } from '../config.js';
 import type { SettingsReader } from '../env-readers.js';
 import type { Envelope } from '../messaging/envelope.js';
@@ -98,6 +99,13 @@ export interface ModuleDefinition<Settings = unknown> {
   readonly errors?: Readonly<Record<string, string>>;
   /** The messages this module owns (its events, and the commands it accepts). */
   readonly messages?: readonly AnyMessageDefinition[];
+  /**
+   * Declared by the module that owns the accounts (one per catalogue): its event that carries an
+   * account's token state, published whenever the password or role changes or the account is
+   * deleted. Every other module keeps a copy of it (consumer `<module>.account-versions`) and every
+   * process checks each token against them (docs/adr/0020). Build it with `accountFeed`.
+   */
+  readonly accounts?: AccountFeed;
   /** Commands of other modules this module sends (so it can stage them wherever their owner runs). */
   readonly sends?: readonly AnyMessageDefinition[];
   readonly routes?: (app: HttpApp, ctx: ModuleContext<Settings>) => void | Promise<void>;
@@ -149,6 +157,10 @@ export function defineModule<Settings = undefined>(definition: ModuleDefinition<
     throw new Error(
       `module ${definition.name} declares the stored events of ${definition.storedEvents.module}`,
     );
+  }
+  const feed = definition.accounts?.message;
+  if (feed && !(definition.messages ?? []).includes(feed)) {
+    throw new Error(`module ${definition.name}: its account feed ${feed.type} is not among its messages`);
   }
   for (const message of definition.messages ?? []) {
     if (message.owner !== definition.name) {

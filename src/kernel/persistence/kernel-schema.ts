@@ -132,3 +132,20 @@ export const kernelLeases = sqliteTable('kernel_leases', {
   holder: text('holder').notNull(),
   expiresAt: integer('expires_at').notNull(),
 });
+
+/**
+ * This module's copy of the accounts' token state (docs/adr/0020), fed by the account owner's
+ * events: one row per account that ever changed. `seq` grows with every change written, so the
+ * processes sharing this database pick up each other's writes by reading past the last one seen.
+ */
+export const kernelAccounts = sqliteTable(
+  'kernel_accounts',
+  {
+    userId: text('user_id').primaryKey(),
+    role: text('role').notNull(),
+    tokenVersion: integer('token_version').notNull(),
+    deleted: integer('deleted', { mode: 'boolean' }).notNull(),
+    seq: integer('seq').notNull(),
+  },
+  (t) => [uniqueIndex('kernel_accounts_seq').on(t.seq)],
+);
