@@ -5,9 +5,9 @@ import { sagaConsumerOf } from '../sagas/coordinator.js';
 import type { ModuleDefinition } from './module.js';
 
 /**
- * Every durable consumer of the catalogue, its modules' subscriptions, sagas and account copies alike, as any
- * process knows it without running the module: what the kernel provisions before it publishes,
- * so a message finds its consumers' queues whatever order the processes start in.
+ * Every durable consumer of the catalogue, its modules' subscriptions, sagas and account copies
+ * alike, as any process knows it without running the module: what the kernel provisions before it
+ * publishes, so a message finds its consumers' queues whatever order the processes start in.
  */
 export function catalogueTopology(catalogue: readonly ModuleDefinition[]): ConsumerTopology[] {
   return catalogue
