@@ -19,7 +19,7 @@ function usersDb(app: HttpApp) {
   if (!db) throw new Error('users is not running');
   return {
     users: () =>
-      db.all<{ email: string; role: string; password_hash: string }>(
+      db.all<{ email: string; role: string; password_hash: string; token_version: number }>(
         sql`SELECT * FROM users_users ORDER BY email`,
       ),
     registered: () =>
@@ -47,11 +47,15 @@ describe('the admin account across restarts', () => {
 
       app = await startApp(dataDir, { email: 'BOSS@example.test', password: 'boss-password' });
       expect(usersDb(app).users()).toEqual(created); // same hash: not rehashed
+      const before = (await login(app, 'boss@example.test', 'boss-password')).json().token;
       await app.close();
 
       app = await startApp(dataDir, { email: 'boss@example.test', password: 'new-boss-password' });
       const [updated] = usersDb(app).users();
       expect(updated?.password_hash).not.toBe(created[0]?.password_hash);
+      expect(updated?.token_version).toBe(1); // a new password: tokens issued before are refused
+      const me = await app.inject({ url: '/users/me', headers: { authorization: `Bearer ${before}` } });
+      expect(me.json()).toMatchObject({ status: 401, code: 'AUTH_TOKEN_REVOKED' });
       expect((await login(app, 'boss@example.test', 'new-boss-password')).statusCode).toBe(200);
       expect(usersDb(app).registered()).toEqual([
         { userId: expect.any(String), email: 'boss@example.test', name: 'Administrator', role: 'admin' },

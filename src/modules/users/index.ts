@@ -1,10 +1,15 @@
 /**
  * users: accounts, passwords and tokens.
  *
- * - Routes: POST /auth/register, POST /auth/login, GET /users/me 🔒.
- * - Publishes: users.user-registered (on register, and when the configured admin is first created).
- * - Handles: nothing.
- * - Tables: users_users (emails stored lower-cased; passwords as scrypt N=2^17, r=8, p=1 hashes).
+ * - Routes: POST /auth/register, POST /auth/login, GET /users/me 🔒, POST /users/me/password 🔒,
+ *   POST /users/:id/role 🛡, DELETE /users/:id 🛡.
+ * - Publishes: users.user-registered (on register, and when the configured admin is first created);
+ *   users.account-changed (a password or role change, or a deletion: the account's token version
+ *   is bumped). It is the catalogue's account feed (`accounts`): every process keeps a copy of the
+ *   newest token version per account and refuses older tokens (docs/adr/0020).
+ * - Handles: nothing (its own copy of the feed is written as it stages each change).
+ * - Tables: users_users (emails stored lower-cased; passwords as scrypt N=2^17, r=8, p=1 hashes;
+ *   token_version, carried by tokens as `ver`).
  * - Limits (limits.ts; counted in the kernel's rate-limit store, so across instances on Redis):
  *   - login counts failed attempts (401) only, per (account, client address) 5, per account from
  *     any address 20, per address over every account 50, in 15-minute windows; a spent budget
@@ -22,11 +27,13 @@
  *   503 USERS_BUSY with retry-after, so a sign-up flood is refused while logins keep a derivation.
  * - Sagas: none.
  * - Start: when ADMIN_EMAIL and ADMIN_PASSWORD are set, creates that admin account or keeps it
- *   (role admin, password updated only when it changed).
+ *   (role admin, password updated only when it changed, which bumps its token version). The API
+ *   does not demote or delete that account, nor an admin's own (409 USERS_ACCOUNT_PROTECTED).
  */
-import { defineModule, type ModuleContext, perModule } from '../../kernel/index.js';
+import { accountFeed, defineModule, type ModuleContext, perModule } from '../../kernel/index.js';
+import { usersAdminRoutes } from './admin-routes.js';
 import { seedAdmin } from './commands/seed-admin.js';
-import { userRegistered } from './contracts.js';
+import { accountChanged, userRegistered } from './contracts.js';
 import { usersErrors } from './errors.js';
 import { hashingLanes } from './password.js';
 import { usersRoutes } from './routes.js';
@@ -46,8 +53,13 @@ export const usersModule = defineModule({
       { method: 'POST', path: '/auth/login' },
     ],
   },
-  messages: [userRegistered],
-  routes: (app, ctx) => usersRoutes(app, ctx, hashingOf(ctx)),
+  messages: [userRegistered, accountChanged],
+  // every process checks each token against its copy of these (docs/adr/0020)
+  accounts: accountFeed(accountChanged, (data) => data),
+  routes: (app, ctx) => {
+    usersRoutes(app, ctx, hashingOf(ctx));
+    usersAdminRoutes(app, ctx);
+  },
   start: async (ctx) => {
     const { admin } = ctx.settings;
     if (admin === undefined) return;

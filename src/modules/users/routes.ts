@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import {
+  type AuthUser,
   authenticate,
   clientKey,
   type HttpApp,
@@ -8,6 +9,7 @@ import {
   ProblemSchema as Problem,
   TOKEN_TTL_SECONDS,
 } from '../../kernel/index.js';
+import { changePassword } from './commands/change-password.js';
 import { logIn } from './commands/log-in.js';
 import { registerUser } from './commands/register-user.js';
 import { attemptLimits } from './limits.js';
@@ -33,6 +35,10 @@ const Session = Type.Object(
   { token: Type.String(), expiresIn: Type.Integer({ description: 'seconds until the token expires' }) },
   strict,
 );
+const PasswordChangeBody = Type.Object(
+  { currentPassword: Type.String({ minLength: 1, maxLength: 1024 }), newPassword: Password },
+  strict,
+);
 const Me = Type.Object(
   {
     id: Type.String(),
@@ -45,6 +51,9 @@ const Me = Type.Object(
 
 export function usersRoutes(app: HttpApp, ctx: ModuleContext<UsersSettings>, hashing: HashingLanes): void {
   const limits = attemptLimits(app.rateCounters, ctx.settings);
+  // expiresIn per call: the kernel's default (TOKEN_TTL_SECONDS * 1000) is read as seconds by
+  // @fastify/jwt, which would make tokens live 1000 times too long.
+  const sign = (claims: AuthUser) => app.jwt.sign(claims, { expiresIn: TOKEN_TTL_SECONDS });
   app.post(
     '/auth/register',
     {
@@ -80,17 +89,9 @@ export function usersRoutes(app: HttpApp, ctx: ModuleContext<UsersSettings>, has
         response: { 200: Session, 400: Problem, 401: Problem, 429: Problem, 503: Problem },
       },
     },
-    // expiresIn per call: the kernel's default (TOKEN_TTL_SECONDS * 1000) is read as seconds by
-    // @fastify/jwt, which would make tokens live 1000 times too long.
     async (request) =>
       limits.login(clientKey(request), request.body.email, (guard) =>
-        logIn(
-          ctx,
-          hashing.signIn,
-          request.body,
-          (claims) => app.jwt.sign(claims, { expiresIn: TOKEN_TTL_SECONDS }),
-          guard,
-        ),
+        logIn(ctx, hashing.signIn, request.body, sign, guard),
       ),
   );
 
@@ -109,6 +110,39 @@ export function usersRoutes(app: HttpApp, ctx: ModuleContext<UsersSettings>, has
       const user = findUserById(ctx.db, request.user.sub);
       if (!user) throw new HttpProblem(404, 'USERS_NOT_FOUND', 'this account no longer exists');
       return { id: user.id, email: user.email, name: user.name, role: user.role };
+    },
+  );
+
+  app.post(
+    '/users/me/password',
+    {
+      onRequest: authenticate,
+      schema: {
+        tags: ['users'],
+        summary: 'Change the caller’s password',
+        description:
+          'Answers a new token: every token issued before (this one included) is refused from now on, ' +
+          'in every process once users.account-changed reaches it. A wrong current password is 403 ' +
+          'USERS_WRONG_PASSWORD and counts against the sign-in limits like a failed login.',
+        security: [{ bearer: [] }],
+        body: PasswordChangeBody,
+        response: {
+          200: Session,
+          400: Problem,
+          401: Problem,
+          403: Problem,
+          404: Problem,
+          429: Problem,
+          503: Problem,
+        },
+      },
+    },
+    async (request) => {
+      const user = findUserById(ctx.db, request.user.sub);
+      if (!user) throw new HttpProblem(404, 'USERS_NOT_FOUND', 'this account no longer exists');
+      return limits.login(clientKey(request), user.email, (guard) =>
+        changePassword(ctx, hashing.signIn, user, request.body, sign, guard),
+      );
     },
   );
 }

@@ -11,6 +11,11 @@ export const usersUsers = sqliteTable(
     /** Self-describing scrypt hash: `$scrypt$ln=17,r=8,p=1$<salt>$<key>` (see password.ts). */
     passwordHash: text('password_hash').notNull(),
     createdAt: integer('created_at').notNull(),
+    /**
+     * The version every token of the account carries (`ver`): bumped when the password or the role
+     * changes, so tokens issued before are refused (users.account-changed tells every process).
+     */
+    tokenVersion: integer('token_version').notNull().default(0),
   },
   (t) => [uniqueIndex('users_users_email').on(t.email)],
 );

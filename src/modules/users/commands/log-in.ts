@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { type AuthUser, HttpProblem, type ModuleContext, TOKEN_TTL_SECONDS } from '../../../kernel/index.js';
 import { needsRehash, type PasswordHashing, type VerificationGuard } from '../password.js';
 import { findUserByEmail } from '../queries.js';
@@ -37,9 +37,12 @@ export async function logIn(
   if (!user || !valid) throw invalidCredentials();
   if (needsRehash(user.passwordHash)) {
     const passwordHash = await hashing.hash(input.password);
-    await ctx.transact((tx) =>
-      tx.db.update(usersUsers).set({ passwordHash }).where(eq(usersUsers.id, user.id)).run(),
-    );
+    // only while the hash is the one verified: a password changed meanwhile is not overwritten
+    const unchanged = and(eq(usersUsers.id, user.id), eq(usersUsers.passwordHash, user.passwordHash));
+    await ctx.transact((tx) => tx.db.update(usersUsers).set({ passwordHash }).where(unchanged).run());
   }
-  return { token: sign({ sub: user.id, role: user.role }), expiresIn: TOKEN_TTL_SECONDS };
+  return {
+    token: sign({ sub: user.id, role: user.role, ver: user.tokenVersion }),
+    expiresIn: TOKEN_TTL_SECONDS,
+  };
 }

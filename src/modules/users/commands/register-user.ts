@@ -50,6 +50,7 @@ export function insertUser(
     role: input.role,
     passwordHash: input.passwordHash,
     createdAt: Date.now(),
+    tokenVersion: 0,
   };
   db.insert(usersUsers).values(row).run();
   return row;

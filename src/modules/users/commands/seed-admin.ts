@@ -4,6 +4,7 @@ import { userRegistered } from '../contracts.js';
 import { needsRehash, type PasswordHashing } from '../password.js';
 import { findUserByEmail } from '../queries.js';
 import { usersUsers } from '../schema.js';
+import { changeAccount } from './account-changes.js';
 import { insertUser } from './register-user.js';
 
 export interface AdminCredentials {
@@ -16,7 +17,8 @@ export type SeedOutcome = 'created' | 'updated' | 'kept';
 /**
  * Makes sure the configured admin account exists with role admin and the configured password.
  * A new account publishes users.user-registered. The password is rehashed only when it changed
- * (or the stored hash uses an older cost), not at every start.
+ * (or the stored hash uses an older cost), not at every start; a changed one bumps the account's
+ * token version (users.account-changed), so tokens issued with the old password are refused.
  *
  * It never takes over an account it did not create: when the address belongs to an account
  * registered as a user, promoting it would hand its registrant (their tokens, their webhooks) the
@@ -30,10 +32,9 @@ export async function seedAdmin(
 ): Promise<SeedOutcome> {
   const existing = findUserByEmail(ctx.db, admin.email);
   if (existing && existing.role !== 'admin') throw notAdoptable(admin.email);
-  const keepHash =
-    existing !== undefined &&
-    !needsRehash(existing.passwordHash) &&
-    (await hashing.verify(admin.password, existing.passwordHash));
+  const samePassword =
+    existing !== undefined && (await hashing.verify(admin.password, existing.passwordHash));
+  const keepHash = samePassword && !needsRehash(existing.passwordHash);
   const passwordHash = keepHash ? existing.passwordHash : await hashing.hash(admin.password);
   return await ctx.transact((tx) => {
     const current = findUserByEmail(tx.db, admin.email);
@@ -48,9 +49,14 @@ export async function seedAdmin(
       return 'created';
     }
     if (current.role !== 'admin') throw notAdoptable(admin.email); // registered meanwhile
-    const changes = keepHash && current.passwordHash === existing?.passwordHash ? {} : { passwordHash };
-    if (Object.keys(changes).length === 0) return 'kept';
-    tx.db.update(usersUsers).set(changes).where(eq(usersUsers.id, current.id)).run();
+    const rehashOnly = samePassword && current.passwordHash === existing?.passwordHash;
+    if (rehashOnly && keepHash) return 'kept';
+    if (rehashOnly) {
+      // the same password at the current cost: the admin's tokens stay valid
+      tx.db.update(usersUsers).set({ passwordHash }).where(eq(usersUsers.id, current.id)).run();
+    } else {
+      changeAccount(tx, current, { passwordHash }); // a new password: tokens issued before are refused
+    }
     return 'updated';
   });
 }

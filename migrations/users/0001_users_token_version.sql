@@ -1,0 +1,1 @@
+ALTER TABLE `users_users` ADD `token_version` integer DEFAULT 0 NOT NULL;
