@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, moduleCatalogue } from '../../src/app.js';
 import { type HttpApp, loadConfig } from '../../src/kernel/index.js';
 import { eventually } from '../../src/kernel/testing/index.js';
+import { AccountsClient, bearer, expectRevoked } from '../../src/modules/users/testing/accounts-client.js';
 
 const ADMIN = { email: 'admin@tokens.test', password: 'admin-password-1' };
 const PASSWORD = 'user-password-1';
@@ -40,7 +41,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+const accounts = new AccountsClient(() => app, 'tokens.test', PASSWORD);
 const deposit = (token: string) =>
   app.inject({
     method: 'POST',
@@ -56,26 +57,10 @@ const addProduct = (token: string, sku: string) =>
     headers: bearer(token),
   });
 
-async function login(email: string, password = PASSWORD): Promise<string> {
-  const response = await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password } });
-  expect(response.statusCode, response.body).toBe(200);
-  return response.json().token;
-}
-
+/** A new account, signed in. */
 async function register(name: string): Promise<{ id: string; email: string; token: string }> {
-  const email = `${name}@tokens.test`;
-  const response = await app.inject({
-    method: 'POST',
-    url: '/auth/register',
-    payload: { email, password: PASSWORD, name },
-  });
-  expect(response.statusCode, response.body).toBe(201);
-  return { id: response.json().id, email, token: await login(email) };
-}
-
-function expectRevoked(response: { statusCode: number; json(): unknown }): void {
-  expect(response.statusCode).toBe(401);
-  expect(response.json()).toMatchObject({ code: 'AUTH_TOKEN_REVOKED' });
+  const account = await accounts.register(name);
+  return { ...account, token: await accounts.login(account.email) };
 }
 
 /** What one module's database holds of an account: its copy of the version. */
@@ -90,13 +75,13 @@ function copyIn(module: string, userId: string) {
 describe('tokens across the modules of one process', () => {
   let admin: string;
   beforeAll(async () => {
-    admin = await login(ADMIN.email, ADMIN.password);
+    admin = await accounts.login(ADMIN.email, ADMIN.password);
   });
 
   it("refuses a deleted user's token for a deposit, at once; other users deposit as before", async () => {
     const [ann, ben] = [await register('ann'), await register('ben')];
     expect((await deposit(ann.token)).statusCode).toBe(201);
-    const deleted = await app.inject({ method: 'DELETE', url: `/users/${ann.id}`, headers: bearer(admin) });
+    const deleted = await accounts.remove(admin, ann.id);
     expect(deleted.statusCode).toBe(204);
     expectRevoked(await deposit(ann.token));
     expect((await deposit(ben.token)).statusCode).toBe(201);
@@ -107,35 +92,24 @@ describe('tokens across the modules of one process', () => {
 
   it('refuses a demoted admin on an admin route of another module, at once', async () => {
     const cleo = await register('cleo');
-    const promote = (role: string) =>
-      app.inject({
-        method: 'POST',
-        url: `/users/${cleo.id}/role`,
-        payload: { role },
-        headers: bearer(admin),
-      });
+    const promote = (role: string) => accounts.setRole(admin, cleo.id, role);
     expect((await promote('admin')).statusCode).toBe(200);
-    const asAdmin = await login(cleo.email);
+    const asAdmin = await accounts.login(cleo.email);
     expect((await addProduct(asAdmin, 'lamp')).statusCode).toBe(201);
     expect((await promote('user')).statusCode).toBe(200);
     expectRevoked(await addProduct(asAdmin, 'desk'));
     expectRevoked(await app.inject({ url: '/analytics/summary', headers: bearer(asAdmin) }));
-    const asUser = await login(cleo.email);
+    const asUser = await accounts.login(cleo.email);
     expect((await addProduct(asUser, 'desk')).json()).toMatchObject({ status: 403, code: 'AUTH_ADMIN_ONLY' });
     expect((await deposit(asUser)).statusCode).toBe(201); // a user again, with a user's rights
   });
 
   it("retires a user's older tokens on a password change; the new token deposits", async () => {
     const dan = await register('dan');
-    const changed = await app.inject({
-      method: 'POST',
-      url: '/users/me/password',
-      payload: { currentPassword: PASSWORD, newPassword: 'another-password' },
-      headers: bearer(dan.token),
-    });
+    const changed = await accounts.changePassword(dan.token, PASSWORD, 'another-password');
     expect(changed.statusCode, changed.body).toBe(200);
     expectRevoked(await deposit(dan.token));
     expect((await deposit(changed.json().token)).statusCode).toBe(201);
-    expect((await deposit(await login(dan.email, 'another-password'))).statusCode).toBe(201);
+    expect((await deposit(await accounts.login(dan.email, 'another-password'))).statusCode).toBe(201);
   });
 });

@@ -26,6 +26,7 @@ import {
 } from '../../src/kernel/messaging/transports/rabbitmq/topology.js';
 import { catalogueTopology } from '../../src/kernel/modules/topology.js';
 import { amqpSkipReason, amqpUrl, redisSkipReason, redisUrl } from '../../src/kernel/testing/index.js';
+import { AccountsClient, bearer } from '../../src/modules/users/testing/accounts-client.js';
 
 type Transport = 'rabbitmq' | 'bullmq';
 
@@ -127,18 +128,11 @@ describe.each([
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
-  async function login(email: string, password = PASSWORD): Promise<string> {
-    const response = await users.inject({ method: 'POST', url: '/auth/login', payload: { email, password } });
-    expect(response.statusCode, response.body).toBe(200);
-    return response.json().token;
-  }
+  const accounts = new AccountsClient(() => users, 'split-tokens.test', PASSWORD);
+  /** A new account, signed in. */
   async function register(name: string): Promise<{ id: string; token: string }> {
-    const email = `${name}@split-tokens.test`;
-    const payload = { email, password: PASSWORD, name };
-    const response = await users.inject({ method: 'POST', url: '/auth/register', payload });
-    expect(response.statusCode, response.body).toBe(201);
-    return { id: response.json().id, token: await login(email) };
+    const { id, email } = await accounts.register(name);
+    return { id, token: await accounts.login(email) };
   }
   const addProduct = (app: HttpApp, token: string) =>
     app.inject({
@@ -159,24 +153,18 @@ describe.each([
     'refuses a demoted admin and a deleted user on another process within a bounded time, and after its restart',
     { timeout: 90_000 },
     async () => {
-      const admin = await login(ADMIN.email, ADMIN.password);
+      const admin = await accounts.login(ADMIN.email, ADMIN.password);
       const ann = await register('ann');
-      const promote = (role: string) =>
-        users.inject({
-          method: 'POST',
-          url: `/users/${ann.id}/role`,
-          payload: { role },
-          headers: bearer(admin),
-        });
+      const promote = (role: string) => accounts.setRole(admin, ann.id, role);
       expect((await promote('admin')).statusCode).toBe(200);
-      const annAdmin = await login(`ann@split-tokens.test`);
+      const annAdmin = await accounts.login(accounts.emailOf('ann'));
       expect((await addProduct(shop, annAdmin)).statusCode).toBe(201);
       const bob = await register('bob');
       expect((await deposit(shop, bob.token)).statusCode).toBe(201);
 
       expect((await promote('user')).statusCode).toBe(200);
       const demotedAfterMs = await msUntil(401, () => addProduct(shop, annAdmin));
-      const gone = await users.inject({ method: 'DELETE', url: `/users/${bob.id}`, headers: bearer(admin) });
+      const gone = await accounts.remove(admin, bob.id);
       expect(gone.statusCode).toBe(204);
       const deletedAfterMs = await msUntil(401, () => deposit(shop, bob.token));
       expect((await deposit(shop, bob.token)).json()).toMatchObject({ code: 'AUTH_TOKEN_REVOKED' });
@@ -190,7 +178,7 @@ describe.each([
       expect((await addProduct(shop, annAdmin)).json()).toMatchObject({ code: 'AUTH_TOKEN_REVOKED' });
       expect((await deposit(shop, bob.token)).json()).toMatchObject({ code: 'AUTH_TOKEN_REVOKED' });
       expect((await deposit(shop, ann.token)).statusCode).toBe(401); // her token from before both changes
-      expect((await deposit(shop, await login('ann@split-tokens.test'))).statusCode).toBe(201);
+      expect((await deposit(shop, await accounts.login(accounts.emailOf('ann')))).statusCode).toBe(201);
 
       // a module that starts only now reads the changes that waited in its queue meanwhile
       const late = await start('analytics');

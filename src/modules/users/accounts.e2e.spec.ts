@@ -13,6 +13,7 @@ import { craftJwt, TEST_JWT_SECRET } from '../../../test/support/module-testing.
 import { type HttpApp, loadConfig } from '../../kernel/index.js';
 import { createHost } from '../../kernel/testing/index.js';
 import { usersModule } from './index.js';
+import { AccountsClient, bearer, expectRevoked } from './testing/accounts-client.js';
 
 const ADMIN = { email: 'root@accounts.test', password: 'root-password-1' };
 const PASSWORD = 'first-password';
@@ -40,47 +41,13 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+const accounts = new AccountsClient(() => app, 'accounts.test', PASSWORD);
 const me = (token: string) => app.inject({ method: 'GET', url: '/users/me', headers: bearer(token) });
 /** An admin route of every process (the kernel's): 200 for a current admin token. */
 const outbox = (token: string) => app.inject({ method: 'GET', url: '/admin/outbox', headers: bearer(token) });
 
-async function login(email: string, password: string): Promise<string> {
-  const response = await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password } });
-  expect(response.statusCode, response.body).toBe(200);
-  return response.json().token;
-}
-
-async function register(name: string): Promise<{ id: string; email: string }> {
-  const email = `${name}@accounts.test`;
-  const response = await app.inject({
-    method: 'POST',
-    url: '/auth/register',
-    payload: { email, password: PASSWORD, name },
-  });
-  expect(response.statusCode, response.body).toBe(201);
-  return { id: response.json().id, email };
-}
-
-const setRole = (token: string, id: string, role: unknown) =>
-  app.inject({ method: 'POST', url: `/users/${id}/role`, payload: { role }, headers: bearer(token) });
-const remove = (token: string, id: string) =>
-  app.inject({ method: 'DELETE', url: `/users/${id}`, headers: bearer(token) });
-const changePassword = (token: string, currentPassword: string, newPassword: string) =>
-  app.inject({
-    method: 'POST',
-    url: '/users/me/password',
-    payload: { currentPassword, newPassword },
-    headers: bearer(token),
-  });
-
 const claimsOf = (token: string) =>
   JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as Record<string, unknown>;
-
-function expectRevoked(response: { statusCode: number; json(): unknown }): void {
-  expect(response.statusCode).toBe(401);
-  expect(response.json()).toMatchObject({ status: 401, code: 'AUTH_TOKEN_REVOKED' });
-}
 
 function accountEvents(): unknown[] {
   const db = app.kernel.modules.find((m) => m.definition.name === 'users')?.context.db;
@@ -95,7 +62,7 @@ function accountEvents(): unknown[] {
 describe('tokens against the account they were issued for', () => {
   let root: string;
   beforeAll(async () => {
-    root = await login(ADMIN.email, ADMIN.password);
+    root = await accounts.login(ADMIN.email, ADMIN.password);
   });
 
   it('carries the token version (ver 0 for an account that never changed)', async () => {
@@ -103,29 +70,29 @@ describe('tokens against the account they were issued for', () => {
   });
 
   it('promotes and demotes: each change refuses older tokens at once; a demoted admin leaves the admin routes', async () => {
-    const bob = await register('bob');
-    const asUser = await login(bob.email, PASSWORD);
+    const bob = await accounts.register('bob');
+    const asUser = await accounts.login(bob.email, PASSWORD);
     expect((await outbox(asUser)).statusCode).toBe(403);
 
-    const promoted = await setRole(root, bob.id, 'admin');
+    const promoted = await accounts.setRole(root, bob.id, 'admin');
     expect(promoted.statusCode, promoted.body).toBe(200);
     expect(promoted.json()).toEqual({ id: bob.id, email: bob.email, name: 'bob', role: 'admin' });
     expectRevoked(await me(asUser)); // issued before the change
-    const asAdmin = await login(bob.email, PASSWORD);
+    const asAdmin = await accounts.login(bob.email, PASSWORD);
     expect(claimsOf(asAdmin)).toMatchObject({ role: 'admin', ver: 1 });
     expect((await outbox(asAdmin)).statusCode).toBe(200);
 
-    expect((await setRole(root, bob.id, 'user')).statusCode).toBe(200);
+    expect((await accounts.setRole(root, bob.id, 'user')).statusCode).toBe(200);
     expectRevoked(await outbox(asAdmin)); // the very next request, no waiting
     expectRevoked(await me(asAdmin));
-    const again = await login(bob.email, PASSWORD);
+    const again = await accounts.login(bob.email, PASSWORD);
     expect(claimsOf(again)).toMatchObject({ role: 'user', ver: 2 });
     expect((await outbox(again)).statusCode).toBe(403);
     expect((await me(again)).json()).toMatchObject({ id: bob.id, role: 'user' });
 
     // the same role again changes nothing: the current token stays good, no event
     const events = accountEvents().length;
-    expect((await setRole(root, bob.id, 'user')).statusCode).toBe(200);
+    expect((await accounts.setRole(root, bob.id, 'user')).statusCode).toBe(200);
     expect((await me(again)).statusCode).toBe(200);
     expect(accountEvents()).toHaveLength(events);
     expect(accountEvents().slice(-2)).toEqual([
@@ -135,15 +102,18 @@ describe('tokens against the account they were issued for', () => {
   });
 
   it('changes a password: every older token is refused, the answer carries a new one', async () => {
-    const carol = await register('carol');
-    const [first, second] = [await login(carol.email, PASSWORD), await login(carol.email, PASSWORD)];
+    const carol = await accounts.register('carol');
+    const [first, second] = [
+      await accounts.login(carol.email, PASSWORD),
+      await accounts.login(carol.email, PASSWORD),
+    ];
 
-    const wrong = await changePassword(first, 'not-her-password', 'second-password');
+    const wrong = await accounts.changePassword(first, 'not-her-password', 'second-password');
     expect(wrong.statusCode).toBe(403);
     expect(wrong.json()).toMatchObject({ code: 'USERS_WRONG_PASSWORD' });
     expect((await me(first)).statusCode).toBe(200); // nothing changed
 
-    const changed = await changePassword(first, PASSWORD, 'second-password');
+    const changed = await accounts.changePassword(first, PASSWORD, 'second-password');
     expect(changed.statusCode, changed.body).toBe(200);
     const { token, expiresIn } = changed.json();
     expect(expiresIn).toBe(3600);
@@ -158,13 +128,13 @@ describe('tokens against the account they were issued for', () => {
       payload: { email: carol.email, password: PASSWORD },
     });
     expect(old.json()).toMatchObject({ code: 'USERS_INVALID_CREDENTIALS' });
-    expect(claimsOf(await login(carol.email, 'second-password'))).toMatchObject({ ver: 1 });
+    expect(claimsOf(await accounts.login(carol.email, 'second-password'))).toMatchObject({ ver: 1 });
   });
 
   it('deletes an account: its tokens are refused, its email is free again', async () => {
-    const dave = await register('dave');
-    const token = await login(dave.email, PASSWORD);
-    const deleted = await remove(root, dave.id);
+    const dave = await accounts.register('dave');
+    const token = await accounts.login(dave.email, PASSWORD);
+    const deleted = await accounts.remove(root, dave.id);
     expect(deleted.statusCode, deleted.body).toBe(204);
     expectRevoked(await me(token));
     expect(accountEvents().at(-1)).toEqual({ userId: dave.id, role: 'user', tokenVersion: 1, deleted: true });
@@ -174,35 +144,44 @@ describe('tokens against the account they were issued for', () => {
       payload: { email: dave.email, password: PASSWORD },
     });
     expect(refused.statusCode).toBe(401);
-    expect((await remove(root, dave.id)).json()).toMatchObject({ status: 404, code: 'USERS_NOT_FOUND' });
-    const anew = await register('dave'); // a new account, a new id
+    expect((await accounts.remove(root, dave.id)).json()).toMatchObject({
+      status: 404,
+      code: 'USERS_NOT_FOUND',
+    });
+    const anew = await accounts.register('dave'); // a new account, a new id
     expect(anew.id).not.toBe(dave.id);
-    expect((await me(await login(anew.email, PASSWORD))).statusCode).toBe(200);
+    expect((await me(await accounts.login(anew.email, PASSWORD))).statusCode).toBe(200);
   });
 
   it('refuses what an admin should not do: own account, the configured admin, non-admins, bad bodies', async () => {
-    const erin = await register('erin');
-    expect((await setRole(root, erin.id, 'admin')).statusCode).toBe(200);
-    const asErin = await login(erin.email, PASSWORD);
+    const erin = await accounts.register('erin');
+    expect((await accounts.setRole(root, erin.id, 'admin')).statusCode).toBe(200);
+    const asErin = await accounts.login(erin.email, PASSWORD);
     const rootId = String(claimsOf(root).sub);
 
     for (const response of [
-      await setRole(root, rootId, 'user'), // own account
-      await remove(root, rootId),
-      await setRole(asErin, rootId, 'user'), // ADMIN_EMAIL's account
-      await remove(asErin, rootId),
+      await accounts.setRole(root, rootId, 'user'), // own account
+      await accounts.remove(root, rootId),
+      await accounts.setRole(asErin, rootId, 'user'), // ADMIN_EMAIL's account
+      await accounts.remove(asErin, rootId),
     ]) {
       expect(response.statusCode).toBe(409);
       expect(response.json()).toMatchObject({ code: 'USERS_ACCOUNT_PROTECTED' });
     }
     expect((await outbox(root)).statusCode).toBe(200); // still an admin, token still good
 
-    const frank = await register('frank');
-    const asFrank = await login(frank.email, PASSWORD);
-    expect((await setRole(asFrank, erin.id, 'user')).json()).toMatchObject({ code: 'AUTH_ADMIN_ONLY' });
-    expect((await remove(asFrank, erin.id)).statusCode).toBe(403);
-    expect((await setRole(root, erin.id, 'owner')).json()).toMatchObject({ code: 'HTTP_VALIDATION' });
-    expect((await setRole(root, 'no-such-id', 'user')).json()).toMatchObject({ code: 'USERS_NOT_FOUND' });
+    const frank = await accounts.register('frank');
+    const asFrank = await accounts.login(frank.email, PASSWORD);
+    expect((await accounts.setRole(asFrank, erin.id, 'user')).json()).toMatchObject({
+      code: 'AUTH_ADMIN_ONLY',
+    });
+    expect((await accounts.remove(asFrank, erin.id)).statusCode).toBe(403);
+    expect((await accounts.setRole(root, erin.id, 'owner')).json()).toMatchObject({
+      code: 'HTTP_VALIDATION',
+    });
+    expect((await accounts.setRole(root, 'no-such-id', 'user')).json()).toMatchObject({
+      code: 'USERS_NOT_FOUND',
+    });
     const anonymous = await app.inject({ method: 'DELETE', url: `/users/${frank.id}` });
     expect(anonymous.statusCode).toBe(401);
   });
@@ -218,9 +197,9 @@ describe('tokens against the account they were issued for', () => {
   });
 
   it('still refuses them after a restart: the copy of the account versions is in the database', async () => {
-    const gina = await register('gina');
-    const token = await login(gina.email, PASSWORD);
-    expect((await remove(root, gina.id)).statusCode).toBe(204);
+    const gina = await accounts.register('gina');
+    const token = await accounts.login(gina.email, PASSWORD);
+    expect((await accounts.remove(root, gina.id)).statusCode).toBe(204);
     await app.close();
     app = await startApp(dataDir);
     expectRevoked(await me(token));
