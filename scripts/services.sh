@@ -68,20 +68,28 @@ start_redis() {
   die "Redis: started redis-server but $HOST:$REDIS_PORT does not answer PING after 10 s"
 }
 
-wait_for_rabbit() {
-  local start=$SECONDS next_report=5 waited
-  until tcp_open "$HOST" "$AMQP_PORT"; do
+# wait_until WHAT PORT SECONDS HINT CHECK...: runs CHECK every second until it succeeds, saying so
+# every 5 s; gives up after SECONDS with HINT (where to look).
+wait_until() {
+  local what=$1 port=$2 limit=$3 hint=$4 start=$SECONDS next_report=5 waited
+  shift 4
+  until "$@"; do
     waited=$((SECONDS - start))
-    if ((waited >= RABBITMQ_WAIT_SECONDS)); then
-      die "RabbitMQ: not answering on $HOST:$AMQP_PORT after ${RABBITMQ_WAIT_SECONDS} s \
-(see /var/log/rabbitmq/ or 'rabbitmqctl status')"
+    if ((waited >= limit)); then
+      die "$what: not answering on $HOST:$port after ${limit} s ($hint)"
     fi
     if ((waited >= next_report)); then
-      log "RabbitMQ: waiting for $HOST:$AMQP_PORT ... ${waited}s"
+      log "$what: waiting for $HOST:$port ... ${waited}s"
       next_report=$((next_report + 5))
     fi
     sleep 1
   done
+}
+
+wait_for_rabbit() {
+  local start=$SECONDS
+  wait_until RabbitMQ "$AMQP_PORT" "$RABBITMQ_WAIT_SECONDS" "see /var/log/rabbitmq/ or 'rabbitmqctl status'" \
+    tcp_open "$HOST" "$AMQP_PORT"
   if have rabbitmqctl; then
     timeout 60 rabbitmqctl await_startup >/dev/null 2>&1 ||
       die "RabbitMQ: port $AMQP_PORT is open but 'rabbitmqctl await_startup' failed"
@@ -125,20 +133,11 @@ pg_cluster_on_port() {
   pg_lsclusters --no-header 2>/dev/null | awk -v port="$PG_PORT" '$3 == port { print $1, $2, $4; exit }'
 }
 
+pg_accepting() { [[ "$(pg_state)" == 0 ]]; }
+
 wait_for_postgres() {
-  local start=$SECONDS next_report=5 waited
-  until [[ "$(pg_state)" == 0 ]]; do
-    waited=$((SECONDS - start))
-    if ((waited >= PG_WAIT_SECONDS)); then
-      die "PostgreSQL: not accepting connections on $HOST:$PG_PORT after ${PG_WAIT_SECONDS} s \
-(see /var/log/postgresql/ or 'pg_lsclusters')"
-    fi
-    if ((waited >= next_report)); then
-      log "PostgreSQL: waiting for $HOST:$PG_PORT ... ${waited}s"
-      next_report=$((next_report + 5))
-    fi
-    sleep 1
-  done
+  local start=$SECONDS
+  wait_until PostgreSQL "$PG_PORT" "$PG_WAIT_SECONDS" "see /var/log/postgresql/ or 'pg_lsclusters'" pg_accepting
   log "PostgreSQL: started, accepting connections on $HOST:$PG_PORT after $((SECONDS - start)) s"
 }
 
@@ -189,7 +188,7 @@ its specs are skipped: 'pg_createcluster <version> main --port $PG_PORT --start'
 # The specs connect as postgres@127.0.0.1 without a password (TEST_POSTGRES_URL to change it): say
 # so now when that login is refused, rather than in a skipped spec later.
 check_postgres_login() {
-  [[ "$(pg_state)" == 0 ]] && have psql || return 0
+  pg_accepting && have psql || return 0
   local url="${TEST_POSTGRES_URL:-postgres://postgres@$HOST:$PG_PORT/postgres}" error
   if ! error="$(PGCONNECT_TIMEOUT=3 psql "$url" -w -Atc 'SELECT 1' 2>&1 >/dev/null)"; then
     log "PostgreSQL: warning: the specs cannot log in with $(sed -E 's#(//[^:/@]+):[^@/]*@#\1:***@#' <<<"$url") ($error); \
@@ -202,5 +201,5 @@ start_rabbitmq
 start_postgres
 check_postgres_login
 postgres=""
-if have pg_isready && [[ "$(pg_state)" == 0 ]]; then postgres=" postgres://$HOST:$PG_PORT"; fi
+if have pg_isready && pg_accepting; then postgres=" postgres://$HOST:$PG_PORT"; fi
 log "ready: redis://$HOST:$REDIS_PORT amqp://$HOST:$AMQP_PORT$postgres"
