@@ -4,6 +4,7 @@ import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'driz
 /**
  * Kernel tables. Every module database carries its own copy (migrations/kernel is applied to each),
  * so a module's state, its outbox, its inbox and its sagas always commit in one SQLite transaction.
+ * Their PostgreSQL twins are in `kernel-schema.pg.ts` (a change here is a change there too).
  */
 
 /**
