@@ -1,12 +1,12 @@
 /**
  * The gateway in one process (MODULES=gateway) in front of fake upstream services registered in
  * the service registry (Redis): proxying (method, path, query, body, headers both ways,
- * correlation id, X-Forwarded-For), round-robin with healthy instances first, failover from a dead
- * instance, edge authentication with the public routes let through, 503 `GATEWAY_NO_INSTANCE`
- * naming the module, 504 on a slow instance, 502 without a second try after a connection broken on
- * a POST, an answer streamed (its first bytes reach the client before the instance has sent its
- * last), deregistration, and GET /admin/services. Needs Redis; skipped without it (a failure with
- * REQUIRE_BROKERS=1).
+ * correlation id, traceparent, X-Forwarded-For), round-robin with healthy instances first,
+ * failover from a dead instance, edge authentication with the public routes let through, 503
+ * `GATEWAY_NO_INSTANCE` naming the module, 504 on a slow instance, 502 without a second try after
+ * a connection broken on a POST, an answer streamed (its first bytes reach the client before the
+ * instance has sent its last), 404 for a path with `.` or `..` segments, deregistration, and
+ * GET /admin/services. Needs Redis; skipped without it (a failure with REQUIRE_BROKERS=1).
  */
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -73,6 +73,8 @@ describe.skipIf(skip !== undefined && !requireBrokers)('gateway', () => {
   const registries: ServiceRegistry[] = [];
   const upstreams: FastifyInstance[] = [];
   let gateway: HttpApp;
+  /** The gateway on a socket too, for what `inject` cannot show: a streamed answer, a path as sent. */
+  let gatewayUrl: string;
   let userToken: string;
   let adminToken: string;
 
@@ -114,6 +116,22 @@ describe.skipIf(skip !== undefined && !requireBrokers)('gateway', () => {
       remoteAddress: '10.20.30.40',
     });
 
+  /** A GET over a socket, its path sent as written (`inject` would resolve `..` and `%2e` first). */
+  const rawGet = (path: string, token: string) =>
+    new Promise<{ status: number; code: unknown }>((resolve, reject) => {
+      const { hostname, port } = new URL(gatewayUrl); // the path goes as an option: a URL would resolve it
+      httpGet({ hostname, port, path, headers: { authorization: `Bearer ${token}` } }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            code: JSON.parse(Buffer.concat(chunks).toString()).code,
+          }),
+        );
+      }).on('error', reject);
+    });
+
   beforeAll(async () => {
     if (skip) throw new Error(`Redis is required (REQUIRE_BROKERS=1): ${skip}`);
     const config = loadConfig(
@@ -129,6 +147,7 @@ describe.skipIf(skip !== undefined && !requireBrokers)('gateway', () => {
       moduleCatalogue.map((module) => module.name),
     );
     gateway = await buildApp(config);
+    gatewayUrl = await gateway.listen({ port: 0, host: '127.0.0.1' });
     userToken = gateway.jwt.sign({ sub: 'user-1', role: 'user' }, { expiresIn: 600 });
     adminToken = gateway.jwt.sign({ sub: 'admin-1', role: 'admin' }, { expiresIn: 600 });
   });
@@ -364,7 +383,6 @@ describe.skipIf(skip !== undefined && !requireBrokers)('gateway', () => {
       async () => expect((await call('GET', '/webhooks/ping', { token: userToken })).statusCode).toBe(200),
       { timeoutMs: 5000 },
     );
-    const gatewayUrl = await gateway.listen({ port: 0, host: '127.0.0.1' });
 
     const startedAt = performance.now();
     let firstBytesAt = Number.POSITIVE_INFINITY;
@@ -397,10 +415,23 @@ describe.skipIf(skip !== undefined && !requireBrokers)('gateway', () => {
     expect(firstBytesAt).toBeLessThan(upstreamDoneAt);
   });
 
-  it('proxies only the modules of the build (no route for an unknown prefix)', async () => {
+  it('proxies only the modules of the build, and only paths an instance reads as written (404)', async () => {
     const reply = await call('GET', '/shipping', { token: userToken });
     expect(reply.statusCode).toBe(404);
     expect(reply.json()).toMatchObject({ code: 'HTTP_NOT_FOUND' });
+    // nor a path the instance would read as another one, maybe outside the module's prefixes
+    for (const path of [
+      '/orders/../admin/outbox',
+      '/orders/%2e%2e/admin/outbox',
+      '/orders/..%2Fadmin/outbox',
+      '/orders/..\\admin',
+    ]) {
+      expect({ path, ...(await rawGet(path, userToken)) }).toEqual({
+        path,
+        status: 404,
+        code: 'HTTP_NOT_FOUND',
+      });
+    }
   });
 
   it('refuses bodies over 1 MiB at the edge (413)', async () => {

@@ -12,7 +12,7 @@ import {
 import { Balancer } from './balancer.js';
 import { forward, registerForwarding } from './proxy.js';
 import { RemoteDocs } from './remote-docs.js';
-import { isIdempotent, isPublicRoute, pathOf, routedModules } from './routing.js';
+import { isIdempotent, isPlainPath, isPublicRoute, pathOf, routedModules } from './routing.js';
 import type { GatewaySettings } from './settings.js';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -46,6 +46,13 @@ function noInstance(reply: FastifyReply, module: string, detail: string): Fastif
  * client from its first bytes, so only what happens before them can be retried or turned into a problem.
  */
 async function proxyTo(module: string, proxy: Proxy, request: FastifyRequest, reply: FastifyReply) {
+  if (!isPlainPath(pathOf(request.raw.url ?? '/'))) {
+    return sendProblem(reply, {
+      status: 404,
+      code: 'HTTP_NOT_FOUND',
+      detail: 'the path has a "." or ".." segment, or a malformed escape: no route resolves it',
+    });
+  }
   if (!proxy.directory) {
     return noInstance(
       reply,
