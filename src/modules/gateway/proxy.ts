@@ -117,7 +117,7 @@ function codesOf(error: unknown): string[] {
 }
 
 /** Reads reply-from's error (its own, wrapping undici's as `cause`) as a failure of the gateway's kinds. */
-export function failureOf(error: Error): UpstreamFailure {
+function failureOf(error: Error): UpstreamFailure {
   const cause = error.cause instanceof Error ? error.cause : error;
   const codes = codesOf(cause);
   const message = `${codes[0] ?? 'error'}: ${cause.message}`;
