@@ -61,13 +61,15 @@ export interface PrunerOptions {
 }
 
 /**
- * A 500-row batch takes a few milliseconds (README "Retention"); with a 10 ms pause a backlog is
- * deleted at tens of thousands of rows a second, far above what a module writes, while the
- * messages keep flowing in between.
+ * A 200-row batch took a median 2.3 ms on the inbox and 0.6 ms on the outbox here (a 300k-row
+ * table, 2 busy cores): inbox records sit at random places of their (consumer, message id) key,
+ * so each one deleted rewrites a page, as its insert did; 500-row batches took 14 ms and 10 ms.
+ * With a 10 ms pause a backlog still goes at about ten thousand rows a second, well above what a
+ * module writes, while the messages keep flowing in between.
  */
 export const DEFAULT_PRUNER_TIMING: Pick<PrunerOptions, 'intervalMs' | 'batchSize' | 'pauseMs'> = {
   intervalMs: 10_000,
-  batchSize: 500,
+  batchSize: 200,
   pauseMs: 10,
 };
 
