@@ -12,7 +12,7 @@ import type { ModuleDatabase } from './db.js';
 const PRUNE_BATCH = {
   /**
    * Inbox records handled before the window. A message redelivered after its record went is no
-   * longer recognised: it is handled again (README "Retention").
+   * longer recognised: it is handled again (README "Retention of the inbox and the outbox").
    */
   kernel_inbox: `DELETE FROM kernel_inbox WHERE (consumer, message_id) IN (
       SELECT consumer, message_id FROM kernel_inbox WHERE handled_at < ? ORDER BY handled_at LIMIT ?)`,
