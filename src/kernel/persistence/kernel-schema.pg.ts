@@ -37,7 +37,10 @@ function defineKernelTables<S extends string | undefined>(table: PgTableFn<S>) {
       createdAt: bigint('created_at', { mode: 'number' }).notNull(),
       publishedAt: bigint('published_at', { mode: 'number' }),
     },
-    (t) => [index('kernel_outbox_pending').on(t.seq).where(sql`published_at IS NULL`)],
+    (t) => [
+      index('kernel_outbox_pending').on(t.seq).where(sql`published_at IS NULL`),
+      index('kernel_outbox_published').on(t.publishedAt).where(sql`published_at IS NOT NULL`),
+    ],
   );
 
   const kernelInbox = table(
@@ -47,7 +50,10 @@ function defineKernelTables<S extends string | undefined>(table: PgTableFn<S>) {
       messageId: text('message_id').notNull(),
       handledAt: bigint('handled_at', { mode: 'number' }).notNull(),
     },
-    (t) => [primaryKey({ columns: [t.consumer, t.messageId] })],
+    (t) => [
+      primaryKey({ columns: [t.consumer, t.messageId] }),
+      index('kernel_inbox_handled').on(t.handledAt),
+    ],
   );
 
   const kernelDeliveries = table(
