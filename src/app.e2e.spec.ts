@@ -19,7 +19,9 @@ const notes = defineModule({
   name: 'notes',
   messages: [noteAdded],
   start: (ctx) =>
-    void ctx.db.run(sql`CREATE TABLE IF NOT EXISTS notes_notes (id INTEGER PRIMARY KEY, text TEXT)`),
+    ctx.transact(
+      (tx) => void tx.db.run(sql`CREATE TABLE IF NOT EXISTS notes_notes (id INTEGER PRIMARY KEY, text TEXT)`),
+    ),
   routes: (app, ctx) => {
     app.post(
       '/notes',

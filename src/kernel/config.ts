@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { ConfigError, type Env, maskPassword, readSettings, type SettingsReader } from './env-readers.js';
 import type { TransportName } from './messaging/transport.js';
 import { DEFAULT_PARTITIONS, MAX_PARTITIONS } from './messaging/transports/partition.js';
+import type { Durability } from './persistence/db.js';
 
 export { ConfigError } from './env-readers.js';
 
@@ -16,6 +17,11 @@ export interface Config {
   readonly port: number;
   readonly host: string;
   readonly dataDir: string;
+  /**
+   * What a commit survives (DB_DURABILITY): `process` (default) a killed process, `power` also a
+   * power loss (an fsync per commit). See persistence/db.ts.
+   */
+  readonly dbDurability: Durability;
   readonly redisUrl: string;
   /**
    * The RabbitMQ nodes (AMQP_URL, comma separated), in the order they are tried: the transport
@@ -99,6 +105,7 @@ export function loadConfig(env: Env, availableModules: readonly string[]): Confi
     port: read.integer('PORT', 3000, 0, 65535),
     host: read.optional('HOST') ?? '127.0.0.1',
     dataDir: read.optional('DATA_DIR') ?? './data',
+    dbDurability: read.oneOf('DB_DURABILITY', ['process', 'power'] as const, 'process'),
     redisUrl: redisDatabase(read.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:'])),
     amqpUrls: read.urlList('AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672', ['amqp:', 'amqps:']),
     jwtSecret: secret ?? randomBytes(32).toString('base64url'),

@@ -63,7 +63,7 @@ export {
 export { perModule } from './modules/per-module.js';
 export type { Logger } from './observability/logger.js';
 export type { Tx } from './outbox/outbox.js';
-export type { Db } from './persistence/db.js';
+export { DatabaseBusyError, type Db, outsideTransactions } from './persistence/db.js';
 export { type KeysetList, keysetList } from './persistence/keyset.js';
 export { jsonText } from './persistence/pg-columns.js';
 export { preparedOnce } from './persistence/prepared.js';

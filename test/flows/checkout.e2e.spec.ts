@@ -161,7 +161,7 @@ describe('checkout step timeouts (stand-in peers told not to answer)', () => {
 
   beforeAll(async () => {
     await start({ SAGA_STEP_TIMEOUT_MS: '1000' }, [ordersModule, ...fakePeers(world)]);
-    contextOf('inventory').transact((tx) =>
+    await contextOf('inventory').transact((tx) =>
       tx.stage(
         ...['S', 'T'].map((sku) =>
           productCreated({ sku, name: sku, priceCents: 250, stock: 1, reserved: 0 }),

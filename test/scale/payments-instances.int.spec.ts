@@ -28,13 +28,13 @@ const shop = defineModule({ name: 'shop', sends: [chargePayment] });
 const orderId = (user: string, n: number) => `${user}-order-${n}`;
 
 /** Stages charges n = from … to - 1 of every user, in that order per user. */
-function stageCharges(publisher: TestKernel, from: number, to: number): void {
+async function stageCharges(publisher: TestKernel, from: number, to: number): Promise<void> {
   const drafts = USERS.flatMap((userId) =>
     Array.from({ length: to - from }, (_, i) =>
       chargePayment({ orderId: orderId(userId, from + i), userId, amountCents: 100 }),
     ),
   );
-  publisher.context('shop').transact((tx) => tx.stage(...drafts));
+  await publisher.context('shop').transact((tx) => tx.stage(...drafts));
 }
 
 /** Every payment event of the order ids, per user, in stream order. */
@@ -70,8 +70,8 @@ describe.each(BROKERS)('%s: ten instances of payments', (broker) => {
 
     const payments = instances[0]?.context('payments');
     if (!payments) throw new Error('no payments instance');
-    for (const userId of USERS) depositFunds(payments, { userId, amountCents: 1_000_000 });
-    stageCharges(publisher, 0, BEFORE);
+    for (const userId of USERS) await depositFunds(payments, { userId, amountCents: 1_000_000 });
+    await stageCharges(publisher, 0, BEFORE);
     await eventually(() => expect(charged(payments.db)).toBe(USERS.length * BEFORE), {
       timeoutMs: 30_000,
       intervalMs: 200,
@@ -83,7 +83,7 @@ describe.each(BROKERS)('%s: ten instances of payments', (broker) => {
     expect(shares.every((n) => n > 0)).toBe(true);
     expect(shares.reduce((sum, n) => sum + n, 0)).toBe(USERS.length * BEFORE);
 
-    stageCharges(publisher, BEFORE, BEFORE + DURING);
+    await stageCharges(publisher, BEFORE, BEFORE + DURING);
     await eventually(() => expect(charged(payments.db)).toBeGreaterThan(USERS.length * BEFORE + 40), {
       timeoutMs: 10_000,
       intervalMs: 20,

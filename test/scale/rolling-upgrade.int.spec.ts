@@ -88,9 +88,9 @@ function buildOf<M extends typeof VERSION_1 | typeof VERSION_2>(build: 1 | 2, me
         consumer: CONSUMER,
         concurrency: 4,
         handlers: [
-          on([messages.priceSet, messages.stockSet], (message, ctx) => {
+          on([messages.priceSet, messages.stockSet], async (message, ctx) => {
             const { key, n } = message.data;
-            ctx.transact((tx) =>
+            await ctx.transact((tx) =>
               tx.db.run(sql`INSERT INTO shelf_effects (type, key, n, build, data)
                 VALUES (${message.type}, ${key}, ${n}, ${build}, ${JSON.stringify(message.data)})`),
             );
@@ -133,7 +133,7 @@ describe.each(BROKERS)('%s: a rolling upgrade of a consumer module', (broker) =>
 
     const oldSource = await current.start([one.source], 'source-build-1', one.catalogue);
     for (let n = 0; n < PER_VERSION; n++) {
-      oldSource
+      await oldSource
         .context('source')
         .transact((tx) =>
           tx.stage(
@@ -145,7 +145,7 @@ describe.each(BROKERS)('%s: a rolling upgrade of a consumer module', (broker) =>
     await oldSource.stop(); // the publisher is upgraded: build 2 relays anything left, then stages v2
     const newSource = await current.start([two.source], 'source-build-2', two.catalogue);
     for (let n = PER_VERSION; n < 2 * PER_VERSION; n++) {
-      newSource
+      await newSource
         .context('source')
         .transact((tx) =>
           tx.stage(

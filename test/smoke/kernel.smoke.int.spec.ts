@@ -27,9 +27,9 @@ describe('smoke', () => {
         }),
       ],
     });
-    tk.context('source').transact((tx) =>
-      tx.stage(happened({ key: 'a', n: 1 }), happened({ key: 'a', n: 2 })),
-    );
+    await tk
+      .context('source')
+      .transact((tx) => tx.stage(happened({ key: 'a', n: 1 }), happened({ key: 'a', n: 2 })));
     await eventually(() => expect(seen).toEqual([1, 2]));
     await tk.dispose();
   });

@@ -32,15 +32,21 @@ function fixtureModules(onHandled: (n: number) => void): ModuleDefinition[] {
       name: 'benchsrc',
       messages: [itemAdded],
       start: (ctx) =>
-        void ctx.db.run(
-          sql.raw('CREATE TABLE IF NOT EXISTS benchsrc_items (n INTEGER PRIMARY KEY, key TEXT)'),
+        ctx.transact(
+          (tx) =>
+            void tx.db.run(
+              sql.raw('CREATE TABLE IF NOT EXISTS benchsrc_items (n INTEGER PRIMARY KEY, key TEXT)'),
+            ),
         ),
     }),
     defineModule({
       name: 'benchsink',
       start: (ctx) =>
-        void ctx.db.run(
-          sql.raw('CREATE TABLE IF NOT EXISTS benchsink_items (n INTEGER PRIMARY KEY, at INTEGER)'),
+        ctx.transact(
+          (tx) =>
+            void tx.db.run(
+              sql.raw('CREATE TABLE IF NOT EXISTS benchsink_items (n INTEGER PRIMARY KEY, at INTEGER)'),
+            ),
         ),
       subscriptions: [
         {
@@ -48,10 +54,10 @@ function fixtureModules(onHandled: (n: number) => void): ModuleDefinition[] {
 
           concurrency: SINK_CONCURRENCY,
           handlers: [
-            on([itemAdded], (message, ctx) => {
+            on([itemAdded], async (message, ctx) => {
               const { n } = message.data as { n: number };
-              ctx.transact((tx) =>
-                tx.db.run(sql`INSERT INTO benchsink_items (n, at) VALUES (${n}, ${Date.now()})`),
+              await ctx.transact(
+                (tx) => void tx.db.run(sql`INSERT INTO benchsink_items (n, at) VALUES (${n}, ${Date.now()})`),
               );
               onHandled(n);
             }),
@@ -79,7 +85,7 @@ export async function measureKernelPath(
     const publish = async (numbers: readonly number[]) => {
       for (const n of numbers) {
         const key = keyOf(n);
-        source.transact((tx) => {
+        await source.transact((tx) => {
           tx.db.run(sql`INSERT INTO benchsrc_items (n, key) VALUES (${n}, ${key})`);
           tx.stage(itemAdded({ n, key }));
         });

@@ -73,7 +73,7 @@ export function registerAdminRoutes(app: HttpApp, kernel: Kernel): void {
     '/admin/dead-letters/:id',
     { ...admin, schema: { tags, params: IdParams } },
     async (request, reply) => {
-      if (!kernel.deleteDeadLetter(request.params.id)) {
+      if (!(await kernel.deleteDeadLetter(request.params.id))) {
         throw new HttpProblem(404, 'ADMIN_DEAD_LETTER_NOT_FOUND', `no dead letter ${request.params.id}`);
       }
       return reply.status(204).send();

@@ -22,6 +22,8 @@ export const KERNEL_ERRORS: Readonly<Record<string, string>> = {
   HTTP_RATE_LIMITED: 'Too many requests from this client: wait the seconds `retry-after` gives.',
   HTTP_NEWER_SCHEMA_VERSION:
     'The answer needs data stored by a newer build of the module than the instance that took the request (a rolling upgrade is under way): try again after the seconds `retry-after` gives, when an upgraded instance answers.',
+  DATABASE_BUSY:
+    "Another process held the module's database write lock for longer than a request waits (5 s); nothing was written. Try again after the seconds `retry-after` gives.",
   HTTP_INTERNAL:
     "The server failed. The detail says nothing more on purpose; the log has the cause under the request's correlation id (`x-correlation-id`).",
   AUTH_INVALID_TOKEN:

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { NewerSchemaVersionError } from '../messaging/errors.js';
+import { DatabaseBusyError } from '../persistence/db.js';
 import { problemTypeOf } from './error-docs.js';
 
 /** An error with an HTTP status and a stable code (`<MODULE>_<WHAT>`), answered as problem+json. */
@@ -94,7 +95,7 @@ function problemPath(instancePath: string, unknownField: unknown): string {
 
 /** Every error becomes RFC 9457 problem+json; never a stack trace. */
 export function problemErrorHandler(
-  error: FastifyError | HttpProblem | NewerSchemaVersionError,
+  error: FastifyError | HttpProblem | NewerSchemaVersionError | DatabaseBusyError,
   request: FastifyRequest,
   reply: FastifyReply,
 ): FastifyReply {
@@ -107,6 +108,10 @@ export function problemErrorHandler(
       code: 'HTTP_NEWER_SCHEMA_VERSION',
       detail: 'this instance runs an older build than the data this request needs: try again shortly',
     });
+  }
+  if (error instanceof DatabaseBusyError) {
+    reply.header('retry-after', '1');
+    return sendProblem(reply, { status: 503, code: 'DATABASE_BUSY', detail: error.message });
   }
   if (error instanceof HttpProblem) {
     if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));

@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { ModuleDatabase } from '../persistence/db.js';
 
 /**
  * The inbox of one module database: which (consumer, message id) pairs have been settled (handled,
@@ -9,23 +9,25 @@ export interface Inbox {
   has(consumer: string, messageId: string): boolean;
   /** Must run inside the handler's transaction. */
   record(consumer: string, messageId: string): void;
-  /** Lets a dead-lettered message be handled again (replay). */
+  /** Lets a dead-lettered message be handled again (replay); inside a transaction. */
   forget(consumer: string, messageId: string): void;
 }
 
-export function createInbox(sqlite: Database.Database): Inbox {
-  const select = sqlite.prepare('SELECT 1 FROM kernel_inbox WHERE consumer = ? AND message_id = ?').pluck();
-  const insert = sqlite.prepare(
+export function createInbox(database: ModuleDatabase): Inbox {
+  const select = database.statement('SELECT 1 FROM kernel_inbox WHERE consumer = ? AND message_id = ?', {
+    pluck: true,
+  });
+  const insert = database.statement(
     'INSERT INTO kernel_inbox (consumer, message_id, handled_at) VALUES (?, ?, ?)',
   );
-  const remove = sqlite.prepare('DELETE FROM kernel_inbox WHERE consumer = ? AND message_id = ?');
+  const remove = database.statement('DELETE FROM kernel_inbox WHERE consumer = ? AND message_id = ?');
   return {
-    has: (consumer, messageId) => select.get(consumer, messageId) !== undefined,
+    has: (consumer, messageId) => select().get(consumer, messageId) !== undefined,
     record: (consumer, messageId) => {
-      insert.run(consumer, messageId, Date.now());
+      insert().run(consumer, messageId, Date.now());
     },
     forget: (consumer, messageId) => {
-      remove.run(consumer, messageId);
+      remove().run(consumer, messageId);
     },
   };
 }

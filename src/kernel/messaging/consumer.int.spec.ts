@@ -85,9 +85,9 @@ describe('consumer: a duplicate delivery changes nothing', () => {
 
   it('neither retries nor dead-letters a message whose transaction committed before the handler threw', async () => {
     h.records.alpha = false;
-    h.behaviour.alpha = (_m, ctx) => {
+    h.behaviour.alpha = async (_m, ctx) => {
       calls++;
-      ctx.transact(() => {});
+      await ctx.transact(() => {});
       fails('a follow-up after the commit failed');
     };
     await h.start({ consumers: ['alpha'] });

@@ -52,16 +52,21 @@ describe('dead-letter replay', () => {
         defineModule({
           name: 'alpha',
           start: (ctx) =>
-            void ctx.db.run(sql.raw('CREATE TABLE IF NOT EXISTS alpha_effects (n INTEGER NOT NULL)')),
+            ctx.transact(
+              (tx) =>
+                void tx.db.run(sql.raw('CREATE TABLE IF NOT EXISTS alpha_effects (n INTEGER NOT NULL)')),
+            ),
           subscriptions: [
             {
               consumer: 'alpha.things',
 
               handlers: [
-                on([thingHappened], (message, ctx) => {
+                on([thingHappened], async (message, ctx) => {
                   if (failing.on) fails('the handler is broken');
                   const { n } = message.data as Thing;
-                  ctx.transact((tx) => tx.db.run(sql`INSERT INTO alpha_effects (n) VALUES (${n})`));
+                  await ctx.transact(
+                    (tx) => void tx.db.run(sql`INSERT INTO alpha_effects (n) VALUES (${n})`),
+                  );
                 }),
               ],
             },
@@ -76,7 +81,7 @@ describe('dead-letter replay', () => {
     const crash = { armed: false };
     const failing = { on: true };
     const k = await start(crash, failing);
-    k.context('source').transact((tx) => tx.stage(thing('k', 7)));
+    await k.context('source').transact((tx) => tx.stage(thing('k', 7)));
     await eventually(() =>
       expect(k.kernel.listDeadLetters({ consumer: 'alpha.things' }).items).toHaveLength(1),
     );

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type Database from 'better-sqlite3';
+import type { ModuleDatabase } from '../persistence/db.js';
 import type { Envelope } from './envelope.js';
 
 /** The dead-letter queue of a module's consumers, as the contract names it. */
@@ -63,14 +63,14 @@ export interface DeadLetterStore {
   count(consumer: string): number;
 }
 
-export function createDeadLetterStore(sqlite: Database.Database): DeadLetterStore {
-  const insert = sqlite.prepare(
+export function createDeadLetterStore(database: ModuleDatabase): DeadLetterStore {
+  const insert = database.statement(
     `INSERT INTO kernel_dead_letters (id, consumer, queue, message_id, type, payload, error, attempts, failed_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   // Keyset order (failed_at, id): index kernel_dead_letters_failed. The first page starts after
   // (-1, ''), before every letter, so that one statement serves every page.
-  const selectPage = sqlite.prepare<
+  const selectPage = database.statement<
     [{ consumer: string | null; type: string | null; afterAt: number; afterId: string; take: number }],
     DeadLetterRow
   >(
@@ -79,21 +79,24 @@ export function createDeadLetterStore(sqlite: Database.Database): DeadLetterStor
        AND (failed_at, id) > (@afterAt, @afterId)
      ORDER BY failed_at, id LIMIT @take`,
   );
-  const selectNewest = sqlite.prepare<[number], DeadLetterRow>(
+  const selectNewest = database.statement<[number], DeadLetterRow>(
     'SELECT * FROM kernel_dead_letters ORDER BY failed_at DESC, id DESC LIMIT ?',
   );
-  const selectOne = sqlite.prepare<[string], DeadLetterRow>('SELECT * FROM kernel_dead_letters WHERE id = ?');
-  const remove = sqlite.prepare('DELETE FROM kernel_dead_letters WHERE id = ?');
-  const markReplayed = sqlite.prepare(
+  const selectOne = database.statement<[string], DeadLetterRow>(
+    'SELECT * FROM kernel_dead_letters WHERE id = ?',
+  );
+  const remove = database.statement('DELETE FROM kernel_dead_letters WHERE id = ?');
+  const markReplayed = database.statement(
     'UPDATE kernel_dead_letters SET replayed_at = ? WHERE id = ? AND replayed_at IS NULL',
   );
-  const countFor = sqlite
-    .prepare<[string], number>('SELECT COUNT(*) FROM kernel_dead_letters WHERE consumer = ?')
-    .pluck();
+  const countFor = database.statement<[string], number>(
+    'SELECT COUNT(*) FROM kernel_dead_letters WHERE consumer = ?',
+    { pluck: true },
+  );
   return {
     add: ({ consumer, module, payload, error, attempts }) => {
       const parsed = parseEnvelope(payload);
-      insert.run(
+      insert().run(
         randomUUID(),
         consumer,
         deadLetterQueueName(module),
@@ -107,7 +110,7 @@ export function createDeadLetterStore(sqlite: Database.Database): DeadLetterStor
       );
     },
     page: (filter, after, take) =>
-      selectPage
+      selectPage()
         .all({
           consumer: filter.consumer ?? null,
           type: filter.type ?? null,
@@ -116,19 +119,19 @@ export function createDeadLetterStore(sqlite: Database.Database): DeadLetterStor
           take,
         })
         .map(toDeadLetter),
-    newest: (take) => selectNewest.all(take).map(toDeadLetter),
+    newest: (take) => selectNewest().all(take).map(toDeadLetter),
     get: (id) => {
-      const row = selectOne.get(id);
+      const row = selectOne().get(id);
       return row ? { ...toDeadLetter(row), payload: row.payload } : undefined;
     },
     claimForReplay: (id) => {
-      const row = selectOne.get(id);
+      const row = selectOne().get(id);
       if (!row) return undefined;
-      const first = markReplayed.run(Date.now(), id).changes === 1;
+      const first = markReplayed().run(Date.now(), id).changes === 1;
       return { letter: { ...toDeadLetter(row), payload: row.payload }, first };
     },
-    delete: (id) => remove.run(id).changes > 0,
-    count: (consumer) => countFor.get(consumer) ?? 0,
+    delete: (id) => remove().run(id).changes > 0,
+    count: (consumer) => countFor().get(consumer) ?? 0,
   };
 }
 

@@ -11,11 +11,12 @@ import type { RetryPolicy } from './retry.js';
  */
 export interface HandlerContext<Module = unknown> {
   /**
-   * Runs fn in ONE synchronous transaction together with this consumer's inbox record and any
-   * messages fn stages. Returns false, without calling fn, when this consumer already handled the
-   * message. fn must not await. Call it at most once per delivery.
+   * Runs fn in ONE transaction together with this consumer's inbox record and any messages fn
+   * stages; resolves true once they have committed, or false, without calling fn, when this
+   * consumer already handled the message. fn may await (the module's write transactions wait
+   * their turn meanwhile). Call it at most once per delivery, and await it.
    */
-  transact(fn: (tx: Tx) => void): boolean;
+  transact(fn: (tx: Tx) => unknown): Promise<boolean>;
   /** Child logger carrying consumer, type, message id and correlation id. */
   readonly log: Logger;
   /** 1 for the first delivery, 2 for the first retry, … */

@@ -146,7 +146,7 @@ describe.each([
         expect(waiting.subscriptions?.detail).toContain(`127.0.0.1:${relay.port}`);
 
         // a command of the module meanwhile: accepted into the outbox, pending there
-        const [staged] = tk.context('late').transact((tx) => tx.stage(pinged({ n: 1 })));
+        const [staged] = await tk.context('late').transact((tx) => tx.stage(pinged({ n: 1 })));
         expect(kernel.outboxStats()).toMatchObject([{ module: 'late', pending: 1, published: 0 }]);
         await new Promise((resolve) => setTimeout(resolve, 500));
         expect(kernel.outboxStats()).toMatchObject([{ pending: 1 }]);

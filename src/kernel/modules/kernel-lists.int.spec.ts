@@ -19,14 +19,15 @@ beforeAll(async () => {
     modules: [defineModule({ name: 'alpha' }), defineModule({ name: 'beta' })],
   });
   for (const [i, at] of times.entries()) {
-    const { db } = tk.context(moduleAt(i));
-    db.run(sql`INSERT INTO kernel_dead_letters (id, consumer, queue, payload, error, attempts, failed_at)
+    await tk.context(moduleAt(i)).transact(({ db }) => {
+      db.run(sql`INSERT INTO kernel_dead_letters (id, consumer, queue, payload, error, attempts, failed_at)
                VALUES (${`letter-${i}`}, ${`${moduleAt(i)}.things`}, ${`dlq.${moduleAt(i)}.retry`},
                        ${JSON.stringify({ id: `m${i}`, type: 'source.thing-happened' })}, 'broken', 3, ${at})`);
-    db.run(sql`INSERT INTO kernel_sagas (name, id, status, step, state, steps, correlation_id, version,
+      db.run(sql`INSERT INTO kernel_sagas (name, id, status, step, state, steps, correlation_id, version,
                                          created_at, updated_at)
                VALUES ('trip', ${`saga-${i}`}, ${i === 3 ? 'failed' : 'completed'}, 'done', '{}', '[]',
                        'c', 1, ${at}, ${at + 100 - i * 10})`);
+    });
   }
 });
 afterAll(() => tk.dispose());

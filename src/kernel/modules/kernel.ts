@@ -27,8 +27,8 @@ import { KernelMetrics } from '../observability/metrics.js';
 import { createOutbox } from '../outbox/outbox.js';
 import { OutboxRelay, type OutboxStats, type RelayOptions } from '../outbox/relay.js';
 import { type Checkpointer, checkpointInBackground } from '../persistence/checkpointer.js';
-import { type ModuleDatabase, openModuleDatabase } from '../persistence/db.js';
-import { migrateModuleDatabase } from '../persistence/migrate.js';
+import type { ModuleDatabase } from '../persistence/db.js';
+import { openMigratedDatabase } from '../persistence/migrate.js';
 import { Pruner, type PrunerOptions } from '../persistence/pruner.js';
 import { BusOutages } from '../sagas/bus-outages.js';
 import { SagaCoordinator } from '../sagas/coordinator.js';
@@ -176,7 +176,7 @@ export class Kernel {
       this.messageTypes.register(definition.messages ?? []);
       this.messageTypes.register(definition.sends ?? []);
     }
-    for (const definition of this.#options.modules) this.#runtimes.push(this.#open(definition));
+    for (const definition of this.#options.modules) this.#runtimes.push(await this.#open(definition));
     this.#checkpointer = checkpointInBackground(
       this.#runtimes.map((runtime) => runtime.database),
       this.log,
@@ -237,10 +237,11 @@ export class Kernel {
     this.log.info('kernel stopped');
   }
 
-  #open(definition: ModuleDefinition): ModuleRuntime {
+  async #open(definition: ModuleDefinition): Promise<ModuleRuntime> {
     const log = this.log.child({ module: definition.name });
-    const database = openModuleDatabase(this.config.dataDir, definition.name);
-    migrateModuleDatabase(database);
+    const database = await openMigratedDatabase(this.config.dataDir, definition.name, {
+      durability: this.config.dbDurability,
+    });
     const relay = new OutboxRelay(database, this.transport, log, this.metrics, this.#options.relay);
     const { inboxRetentionMs, outboxRetentionMs } = this.config;
     const retention = { inboxRetentionMs, outboxRetentionMs, ...this.#options.pruner };
@@ -257,14 +258,14 @@ export class Kernel {
       catalogue: this.#catalogue,
       log,
       db: database.db,
-      transact: (fn) => database.writeTransaction(() => fn(outbox.bind(currentOrNewContext()))),
+      transact: (fn) => database.transaction(() => fn(outbox.bind(currentOrNewContext()))),
       routeTypes: async (name, types) => {
         const consumer = consumers.find((c) => c.name === name);
         if (!consumer) throw new Error(`module ${definition.name} has no consumer ${name}`);
         await consumer.route(types, this.transport);
       },
     };
-    const sagaStore = createSagaStore(database.sqlite);
+    const sagaStore = createSagaStore(database);
     const coordinator = new SagaCoordinator(definition.sagas ?? [], {
       database,
       outbox,
@@ -274,8 +275,8 @@ export class Kernel {
       busDown: () => this.#outages.down,
     });
     this.#outages.onEnd((outage) => coordinator.busOutageEnded(outage));
-    const deadLetters = createDeadLetterStore(database.sqlite);
-    const inbox = createInbox(database.sqlite);
+    const deadLetters = createDeadLetterStore(database);
+    const inbox = createInbox(database);
     const deps: ConsumerDeps = {
       database,
       messageTypes: this.messageTypes,
@@ -350,7 +351,7 @@ export class Kernel {
   async replayDeadLetter(id: string): Promise<boolean> {
     for (const runtime of this.#runtimes) {
       if (!runtime.deadLetters.get(id)) continue;
-      const claim = runtime.database.writeTransaction(() => {
+      const claim = await runtime.database.transaction(() => {
         const claimed = runtime.deadLetters.claimForReplay(id);
         if (!claimed) return undefined;
         const { letter, first } = claimed;
@@ -365,7 +366,7 @@ export class Kernel {
       const consumer = claim && runtime.consumers.find((c) => c.name === claim.consumer);
       if (!claim || !consumer) return false;
       await this.transport.redeliver(consumer, claim.payload);
-      runtime.deadLetters.delete(id);
+      await runtime.database.transaction(() => runtime.deadLetters.delete(id));
       return true;
     }
     return false;
@@ -392,8 +393,11 @@ export class Kernel {
     return replayed;
   }
 
-  deleteDeadLetter(id: string): boolean {
-    return this.#runtimes.some((runtime) => runtime.deadLetters.delete(id));
+  async deleteDeadLetter(id: string): Promise<boolean> {
+    for (const runtime of this.#runtimes) {
+      if (await runtime.database.transaction(() => runtime.deadLetters.delete(id))) return true;
+    }
+    return false;
   }
 
   outboxStats(): OutboxStats[] {
@@ -468,7 +472,7 @@ export class Kernel {
     const checks: Record<string, HealthCheck> = {};
     for (const { database, definition } of this.#runtimes) {
       try {
-        database.sqlite.prepare('SELECT 1').get();
+        database.reader.prepare('SELECT 1').get();
         checks[`db:${definition.name}`] = { status: 'pass' };
       } catch (error) {
         checks[`db:${definition.name}`] = { status: 'fail', detail: String(error) };

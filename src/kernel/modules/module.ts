@@ -38,14 +38,20 @@ export interface ModuleContext<Settings = unknown> {
   /** Every module definition the build ships, running in this process or not (a gateway routes to the others). */
   readonly catalogue: readonly ModuleDefinition[];
   readonly log: Logger;
-  /** The module's drizzle handle, for reads; write through `transact`. */
+  /**
+   * The module's drizzle handle for reads: committed rows only (inside `transact`, read through
+   * `tx.db`, which sees the transaction's own writes). Write through `transact`.
+   */
   readonly db: Db;
   /**
-   * Runs fn in one write transaction (BEGIN IMMEDIATE) of the module's database; messages staged
-   * through tx are published iff it commits, carrying the current correlation id (the HTTP
-   * request's, or the handled message's). fn must be synchronous.
+   * Runs fn in one write transaction of the module's database and resolves with its result once
+   * committed (rejects, rolled back, when fn throws). Messages staged through tx are published iff
+   * it commits, carrying the current correlation id (the HTTP request's, or the handled
+   * message's). fn may await: the module's write transactions run one at a time, and a lock held
+   * by another process is waited for on timers, never by blocking the process. A call inside fn is
+   * a savepoint of it.
    */
-  transact<T>(fn: (tx: Tx) => T): T;
+  transact<T>(fn: (tx: Tx) => T | Promise<T>): Promise<T>;
   /**
    * Routes more types to one of the module's running consumers (see `Subscription.typesAtStart`;
    * each type must be among its messages). Messages of them published after this resolves, by any

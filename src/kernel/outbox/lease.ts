@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type Database from 'better-sqlite3';
-import type { Statement } from 'better-sqlite3';
+import type { ModuleDatabase, Prepared } from '../persistence/db.js';
 
 /** `<hostname>:<pid>:<nonce>`: who holds a lease, and whether that process still lives. */
 export function newLeaseHolder(): string {
@@ -31,57 +30,66 @@ export class DatabaseLease {
   readonly holder: string;
   readonly #name: string;
   readonly #ttlMs: number;
-  readonly #claim: Statement<{ name: string; holder: string; expires: number; now: number }>;
-  readonly #current: Statement<[string], { holder: string; expires_at: number }>;
-  readonly #takeOver: Statement<{ name: string; holder: string; expires: number; previous: string }>;
-  readonly #release: Statement<[string, string]>;
+  readonly #claim: Prepared<{ name: string; holder: string; expires: number; now: number }>;
+  readonly #current: Prepared<[string], { holder: string; expires_at: number }>;
+  readonly #takeOver: Prepared<{ name: string; holder: string; expires: number; previous: string }>;
+  readonly #release: Prepared<[string, string]>;
   #until = 0;
 
-  constructor(sqlite: Database.Database, name: string, ttlMs: number, holder = newLeaseHolder()) {
+  readonly #database: ModuleDatabase;
+
+  constructor(database: ModuleDatabase, name: string, ttlMs: number, holder = newLeaseHolder()) {
+    this.#database = database;
     this.#name = name;
     this.#ttlMs = ttlMs;
     this.holder = holder;
-    this.#claim = sqlite.prepare(
+    this.#claim = database.statement<{ name: string; holder: string; expires: number; now: number }>(
       `INSERT INTO kernel_leases (name, holder, expires_at) VALUES (@name, @holder, @expires)
        ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
        WHERE kernel_leases.holder = excluded.holder OR kernel_leases.expires_at <= @now`,
     );
-    this.#current = sqlite.prepare('SELECT holder, expires_at FROM kernel_leases WHERE name = ?');
-    this.#takeOver = sqlite.prepare(
+    this.#current = database.statement<[string], { holder: string; expires_at: number }>(
+      'SELECT holder, expires_at FROM kernel_leases WHERE name = ?',
+    );
+    this.#takeOver = database.statement<{ name: string; holder: string; expires: number; previous: string }>(
       `UPDATE kernel_leases SET holder = @holder, expires_at = @expires
        WHERE name = @name AND holder = @previous`,
     );
-    this.#release = sqlite.prepare('DELETE FROM kernel_leases WHERE name = ? AND holder = ?');
+    this.#release = database.statement<[string, string]>(
+      'DELETE FROM kernel_leases WHERE name = ? AND holder = ?',
+    );
   }
 
   /**
    * True while this process holds the lease. Renews it once half its time has passed (one write),
    * and tries to take it when another holder's has expired or died.
    */
-  hold(now = Date.now()): boolean {
+  async hold(now = Date.now()): Promise<boolean> {
     if (now < this.#until - this.#ttlMs / 2) return true;
     const expires = now + this.#ttlMs;
     const params = { name: this.#name, holder: this.holder, expires };
-    let held = this.#claim.run({ ...params, now }).changes === 1;
-    if (!held) {
-      const current = this.#current.get(this.#name);
-      if (current && holderIsDead(current.holder)) {
-        held = this.#takeOver.run({ ...params, previous: current.holder }).changes === 1;
-      }
-    }
+    const held = await this.#database.transaction(() => {
+      if (this.#claim().run({ ...params, now }).changes === 1) return true;
+      const current = this.#current().get(this.#name);
+      return (
+        current !== undefined &&
+        holderIsDead(current.holder) &&
+        this.#takeOver().run({ ...params, previous: current.holder }).changes === 1
+      );
+    });
     this.#until = held ? expires : 0;
     return held;
   }
 
   /** The current holder, if any holds an unexpired lease. */
   holderNow(now = Date.now()): string | undefined {
-    const current = this.#current.get(this.#name);
+    const current = this.#current().get(this.#name);
     return current && current.expires_at > now ? current.holder : undefined;
   }
 
   /** Gives the lease up (a clean stop), so another process takes it at once. */
-  release(): void {
+  async release(): Promise<void> {
     this.#until = 0;
-    this.#release.run(this.#name, this.holder);
+    await this.#database.transaction(() => this.#release().run(this.#name, this.holder));
   }
 }

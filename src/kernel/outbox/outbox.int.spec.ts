@@ -92,10 +92,10 @@ describe('outbox: an event exists iff its transaction committed', () => {
               consumer: 'alpha.things',
 
               handlers: [
-                on([thingHappened], (m, ctx) => {
+                on([thingHappened], async (m, ctx) => {
                   seenByAlpha.push(m);
                   if (alphaFailsFirst && ctx.attempt === 1) fails('first attempt fails');
-                  ctx.transact((tx) => tx.stage(thingSeen(m.data as Thing)));
+                  await ctx.transact((tx) => tx.stage(thingSeen(m.data as Thing)));
                 }),
               ],
             },
@@ -124,14 +124,14 @@ describe('outbox: an event exists iff its transaction committed', () => {
   it('publishes nothing for a transaction that throws, and delivers the committed one', async () => {
     const k = await start();
     const source = k.context('source');
-    expect(() =>
+    await expect(
       source.transact((tx) => {
         insertThing(tx, 'rolled-back', 1);
         tx.stage(thing('rolled-back', 1));
         fails('business rule violated');
       }),
-    ).toThrow('business rule violated');
-    source.transact((tx) => {
+    ).rejects.toThrow('business rule violated');
+    await source.transact((tx) => {
       insertThing(tx, 'committed', 2);
       tx.stage(thing('committed', 2));
     });
@@ -145,13 +145,13 @@ describe('outbox: an event exists iff its transaction committed', () => {
   it("runs the module's onMessageStaged in the staging transaction, with the envelope it publishes", async () => {
     const k = await start();
     const source = k.context('source');
-    expect(() =>
+    await expect(
       source.transact((tx) => {
         tx.stage(thing('rolled-back', 1));
         fails('business rule violated');
       }),
-    ).toThrow('business rule violated');
-    source.transact((tx) => tx.stage(thing('committed', 2), doThing({ key: 'committed' })));
+    ).rejects.toThrow('business rule violated');
+    await source.transact((tx) => tx.stage(thing('committed', 2), doThing({ key: 'committed' })));
     await eventually(() => expect(seenByAlpha).toHaveLength(1));
     const staged = source.db.all<{ id: string; type: string }>(sql`SELECT id, type FROM source_staged`);
     expect(staged).toEqual([
@@ -169,11 +169,11 @@ describe('outbox: an event exists iff its transaction committed', () => {
         insertThing(tx, 'k', n);
         tx.stage(thing('k', n));
       });
-    stage(1);
+    await stage(1);
     // not after the 2 s linger: the relay was quiet, so the first message goes out at once
     await eventually(() => expect(sourceBatches()).toHaveLength(1), { timeoutMs: 1000 });
     for (let n = 2; n <= 6; n++) {
-      stage(n);
+      await stage(n);
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
     await eventually(() => expect(seenByBeta).toHaveLength(6), { timeoutMs: 5000 });
@@ -188,23 +188,23 @@ describe('outbox: an event exists iff its transaction committed', () => {
     const invalid = thingHappened({ key: 'k', n: 'one' } as unknown as Thing);
     const unknown = { type: 'source.never-declared', schemaversion: 1, partitionkey: 'k', data: {} };
     for (const draft of [invalid, unknown]) {
-      expect(() =>
+      await expect(
         source.transact((tx) => {
           insertThing(tx, 'k', 1);
           tx.stage(draft);
         }),
-      ).toThrow(/cannot stage source\.(thing-happened|never-declared)/);
+      ).rejects.toThrow(/cannot stage source\.(thing-happened|never-declared)/);
     }
     expect(sourceThings(k)).toEqual([]);
     expect(outbox(k, 'source')).toMatchObject({ pending: 0, published: 0 });
-    source.transact((tx) => tx.stage(thing('k', 2))); // a valid draft still goes through
+    await source.transact((tx) => tx.stage(thing('k', 2))); // a valid draft still goes through
     await eventually(() => expect(outbox(k, 'source')).toMatchObject({ pending: 0, published: 1 }));
   });
 
   it('refuses to stage outside a transaction', async () => {
     const k = await start();
     let escaped: Tx | undefined;
-    k.context('source').transact((tx) => {
+    await k.context('source').transact((tx) => {
       escaped = tx;
     });
     expect(() => escaped?.stage(thing('k', 1))).toThrow(/inside a transaction/);
@@ -214,10 +214,10 @@ describe('outbox: an event exists iff its transaction committed', () => {
   it("refuses to stage another module's event, but sends its commands", async () => {
     const k = await start();
     const alpha = k.context('alpha');
-    expect(() => alpha.transact((tx) => tx.stage(thing('k', 1)))).toThrow(
+    await expect(alpha.transact((tx) => tx.stage(thing('k', 1)))).rejects.toThrow(
       /cannot publish source.thing-happened/,
     );
-    alpha.transact((tx) => tx.stage(doThing({ key: 'k' })));
+    await alpha.transact((tx) => tx.stage(doThing({ key: 'k' })));
     await eventually(() => expect(outbox(k, 'alpha')).toMatchObject({ pending: 0, published: 1 }));
     await settled(k);
     expect(seenByAlpha).toEqual([]);
@@ -226,7 +226,7 @@ describe('outbox: an event exists iff its transaction committed', () => {
   it('marks a row published only after the transport accepted it', async () => {
     const k = await start();
     flaky.broken = true;
-    k.context('source').transact((tx) => tx.stage(thing('k', 1)));
+    await k.context('source').transact((tx) => tx.stage(thing('k', 1)));
     await eventually(() => expect(flaky.rejected).toBeGreaterThan(0));
     expect(outbox(k, 'source')).toMatchObject({ pending: 1, published: 0 });
     flaky.broken = false; // the relay retries by itself
@@ -237,7 +237,7 @@ describe('outbox: an event exists iff its transaction committed', () => {
     flaky.held = new Promise((resolve) => {
       release = resolve;
     });
-    k.context('source').transact((tx) => tx.stage(thing('k', 2)));
+    await k.context('source').transact((tx) => tx.stage(thing('k', 2)));
     await eventually(() => expect(flaky.waiting).toBe(1));
     expect(outbox(k, 'source')).toMatchObject({ pending: 1, published: 1 });
     release();
@@ -248,7 +248,7 @@ describe('outbox: an event exists iff its transaction committed', () => {
   it('keeps the id across redeliveries and carries correlation and causation to what a handler stages', async () => {
     alphaFailsFirst = true;
     const k = await start();
-    runInContext({ correlationId: 'corr-42', causationId: null }, () =>
+    await runInContext({ correlationId: 'corr-42', causationId: null }, () =>
       k.context('source').transact((tx) => tx.stage(thing('k', 7))),
     );
     await eventually(() => expect(seenByBeta).toHaveLength(1));

@@ -44,13 +44,14 @@ export function createOutbox(
   messageTypes: MessageTypes,
   { onStaged, onMessageStaged }: OutboxHooks,
 ): Outbox {
-  const { sqlite, db, module } = database;
-  const insert = sqlite.prepare(
+  const { writerDb, module } = database;
+  const insert = database.statement(
     'INSERT INTO kernel_outbox (id, type, partition_key, envelope, created_at) VALUES (?, ?, ?, ?, ?)',
   );
-  const selectPublication = sqlite.prepare<[number], { published_at: number | null; partition_key: string }>(
-    'SELECT published_at, partition_key FROM kernel_outbox WHERE seq = ?',
-  );
+  const selectPublication = database.statement<
+    [number],
+    { published_at: number | null; partition_key: string }
+  >('SELECT published_at, partition_key FROM kernel_outbox WHERE seq = ?');
   const seqs = new WeakMap<Envelope, number>();
   const stageOne = (draft: MessageDraft, causal: CausalContext): Envelope => {
     messageTypes.assertValidDraft(draft);
@@ -59,7 +60,7 @@ export function createOutbox(
       throw new Error(`module ${module} cannot publish ${draft.type}: events are published by their owner`);
     }
     const envelope = createEnvelope(draft, module, causal);
-    const { lastInsertRowid } = insert.run(
+    const { lastInsertRowid } = insert().run(
       envelope.id,
       envelope.type,
       envelope.partitionkey,
@@ -72,14 +73,14 @@ export function createOutbox(
   return {
     seqOf: (envelope) => seqs.get(envelope),
     publication: (seq) => {
-      const row = selectPublication.get(seq);
+      const row = selectPublication().get(seq);
       return row && { publishedAt: row.published_at, partitionKey: row.partition_key };
     },
     bind: (causal) => {
       const tx: Tx = {
-        db,
+        db: writerDb,
         stage: (...messages) => {
-          if (!sqlite.inTransaction)
+          if (!database.inTransaction())
             throw new Error('stage() must be called inside a transaction (ctx.transact)');
           const envelopes = messages.map((draft) => {
             const envelope = stageOne(draft, causal);

@@ -42,12 +42,12 @@ function recorder(): { transport: Transport; published: string[] } {
 }
 
 let counter = 0;
-function stage(database: ModuleDatabase, n: number): string[] {
+async function stage(database: ModuleDatabase, n: number): Promise<string[]> {
   const ids: string[] = [];
-  const insert = database.sqlite.prepare(
+  const insert = database.writer.prepare(
     'INSERT INTO kernel_outbox (id, type, partition_key, envelope, created_at) VALUES (?, ?, ?, ?, ?)',
   );
-  database.writeTransaction(() => {
+  await database.transaction(() => {
     for (let i = 0; i < n; i++) {
       const id = `m-${++counter}`;
       insert.run(id, 'alpha.thing', 'k', JSON.stringify({ id, type: 'alpha.thing' }), Date.now());
@@ -69,9 +69,9 @@ describe('one relay at a time per module database', () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  function open(dataDir: string): ModuleDatabase {
+  async function open(dataDir: string): Promise<ModuleDatabase> {
     const database = openModuleDatabase(dataDir, 'alpha');
-    migrateModuleDatabase(database);
+    await migrateModuleDatabase(database);
     cleanups.push(() => database.close());
     return database;
   }
@@ -90,37 +90,37 @@ describe('one relay at a time per module database', () => {
 
   it('publishes through one relay only; the other takes over when it stops', async () => {
     const dir = dataDir();
-    const [dbA, dbB] = [open(dir), open(dir)];
+    const [dbA, dbB] = [await open(dir), await open(dir)];
     const a = recorder();
     const b = recorder();
     const relayA = relay(dbA, a.transport);
     const relayB = relay(dbB, b.transport);
     relayA.start();
     await eventually(() =>
-      expect(dbA.sqlite.prepare('SELECT COUNT(*) AS n FROM kernel_leases').get()).toEqual({ n: 1 }),
+      expect(dbA.writer.prepare('SELECT COUNT(*) AS n FROM kernel_leases').get()).toEqual({ n: 1 }),
     );
     relayB.start();
 
-    const first = [...stage(dbA, 5), ...stage(dbB, 5)];
+    const first = [...(await stage(dbA, 5)), ...(await stage(dbB, 5))];
     relayB.wake();
     await eventually(() => expect(a.published).toEqual(first));
     await new Promise((resolve) => setTimeout(resolve, 4 * FAST.sweepIntervalMs));
     expect(b.published).toEqual([]);
 
     await relayA.stop();
-    const second = stage(dbA, 3);
+    const second = await stage(dbA, 3);
     await eventually(() => expect(b.published).toEqual(second));
     expect(a.published).toEqual(first);
   });
 
   it('takes the lease over once the holder stopped renewing it (expired)', async () => {
     const dir = dataDir();
-    const db = open(dir);
-    const lease = new DatabaseLease(db.sqlite, 'outbox-relay', 300, 'elsewhere:4242:abcd');
-    expect(lease.hold()).toBe(true);
+    const db = await open(dir);
+    const lease = new DatabaseLease(db, 'outbox-relay', 300, 'elsewhere:4242:abcd');
+    expect(await lease.hold()).toBe(true);
     const b = recorder();
     const relayB = relay(db, b.transport);
-    const ids = stage(db, 2);
+    const ids = await stage(db, 2);
     const startedAt = Date.now();
     relayB.start();
     await eventually(() => expect(b.published).toEqual(ids));
@@ -129,33 +129,33 @@ describe('one relay at a time per module database', () => {
 
   it('takes the lease at once from a dead process of this host', async () => {
     const dir = dataDir();
-    const db = open(dir);
+    const db = await open(dir);
     const holder = `${hostname()}:${deadPid()}:dead`;
     expect(holderIsDead(holder)).toBe(true);
     expect(holderIsDead(`${hostname()}:${process.pid}:other`)).toBe(false);
     expect(holderIsDead(`another-host:${deadPid()}:x`)).toBe(false);
-    expect(new DatabaseLease(db.sqlite, 'outbox-relay', 60_000, holder).hold()).toBe(true);
+    expect(await new DatabaseLease(db, 'outbox-relay', 60_000, holder).hold()).toBe(true);
     const b = recorder();
     const relayB = relay(db, b.transport);
-    const ids = stage(db, 2);
+    const ids = await stage(db, 2);
     const startedAt = Date.now();
     relayB.start();
     await eventually(() => expect(b.published).toEqual(ids));
     expect(Date.now() - startedAt).toBeLessThan(5000);
   });
 
-  it('a live holder keeps its lease: a second claimant is refused until it expires', () => {
-    const db = open(dataDir());
+  it('a live holder keeps its lease: a second claimant is refused until it expires', async () => {
+    const db = await open(dataDir());
     const now = Date.now();
-    const a = new DatabaseLease(db.sqlite, 'x', 1000, 'host-a:1:a');
-    const b = new DatabaseLease(db.sqlite, 'x', 1000, 'host-b:1:b');
-    expect(a.hold(now)).toBe(true);
-    expect(b.hold(now + 10)).toBe(false);
-    expect(a.hold(now + 600)).toBe(true); // renewed: now expires at now + 1600
-    expect(b.hold(now + 1200)).toBe(false);
-    expect(b.hold(now + 1601)).toBe(true);
-    expect(a.hold(now + 1602)).toBe(false);
-    b.release();
-    expect(a.hold(now + 1603)).toBe(true);
+    const a = new DatabaseLease(db, 'x', 1000, 'host-a:1:a');
+    const b = new DatabaseLease(db, 'x', 1000, 'host-b:1:b');
+    expect(await a.hold(now)).toBe(true);
+    expect(await b.hold(now + 10)).toBe(false);
+    expect(await a.hold(now + 600)).toBe(true); // renewed: now expires at now + 1600
+    expect(await b.hold(now + 1200)).toBe(false);
+    expect(await b.hold(now + 1601)).toBe(true);
+    expect(await a.hold(now + 1602)).toBe(false);
+    await b.release();
+    expect(await a.hold(now + 1603)).toBe(true);
   });
 });

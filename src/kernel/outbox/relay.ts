@@ -1,10 +1,9 @@
-import type { Statement } from 'better-sqlite3';
 import type { Envelope } from '../messaging/envelope.js';
 import { UnroutedError } from '../messaging/errors.js';
 import type { Transport } from '../messaging/transport.js';
 import type { Logger } from '../observability/logger.js';
 import type { KernelMetrics } from '../observability/metrics.js';
-import type { ModuleDatabase } from '../persistence/db.js';
+import { type ModuleDatabase, outsideTransactions, type Prepared } from '../persistence/db.js';
 import { DatabaseLease } from './lease.js';
 
 export interface RelayOptions {
@@ -60,8 +59,8 @@ export class OutboxRelay {
   readonly #transport: Transport;
   readonly #log: Logger;
   readonly #options: RelayOptions;
-  readonly #selectPending: Statement<[number], PendingRow>;
-  readonly #markPublished: Statement<[number, number, number]>;
+  readonly #selectPending: Prepared<[number], PendingRow>;
+  readonly #markPublished: Prepared<[number, number, number]>;
   #scheduled = false;
   #again = false;
   /** When the last publish pass began (performance.now()). */
@@ -89,13 +88,13 @@ export class OutboxRelay {
     this.#transport = transport;
     this.#log = log;
     this.#options = { ...DEFAULT_RELAY_OPTIONS, ...options };
-    this.#selectPending = database.sqlite.prepare(
+    this.#selectPending = database.statement<[number], PendingRow>(
       'SELECT seq, envelope, created_at FROM kernel_outbox WHERE published_at IS NULL ORDER BY seq LIMIT ?',
     );
-    this.#markPublished = database.sqlite.prepare(
+    this.#markPublished = database.statement<[number, number, number]>(
       'UPDATE kernel_outbox SET published_at = ? WHERE seq BETWEEN ? AND ? AND published_at IS NULL',
     );
-    this.#lease = new DatabaseLease(database.sqlite, 'outbox-relay', this.#options.leaseTtlMs);
+    this.#lease = new DatabaseLease(database, 'outbox-relay', this.#options.leaseTtlMs);
   }
 
   start(): void {
@@ -110,6 +109,11 @@ export class OutboxRelay {
    * `lingerMs` after the previous pass began when that is later.
    */
   wake(): void {
+    // Called in the staging transaction: the pass must not run in its async context.
+    outsideTransactions(() => this.#wake());
+  }
+
+  #wake(): void {
     if (this.#stopped) return;
     if (this.#running) {
       this.#again = true;
@@ -140,7 +144,7 @@ export class OutboxRelay {
     clearTimeout(this.#retry);
     await this.#running;
     try {
-      if (this.#active) this.#lease.release();
+      if (this.#active) await this.#lease.release();
     } catch (error) {
       this.#log.warn({ err: error }, 'could not release the outbox relay lease; it expires by itself');
     }
@@ -148,7 +152,7 @@ export class OutboxRelay {
   }
 
   stats(): OutboxStats {
-    const row = this.#database.sqlite
+    const row = this.#database.reader
       .prepare(
         `SELECT COUNT(*) FILTER (WHERE published_at IS NULL) AS pending,
                 MIN(created_at) FILTER (WHERE published_at IS NULL) AS oldest,
@@ -167,14 +171,15 @@ export class OutboxRelay {
   async #drain(): Promise<void> {
     try {
       for (;;) {
-        if (this.#stopped || !this.#holdsLease()) return;
-        const rows = this.#selectPending.all(this.#options.batchSize);
+        if (this.#stopped || !(await this.#holdsLease())) return;
+        // The reader connection: committed rows only, never those of a transaction still open.
+        const rows = this.#selectPending().all(this.#options.batchSize);
         const first = rows[0];
         const last = rows.at(-1);
         if (!first || !last) break;
         const envelopes = rows.map((row) => JSON.parse(row.envelope) as Envelope);
         await this.#transport.publish(envelopes);
-        this.#markPublished.run(Date.now(), first.seq, last.seq);
+        await this.#database.transaction(() => this.#markPublished().run(Date.now(), first.seq, last.seq));
         this.#countPublished(envelopes);
         this.#failures = 0;
         if (rows.length < this.#options.batchSize) break;
@@ -191,8 +196,8 @@ export class OutboxRelay {
   }
 
   /** Whether this relay may publish now (holding the lease); logs when that changes. */
-  #holdsLease(): boolean {
-    const held = this.#lease.hold();
+  async #holdsLease(): Promise<boolean> {
+    const held = await this.#lease.hold();
     if (held !== this.#active) {
       const first = this.#active === undefined;
       this.#active = held;

@@ -70,7 +70,7 @@ export function checkpointInBackground(
 ): Checkpointer {
   const autocheckpoint = (pages: number) => {
     for (const database of databases)
-      if (database.sqlite.open) database.sqlite.pragma(`wal_autocheckpoint = ${pages}`);
+      if (database.writer.open) database.writer.pragma(`wal_autocheckpoint = ${pages}`);
   };
   autocheckpoint(0);
   const worker = new Worker(WORKER_SOURCE, {

@@ -1,57 +1,307 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
 import { withStatementCache } from './statement-cache.js';
 
-/** A module's drizzle handle. Inside `transact` it runs in the enclosing transaction. */
+/** A module's drizzle handle. `tx.db` runs in the enclosing transaction; `ctx.db` reads committed rows. */
 export type Db = BetterSQLite3Database;
 
-/** The pragmas every module database runs with; asserted when it opens. */
-const REQUIRED_PRAGMAS = {
-  journal_mode: 'wal',
-  busy_timeout: 5000,
-  synchronous: 1, // NORMAL: durable across process crashes in WAL mode
-  foreign_keys: 1,
-} as const;
+/**
+ * What a commit survives. `process`: a killed process (SQLite `synchronous=NORMAL` in WAL mode:
+ * the last commits before a power loss or OS crash may be lost, never corrupted). `power`: also a
+ * power loss (`synchronous=FULL`: an fsync per commit).
+ */
+export type Durability = 'process' | 'power';
+
+const SYNCHRONOUS: Record<Durability, number> = { process: 1, power: 2 };
+
+/** How long a write transaction waits for another process's write lock before it fails (SQLITE_BUSY). */
+export const DEFAULT_LOCK_WAIT_MS = 5000;
+
+/**
+ * A write transaction could not start: another process held the module's write lock for longer
+ * than the wait allows. Nothing was written; the work can be tried again (HTTP: 503 DATABASE_BUSY).
+ */
+export class DatabaseBusyError extends Error {
+  constructor(
+    readonly module: string,
+    waitedMs: number,
+    options?: ErrorOptions,
+  ) {
+    super(`the ${module} database is locked by another process (waited ${waitedMs} ms)`, options);
+    this.name = 'DatabaseBusyError';
+  }
+}
+
+export interface DatabaseOptions {
+  readonly durability?: Durability;
+  readonly lockWaitMs?: number;
+}
+
+/** A statement of a module database, on the connection the calling code should use (see `statement`). */
+export type Prepared<Params extends unknown[] | object = unknown[], Row = unknown> = () => Database.Statement<
+  Params,
+  Row
+>;
 
 export interface ModuleDatabase {
   readonly module: string;
   readonly file: string;
-  readonly sqlite: Database.Database;
-  readonly db: Db;
   /**
-   * Runs fn in one write transaction (`BEGIN IMMEDIATE`, so a writer in another process waits up
-   * to busy_timeout instead of failing with SQLITE_BUSY). fn must be synchronous: an `await`
-   * inside would commit early. Nested calls become savepoints.
+   * The connection writes go through: use it only inside `transaction` (elsewhere another
+   * transaction may be open on it, waiting at an `await`, and a statement would join it).
    */
-  writeTransaction<T>(fn: () => T): T;
+  readonly writer: Database.Database;
+  /** A second connection for reads outside transactions: it sees committed rows only. */
+  readonly reader: Database.Database;
+  /** drizzle over `reader`: the module's reads. */
+  readonly db: Db;
+  /** drizzle over `writer`: what `tx.db` is. */
+  readonly writerDb: Db;
+  /**
+   * Runs fn in one write transaction and resolves with what it returned (awaited), once committed;
+   * rejects, rolled back, if it throws or rejects. fn may await: the write transactions of this
+   * database run one at a time (in call order), so nothing else runs on the connection inside
+   * one. A call made inside fn (in its async context, while it is open) is a savepoint of it.
+   *
+   * `BEGIN IMMEDIATE` takes the write lock at once; while another process holds it, the start is
+   * retried with backoff on timers (never a busy wait on the event loop) for up to `lockWaitMs`,
+   * then fails with a DatabaseBusyError. When nothing waits, a synchronous fn commits in the same tick.
+   */
+  transaction<T>(fn: () => T | Promise<T>): Promise<T>;
+  /** Whether the calling code runs inside an open transaction of this database. */
+  inTransaction(): boolean;
+  /**
+   * A statement prepared once on each connection: `statement()` gives the writer's inside a
+   * transaction of this database (it sees the transaction's own writes), the reader's outside
+   * (committed rows; a write there fails: the reader is read-only).
+   */
+  statement<Params extends unknown[] | object = unknown[], Row = unknown>(
+    source: string,
+    options?: { readonly pluck?: boolean },
+  ): Prepared<Params, Row>;
   close(): void;
 }
 
-export function openModuleDatabase(dataDir: string, module: string): ModuleDatabase {
+/** The pragmas every module database runs with; asserted when it opens. */
+function requiredPragmas(durability: Durability) {
+  return {
+    journal_mode: 'wal',
+    // 0: a locked database answers SQLITE_BUSY at once, and `transaction` waits on timers instead
+    // (SQLite's busy handler sleeps on the thread: the whole process froze while one module was locked).
+    busy_timeout: 0,
+    synchronous: SYNCHRONOUS[durability],
+    foreign_keys: 1,
+  } as const;
+}
+
+/** A reader waits a little for a checkpoint that briefly holds the WAL index. */
+const READER_BUSY_TIMEOUT_MS = 50;
+
+interface OpenTransaction {
+  /** The database it belongs to (its `owner` token). */
+  readonly owner: object;
+  open: boolean;
+  savepoints: number;
+}
+
+/** The write transaction the calling code runs in, if any (one store for every database). */
+const scope = new AsyncLocalStorage<OpenTransaction>();
+
+/**
+ * Runs fn outside any transaction's async context: timers and wake-ups it schedules (a relay pass
+ * after a commit, a dispatcher's poll) must not count as code inside the transaction that happened
+ * to schedule them, or their own transactions would become its savepoints.
+ */
+export function outsideTransactions<T>(fn: () => T): T {
+  return scope.exit(fn);
+}
+
+export function openModuleDatabase(
+  dataDir: string,
+  module: string,
+  options: DatabaseOptions = {},
+): ModuleDatabase {
+  const durability = options.durability ?? 'process';
+  const lockWaitMs = options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS;
   mkdirSync(dataDir, { recursive: true });
   const file = join(dataDir, `${module}.db`);
-  const sqlite = new Database(file);
-  for (const [name, value] of Object.entries(REQUIRED_PRAGMAS)) sqlite.pragma(`${name} = ${value}`);
-  assertPragmas(sqlite, file);
-  const db = drizzle({ client: withStatementCache(sqlite) });
-  // One transaction function for the database's life (building one per call costs ~5% per order).
-  const immediate = sqlite.transaction((fn: () => unknown) => fn()).immediate;
+  const writer = new Database(file);
+  const pragmas = requiredPragmas(durability);
+  for (const [name, value] of Object.entries(pragmas)) writer.pragma(`${name} = ${value}`);
+  assertPragmas(writer, file, pragmas);
+  const reader = new Database(file, { readonly: true });
+  reader.pragma(`busy_timeout = ${READER_BUSY_TIMEOUT_MS}`);
+  const writerDb = drizzle({ client: withStatementCache(writer) });
+  const db = drizzle({ client: withStatementCache(reader) });
+
+  const owner = {};
+  const begin = writer.prepare('BEGIN IMMEDIATE');
+  const commit = writer.prepare('COMMIT');
+  const rollback = writer.prepare('ROLLBACK');
+  /** Settles when the last queued transaction has ended. */
+  let tail: Promise<unknown> = Promise.resolve();
+  let queued = 0;
+
+  const current = (): OpenTransaction | undefined => {
+    const open = scope.getStore();
+    return open?.open && open.owner === owner ? open : undefined;
+  };
+
+  /** Takes the write lock, waiting on timers while another process holds it. */
+  const beginImmediate = async (): Promise<void> => {
+    const deadline = Date.now() + lockWaitMs;
+    for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+      try {
+        begin.run();
+        return;
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
+        if (Date.now() >= deadline) throw new DatabaseBusyError(module, lockWaitMs, { cause: error });
+      }
+      await sleep(delay);
+    }
+  };
+
+  /** Ends the open transaction; a failed COMMIT is rolled back, so the next one can begin. */
+  const end = (transaction: OpenTransaction, ok: boolean): void => {
+    transaction.open = false;
+    if (!writer.inTransaction) return; // SQLite rolled back by itself (a full disk, an I/O error)
+    if (!ok) {
+      rollback.run();
+      return;
+    }
+    try {
+      commit.run();
+    } catch (error) {
+      if (writer.inTransaction) rollback.run();
+      throw error;
+    }
+  };
+
+  /** One top-level transaction, begun: the queue's turn is ours. A thenable fn returns is awaited. */
+  const run = <T>(fn: () => T | Promise<T>): T | Promise<T> => {
+    const transaction: OpenTransaction = { owner, open: true, savepoints: 0 };
+    return scope.run(transaction, () => {
+      let result: T | Promise<T>;
+      try {
+        result = fn();
+      } catch (error) {
+        end(transaction, false);
+        throw error;
+      }
+      if (!isThenable(result)) {
+        end(transaction, true);
+        return result;
+      }
+      return Promise.resolve(result).then(
+        (value) => {
+          end(transaction, true);
+          return value;
+        },
+        (error: unknown) => {
+          end(transaction, false);
+          throw error;
+        },
+      );
+    });
+  };
+
+  const savepoint = async <T>(outer: OpenTransaction, fn: () => T | Promise<T>): Promise<T> => {
+    const name = `sp${++outer.savepoints}`;
+    writer.exec(`SAVEPOINT ${name}`);
+    try {
+      const value = await fn();
+      writer.exec(`RELEASE ${name}`);
+      return value;
+    } catch (error) {
+      if (writer.inTransaction) writer.exec(`ROLLBACK TO ${name}; RELEASE ${name}`);
+      throw error;
+    }
+  };
+
+  const transaction = <T>(fn: () => T | Promise<T>): Promise<T> => {
+    const outer = current();
+    if (outer) return savepoint(outer, fn);
+    if (queued === 0) {
+      // Fast path: nothing open or waiting, and the lock is free: start now, in this tick.
+      let began = false;
+      try {
+        begin.run();
+        began = true;
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'SQLITE_BUSY') return Promise.reject(error);
+      }
+      if (began) {
+        let result: T | Promise<T>;
+        try {
+          result = run(fn);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        return isThenable(result) ? track(Promise.resolve(result)) : Promise.resolve(result);
+      }
+    }
+    return track(
+      tail.then(async () => {
+        await beginImmediate();
+        return run(fn);
+      }),
+    );
+  };
+
+  /** Queues behind `work` every transaction asked for until it ends. */
+  const track = <T>(work: Promise<T>): Promise<T> => {
+    queued++;
+    const settled = work.finally(() => {
+      queued--;
+    });
+    tail = settled.catch(() => undefined);
+    return settled;
+  };
+
   return {
     module,
     file,
-    sqlite,
+    writer,
+    reader,
     db,
-    writeTransaction: <T>(fn: () => T) => immediate(fn) as T,
+    writerDb,
+    transaction,
+    inTransaction: () => current() !== undefined,
+    statement: <Params extends unknown[] | object, Row>(source: string, options?: { pluck?: boolean }) => {
+      const prepared = new Map<Database.Database, Database.Statement<Params, Row>>();
+      return () => {
+        const connection = current() ? writer : reader;
+        let statement = prepared.get(connection);
+        if (!statement) {
+          statement = connection.prepare<Params, Row>(source);
+          if (options?.pluck) statement.pluck();
+          prepared.set(connection, statement);
+        }
+        return statement;
+      };
+    },
     close: () => {
-      if (sqlite.open) sqlite.close();
+      if (reader.open) reader.close();
+      if (writer.open) writer.close();
     },
   };
 }
 
-function assertPragmas(sqlite: Database.Database, file: string): void {
-  for (const [name, expected] of Object.entries(REQUIRED_PRAGMAS)) {
+function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+function assertPragmas(
+  sqlite: Database.Database,
+  file: string,
+  pragmas: Record<string, string | number>,
+): void {
+  for (const [name, expected] of Object.entries(pragmas)) {
     const actual = sqlite.pragma(name, { simple: true });
     if (String(actual).toLowerCase() !== String(expected)) {
       throw new Error(`${file}: PRAGMA ${name} is ${String(actual)}, expected ${expected}`);

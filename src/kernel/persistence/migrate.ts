@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import { migrationsRoot } from '../paths.js';
-import type { ModuleDatabase } from './db.js';
+import { type DatabaseOptions, type ModuleDatabase, openModuleDatabase } from './db.js';
 
 /**
  * Applies the kernel's migrations and then the module's own (`migrations/<module>`, when present),
@@ -10,23 +10,39 @@ import type { ModuleDatabase } from './db.js';
  *
  * Safe when several processes open one database at once (instances of a module on one host):
  * each folder is applied in ONE `BEGIN IMMEDIATE` transaction that first reads what is applied, so
- * a second process waits for the first (busy timeout) and then finds nothing left to do. (drizzle's
+ * a second process waits for the first (on timers) and then finds nothing left to do. (drizzle's
  * own migrator reads the last applied migration before its `BEGIN`, so two processes could both
  * apply it.) Same bookkeeping table and rows as drizzle's migrator: existing databases carry on.
  */
-export function migrateModuleDatabase(database: ModuleDatabase): void {
-  applyFolder(database, join(migrationsRoot, 'kernel'), '__migrations_kernel');
+export async function migrateModuleDatabase(database: ModuleDatabase): Promise<void> {
+  await applyFolder(database, join(migrationsRoot, 'kernel'), '__migrations_kernel');
   const moduleFolder = join(migrationsRoot, database.module);
   if (existsSync(join(moduleFolder, 'meta', '_journal.json'))) {
-    applyFolder(database, moduleFolder, `__migrations_${database.module}`);
+    await applyFolder(database, moduleFolder, `__migrations_${database.module}`);
   }
 }
 
-function applyFolder(database: ModuleDatabase, migrationsFolder: string, table: string): void {
+/** Opens a module's database and brings its schema up to date (see migrateModuleDatabase). */
+export async function openMigratedDatabase(
+  dataDir: string,
+  module: string,
+  options?: DatabaseOptions,
+): Promise<ModuleDatabase> {
+  const database = openModuleDatabase(dataDir, module, options);
+  try {
+    await migrateModuleDatabase(database);
+    return database;
+  } catch (error) {
+    database.close();
+    throw error;
+  }
+}
+
+async function applyFolder(database: ModuleDatabase, migrationsFolder: string, table: string): Promise<void> {
   const migrations = readMigrationFiles({ migrationsFolder });
-  const { sqlite } = database;
+  const { writer: sqlite } = database;
   const quoted = `"${table.replaceAll('"', '""')}"`;
-  database.writeTransaction(() => {
+  await database.transaction(() => {
     sqlite.exec(
       `CREATE TABLE IF NOT EXISTS ${quoted} (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)`,
     );

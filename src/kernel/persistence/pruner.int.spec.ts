@@ -17,10 +17,10 @@ const WEEK = 7 * DAY;
 let dataDir: string;
 let database: ModuleDatabase;
 
-beforeEach(() => {
+beforeEach(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'pruner-'));
   database = openModuleDatabase(dataDir, 'alpha');
-  migrateModuleDatabase(database);
+  await migrateModuleDatabase(database);
 });
 
 afterEach(() => {
@@ -31,7 +31,7 @@ afterEach(() => {
 /** Records that `consumer` handled a new message `ageMs` ago; returns the message id. */
 function handled(ageMs: number, consumer = 'alpha.things'): string {
   const id = randomUUID();
-  database.sqlite
+  database.writer
     .prepare('INSERT INTO kernel_inbox (consumer, message_id, handled_at) VALUES (?, ?, ?)')
     .run(consumer, id, Date.now() - ageMs);
   return id;
@@ -40,7 +40,7 @@ function handled(ageMs: number, consumer = 'alpha.things'): string {
 /** Stages an outbox row `ageMs` ago, published then when `published`; returns its seq. */
 function staged(ageMs: number, published: boolean): number {
   const at = Date.now() - ageMs;
-  const { lastInsertRowid } = database.sqlite
+  const { lastInsertRowid } = database.writer
     .prepare(
       `INSERT INTO kernel_outbox (id, type, partition_key, envelope, created_at, published_at)
        VALUES (?, 'alpha.thing-seen', 'k', '{}', ?, ?)`,
@@ -52,7 +52,7 @@ function staged(ageMs: number, published: boolean): number {
 /** A saga instance whose last request is the outbox row `seq`; waiting while it has a deadline. */
 function sagaAwaiting(seq: number | null, deadline: number | null): string {
   const id = randomUUID();
-  database.sqlite
+  database.writer
     .prepare(
       `INSERT INTO kernel_sagas (name, id, status, step, state, steps, correlation_id, last_sent_seq,
                                  deadline, version, created_at, updated_at)
@@ -63,9 +63,9 @@ function sagaAwaiting(seq: number | null, deadline: number | null): string {
 }
 
 const outboxSeqs = () =>
-  database.sqlite.prepare<[], number>('SELECT seq FROM kernel_outbox ORDER BY seq').pluck().all();
+  database.writer.prepare<[], number>('SELECT seq FROM kernel_outbox ORDER BY seq').pluck().all();
 const inboxCount = () =>
-  database.sqlite.prepare<[], number>('SELECT COUNT(*) FROM kernel_inbox').pluck().get();
+  database.writer.prepare<[], number>('SELECT COUNT(*) FROM kernel_inbox').pluck().get();
 
 const pruner = (options: { batchSize?: number; pauseMs?: number } = {}, metrics = new KernelMetrics()) =>
   new Pruner(database, createLogger('silent'), metrics, {
@@ -76,7 +76,7 @@ const pruner = (options: { batchSize?: number; pauseMs?: number } = {}, metrics 
 
 describe('pruner: the inbox keeps the duplicate-detection window', () => {
   it('forgets messages handled before the window and still recognises the ones handled within it', async () => {
-    const inbox = createInbox(database.sqlite);
+    const inbox = createInbox(database);
     const eightDaysOld = handled(8 * DAY);
     const sixDaysOld = handled(6 * DAY);
     const justNow = handled(0);
@@ -95,7 +95,7 @@ describe('pruner: the inbox keeps the duplicate-detection window', () => {
 
     await pruner().sweep();
 
-    expect(createInbox(database.sqlite).has('alpha.other', kept)).toBe(true);
+    expect(createInbox(database).has('alpha.other', kept)).toBe(true);
     expect(inboxCount()).toBe(1);
   });
 });
@@ -129,20 +129,20 @@ describe('pruner: the outbox keeps what is still needed', () => {
     expect(outboxSeqs()).toEqual([request]);
     expect(outboxSeqs()).not.toContain(older);
 
-    database.sqlite.prepare('UPDATE kernel_sagas SET deadline = NULL WHERE id = ?').run(saga); // finished
+    database.writer.prepare('UPDATE kernel_sagas SET deadline = NULL WHERE id = ?').run(saga); // finished
     await pruner().sweep();
     expect(outboxSeqs()).toEqual([]);
   });
 });
 
 describe('pruner: batches stay small and the event loop keeps running', () => {
-  it('deletes the oldest rows first, at most one batch per call', () => {
+  it('deletes the oldest rows first, at most one batch per call', async () => {
     const oldest = Array.from({ length: 3 }, (_, i) => handled(30 * DAY - i));
     for (let i = 0; i < 7; i++) handled(10 * DAY);
 
-    expect(pruneBatch(database, 'kernel_inbox', Date.now() - WEEK, 3)).toBe(3);
+    expect(await pruneBatch(database, 'kernel_inbox', Date.now() - WEEK, 3)).toBe(3);
 
-    const inbox = createInbox(database.sqlite);
+    const inbox = createInbox(database);
     expect(oldest.some((id) => inbox.has('alpha.things', id))).toBe(false);
     expect(inboxCount()).toBe(7);
   });
@@ -151,12 +151,12 @@ describe('pruner: batches stay small and the event loop keeps running', () => {
     for (let i = 0; i < 1200; i++) handled(8 * DAY);
     for (let i = 0; i < 1200; i++) staged(2 * HOUR, true);
     const rowsPerTransaction: number[] = [];
-    const changes = database.sqlite.prepare<[], number>('SELECT total_changes()').pluck();
+    const changes = database.writer.prepare<[], number>('SELECT total_changes()').pluck();
     const observed: ModuleDatabase = {
       ...database,
-      writeTransaction: (fn) => {
+      transaction: async (fn) => {
         const before = changes.get() ?? 0;
-        const result = database.writeTransaction(fn);
+        const result = await database.transaction(fn);
         rowsPerTransaction.push((changes.get() ?? 0) - before);
         return result;
       },

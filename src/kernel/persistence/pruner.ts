@@ -42,9 +42,9 @@ export function pruneBatch(
   table: PrunedTable,
   olderThan: number,
   limit: number,
-): number {
-  const statement = database.sqlite.prepare<[number, number]>(PRUNE_BATCH[table]);
-  return database.writeTransaction(() => statement.run(olderThan, limit).changes);
+): Promise<number> {
+  const statement = database.writer.prepare<[number, number]>(PRUNE_BATCH[table]);
+  return database.transaction(() => statement.run(olderThan, limit).changes);
 }
 
 export interface PrunerOptions {
@@ -145,7 +145,7 @@ export class Pruner {
     while (!this.#stopped) {
       let deleted: number;
       try {
-        deleted = pruneBatch(this.#database, table, olderThan, batchSize);
+        deleted = await pruneBatch(this.#database, table, olderThan, batchSize);
       } catch (error) {
         this.#log.warn({ err: error, table }, 'pruning failed; tried again at the next sweep');
         break;

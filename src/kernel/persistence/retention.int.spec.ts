@@ -51,8 +51,8 @@ function recording(
       {
         consumer: `${name}.things`,
         handlers: [
-          on([handles], (message, ctx) => {
-            ctx.transact((tx) => {
+          on([handles], async (message, ctx) => {
+            await ctx.transact((tx) => {
               tx.db.run(
                 sql`INSERT INTO ${sql.identifier(`${name}_effects`)} (message_id) VALUES (${message.id})`,
               );
@@ -103,7 +103,7 @@ describe('retention under steady load', () => {
     const source = k.context('source');
     const until = Date.now() + STREAM_MS;
     for (let n = 0; Date.now() < until; ) {
-      source.transact((tx) => {
+      await source.transact((tx) => {
         for (let i = 0; i < MESSAGES_PER_TICK; i++, n++) tx.stage(thing(`k${n % 8}`, n));
       });
       for (let i = 0; i < MESSAGES_PER_TICK; i++) stagedAt.push(Date.now());

@@ -90,14 +90,14 @@ function slowed(endpoint: ConsumerEndpoint, type: string, ms: number): ConsumerE
   };
 }
 
-function requestTrip(tk: TestKernel, tripId: string, city: string): void {
-  tk.context('trips').transact((tx) => tx.stage(tripRequested({ tripId, city })));
+async function requestTrip(tk: TestKernel, tripId: string, city: string): Promise<void> {
+  await tk.context('trips').transact((tx) => tx.stage(tripRequested({ tripId, city })));
 }
 
 describe('saga coordinator, end to end through the bus', () => {
   it('runs the happy path to completed, and the owning module records the outcome', async () => {
     const tk = await start({ full: new Set(), silent: new Set() });
-    requestTrip(tk, 't1', 'Oslo');
+    await requestTrip(tk, 't1', 'Oslo');
     await eventually(() =>
       expect(rows(tk, 'trips', 'SELECT trip_id, status, reason FROM trips_outcomes')).toEqual([
         { trip_id: 't1', status: 'completed', reason: null },
@@ -111,7 +111,7 @@ describe('saga coordinator, end to end through the bus', () => {
 
   it('compensates the reserved seat when no room is free', async () => {
     const tk = await start({ full: new Set(['Rome']), silent: new Set() });
-    requestTrip(tk, 't2', 'Rome');
+    await requestTrip(tk, 't2', 'Rome');
     await eventually(() =>
       expect(rows(tk, 'trips', 'SELECT status, reason FROM trips_outcomes')).toEqual([
         { status: 'compensated', reason: 'no_room' },
@@ -126,7 +126,7 @@ describe('saga coordinator, end to end through the bus', () => {
   it('times out a step after a restart: the deadline is durable', async () => {
     const world = { full: new Set<string>(), silent: new Set(['Nowhere']) };
     const first = await start(world);
-    requestTrip(first, 't3', 'Nowhere');
+    await requestTrip(first, 't3', 'Nowhere');
     await eventually(() =>
       expect(first.kernel.listSagas().items).toMatchObject([{ step: 'room', status: 'running' }]),
     );
@@ -153,7 +153,7 @@ describe('saga coordinator, end to end through the bus', () => {
 
   it('keeps instances apart: many trips, each reaching exactly one outcome', async () => {
     const tk = await start({ full: new Set(['Rome']), silent: new Set() });
-    for (let i = 0; i < 40; i++) requestTrip(tk, `m${i}`, i % 3 === 0 ? 'Rome' : 'Oslo');
+    for (let i = 0; i < 40; i++) await requestTrip(tk, `m${i}`, i % 3 === 0 ? 'Rome' : 'Oslo');
     await eventually(() => expect(rows(tk, 'trips', 'SELECT * FROM trips_outcomes')).toHaveLength(40), {
       timeoutMs: 10_000,
     });
@@ -187,7 +187,7 @@ describe("saga step timeouts measure the business wait, not the system's delays"
         },
       });
     });
-    requestTrip(tk, 'p1', 'Oslo');
+    await requestTrip(tk, 'p1', 'Oslo');
     await eventually(
       () => expect(outcomes(tk)).toEqual([{ trip_id: 'p1', status: 'completed', reason: null }]),
       {
@@ -227,7 +227,7 @@ describe("saga step timeouts measure the business wait, not the system's delays"
       },
     });
     const tk = running;
-    requestTrip(tk, 'l1', 'Lima');
+    await requestTrip(tk, 'l1', 'Lima');
     await eventually(
       () => expect(outcomes(tk)).toEqual([{ trip_id: 'l1', status: 'completed', reason: null }]),
       { timeoutMs: 10_000 },
@@ -247,7 +247,7 @@ describe("saga step timeouts measure the business wait, not the system's delays"
       stepTimeoutMs: 1000,
     };
     const tk = await start(world, undefined, downOnceBookRoomIsPublished(2000));
-    requestTrip(tk, 'b1', 'Bergen');
+    await requestTrip(tk, 'b1', 'Bergen');
     await eventually(
       () => expect(outcomes(tk)).toEqual([{ trip_id: 'b1', status: 'completed', reason: null }]),
       {
@@ -259,7 +259,7 @@ describe("saga step timeouts measure the business wait, not the system's delays"
   it('still times out a step nobody answers, once the outage is over', async () => {
     const world = { full: new Set<string>(), silent: new Set(['Nowhere']) };
     const tk = await start(world, undefined, downOnceBookRoomIsPublished(1000));
-    requestTrip(tk, 'n1', 'Nowhere');
+    await requestTrip(tk, 'n1', 'Nowhere');
     await eventually(
       () => expect(outcomes(tk)).toEqual([{ trip_id: 'n1', status: 'compensated', reason: 'timeout' }]),
       { timeoutMs: 10_000 },
@@ -277,7 +277,7 @@ describe("saga step timeouts measure the business wait, not the system's delays"
           ),
       });
     });
-    requestTrip(tk, 'q1', 'Oslo');
+    await requestTrip(tk, 'q1', 'Oslo');
     await eventually(
       () => expect(outcomes(tk)).toEqual([{ trip_id: 'q1', status: 'completed', reason: null }]),
       {

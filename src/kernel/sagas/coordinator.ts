@@ -4,7 +4,7 @@ import type { Subscription } from '../messaging/subscription.js';
 import { on } from '../messaging/subscription.js';
 import type { Logger } from '../observability/logger.js';
 import type { Outbox, Tx } from '../outbox/outbox.js';
-import type { ModuleDatabase } from '../persistence/db.js';
+import { type ModuleDatabase, outsideTransactions } from '../persistence/db.js';
 import type { BusOutage } from './bus-outages.js';
 import type { Saga, SagaInstance } from './saga.js';
 import { type StepTimeoutData, type StepTimeoutDefinition, stepTimeoutDefinition } from './step-timeout.js';
@@ -89,13 +89,13 @@ export class SagaCoordinator {
     return [...this.#sagas.values()].map(({ saga, timeout }) => ({
       consumer: sagaConsumerOf(saga).consumer,
       handlers: [
-        on([...saga.startedBy, ...saga.handles], (message, ctx) => {
-          ctx.transact((tx) =>
+        on([...saga.startedBy, ...saga.handles], async (message, ctx) => {
+          await ctx.transact((tx) =>
             this.#apply(tx, saga, store.load(saga.name, saga.correlate(message)), message),
           );
         }),
-        on([timeout], (message, ctx) => {
-          ctx.transact(() => this.#timeOut(saga, message.data));
+        on([timeout], async (message, ctx) => {
+          await ctx.transact(() => this.#timeOut(saga, message.data));
         }),
       ],
     }));
@@ -115,10 +115,10 @@ export class SagaCoordinator {
    * This process's bus was down: every deadline armed before the outage and not yet due then moves
    * later by its length (the step timeout does not count it; SagaStore.shiftDeadlines).
    */
-  busOutageEnded(outage: BusOutage): void {
+  async busOutageEnded(outage: BusOutage): Promise<void> {
     const { database, store, log } = this.#deps;
     try {
-      const moved = database.writeTransaction(() => store.shiftDeadlines(outage, Date.now()));
+      const moved = await database.transaction(() => store.shiftDeadlines(outage, Date.now()));
       const outageMs = outage.until - outage.since;
       if (moved > 0) log.info({ moved, outageMs }, 'saga step deadlines moved by the bus outage');
     } catch (error) {
@@ -142,7 +142,7 @@ export class SagaCoordinator {
       lastSentSeq: last ? (outbox.seqOf(last) ?? null) : instance.lastSentSeq,
     });
     if (transition.finished) saga.onFinish?.(tx, instance);
-    setImmediate(() => this.#schedule());
+    outsideTransactions(() => setImmediate(() => this.#schedule()));
   }
 
   /** The timeout message arrived: applied while the instance still waits on that deadline. */
@@ -166,11 +166,11 @@ export class SagaCoordinator {
     clearTimeout(this.#timer);
     if (next === undefined) return;
     const delay = Math.min(Math.max(minDelayMs, next - Date.now()), 60_000);
-    this.#timer = setTimeout(() => this.#fireDue(), delay);
+    this.#timer = setTimeout(() => void this.#fireDue(), delay);
     this.#timer.unref();
   }
 
-  #fireDue(): void {
+  async #fireDue(): Promise<void> {
     const { store, database, log, busDown } = this.#deps;
     if (busDown()) {
       this.#schedule(1000); // the outage's end moves the deadlines and re-arms at once
@@ -182,7 +182,7 @@ export class SagaCoordinator {
       const running = this.#sagas.get(due.name);
       if (!running) continue;
       try {
-        const verdict = database.writeTransaction(() => this.#onDue(running, due.id, now));
+        const verdict = await database.transaction(() => this.#onDue(running, due.id, now));
         if (verdict === 'timed-out')
           log.debug({ saga: due.name, id: due.id }, 'step deadline due: timeout sent to the saga consumer');
       } catch (error) {
@@ -193,7 +193,7 @@ export class SagaCoordinator {
         );
       }
     }
-    this.#schedule(failed ? 1000 : 0);
+    if (!this.#stopped) this.#schedule(failed ? 1000 : 0);
   }
 
   /**

@@ -31,39 +31,42 @@ const compensating: SagaInstance<unknown> = {
 let dataDir: string;
 let database: ModuleDatabase;
 let store: SagaStore;
-beforeEach(() => {
+beforeEach(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'saga-store-'));
   database = openModuleDatabase(dataDir, 'trips');
-  migrateModuleDatabase(database);
-  store = createSagaStore(database.sqlite);
+  await migrateModuleDatabase(database);
+  store = createSagaStore(database);
 });
 afterEach(() => {
   database.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
+/** Store writes run inside a transaction of the database, as the coordinator's do. */
+const inTx = <T>(fn: () => T): Promise<T> => database.transaction(fn);
+
 describe('saga store', () => {
-  it('keeps the replies a compensating instance awaits, with its steps, in the stored columns', () => {
-    store.save(compensating);
+  it('keeps the replies a compensating instance awaits, with its steps, in the stored columns', async () => {
+    await inTx(() => store.save(compensating));
     expect(store.load('trips.booking', 't1')).toEqual(compensating);
-    store.save({ ...compensating, awaiting: [seatCancelled.type], version: 2 });
+    await inTx(() => store.save({ ...compensating, awaiting: [seatCancelled.type], version: 2 }));
     expect(store.load('trips.booking', 't1')?.awaiting).toEqual([seatCancelled.type]);
     expect(store.due(1_000).map((i) => i.awaiting)).toEqual([[seatCancelled.type]]);
   });
 
-  it('reads a row written before `awaiting` existed (the steps array alone) as awaiting nothing', () => {
-    store.save({ ...compensating, status: 'completed', awaiting: [] });
-    database.sqlite.prepare('UPDATE kernel_sagas SET steps = ?').run(JSON.stringify(compensating.steps));
+  it('reads a row written before `awaiting` existed (the steps array alone) as awaiting nothing', async () => {
+    await inTx(() => store.save({ ...compensating, status: 'completed', awaiting: [] }));
+    database.writer.prepare('UPDATE kernel_sagas SET steps = ?').run(JSON.stringify(compensating.steps));
     expect(store.load('trips.booking', 't1')).toMatchObject({ steps: compensating.steps, awaiting: [] });
   });
 
-  it('reads a compensation stored before replies were named as sent and not awaited', () => {
+  it('reads a compensation stored before replies were named as sent and not awaited', async () => {
     const legacySteps = compensating.steps.map(({ step, compensation }) => ({
       step,
       compensation: compensation.map((c) => c.message),
     }));
-    store.save({ ...compensating, status: 'running', step: 'room', awaiting: [] });
-    database.sqlite.prepare('UPDATE kernel_sagas SET steps = ?').run(JSON.stringify(legacySteps));
+    await inTx(() => store.save({ ...compensating, status: 'running', step: 'room', awaiting: [] }));
+    database.writer.prepare('UPDATE kernel_sagas SET steps = ?').run(JSON.stringify(legacySteps));
     const loaded = store.load('trips.booking', 't1');
     expect(loaded?.steps).toEqual(
       compensating.steps.map(({ step, compensation }) => ({
@@ -73,21 +76,25 @@ describe('saga store', () => {
     );
   });
 
-  it('refuses an update from a stale version', () => {
-    store.save(compensating);
-    expect(() => store.save({ ...compensating, version: 3 })).toThrow(/changed concurrently/);
+  it('refuses an update from a stale version', async () => {
+    await inTx(() => store.save(compensating));
+    await expect(inTx(() => store.save({ ...compensating, version: 3 }))).rejects.toThrow(
+      /changed concurrently/,
+    );
   });
 
-  it('moves the deadlines armed before a bus outage by its length, once, however many processes report it', () => {
+  it('moves the deadlines armed before a bus outage by its length, once, however many processes report it', async () => {
     const now = Date.now();
     const running = { ...compensating, status: 'running' as const, step: 'room', awaiting: [] };
-    store.save({ ...running, id: 'before', deadline: now + 30_000 });
-    store.save({ ...running, id: 'due-before', deadline: now - 1 });
+    await inTx(() => store.save({ ...running, id: 'before', deadline: now + 30_000 }));
+    await inTx(() => store.save({ ...running, id: 'due-before', deadline: now - 1 }));
     const outage = { since: now + 5, seenAt: now + 10, until: now + 60_005 };
-    expect(store.shiftDeadlines(outage, now + 60_010)).toBe(1);
+    expect(await inTx(() => store.shiftDeadlines(outage, now + 60_010))).toBe(1);
     // a second process of this database saw the same outage a little later
     expect(
-      store.shiftDeadlines({ since: now + 8, seenAt: now + 20, until: now + 60_030 }, now + 60_040),
+      await inTx(() =>
+        store.shiftDeadlines({ since: now + 8, seenAt: now + 20, until: now + 60_030 }, now + 60_040),
+      ),
     ).toBe(0);
     expect(store.load('trips.booking', 'before')?.deadline).toBe(now + 90_000);
     expect(store.load('trips.booking', 'due-before')?.deadline).toBe(now - 1);

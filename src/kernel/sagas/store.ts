@@ -1,5 +1,5 @@
-import type Database from 'better-sqlite3';
 import type { MessageDraft } from '../messaging/envelope.js';
+import type { ModuleDatabase } from '../persistence/db.js';
 import type { Compensation, SagaInstance, SagaStatus } from './saga.js';
 
 interface SagaRow {
@@ -59,38 +59,39 @@ export interface SagaStore {
   countByStatus(): Record<string, number>;
 }
 
-export function createSagaStore(sqlite: Database.Database): SagaStore {
-  const selectOne = sqlite.prepare<[string, string], SagaRow>(
+export function createSagaStore(database: ModuleDatabase): SagaStore {
+  const selectOne = database.statement<[string, string], SagaRow>(
     'SELECT * FROM kernel_sagas WHERE name = ? AND id = ?',
   );
-  const insert = sqlite.prepare(
+  const insert = database.statement(
     `INSERT INTO kernel_sagas (name, id, status, step, state, steps, reason, correlation_id, last_sent_id,
                                last_sent_seq, deadline, version, created_at, updated_at)
      VALUES (@name, @id, @status, @step, @state, @steps, @reason, @correlationId, @lastSentId, @lastSentSeq,
              @deadline, @version, @now, @now)`,
   );
-  const update = sqlite.prepare(
+  const update = database.statement(
     `UPDATE kernel_sagas SET status = @status, step = @step, state = @state, steps = @steps, reason = @reason,
             last_sent_id = @lastSentId, last_sent_seq = @lastSentSeq, deadline = @deadline, version = @version,
             updated_at = @now
      WHERE name = @name AND id = @id AND version = @version - 1`,
   );
-  const selectDue = sqlite.prepare<[number], SagaRow>(
+  const selectDue = database.statement<[number], SagaRow>(
     'SELECT * FROM kernel_sagas WHERE deadline IS NOT NULL AND deadline <= ? ORDER BY deadline LIMIT 100',
   );
-  const updateDeadline = sqlite.prepare<[number, string, string]>(
+  const updateDeadline = database.statement<[number, string, string]>(
     'UPDATE kernel_sagas SET deadline = ? WHERE name = ? AND id = ? AND deadline IS NOT NULL',
   );
-  const shift = sqlite.prepare<{ since: number; seenAt: number; until: number; now: number }>(
+  const shift = database.statement<{ since: number; seenAt: number; until: number; now: number }>(
     `UPDATE kernel_sagas SET deadline = deadline + (@until - @since), updated_at = @now
      WHERE deadline IS NOT NULL AND deadline > @since AND updated_at < @seenAt`,
   );
-  const selectNext = sqlite
-    .prepare<[], number | null>('SELECT MIN(deadline) FROM kernel_sagas WHERE deadline IS NOT NULL')
-    .pluck();
+  const selectNext = database.statement<[], number | null>(
+    'SELECT MIN(deadline) FROM kernel_sagas WHERE deadline IS NOT NULL',
+    { pluck: true },
+  );
   // Keyset order (created_at, name, id) descending: index kernel_sagas_created (the order in which
   // instances start never changes, unlike updated_at). The first page starts before (max, '', '').
-  const selectPage = sqlite.prepare<
+  const selectPage = database.statement<
     [{ status: string | null; at: number; name: string; id: string; take: number }],
     SagaRow
   >(
@@ -98,13 +99,18 @@ export function createSagaStore(sqlite: Database.Database): SagaStore {
      WHERE (@status IS NULL OR status = @status) AND (created_at, name, id) < (@at, @name, @id)
      ORDER BY created_at DESC, name DESC, id DESC LIMIT @take`,
   );
-  const selectCounts = sqlite.prepare<[], { status: string; n: number }>(
+  const selectCounts = database.statement<[], { status: string; n: number }>(
     'SELECT status, COUNT(*) AS n FROM kernel_sagas GROUP BY status',
   );
   return {
-    countByStatus: () => Object.fromEntries(selectCounts.all().map((row) => [row.status, row.n])),
+    countByStatus: () =>
+      Object.fromEntries(
+        selectCounts()
+          .all()
+          .map((row) => [row.status, row.n]),
+      ),
     load: (name, id) => {
-      const row = selectOne.get(name, id);
+      const row = selectOne().get(name, id);
       return row ? toInstance(row) : undefined;
     },
     save: (instance) => {
@@ -114,17 +120,17 @@ export function createSagaStore(sqlite: Database.Database): SagaStore {
         steps: JSON.stringify({ steps: instance.steps, awaiting: instance.awaiting } satisfies Progress),
         now: Date.now(),
       };
-      if (instance.version === 1) insert.run(params);
-      else if (update.run(params).changes !== 1) {
+      if (instance.version === 1) insert().run(params);
+      else if (update().run(params).changes !== 1) {
         throw new Error(`saga ${instance.name}/${instance.id} was changed concurrently`);
       }
     },
-    due: (now) => selectDue.all(now).map(toInstance),
-    postpone: (name, id, deadline) => void updateDeadline.run(deadline, name, id),
-    shiftDeadlines: ({ since, seenAt, until }, now) => shift.run({ since, seenAt, until, now }).changes,
-    nextDeadline: () => selectNext.get() ?? undefined,
+    due: (now) => selectDue().all(now).map(toInstance),
+    postpone: (name, id, deadline) => void updateDeadline().run(deadline, name, id),
+    shiftDeadlines: ({ since, seenAt, until }, now) => shift().run({ since, seenAt, until, now }).changes,
+    nextDeadline: () => selectNext().get() ?? undefined,
     page: (status, after, take) =>
-      selectPage
+      selectPage()
         .all({
           status: status ?? null,
           at: after?.[0] ?? Number.MAX_SAFE_INTEGER,

@@ -11,8 +11,8 @@ export function handlerContextWithoutInbox<Settings>(
   attempt = 1,
 ): HandlerContext<ModuleContext<Settings>> {
   return {
-    transact: (fn) => {
-      ctx.transact(fn);
+    transact: async (fn) => {
+      await ctx.transact(fn);
       return true;
     },
     log: ctx.log,

@@ -90,7 +90,7 @@ describe('analytics', () => {
       revenueCents: 0,
       refundedCents: 0,
     });
-    publish(
+    await publish(
       'orders',
       ...['o1', 'o2', 'o3', 'o4'].map((id) => orderPlaced({ ...order(id, 300), items: [item] })),
       orderConfirmed(order('o1', 300)),
@@ -98,7 +98,7 @@ describe('analytics', () => {
       orderPaymentFailed({ ...order('o3', 300), reason: 'insufficient_funds' }),
       orderCancelled({ ...order('o4', 500), reason: 'out_of_stock' }),
     );
-    publish(
+    await publish(
       'payments',
       fundsDeposited({ userId: 'u1', amountCents: 5000, balanceCents: 5000 }),
       paymentCompleted({ orderId: 'o4', userId: 'u1', amountCents: 500, balanceCents: 4500 }),
@@ -125,7 +125,9 @@ describe('analytics', () => {
 
   it('rebuilds from the log, not from the read model it replaces', async () => {
     const live = await summary();
-    contextOf('analytics').transact((tx) => tx.db.run(sql`UPDATE analytics_summary SET revenue_cents = 1`));
+    await contextOf('analytics').transact((tx) =>
+      tx.db.run(sql`UPDATE analytics_summary SET revenue_cents = 1`),
+    );
     expect((await summary()).revenueCents).toBe(1);
     expect((await rebuild()).json()).toEqual(live);
   });
@@ -138,7 +140,7 @@ describe('analytics', () => {
     await app.kernel.transport.publish([confirmed]);
     await settled();
     const ctx = contextOf('analytics');
-    onBusinessEvent(confirmed, handlerContextWithoutInbox(ctx));
+    await onBusinessEvent(confirmed, handlerContextWithoutInbox(ctx));
     const after = await summary();
     expect(after.ordersConfirmed).toBe(before.ordersConfirmed + 1);
     expect(after.revenueCents).toBe(before.revenueCents + 900);

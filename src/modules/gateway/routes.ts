@@ -125,7 +125,7 @@ export async function gatewayRoutes(app: HttpApp, ctx: ModuleContext<GatewaySett
   const docs = proxy.directory && new RemoteDocs(proxy.directory, remote, ctx.log);
   if (docs) addDocumentParts(app, { openapi: () => docs.openApi(), asyncapi: () => docs.asyncApi() });
   app.addHook('onClose', async () => {
-    docs?.close();
+    await docs?.close();
     await proxy.directory?.close();
   });
   await registerForwarding(app, proxy.timeoutMs);

@@ -27,8 +27,8 @@ describe('inventory handlers (reserve-stock, release-stock)', () => {
     probe = createProbe([stockReserved, outOfStock, stockReleased, productUpdated]);
     tk = await startTestKernel({ modules: [inventoryModule, probe.module] });
     const ctx = tk.context('inventory');
-    createProduct(ctx, { sku: 'apple', name: 'Apple', priceCents: 100, stock: 10 });
-    createProduct(ctx, { sku: 'pear', name: 'Pear', priceCents: 250, stock: 2 });
+    await createProduct(ctx, { sku: 'apple', name: 'Apple', priceCents: 100, stock: 10 });
+    await createProduct(ctx, { sku: 'pear', name: 'Pear', priceCents: 250, stock: 2 });
   });
   afterEach(() => tk.dispose());
 

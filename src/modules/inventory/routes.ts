@@ -47,7 +47,7 @@ export function inventoryRoutes(app: HttpApp, ctx: ModuleContext): void {
       ...admin,
       schema: { tags, security, summary: 'Add a product 🛡', body: CreateBody, response: { 201: Product } },
     },
-    async (request, reply) => reply.status(201).send(createProduct(ctx, request.body)),
+    async (request, reply) => reply.status(201).send(await createProduct(ctx, request.body)),
   );
 
   app.patch(

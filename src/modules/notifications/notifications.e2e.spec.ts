@@ -88,18 +88,21 @@ beforeEach(() => {
 
 describe('notifications', () => {
   it('sends exactly one per order outcome and per refund, addressed from the contact copy', async () => {
-    publish('users', userRegistered({ userId: 'ann', email: 'ann@example.com', name: 'Ann', role: 'user' }));
+    await publish(
+      'users',
+      userRegistered({ userId: 'ann', email: 'ann@example.com', name: 'Ann', role: 'user' }),
+    );
     await eventually(() =>
       expect(rows("SELECT * FROM notifications_contacts WHERE user_id = 'ann'")).toHaveLength(1),
     );
     const ref = { userId: 'ann', totalCents: 1250 };
-    publish(
+    await publish(
       'orders',
       orderConfirmed({ ...ref, orderId: 'o1' }),
       orderPaymentFailed({ ...ref, orderId: 'o2', reason: 'insufficient_funds' }),
       orderCancelled({ ...ref, orderId: 'o3', reason: 'out_of_stock' }),
     );
-    publish(
+    await publish(
       'payments',
       paymentRefunded({ orderId: 'o3', userId: 'ann', amountCents: 1250, balanceCents: 5000 }),
       paymentRefunded({ orderId: 'o4', userId: 'ann', amountCents: 0, balanceCents: 5000 }),
@@ -122,7 +125,7 @@ describe('notifications', () => {
   });
 
   it('still notifies a user whose contact it has not seen, at a generic address', async () => {
-    publish('orders', orderConfirmed({ orderId: 'o5', userId: 'zed', totalCents: 100 }));
+    await publish('orders', orderConfirmed({ orderId: 'o5', userId: 'zed', totalCents: 100 }));
     await eventually(async () => expect(await inbox('zed')).toHaveLength(1));
     expect(sent.find((n) => n.userId === 'zed')?.address).toBe(genericAddress('zed'));
   });
@@ -183,12 +186,12 @@ describe('notifications', () => {
   it('dead-letters while the channel fails, fails fast once the breaker opens, and recovers by replay', async () => {
     failing = true;
     const before = calls;
-    publish('orders', orderConfirmed({ orderId: 'b1', userId: 'bea', totalCents: 100 }));
+    await publish('orders', orderConfirmed({ orderId: 'b1', userId: 'bea', totalCents: 100 }));
     await eventually(() =>
       expect(app.kernel.listDeadLetters({ consumer: 'notifications.outcomes' }).items).toHaveLength(1),
     );
     expect(calls - before).toBe(3); // three kernel attempts; the third opens the breaker
-    publish('orders', orderConfirmed({ orderId: 'b2', userId: 'bea', totalCents: 100 }));
+    await publish('orders', orderConfirmed({ orderId: 'b2', userId: 'bea', totalCents: 100 }));
     await eventually(() =>
       expect(app.kernel.listDeadLetters({ consumer: 'notifications.outcomes' }).items).toHaveLength(2),
     );

@@ -110,7 +110,7 @@ function registerPlaceOrder(app: HttpApp, ctx: ModuleContext<OrdersSettings>): v
       },
     },
     async (request, reply) => {
-      const placed = placeOrder(ctx, {
+      const placed = await placeOrder(ctx, {
         userId: request.user.sub,
         items: request.body.items,
         idempotencyKey: request.headers['idempotency-key'],

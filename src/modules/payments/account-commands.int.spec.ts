@@ -25,7 +25,7 @@ describe('payments handlers (charge-payment, refund-payment)', () => {
   beforeEach(async () => {
     probe = createProbe([paymentCompleted, paymentFailed, paymentRefunded]);
     tk = await startTestKernel({ modules: [paymentsModule, probe.module] });
-    depositFunds(tk.context('payments'), { userId: 'u1', amountCents: 1000 });
+    await depositFunds(tk.context('payments'), { userId: 'u1', amountCents: 1000 });
   });
   afterEach(() => tk.dispose());
 
@@ -61,7 +61,7 @@ describe('payments handlers (charge-payment, refund-payment)', () => {
     expect(probe.dataOf(paymentCompleted)).toEqual([completed, completed]);
 
     await deliver(tk.kernel, charge('o2', 5000));
-    depositFunds(tk.context('payments'), { userId: 'u1', amountCents: 10_000 });
+    await depositFunds(tk.context('payments'), { userId: 'u1', amountCents: 10_000 });
     await deliver(tk.kernel, charge('o2', 5000));
     expect(probe.dataOf(paymentFailed)).toHaveLength(2);
     expect(balance()).toBe(10_700);

@@ -8,9 +8,9 @@ import { paymentsModule } from './index.js';
 import { findOrderPayment } from './order-payments.js';
 
 /** The messages of the error fn throws and its causes (drizzle wraps the SQLite error). */
-function failure(fn: () => unknown): string {
+async function failure(fn: () => unknown): Promise<string> {
   try {
-    fn();
+    await fn();
   } catch (error) {
     const messages: string[] = [];
     for (let e: unknown = error; e instanceof Error; e = e.cause) messages.push(e.message);
@@ -30,8 +30,8 @@ describe('the payments event store', () => {
   });
   afterAll(() => tk.dispose());
 
-  it('appends with the expected version and replays the stream', () => {
-    ctx.transact((tx) => append(tx.db, emptyAccount('a'), [deposit(10), deposit(5)], 1000));
+  it('appends with the expected version and replays the stream', async () => {
+    await ctx.transact((tx) => append(tx.db, emptyAccount('a'), [deposit(10), deposit(5)], 1000));
     expect(loadAccount(ctx.db, 'a')).toMatchObject({ balanceCents: 15, version: 2 });
     expect(readStream(ctx.db, 'a').map((e) => [e.version, e.type, e.occurredAt])).toEqual([
       [1, 'FundsDeposited', 1000],
@@ -39,15 +39,15 @@ describe('the payments event store', () => {
     ]);
   });
 
-  it("records each order's payment next to the stream, in the append's transaction", () => {
+  it("records each order's payment next to the stream, in the append's transaction", async () => {
     const charged = (orderId: string, amountCents: number): AccountEvent => ({
       type: 'PaymentCharged',
       data: { orderId, amountCents },
     });
-    ctx.transact((tx) =>
+    await ctx.transact((tx) =>
       append(tx.db, emptyAccount('p'), [deposit(100), charged('o1', 30), charged('o2', 20)]),
     );
-    ctx.transact((tx) =>
+    await ctx.transact((tx) =>
       append(tx.db, loadAccount(tx.db, 'p'), [
         { type: 'PaymentRefunded', data: { orderId: 'o1', amountCents: 30 } },
       ]),
@@ -64,43 +64,47 @@ describe('the payments event store', () => {
     });
     expect(findOrderPayment(ctx.db, 'p', 'o3')).toBeUndefined();
     expect(findOrderPayment(ctx.db, 'other', 'o1')).toBeUndefined();
-    expect(() =>
+    await expect(
       ctx.transact((tx) => {
         append(tx.db, loadAccount(tx.db, 'p'), [charged('o3', 1)]);
         throw new Error('rolled back');
       }),
-    ).toThrow('rolled back');
+    ).rejects.toThrow('rolled back');
     expect(findOrderPayment(ctx.db, 'p', 'o3')).toBeUndefined();
   });
 
-  it('refuses an append on a stale version, writing nothing', () => {
+  it('refuses an append on a stale version, writing nothing', async () => {
     const stale = loadAccount(ctx.db, 'b');
-    ctx.transact((tx) => append(tx.db, stale, [deposit(1)]));
-    expect(() => ctx.transact((tx) => append(tx.db, stale, [deposit(2)]))).toThrow(ConcurrencyConflictError);
+    await ctx.transact((tx) => append(tx.db, stale, [deposit(1)]));
+    await expect(ctx.transact((tx) => append(tx.db, stale, [deposit(2)]))).rejects.toThrow(
+      ConcurrencyConflictError,
+    );
     expect(loadAccount(ctx.db, 'b')).toMatchObject({ balanceCents: 1, version: 1 });
   });
 
-  it('loads a kept account while the head is at its version, and catches up with appends made elsewhere', () => {
-    const first = ctx.transact((tx) => append(tx.db, loadAccount(tx.db, 'kept'), [deposit(10)]).account);
+  it('loads a kept account while the head is at its version, and catches up with appends made elsewhere', async () => {
+    const first = await ctx.transact(
+      (tx) => append(tx.db, loadAccount(tx.db, 'kept'), [deposit(10)]).account,
+    );
     keepAccount(ctx.db, first);
     expect(loadAccount(ctx.db, 'kept')).toBe(first); // the very state kept: no replay
     // another process (or a writer that does not keep) appends: the head moves past the kept state
-    ctx.transact((tx) => append(tx.db, first, [deposit(5), deposit(1)]));
+    await ctx.transact((tx) => append(tx.db, first, [deposit(5), deposit(1)]));
     expect(loadAccount(ctx.db, 'kept')).toMatchObject({ balanceCents: 16, version: 3 });
     // a rolled-back append is never kept, and the kept state is not mistaken for the head
-    expect(() =>
+    await expect(
       ctx.transact((tx) => {
         append(tx.db, loadAccount(tx.db, 'kept'), [deposit(1000)]);
         throw new Error('rolled back');
       }),
-    ).toThrow('rolled back');
+    ).rejects.toThrow('rolled back');
     expect(loadAccount(ctx.db, 'kept')).toMatchObject({ balanceCents: 16, version: 3 });
     expect(loadAccount(ctx.db, 'kept', Date.now() + 1000)).toMatchObject({ balanceCents: 16, version: 3 });
   });
 
-  it('turns a duplicate version from a writer that skipped the check into a conflict (primary key)', () => {
-    ctx.transact((tx) => append(tx.db, emptyAccount('c'), [deposit(1)]));
-    expect(() =>
+  it('turns a duplicate version from a writer that skipped the check into a conflict (primary key)', async () => {
+    await ctx.transact((tx) => append(tx.db, emptyAccount('c'), [deposit(1)]));
+    await expect(
       ctx.transact((tx) => {
         tx.db.run(
           sql`INSERT INTO payments_events (account_id, version, type, data, occurred_at)
@@ -108,27 +112,31 @@ describe('the payments event store', () => {
         );
         append(tx.db, { ...emptyAccount('c'), version: 1 }, [deposit(7)]);
       }),
-    ).toThrow(ConcurrencyConflictError);
+    ).rejects.toThrow(ConcurrencyConflictError);
     expect(loadAccount(ctx.db, 'c')).toMatchObject({ balanceCents: 1, version: 1 });
   });
 
-  it('keeps the stream append-only and its times non-decreasing', () => {
-    ctx.transact((tx) => append(tx.db, emptyAccount('d'), [deposit(1)], 5000));
-    ctx.transact((tx) => append(tx.db, loadAccount(tx.db, 'd'), [deposit(1)], 4000)); // clock went back
+  it('keeps the stream append-only and its times non-decreasing', async () => {
+    await ctx.transact((tx) => append(tx.db, emptyAccount('d'), [deposit(1)], 5000));
+    await ctx.transact((tx) => append(tx.db, loadAccount(tx.db, 'd'), [deposit(1)], 4000)); // clock went back
     expect(readStream(ctx.db, 'd').map((e) => e.occurredAt)).toEqual([5000, 5000]);
-    expect(failure(() => ctx.db.run(sql`UPDATE payments_events SET data = '{"amountCents":1000}'`))).toMatch(
+    expect(
+      await failure(() =>
+        ctx.transact((tx) => tx.db.run(sql`UPDATE payments_events SET data = '{"amountCents":1000}'`)),
+      ),
+    ).toMatch(/append-only/);
+    expect(await failure(() => ctx.transact((tx) => tx.db.run(sql`DELETE FROM payments_events`)))).toMatch(
       /append-only/,
     );
-    expect(failure(() => ctx.db.run(sql`DELETE FROM payments_events`))).toMatch(/append-only/);
     expect(loadAccount(ctx.db, 'd')).toMatchObject({ balanceCents: 2, version: 2 });
   });
 
-  it('loads from a snapshot every 100 events, also "as of" a time, to the same state as a full replay', () => {
+  it('loads from a snapshot every 100 events, also "as of" a time, to the same state as a full replay', async () => {
     let account = loadAccount(ctx.db, 's');
     for (let i = 1; i <= 250; i++) {
       const event: AccountEvent =
         i % 3 === 0 ? { type: 'PaymentCharged', data: { orderId: `o${i}`, amountCents: 1 } } : deposit(2);
-      account = ctx.transact((tx) => append(tx.db, loadAccount(tx.db, 's'), [event], i * 10).account);
+      account = await ctx.transact((tx) => append(tx.db, loadAccount(tx.db, 's'), [event], i * 10).account);
     }
     const full = replay('s', readStream(ctx.db, 's'));
     expect(account).toEqual(full);
@@ -146,14 +154,14 @@ describe('the payments event store', () => {
     }
   });
 
-  it('replays a long stream with many orders in bounded time (snapshots)', () => {
+  it('replays a long stream with many orders in bounded time (snapshots)', async () => {
     // 5,000 deposits and 5,000 charges of distinct orders, appended as one batch
     const events = Array.from(
       { length: 10_000 },
       (_, i): AccountEvent =>
         i % 2 === 0 ? deposit(2) : { type: 'PaymentCharged', data: { orderId: `o${i}`, amountCents: 1 } },
     );
-    ctx.transact((tx) => append(tx.db, emptyAccount('long'), events));
+    await ctx.transact((tx) => append(tx.db, emptyAccount('long'), events));
     let started = performance.now();
     const full = replay('long', readStream(ctx.db, 'long'));
     const replayMs = performance.now() - started;

@@ -205,15 +205,15 @@ export function append(
  * the account after it; once committed, the new state is kept for the next load. A version
  * conflict throws (the consumer retries).
  */
-export function changeOrderPayment(
+export async function changeOrderPayment(
   ctx: HandlerContext,
   accountId: string,
   orderId: string,
   decide: (account: Account, payment: OrderPayment | undefined) => readonly AccountEvent[],
   reply: (payment: OrderPayment | undefined, account: Account) => MessageDraft,
-): void {
+): Promise<void> {
   let changed: { db: Db; account: Account } | undefined;
-  const committed = ctx.transact((tx) => {
+  const committed = await ctx.transact((tx) => {
     const account = loadAccount(tx.db, accountId);
     const payment = findOrderPayment(tx.db, accountId, orderId);
     const appended = append(tx.db, account, decide(account, payment));

@@ -106,7 +106,9 @@ describe('the payments ledger across a contract upgrade', () => {
       sql`SELECT type, schema_version AS v FROM payments_events WHERE account_id = 'alice' ORDER BY version`,
     );
   const charge = async (orderId: string, amountCents: number) => {
-    context('shop').transact((tx) => tx.stage(chargePayment({ orderId, userId: 'alice', amountCents })));
+    await context('shop').transact((tx) =>
+      tx.stage(chargePayment({ orderId, userId: 'alice', amountCents })),
+    );
     await eventually(() =>
       expect(
         readStream(context('payments').db, 'alice').map((e) => ('orderId' in e.data ? e.data.orderId : '')),
@@ -167,11 +169,11 @@ describe('the payments ledger across a contract upgrade', () => {
     build.ledger = undefined;
     await start();
     // as a newer build would have stored it: version 3, a shape version 1 cannot read
-    context('payments').transact((tx) =>
+    await context('payments').transact((tx) =>
       tx.db.run(sql`INSERT INTO payments_events (account_id, version, type, data, schema_version, occurred_at)
         VALUES ('bob', 1, 'FundsDeposited', '{"amount":{"cents":500}}', 3, 0)`),
     );
-    context('shop').transact((tx) =>
+    await context('shop').transact((tx) =>
       tx.stage(chargePayment({ orderId: 'b1', userId: 'bob', amountCents: 1 })),
     );
     const kernel = app?.kernel;

@@ -92,7 +92,7 @@ export function paymentsRoutes(app: HttpApp, ctx: ModuleContext): void {
     async (request, reply) =>
       reply
         .status(201)
-        .send(depositFunds(ctx, { userId: request.user.sub, amountCents: request.body.amountCents })),
+        .send(await depositFunds(ctx, { userId: request.user.sub, amountCents: request.body.amountCents })),
   );
 
   app.get(

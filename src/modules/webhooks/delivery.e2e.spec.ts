@@ -28,7 +28,7 @@ describe('webhook deliveries', () => {
   it('retries a receiver answering 500 and delivers on the second attempt, with the same webhook-id', async () => {
     receiver.script('/flaky', 500, 200);
     const hook = await app.subscribe('ann', receiver.url('/flaky'));
-    app.publishConfirmed('ann');
+    await app.publishConfirmed('ann');
     await eventually(async () =>
       expect(await app.deliveries('ann', hook.id)).toEqual([
         {
@@ -64,7 +64,7 @@ describe('webhook deliveries', () => {
     ];
     const hooks: string[] = [];
     for (const [url] of targets) hooks.push((await app.subscribe('bea', url)).id);
-    app.publishConfirmed('bea');
+    await app.publishConfirmed('bea');
     for (const [i, [, outcome]] of targets.entries()) {
       await eventually(
         async () =>

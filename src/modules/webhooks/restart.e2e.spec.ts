@@ -86,7 +86,7 @@ describe('webhook deliveries across restarts', () => {
     const ownData = { dataDir: mkdtempSync(join(tmpdir(), 'webhooks-routes-')), allowPrivate: true };
     const first = await StandInApp.start(ownData);
     app = first;
-    first.publishConfirmed('fay'); // no subscription names order-confirmed: webhooks never sees it
+    await first.publishConfirmed('fay'); // no subscription names order-confirmed: webhooks never sees it
     await eventually(() =>
       expect(first.http.kernel.outboxStats()).toContainEqual(
         expect.objectContaining({ module: 'orders', pending: 0 }),
@@ -101,7 +101,7 @@ describe('webhook deliveries across restarts', () => {
 
     const second = await StandInApp.start(ownData);
     app = second;
-    second.publishConfirmed('fay');
+    await second.publishConfirmed('fay');
     await eventually(async () =>
       expect(await second.deliveries('fay', hook.id)).toMatchObject([{ status: 'delivered', attempts: 1 }]),
     );

@@ -108,7 +108,8 @@ export function webhooksRoutes(app: HttpApp, ctx: ModuleContext<WebhooksSettings
       },
     },
     async (request, reply) => {
-      if (!deleteSubscription(ctx, request.user.sub, request.params.id)) throw notFound(request.params.id);
+      if (!(await deleteSubscription(ctx, request.user.sub, request.params.id)))
+        throw notFound(request.params.id);
       return reply.status(204).send(null);
     },
   );

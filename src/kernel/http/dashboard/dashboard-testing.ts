@@ -46,10 +46,10 @@ export async function startDashboardFixture(): Promise<DashboardFixture> {
         consumer: 'notes.archive',
 
         handlers: [
-          on([noteFiled], (message, ctx) => {
+          on([noteFiled], async (message, ctx) => {
             const { text } = message.data as { text: string };
             if (failing.has(text)) throw new Error(`cannot archive ${text}`);
-            if (ctx.transact(() => {})) archived.push(text);
+            if (await ctx.transact(() => {})) archived.push(text);
           }),
         ],
       },

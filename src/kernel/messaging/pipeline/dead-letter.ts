@@ -4,7 +4,7 @@ import type { Delivery } from './pipeline.js';
 import type { ConsumerScope } from './scope.js';
 
 /** Stores a delivery as a dead letter and settles it; the decode and retry steps share it. */
-export type DeadLetter = (delivery: Delivery, error: unknown) => DeliveryOutcome;
+export type DeadLetter = (delivery: Delivery, error: unknown) => Promise<DeliveryOutcome>;
 
 /**
  * Writes the dead letter (the raw payload as received, the error text, the attempts) and settles
@@ -15,11 +15,11 @@ export function deadLetterWriter(
   scope: Pick<ConsumerScope, 'name' | 'module' | 'database' | 'inbox' | 'deadLetters' | 'log'>,
 ): DeadLetter {
   const { name, module, database, inbox, deadLetters, log } = scope;
-  return (delivery, error) => {
+  return async (delivery, error) => {
     const text = errorText(error);
     const { raw, attempt, settle } = delivery;
     const messageId = delivery.envelopeIfDecoded?.id;
-    database.writeTransaction(() => {
+    await database.transaction(() => {
       deadLetters.add({ consumer: name, module, payload: raw.toString(), error: text, attempts: attempt });
       if (messageId !== undefined && !inbox.has(name, messageId)) inbox.record(name, messageId);
       settle?.();

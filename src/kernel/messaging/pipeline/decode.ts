@@ -23,7 +23,7 @@ export function decode(
       envelope = messageTypes.decode(delivery.raw);
     } catch (error) {
       if (error instanceof NewerSchemaVersionError) return Promise.resolve(hold(delivery, error));
-      return Promise.resolve(deadLetter(delivery, error));
+      return deadLetter(delivery, error);
     }
     delivery.decodedAs(envelope);
     return next(delivery);

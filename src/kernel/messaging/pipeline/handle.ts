@@ -23,20 +23,26 @@ export function handle(
     const { envelope, attempt, settle } = delivery;
     const messageLog = log.child({ type: envelope.type, messageId: envelope.id, attempt });
     const result: Settlement = { outcome: 'pending' };
-    const transact: HandlerContext['transact'] = (fn: (tx: Tx) => void): boolean => {
-      if (result.outcome !== 'pending') throw new Error(`${name}: transact() may run once per delivery`);
-      return database.writeTransaction(() => {
-        if (inbox.has(name, envelope.id)) {
-          result.outcome = 'duplicate'; // a copy of this delivery committed since the inbox step
+    let started = false;
+    const transact: HandlerContext['transact'] = async (fn: (tx: Tx) => unknown): Promise<boolean> => {
+      if (started) throw new Error(`${name}: transact() may run once per delivery`);
+      started = true;
+      return database
+        .transaction(async () => {
+          if (inbox.has(name, envelope.id)) {
+            settle?.();
+            result.outcome = 'duplicate'; // a copy of this delivery committed since the inbox step
+            return false;
+          }
+          await fn(outbox.bind(contextOf(envelope)));
+          inbox.record(name, envelope.id);
           settle?.();
-          return false;
-        }
-        fn(outbox.bind(contextOf(envelope)));
-        inbox.record(name, envelope.id);
-        settle?.();
-        result.outcome = 'committed';
-        return true;
-      });
+          return true;
+        })
+        .then((committed) => {
+          if (committed) result.outcome = 'committed';
+          return committed;
+        });
     };
     try {
       await handler(envelope, { transact, log: messageLog, attempt, module: moduleContext });
@@ -46,7 +52,11 @@ export function handle(
       if (result.outcome === 'pending') throw error;
       messageLog.error({ err: error }, 'handler failed after its transaction committed; not retried');
     }
-    if (result.outcome === 'pending') transact(nothing);
+    if (result.outcome === 'pending') {
+      // A handler that swallowed its transaction's failure, or did not await it: not handled.
+      if (started) throw new Error(`${name}: the handler returned before its transaction committed`);
+      await transact(nothing);
+    }
     return result.outcome === 'duplicate' ? DUPLICATE : HANDLED;
   };
 }

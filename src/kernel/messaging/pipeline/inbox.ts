@@ -8,10 +8,10 @@ import type { ConsumerScope } from './scope.js';
  */
 export function skipDuplicates(scope: Pick<ConsumerScope, 'name' | 'database' | 'inbox'>): Middleware {
   const { name, database, inbox } = scope;
-  return (next) => (delivery) => {
+  return (next) => async (delivery) => {
     if (!inbox.has(name, delivery.envelope.id)) return next(delivery);
     const { settle } = delivery;
-    database.writeTransaction(() => settle?.());
-    return Promise.resolve(DUPLICATE);
+    if (settle) await database.transaction(settle);
+    return DUPLICATE;
   };
 }

@@ -19,7 +19,7 @@ export function retryOrDeadLetter(
   hold: Hold,
 ): Middleware {
   const { policy, log } = scope;
-  const failed = (delivery: Delivery, error: unknown): DeliveryOutcome => {
+  const failed = (delivery: Delivery, error: unknown): DeliveryOutcome | Promise<DeliveryOutcome> => {
     if (error instanceof NewerSchemaVersionError) return hold(delivery, error);
     const { attempt, envelope } = delivery;
     if (error instanceof NonRetryableError || attempt >= policy.attempts) return deadLetter(delivery, error);

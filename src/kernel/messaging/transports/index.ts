@@ -12,7 +12,7 @@ import { createMemoryTransport } from './memory/memory.js';
 export async function createTransport(config: Config, log: Logger): Promise<Transport> {
   switch (config.transport) {
     case 'memory':
-      return createMemoryTransport(log, config.dataDir);
+      return createMemoryTransport(log, config.dataDir, { durability: config.dbDurability });
     case 'bullmq': {
       const { createBullMqTransport } = await import('./bullmq/bullmq.js');
       return createBullMqTransport(log, {

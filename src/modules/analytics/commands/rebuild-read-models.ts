@@ -28,8 +28,8 @@ function replayLog(tx: Tx): Summary {
  * Clears the read models and replays the module's event log into them in one transaction:
  * readers see the old model or the rebuilt one, never a half-built one.
  */
-export function rebuildReadModels(ctx: ModuleContext): Summary {
-  return ctx.transact((tx) => {
+export async function rebuildReadModels(ctx: ModuleContext): Promise<Summary> {
+  return await ctx.transact((tx) => {
     tx.db.delete(analyticsSummary).run();
     const summary = replayLog(tx);
     writeSummary(tx.db, summary);

@@ -22,8 +22,8 @@ const appendToLog = (db: Db) =>
  * Every order and payment event → appended to the module's own event log and folded into the
  * read models, in one transaction. An event already in the log changes nothing.
  */
-export function onBusinessEvent(message: Envelope, handlerCtx: HandlerContext): void {
-  handlerCtx.transact((tx) => {
+export async function onBusinessEvent(message: Envelope, handlerCtx: HandlerContext): Promise<void> {
+  await handlerCtx.transact((tx) => {
     const appended = preparedOnce(tx.db, appendToLog).run({
       eventId: message.id,
       type: message.type,

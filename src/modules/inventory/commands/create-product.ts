@@ -11,8 +11,8 @@ export interface CreateProductInput {
 }
 
 /** Adds a product and publishes inventory.product-created with its full state. */
-export function createProduct(ctx: ModuleContext, input: CreateProductInput): Product {
-  return ctx.transact((tx) => {
+export async function createProduct(ctx: ModuleContext, input: CreateProductInput): Promise<Product> {
+  return await ctx.transact((tx) => {
     if (findProductRow(tx.db, input.sku)) {
       throw new HttpProblem(409, 'INVENTORY_SKU_TAKEN', `a product with sku ${input.sku} exists`);
     }

@@ -11,8 +11,12 @@ export interface UpdateProductInput {
 }
 
 /** Changes price and/or available stock; publishes inventory.product-updated with the full state. */
-export function updateProduct(ctx: ModuleContext, sku: string, input: UpdateProductInput): Product {
-  return ctx.transact((tx) => {
+export async function updateProduct(
+  ctx: ModuleContext,
+  sku: string,
+  input: UpdateProductInput,
+): Promise<Product> {
+  return await ctx.transact((tx) => {
     if (!findProductRow(tx.db, sku)) {
       throw new HttpProblem(404, 'INVENTORY_PRODUCT_NOT_FOUND', `no product with sku ${sku}`);
     }

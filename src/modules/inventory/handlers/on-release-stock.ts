@@ -9,9 +9,12 @@ import { moveStock } from '../stock.js';
  * it holds any, and replies stock-released with what was given back. The order is remembered as
  * released, so a reserve-stock arriving later for it is refused. Idempotent per order id.
  */
-export function onReleaseStock(message: MessageOf<typeof releaseStock>, ctx: HandlerContext): void {
+export async function onReleaseStock(
+  message: MessageOf<typeof releaseStock>,
+  ctx: HandlerContext,
+): Promise<void> {
   const { orderId, userId } = message.data;
-  ctx.transact((tx) => {
+  await ctx.transact((tx) => {
     const previous = findReservation(tx.db, orderId);
     if (previous?.status === 'released') {
       tx.stage(stockReleased({ orderId, userId, items: previous.items }));

@@ -12,8 +12,11 @@ type ReserveStock = Static<typeof reserveStock.schema>;
  * short skus; an unknown sku is short). Idempotent per order id: a second command for an order
  * already decided replies the recorded outcome again; a released (compensated) order is refused.
  */
-export function onReserveStock(message: MessageOf<typeof reserveStock>, ctx: HandlerContext): void {
-  ctx.transact((tx) => {
+export async function onReserveStock(
+  message: MessageOf<typeof reserveStock>,
+  ctx: HandlerContext,
+): Promise<void> {
+  await ctx.transact((tx) => {
     const previous = findReservation(tx.db, message.data.orderId);
     tx.stage(previous ? replyAgain(previous, message.data) : reserve(tx, message.data));
   });

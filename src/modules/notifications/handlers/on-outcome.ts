@@ -28,7 +28,7 @@ export function createOutcomeHandler(ctx: ModuleContext, send: Send): Handler {
       body: contact ? `Hello ${contact.name},\n\n${content.body}` : content.body,
     };
     await send(notification);
-    handlerCtx.transact((tx) => {
+    await handlerCtx.transact((tx) => {
       const inserted = tx.db
         .insert(notificationsNotifications)
         .values({ ...notification, eventId: message.id, createdAt: Date.now() })

@@ -3,13 +3,13 @@ import type { userRegistered } from '../../users/contracts.js';
 import { notificationsContacts } from '../schema.js';
 
 /** users.user-registered → the local contact copy (an upsert: the same event twice is one row). */
-export function onUserRegistered(
+export async function onUserRegistered(
   message: MessageOf<typeof userRegistered>,
   handlerCtx: HandlerContext,
-): void {
+): Promise<void> {
   const { userId, email, name } = message.data;
   const row = { userId, email, name, updatedAt: Date.parse(message.time) || Date.now() };
-  handlerCtx.transact((tx) => {
+  await handlerCtx.transact((tx) => {
     tx.db
       .insert(notificationsContacts)
       .values(row)

@@ -156,11 +156,14 @@ function replay(tx: Tx, userId: string, key: string, hash: string): PlacedOrder 
  * Idempotency-Key, the same user and key answer the first order again and write nothing. A user
  * places at most `ordersPerUserPerMinute` orders a minute.
  */
-export function placeOrder(ctx: ModuleContext<OrdersSettings>, input: PlaceOrderInput): PlacedOrder {
+export async function placeOrder(
+  ctx: ModuleContext<OrdersSettings>,
+  input: PlaceOrderInput,
+): Promise<PlacedOrder> {
   const lines = mergeLines(input.items);
   const hash = fingerprint(lines);
   const key = input.idempotencyKey;
-  return ctx.transact((tx) => {
+  return await ctx.transact((tx) => {
     const earlier = key === undefined ? undefined : replay(tx, input.userId, key, hash);
     if (earlier) return earlier;
     const items = priceLines(tx, lines);

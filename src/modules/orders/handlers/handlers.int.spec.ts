@@ -44,8 +44,8 @@ describe('orders.catalogue (product events → local prices)', () => {
     const created = at(productCreated(product), '2030-01-01T00:00:01.000Z');
     await deliver(created);
     await deliver(created);
-    onProductChanged(created, noInbox());
-    onProductChanged(created, noInbox());
+    await onProductChanged(created, noInbox());
+    await onProductChanged(created, noInbox());
     expect(catalogue()).toEqual([{ sku: 'A', name: 'Apple', price: 100 }]);
   });
 
@@ -80,7 +80,7 @@ describe('orders.timeline and orders.checkout-saga', () => {
     );
     await deliver(completed);
     await deliver(completed);
-    onFlowMessage(completed, noInbox());
+    await onFlowMessage(completed, noInbox());
     expect(timeline().filter((row) => row.event_id === completed.id)).toEqual([
       { event_id: completed.id, type: completed.type },
     ]);

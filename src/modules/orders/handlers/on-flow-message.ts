@@ -40,10 +40,10 @@ function recordTimelineRow(db: Db, message: Envelope, orderId: string): void {
  * message twice is one row; one of this module's own, left in a queue by an older version that
  * routed them here, too.)
  */
-export function onFlowMessage(message: Envelope, handlerCtx: HandlerContext): void {
+export async function onFlowMessage(message: Envelope, handlerCtx: HandlerContext): Promise<void> {
   const orderId = orderIdOf(message);
   if (orderId === undefined) return;
-  handlerCtx.transact((tx) => recordTimelineRow(tx.db, message, orderId));
+  await handlerCtx.transact((tx) => recordTimelineRow(tx.db, message, orderId));
 }
 
 /** A flow message this module stages (its events, its saga's commands) → its timeline row, in that transaction. */

@@ -32,13 +32,13 @@ const upsertCatalogue = (db: Db) =>
  * transfer). Upsert guarded by the event time: an older event (a replayed dead letter, a late
  * redelivery) never overwrites a newer one; the same event twice changes nothing.
  */
-export function onProductChanged(
+export async function onProductChanged(
   message: MessageOf<typeof productCreated | typeof productUpdated>,
   handlerCtx: HandlerContext,
-): void {
+): Promise<void> {
   const { sku, name, priceCents } = message.data;
   const row = { sku, name, priceCents, sourceTime: message.time, sourceEventId: message.id };
-  handlerCtx.transact((tx) => {
+  await handlerCtx.transact((tx) => {
     preparedOnce(tx.db, upsertCatalogue).run(row);
   });
 }

@@ -65,18 +65,23 @@ export function createPeerWorld(
 
 type Reply = (tx: Tx) => void;
 
-function answer(world: PeerWorld, command: PeerCommand, ctx: HandlerContext, apply: () => Reply): void {
+async function answer(
+  world: PeerWorld,
+  command: PeerCommand,
+  ctx: HandlerContext,
+  apply: () => Reply,
+): Promise<void> {
   if (world.silent.has(command)) return;
-  ctx.transact((tx) => {
+  await ctx.transact((tx) => {
     const reply = apply();
     if (!world.lostReplies.has(command)) reply(tx);
   });
 }
 
-function onPayments(world: PeerWorld, message: Envelope, ctx: HandlerContext): void {
+async function onPayments(world: PeerWorld, message: Envelope, ctx: HandlerContext): Promise<void> {
   if (isMessage(chargePayment, message)) {
     const { orderId, userId, amountCents } = message.data;
-    answer(world, 'charge-payment', ctx, () => {
+    await answer(world, 'charge-payment', ctx, () => {
       const balance = world.balances.get(userId) ?? 0;
       const fresh = !world.charges.has(orderId) && !world.undone.has(`payment:${orderId}`);
       if (fresh && balance >= amountCents) {
@@ -93,7 +98,7 @@ function onPayments(world: PeerWorld, message: Envelope, ctx: HandlerContext): v
     });
   } else if (isMessage(refundPayment, message)) {
     const { orderId, userId } = message.data;
-    answer(world, 'refund-payment', ctx, () => {
+    await answer(world, 'refund-payment', ctx, () => {
       const amountCents = world.undone.has(`payment:${orderId}`) ? 0 : (world.charges.get(orderId) ?? 0);
       world.undone.add(`payment:${orderId}`);
       const balanceCents = (world.balances.get(userId) ?? 0) + amountCents;
@@ -103,10 +108,10 @@ function onPayments(world: PeerWorld, message: Envelope, ctx: HandlerContext): v
   }
 }
 
-function onInventory(world: PeerWorld, message: Envelope, ctx: HandlerContext): void {
+async function onInventory(world: PeerWorld, message: Envelope, ctx: HandlerContext): Promise<void> {
   if (isMessage(reserveStock, message)) {
     const { orderId, userId, items } = message.data;
-    answer(world, 'reserve-stock', ctx, () => {
+    await answer(world, 'reserve-stock', ctx, () => {
       const short = items.filter((l) => (world.stock.get(l.sku) ?? 0) < l.quantity).map((l) => l.sku);
       if (world.undone.has(`stock:${orderId}`) || short.length > 0) {
         return (tx) => tx.stage(outOfStock({ orderId, userId, skus: short }));
@@ -117,7 +122,7 @@ function onInventory(world: PeerWorld, message: Envelope, ctx: HandlerContext): 
     });
   } else if (isMessage(releaseStock, message)) {
     const { orderId, userId } = message.data;
-    answer(world, 'release-stock', ctx, () => {
+    await answer(world, 'release-stock', ctx, () => {
       const items = world.undone.has(`stock:${orderId}`) ? [] : (world.reservations.get(orderId) ?? []);
       world.undone.add(`stock:${orderId}`);
       for (const l of items) world.stock.set(l.sku, (world.stock.get(l.sku) ?? 0) + l.quantity);

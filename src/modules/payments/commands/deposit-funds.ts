@@ -14,16 +14,19 @@ const ATTEMPTS = 3;
  * Appends FundsDeposited to the user's account and publishes payments.funds-deposited. On a
  * version conflict (another writer appended first) the command runs again on the new state.
  */
-export function depositFunds(ctx: ModuleContext, input: DepositFundsInput): { balanceCents: number } {
+export async function depositFunds(
+  ctx: ModuleContext,
+  input: DepositFundsInput,
+): Promise<{ balanceCents: number }> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const next = ctx.transact((tx) => {
+      const { db, next } = await ctx.transact((tx) => {
         const account = loadAccount(tx.db, input.userId);
         const { account: next } = append(tx.db, account, decideDeposit(account, input.amountCents));
         tx.stage(fundsDeposited({ ...input, balanceCents: next.balanceCents }));
-        return next;
+        return { db: tx.db, next };
       });
-      keepAccount(ctx.db, next); // committed: transact has returned
+      keepAccount(db, next); // committed: transact has resolved
       return { balanceCents: next.balanceCents };
     } catch (error) {
       if (!(error instanceof ConcurrencyConflictError) || attempt >= ATTEMPTS) throw error;

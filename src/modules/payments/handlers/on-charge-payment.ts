@@ -13,9 +13,12 @@ type ChargePayment = Static<typeof chargePayment.schema>;
  * charge for the same order replies the recorded outcome; one for an order already refunded or
  * closed is refused (order_closed). A version conflict throws, so the consumer retries.
  */
-export function onChargePayment(message: MessageOf<typeof chargePayment>, ctx: HandlerContext): void {
+export async function onChargePayment(
+  message: MessageOf<typeof chargePayment>,
+  ctx: HandlerContext,
+): Promise<void> {
   const charge = message.data;
-  changeOrderPayment(
+  await changeOrderPayment(
     ctx,
     charge.userId,
     charge.orderId,

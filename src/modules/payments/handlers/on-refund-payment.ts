@@ -9,9 +9,12 @@ import { changeOrderPayment } from '../event-store.js';
  * later is refused, and replies with amount 0. Idempotent per order id: a later refund replies
  * the recorded outcome. A version conflict throws, so the consumer retries.
  */
-export function onRefundPayment(message: MessageOf<typeof refundPayment>, ctx: HandlerContext): void {
+export async function onRefundPayment(
+  message: MessageOf<typeof refundPayment>,
+  ctx: HandlerContext,
+): Promise<void> {
   const { orderId, userId } = message.data;
-  changeOrderPayment(
+  await changeOrderPayment(
     ctx,
     userId,
     orderId,

@@ -37,7 +37,7 @@ export async function logIn(
   if (!user || !valid) throw invalidCredentials();
   if (needsRehash(user.passwordHash)) {
     const passwordHash = await hashing.hash(input.password);
-    ctx.transact((tx) =>
+    await ctx.transact((tx) =>
       tx.db.update(usersUsers).set({ passwordHash }).where(eq(usersUsers.id, user.id)).run(),
     );
   }

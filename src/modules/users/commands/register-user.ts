@@ -30,7 +30,7 @@ export async function registerUser(
 ): Promise<RegisteredUser> {
   if (findUserByEmail(ctx.db, input.email)) throw emailTaken();
   const passwordHash = await hashing.hash(input.password);
-  return ctx.transact((tx) => {
+  return await ctx.transact((tx) => {
     if (findUserByEmail(tx.db, input.email)) throw emailTaken();
     const user = insertUser(tx.db, { email: input.email, name: input.name, role: 'user', passwordHash });
     tx.stage(userRegistered({ userId: user.id, email: user.email, name: user.name, role: user.role }));

@@ -35,7 +35,7 @@ export async function seedAdmin(
     !needsRehash(existing.passwordHash) &&
     (await hashing.verify(admin.password, existing.passwordHash));
   const passwordHash = keepHash ? existing.passwordHash : await hashing.hash(admin.password);
-  return ctx.transact((tx) => {
+  return await ctx.transact((tx) => {
     const current = findUserByEmail(tx.db, admin.email);
     if (!current) {
       const user = insertUser(tx.db, {

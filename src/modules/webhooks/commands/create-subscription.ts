@@ -86,7 +86,7 @@ export async function createSubscription(
     createdAt: Date.now(),
   };
   await routeEvents(ctx, events);
-  ctx.transact((tx) => {
+  await ctx.transact((tx) => {
     tx.db.insert(webhooksSubscriptions).values(subscription).run();
     const rows = events.map((eventType) => ({ subscriptionId: subscription.id, eventType }));
     tx.db.insert(webhooksSubscriptionEvents).values(rows).run();

@@ -7,8 +7,8 @@ import { webhooksDeliveries, webhooksSubscriptionEvents, webhooksSubscriptions }
  * DELETE /webhooks/:id: the subscription, its event types and its deliveries (pending ones are
  * not sent any more). False when the caller has no such subscription (another user's included).
  */
-export function deleteSubscription(ctx: ModuleContext, userId: string, id: string): boolean {
-  return ctx.transact((tx) => {
+export async function deleteSubscription(ctx: ModuleContext, userId: string, id: string): Promise<boolean> {
+  return await ctx.transact((tx) => {
     if (!ownsSubscription(tx.db, userId, id)) return false;
     tx.db.delete(webhooksDeliveries).where(eq(webhooksDeliveries.subscriptionId, id)).run();
     tx.db.delete(webhooksSubscriptionEvents).where(eq(webhooksSubscriptionEvents.subscriptionId, id)).run();

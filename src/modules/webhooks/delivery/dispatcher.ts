@@ -1,4 +1,4 @@
-import type { ModuleContext } from '../../../kernel/index.js';
+import { type ModuleContext, outsideTransactions } from '../../../kernel/index.js';
 import type { WebhooksSettings } from '../settings.js';
 import { signWebhook } from '../signature.js';
 import { postWebhook, type WebhookRequest } from './http-post.js';
@@ -66,7 +66,7 @@ export function createDispatcher(ctx: ModuleContext<WebhooksSettings>, policy: D
       cutShort.push(delivery.id);
       return;
     }
-    recordAttempt(ctx, delivery, result, policy, Date.now());
+    await recordAttempt(ctx, delivery, result, policy, Date.now());
     if (!result.ok) ctx.log.warn({ deliveryId: delivery.id, error: result.error }, 'webhook attempt failed');
   };
 
@@ -82,12 +82,12 @@ export function createDispatcher(ctx: ModuleContext<WebhooksSettings>, policy: D
     inFlight.set(delivery.id, running);
   };
 
-  const pass = () => {
+  const pass = async () => {
     scheduled = false;
     const free = policy.concurrency - inFlight.size;
     if (stopped || free <= 0) return;
     try {
-      for (const delivery of claimDue(ctx, free, Date.now(), policy.timeoutMs + LEASE_MARGIN_MS))
+      for (const delivery of await claimDue(ctx, free, Date.now(), policy.timeoutMs + LEASE_MARGIN_MS))
         launch(delivery);
     } catch (error) {
       // A busy or closing database: the next poll tries again.
@@ -98,7 +98,8 @@ export function createDispatcher(ctx: ModuleContext<WebhooksSettings>, policy: D
   function wake(): void {
     if (stopped || scheduled) return;
     scheduled = true;
-    setImmediate(pass);
+    // Woken from a handler's transaction: the pass must not run in its async context.
+    outsideTransactions(() => setImmediate(() => void pass()));
   }
 
   return {
@@ -113,7 +114,7 @@ export function createDispatcher(ctx: ModuleContext<WebhooksSettings>, policy: D
       clearInterval(timer);
       shutdown.abort();
       await Promise.allSettled(inFlight.values());
-      releaseClaims(ctx, cutShort.splice(0));
+      await releaseClaims(ctx, cutShort.splice(0));
     },
   };
 }

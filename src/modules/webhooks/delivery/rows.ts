@@ -28,10 +28,15 @@ const isDue = (now: number) => {
  * and if this process dies the lease runs out and they are due again. A plain read comes first,
  * so an idle poll never takes the database's write lock.
  */
-export function claimDue(ctx: ModuleContext, limit: number, now: number, leaseMs: number): ClaimedDelivery[] {
+export async function claimDue(
+  ctx: ModuleContext,
+  limit: number,
+  now: number,
+  leaseMs: number,
+): Promise<ClaimedDelivery[]> {
   const d = webhooksDeliveries;
   if (!ctx.db.select({ id: d.id }).from(d).where(isDue(now)).limit(1).get()) return [];
-  return ctx.transact((tx) => {
+  return await ctx.transact((tx) => {
     const due = tx.db
       .select({
         id: d.id,
@@ -64,15 +69,15 @@ function statusAfter(result: AttemptResult, attemptsMade: number, policy: Delive
 }
 
 /** Records one finished attempt: delivered, failed for good, or pending until its next attempt. */
-export function recordAttempt(
+export async function recordAttempt(
   ctx: ModuleContext,
   delivery: ClaimedDelivery,
   result: AttemptResult,
   policy: DeliveryPolicy,
   now: number,
-): void {
+): Promise<void> {
   const attempts = delivery.attempts + 1;
-  ctx.transact((tx) => {
+  await ctx.transact((tx) => {
     tx.db
       .update(webhooksDeliveries)
       .set({
@@ -90,9 +95,9 @@ export function recordAttempt(
 }
 
 /** Gives claimed deliveries back without counting an attempt (their attempt was cut short by a stop). */
-export function releaseClaims(ctx: ModuleContext, ids: readonly string[]): void {
+export async function releaseClaims(ctx: ModuleContext, ids: readonly string[]): Promise<void> {
   if (ids.length === 0) return;
-  ctx.transact((tx) => {
+  await ctx.transact((tx) => {
     tx.db
       .update(webhooksDeliveries)
       .set({ lockedUntil: null })

@@ -17,9 +17,9 @@ export function audienceOf(event: Envelope): Audience {
  * dead letter). Sending happens later, outside the transaction: `onRecorded` wakes the dispatcher.
  */
 export function createEventHandler(onRecorded: () => void): Handler {
-  return (event: Envelope, handlerCtx: HandlerContext) => {
+  return async (event: Envelope, handlerCtx: HandlerContext) => {
     let recorded = 0;
-    handlerCtx.transact((tx) => {
+    await handlerCtx.transact((tx) => {
       const subscribers = subscribersOf(tx.db, event.type, audienceOf(event));
       if (subscribers.length === 0) return;
       const payload = JSON.stringify(event);

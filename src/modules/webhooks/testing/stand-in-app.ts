@@ -82,8 +82,8 @@ export class StandInApp {
   }
 
   /** Stages an order-confirmed about this user, as the orders module would. */
-  publishConfirmed(userId: string): void {
-    this.context('orders').transact((tx) => tx.stage(confirmedFor(userId)));
+  async publishConfirmed(userId: string): Promise<void> {
+    await this.context('orders').transact((tx) => tx.stage(confirmedFor(userId)));
   }
 }
 

@@ -1,5 +1,5 @@
-import type { Statement } from 'better-sqlite3';
 import type { Logger } from '../../../observability/logger.js';
+import type { Prepared } from '../../../persistence/db.js';
 import { type ConsumerEndpoint, nextAttempt, runsAgain } from '../../transport.js';
 
 const PAUSE_ON_FAILURE_MS = 1000;
@@ -33,10 +33,10 @@ interface PendingRow {
 export class ConsumerQueue {
   readonly #endpoint: ConsumerEndpoint;
   readonly #log: Logger;
-  readonly #row: Statement<[number], DeliveryRow>;
-  readonly #remove: Statement<[number]>;
-  readonly #reschedule: Statement<[number, number, string, number]>;
-  readonly #count: Statement<[string], number>;
+  readonly #row: Prepared<[number], DeliveryRow>;
+  readonly #remove: Prepared<[number]>;
+  readonly #reschedule: Prepared<[number, number, string, number]>;
+  readonly #count: Prepared<[string], number>;
   /** Pending delivery seqs per partition key, in publish order; the head is the only one that may run. */
   readonly #lanes = new Map<string, number[]>();
   /** Keys whose head may start now. A Set keeps insertion order: keys are served round-robin. */
@@ -54,22 +54,23 @@ export class ConsumerQueue {
   constructor(endpoint: ConsumerEndpoint, log: Logger) {
     this.#endpoint = endpoint;
     this.#log = log;
-    const { sqlite } = endpoint.database;
-    this.#row = sqlite.prepare(
+    const { database } = endpoint;
+    this.#row = database.statement<[number], DeliveryRow>(
       'SELECT envelope, attempts, available_at FROM kernel_deliveries WHERE seq = ?',
     );
-    this.#remove = sqlite.prepare('DELETE FROM kernel_deliveries WHERE seq = ?');
-    this.#reschedule = sqlite.prepare(
+    this.#remove = database.statement<[number]>('DELETE FROM kernel_deliveries WHERE seq = ?');
+    this.#reschedule = database.statement<[number, number, string, number]>(
       'UPDATE kernel_deliveries SET attempts = ?, available_at = ?, last_error = ? WHERE seq = ?',
     );
-    this.#count = sqlite
-      .prepare<[string], number>('SELECT COUNT(*) FROM kernel_deliveries WHERE consumer = ?')
-      .pluck();
+    this.#count = database.statement<[string], number>(
+      'SELECT COUNT(*) FROM kernel_deliveries WHERE consumer = ?',
+      { pluck: true },
+    );
     // Deliveries left by an earlier run (a crash, a stop with a backlog) are resumed.
-    const pending = sqlite
-      .prepare<[string], PendingRow>(
+    const pending = database
+      .statement<[string], PendingRow>(
         'SELECT seq, partition_key, available_at FROM kernel_deliveries WHERE consumer = ? ORDER BY seq',
-      )
+      )()
       .all(endpoint.name);
     const now = Date.now();
     for (const { seq, partition_key: key, available_at: at } of pending) {
@@ -138,7 +139,7 @@ export class ConsumerQueue {
   }
 
   depth(): number {
-    return this.#count.get(this.#endpoint.name) ?? 0;
+    return this.#count().get(this.#endpoint.name) ?? 0;
   }
 
   async close(): Promise<void> {
@@ -150,7 +151,7 @@ export class ConsumerQueue {
   #start(key: string, now: number): void {
     const seq = this.#lanes.get(key)?.[0];
     if (seq === undefined) return;
-    const row = this.#row.get(seq);
+    const row = this.#row().get(seq);
     if (!row) {
       // Settled by a delivery whose outcome was lost (its database failed after the commit).
       this.#shift(key);
@@ -164,16 +165,19 @@ export class ConsumerQueue {
     let next: 'settled' | 'retry' | 'paused' = 'paused';
     let retryAt = 0;
     const run = this.#endpoint
-      .deliver(row.envelope, attempt, () => this.#remove.run(seq))
-      .then((outcome) => {
+      .deliver(row.envelope, attempt, () => this.#remove().run(seq))
+      .then(async (outcome) => {
         if (!runsAgain(outcome)) {
           next = 'settled'; // handled, duplicate or dead-lettered: its row went with that commit
           return;
         }
         retryAt = Date.now() + outcome.delayMs;
-        if (this.#endpoint.database.sqlite.open) {
+        if (this.#endpoint.database.writer.open) {
           // the row counts attempts made: a hold is not one (the next run is `attempts + 1`)
-          this.#reschedule.run(nextAttempt(outcome, attempt) - 1, retryAt, outcome.error, seq);
+          const attempts = nextAttempt(outcome, attempt) - 1;
+          await this.#endpoint.database.transaction(() =>
+            this.#reschedule().run(attempts, retryAt, outcome.error, seq),
+          );
         }
         next = 'retry';
       })

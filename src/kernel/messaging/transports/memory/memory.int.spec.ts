@@ -31,7 +31,7 @@ describe('memory transport', () => {
     dataDir = mkdtempSync(join(tmpdir(), 'memory-transport-'));
     const db = openModuleDatabase(dataDir, 'alpha');
     database = db;
-    migrateModuleDatabase(db);
+    await migrateModuleDatabase(db);
     transport = createMemoryTransport(createLogger('silent'));
     const calls: number[] = [];
     const endpoint: ConsumerEndpoint = {
@@ -44,7 +44,7 @@ describe('memory transport', () => {
       deliver: async (_raw, _attempt, settle) => {
         calls.push(Date.now());
         if (calls.length === 1) throw new Error('SQLITE_BUSY: database is locked'); // e.g. dead-lettering failed
-        db.writeTransaction(() => settle?.());
+        await db.transaction(() => settle?.());
         return { kind: 'handled' };
       },
     };
@@ -60,11 +60,11 @@ describe('memory transport', () => {
   });
 
   /** A fresh module database, a memory transport, and an endpoint recording what it was given. */
-  const setUp = (concurrency: number, gate?: (n: number) => Promise<void>) => {
+  const setUp = async (concurrency: number, gate?: (n: number) => Promise<void>) => {
     dataDir = mkdtempSync(join(tmpdir(), 'memory-transport-'));
     const db = openModuleDatabase(dataDir, 'alpha');
     database = db;
-    migrateModuleDatabase(db);
+    await migrateModuleDatabase(db);
     transport = createMemoryTransport(createLogger('silent'));
     const calls: { key: string; n: number; attempt: number }[] = [];
     const endpoint: ConsumerEndpoint = {
@@ -81,7 +81,7 @@ describe('memory transport', () => {
         };
         calls.push({ key, n: data.n, attempt });
         await gate?.(data.n);
-        db.writeTransaction(() => settle?.());
+        await db.transaction(() => settle?.());
         return { kind: 'handled' };
       },
     };
@@ -90,8 +90,8 @@ describe('memory transport', () => {
   const thing = (key: string, n: number) => rawEnvelope('source.thing-happened', { key, n }, 1, key);
 
   it('resumes the rows of an earlier run in per-key order, a head waiting for its retry included', async () => {
-    const { db, endpoint, calls } = setUp(4);
-    const insert = db.sqlite.prepare(
+    const { db, endpoint, calls } = await setUp(4);
+    const insert = db.writer.prepare(
       `INSERT INTO kernel_deliveries (consumer, message_id, partition_key, envelope, attempts, available_at)
        VALUES ('alpha.things', ?, ?, ?, ?, ?)`,
     );
@@ -121,12 +121,12 @@ describe('memory transport', () => {
     const held = new Promise<void>((resolve) => {
       release = resolve;
     });
-    const { db, endpoint, calls } = setUp(1, (n) => (n === 1 ? held : Promise.resolve()));
+    const { db, endpoint, calls } = await setUp(1, (n) => (n === 1 ? held : Promise.resolve()));
     await transport?.subscribe(endpoint);
     for (const n of [1, 2, 3]) await transport?.redeliver(endpoint, thing('k', n));
     await eventually(() => expect(calls).toHaveLength(1));
     // e.g. settled by a delivery whose outcome was lost: the index still holds it, the table not
-    db.sqlite.prepare('DELETE FROM kernel_deliveries WHERE envelope LIKE \'%"n":2%\'').run();
+    db.writer.prepare('DELETE FROM kernel_deliveries WHERE envelope LIKE \'%"n":2%\'').run();
     release();
     await eventually(() => expect(calls.map((call) => call.n)).toEqual([1, 3]));
     expect(await transport?.stats()).toEqual([{ consumer: 'alpha.things', depth: 0, lag: 0 }]);

@@ -1,8 +1,7 @@
-import type { Statement } from 'better-sqlite3';
 import mittImport from 'mitt';
 import type { Logger } from '../../../observability/logger.js';
-import { type ModuleDatabase, openModuleDatabase } from '../../../persistence/db.js';
-import { migrateModuleDatabase } from '../../../persistence/migrate.js';
+import type { DatabaseOptions, ModuleDatabase, Prepared } from '../../../persistence/db.js';
+import { openMigratedDatabase } from '../../../persistence/migrate.js';
 import type { Envelope } from '../../envelope.js';
 import type { ConsumerStats, ConsumerTopology, Transport } from '../../transport.js';
 import { ConsumerQueue } from './consumer-queue.js';
@@ -26,7 +25,11 @@ const mitt = mittImport as unknown as typeof mittImport.default;
  * does not run opens that database (in `dataDir`) and publish records its deliveries there too: a
  * later start that runs the module, on the same data, delivers them.
  */
-export function createMemoryTransport(log: Logger, dataDir?: string): Transport {
+export function createMemoryTransport(
+  log: Logger,
+  dataDir?: string,
+  databaseOptions?: DatabaseOptions,
+): Transport {
   const queues = new Map<string, ConsumerQueue>();
   const wakeups = mitt<Record<string, undefined>>();
   const scheduled = new Set<string>();
@@ -35,7 +38,7 @@ export function createMemoryTransport(log: Logger, dataDir?: string): Transport 
   const provisionedDatabases = new Map<string, ModuleDatabase>();
   let closed = false;
 
-  const databaseOf = (module: string): ModuleDatabase => {
+  const databaseOf = async (module: string): Promise<ModuleDatabase> => {
     if (dataDir === undefined) {
       throw new Error(
         'the memory transport provisions a consumer in its module database: give it the data directory',
@@ -43,8 +46,7 @@ export function createMemoryTransport(log: Logger, dataDir?: string): Transport 
     }
     let database = provisionedDatabases.get(module);
     if (!database) {
-      database = openModuleDatabase(dataDir, module);
-      migrateModuleDatabase(database);
+      database = await openMigratedDatabase(dataDir, module, databaseOptions);
       provisionedDatabases.set(module, database);
     }
     return database;
@@ -59,11 +61,11 @@ export function createMemoryTransport(log: Logger, dataDir?: string): Transport 
     });
   };
 
-  const inserts = new WeakMap<ModuleDatabase, Statement<[string, string, string, string, number]>>();
+  const inserts = new WeakMap<ModuleDatabase, Prepared<[string, string, string, string, number]>>();
   const insertFor = (database: ModuleDatabase) => {
     let insert = inserts.get(database);
     if (!insert) {
-      insert = database.sqlite.prepare(
+      insert = database.statement(
         `INSERT OR IGNORE INTO kernel_deliveries (consumer, message_id, partition_key, envelope, available_at)
          VALUES (?, ?, ?, ?, ?)`,
       );
@@ -77,13 +79,13 @@ export function createMemoryTransport(log: Logger, dataDir?: string): Transport 
    * message already recorded for a consumer is ignored, so a republish after a crash is no
    * duplicate). Indexing only after the commit: a rolled-back row must never be scheduled.
    */
-  const record = (database: ModuleDatabase, rows: readonly Row[]) => {
+  const record = async (database: ModuleDatabase, rows: readonly Row[]) => {
     const insert = insertFor(database);
     const now = Date.now();
     const inserted: [ConsumerQueue, string, number][] = [];
-    database.writeTransaction(() => {
+    await database.transaction(() => {
       for (const { consumer, queue, envelope, json } of rows) {
-        const result = insert.run(consumer, envelope.id, envelope.partitionkey, json, now);
+        const result = insert().run(consumer, envelope.id, envelope.partitionkey, json, now);
         if (queue && result.changes === 1)
           inserted.push([queue, envelope.partitionkey, Number(result.lastInsertRowid)]);
       }
@@ -114,7 +116,7 @@ export function createMemoryTransport(log: Logger, dataDir?: string): Transport 
           add(database, { consumer: name, envelope, json }); // delivered when its module runs here
         }
       }
-      for (const [database, rows] of byDatabase) record(database, rows);
+      for (const [database, rows] of byDatabase) await record(database, rows);
       for (const rows of byDatabase.values())
         for (const { queue } of rows) if (queue) wake(queue.endpoint.name);
     },
@@ -130,7 +132,7 @@ export function createMemoryTransport(log: Logger, dataDir?: string): Transport 
     async provision(consumers: readonly ConsumerTopology[]) {
       for (const { name, module, types } of consumers) {
         if (types.length === 0 || queues.has(name)) continue;
-        const database = databaseOf(module);
+        const database = await databaseOf(module);
         for (const type of types) {
           const takers = provisioned.get(type) ?? [];
           if (!takers.some((taker) => taker.name === name))
@@ -154,7 +156,10 @@ export function createMemoryTransport(log: Logger, dataDir?: string): Transport 
       }
       const id = typeof envelope.id === 'string' ? envelope.id : `raw:${Date.now()}:${Math.random()}`;
       const key = typeof envelope.partitionkey === 'string' ? envelope.partitionkey : id;
-      const result = insertFor(endpoint.database).run(endpoint.name, id, key, raw, Date.now());
+      const insert = insertFor(endpoint.database);
+      const result = await endpoint.database.transaction(() =>
+        insert().run(endpoint.name, id, key, raw, Date.now()),
+      );
       // Not subscribed here yet: the row is loaded with the others when the consumer subscribes.
       const queue = queues.get(endpoint.name);
       if (queue && result.changes === 1) queue.append(key, Number(result.lastInsertRowid));

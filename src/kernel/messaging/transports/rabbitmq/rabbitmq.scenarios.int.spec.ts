@@ -123,7 +123,7 @@ function alphaModule(instance: string, behaviour: Behaviour = () => {}, concurre
           on([thingHappened], async (message, ctx) => {
             await behaviour(message, ctx);
             const { key, n } = message.data as { key: string; n: number };
-            ctx.transact((tx) =>
+            await ctx.transact((tx) =>
               tx.db.run(sql`INSERT INTO alpha_effects (message_id, key, n, instance)
               VALUES (${message.id}, ${key}, ${n}, ${instance})`),
             );
@@ -297,7 +297,7 @@ describe.skipIf(skip)('rabbitmq transport scenarios', () => {
       const [first, last] = [next, next + 39];
       const ns = range(first, last);
       next += 40;
-      stage(by, ns, 20);
+      await stage(by, ns, 20);
       const rows = await eventually(
         () => {
           const mine = effects().filter((e) => e.n >= first && e.n <= last);
@@ -323,7 +323,7 @@ describe.skipIf(skip)('rabbitmq transport scenarios', () => {
       const a = await startInstance('a', { behaviour: slow, transport: { queueType } });
       const b = await startInstance('b', { behaviour: slow, transport: { queueType } });
       for (let batch = 0; batch < 10; batch++) {
-        stage(batch % 2 === 0 && batch < 5 ? a : b, range(batch * 30 + 1, batch * 30 + 30), 7);
+        await stage(batch % 2 === 0 && batch < 5 ? a : b, range(batch * 30 + 1, batch * 30 + 30), 7);
         await sleep(20);
         if (batch === 4) await a.stop(); // mid-stream, with deliveries in flight and prefetched
       }
@@ -388,7 +388,7 @@ describe.skipIf(skip)('rabbitmq transport scenarios', () => {
       concurrency: 2,
       transport: { prefetch: 8 },
     });
-    stage(tk, range(1, 100), 10);
+    await stage(tk, range(1, 100), 10);
     const stats = await eventually(async () => {
       const [s] = await tk.kernel.transport.stats();
       expect(s?.lag).toBe(100); // all published; 8 delivered (2 in handlers), 92 waiting in the queues
@@ -458,7 +458,7 @@ describe.skipIf(skip)('rabbitmq transport scenarios', () => {
   it('moves a batch of 2000 messages from publish to handled (throughput, printed)', async () => {
     const tk = await startInstance('a', { concurrency: 8 });
     const started = Date.now();
-    stage(tk, range(1, 2000), 50);
+    await stage(tk, range(1, 2000), 50);
     await eventually(() => expect(effects()).toHaveLength(2000), { timeoutMs: 30_000, intervalMs: 50 });
     const seconds = (Date.now() - started) / 1000;
     console.info(

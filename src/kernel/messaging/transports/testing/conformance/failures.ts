@@ -30,7 +30,7 @@ export function describeFailureCases(
         if (ctx.attempt < 3) fails(`attempt ${ctx.attempt} fails`);
       };
       await h.start({ consumers: ['alpha'] });
-      h.stage(thing('a', 1));
+      await h.stage(thing('a', 1));
       await eventually(() => expect(h.effects('alpha')).toMatchObject([{ n: 1, attempt: 3 }]));
       await h.settled();
       expect(attempts).toEqual([1, 2, 3]);
@@ -47,7 +47,7 @@ export function describeFailureCases(
         consumers: ['alpha'],
         retry: { attempts: 3, initialDelayMs: 100, factor: 2, holdDelayMs: 20 },
       });
-      h.stage(thing('a', 1));
+      await h.stage(thing('a', 1));
       await eventually(() => expect(h.handled('alpha')).toEqual([1]));
       const [first = 0, second = 0, third = 0] = at;
       expect(at).toHaveLength(3);
@@ -64,7 +64,7 @@ export function describeFailureCases(
         fails(`kaput ${(m.data as Thing).n}`);
       };
       await h.start();
-      h.stage(thing('a', 7));
+      await h.stage(thing('a', 7));
       const [letter] = await eventually(() => {
         const letters = h.deadLetters('alpha');
         expect(letters).toHaveLength(1);
@@ -89,7 +89,7 @@ export function describeFailureCases(
         if (broken) fails('cause not fixed yet');
       };
       await h.start({ consumers: ['alpha'] });
-      h.stage(thing('a', 1), thing('b', 2), thing('c', 3));
+      await h.stage(thing('a', 1), thing('b', 2), thing('c', 3));
       const letters = await eventually(() => {
         const found = h.deadLetters('alpha');
         expect(found).toHaveLength(3);
@@ -116,7 +116,7 @@ export function describeFailureCases(
         throw new NonRetryableError('request makes no sense');
       };
       await h.start({ consumers: ['alpha'] });
-      h.stage(thing('a', 1));
+      await h.stage(thing('a', 1));
       await eventually(() => expect(h.deadLetters('alpha')).toMatchObject([{ attempts: 1 }]));
       expect(h.deadLetters('alpha')[0]?.error).toContain('request makes no sense');
       await h.settled();
@@ -131,7 +131,7 @@ export function describeFailureCases(
       await h.inject('alpha', '{"id": {"nested": true}, "type": ["source.thing-happened"]}');
       await h.inject('alpha', rawEnvelope('source.never-declared', { key: 'x', n: 1 }, 1, 'x'));
       await h.inject('alpha', rawEnvelope('source.thing-happened', { key: 'x', n: 'one' }, 1, 'x'));
-      h.stage(thing('x', 2));
+      await h.stage(thing('x', 2));
       const reasons = {
         'not JSON': 1,
         'not an envelope': 2,
@@ -164,7 +164,7 @@ export function describeFailureCases(
     it('isolates consumers: beta handles everything while alpha always throws', async () => {
       h.behaviour.alpha = () => fails('alpha is broken');
       await h.start();
-      h.stage(...things(1, 12));
+      await h.stage(...things(1, 12));
       await eventually(() => expect(sorted(h.handled('beta'))).toEqual(range(1, 12)));
       await eventually(() => expect(h.deadLetters('alpha')).toHaveLength(12));
       await h.settled();

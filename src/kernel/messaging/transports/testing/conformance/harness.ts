@@ -109,8 +109,8 @@ export class Harness {
   }
 
   /** Stages the drafts in one transaction of the producer module. */
-  stage(...drafts: MessageDraft[]): void {
-    this.tk.context('source').transact((tx) => tx.stage(...drafts));
+  async stage(...drafts: MessageDraft[]): Promise<void> {
+    await this.tk.context('source').transact((tx) => tx.stage(...drafts));
   }
 
   effects(module: ConsumerModule): Effect[] {
@@ -186,7 +186,7 @@ export class Harness {
               await this.behaviour[module](message, ctx);
               if (!this.records[module]) return;
               const data = message.data as { key: string; n?: number };
-              const committed = ctx.transact((tx) =>
+              const committed = await ctx.transact((tx) =>
                 tx.db.run(sql`INSERT INTO ${table} (message_id, type, key, n, attempt, schemaversion, data)
                 VALUES (${message.id}, ${message.type}, ${data.key}, ${data.n ?? null}, ${ctx.attempt},
                         ${message.schemaversion}, ${JSON.stringify(message.data)})`),

@@ -47,7 +47,7 @@ export function describeOrderCases(
               return { key: `r${run}-k${key}`, n: next };
             });
             for (let i = 0; i < published.length; i += batch) {
-              h.stage(...published.slice(i, i + batch).map((p) => thing(p.key, p.n)));
+              await h.stage(...published.slice(i, i + batch).map((p) => thing(p.key, p.n)));
             }
             const keys = new Set(published.map((p) => p.key));
             const handled = await eventually(() => {
@@ -81,9 +81,9 @@ export function describeOrderCases(
         fails('poison always fails');
       };
       await h.start({ consumers: ['alpha'] });
-      h.stage(thing('poison', 1), thing('poison', 2), thing('a', 3), thing('b', 4), thing('poison', 5));
+      await h.stage(thing('poison', 1), thing('poison', 2), thing('a', 3), thing('b', 4), thing('poison', 5));
       await eventually(() => expect(attempts).toEqual([1, 2, 3])); // still retrying: held in its last attempt
-      h.stage(thing('a', 6), thing('b', 7));
+      await h.stage(thing('a', 6), thing('b', 7));
       await eventually(() => expect(sorted(h.handled('alpha'))).toEqual([3, 4, 6, 7]));
       expect(h.deadLetters('alpha')).toEqual([]);
       lastAttempt.open();
@@ -109,9 +109,9 @@ export function describeOrderCases(
         fails('downstream is down');
       };
       await h.start({ consumers: ['alpha'], retry: { attempts: 2, initialDelayMs: 3000 } });
-      h.stage(...range(1, 40).map((n) => thing(`failing-${n}`, n)));
+      await h.stage(...range(1, 40).map((n) => thing(`failing-${n}`, n)));
       await eventually(() => expect(failed.size).toBe(40));
-      h.stage(thing('healthy', 41));
+      await h.stage(thing('healthy', 41));
       await eventually(() => expect(h.handled('alpha')).toEqual([41]), { timeoutMs: 2000 });
       expect([...failed.values()].every((attempt) => attempt === 1)).toBe(true); // none retried yet
     });

@@ -70,21 +70,21 @@ function describeDeliveryCases(
 
     it('delivers every message to every subscribed consumer, once in effect', async () => {
       await h.start();
-      h.stage(...things(1, 10));
-      h.stage(...things(11, 25));
+      await h.stage(...things(1, 10));
+      await h.stage(...things(11, 25));
       await h.expectExactlyOnce(range(1, 25));
     });
 
     it('publishes with no consumer at all: the row is marked published', async () => {
       await h.start({ consumers: [] });
-      h.stage(thing('a', 1));
+      await h.stage(thing('a', 1));
       await eventually(() => expect(h.tk.kernel.outboxStats()).toMatchObject([{ pending: 0, published: 1 }]));
       expect(await h.tk.kernel.transport.health()).toMatchObject({ ok: true });
     });
 
     it('marks a type nobody subscribes to as published, and consumers keep working', async () => {
       await h.start();
-      h.stage(nobodyListens({ n: 1 }), thing('a', 2));
+      await h.stage(nobodyListens({ n: 1 }), thing('a', 2));
       await h.expectExactlyOnce([2]);
       const source = h.tk.kernel.outboxStats().find((s) => s.module === 'source');
       expect(source).toMatchObject({ pending: 0, published: 2 });
@@ -92,7 +92,7 @@ function describeDeliveryCases(
 
     it('delivers what was published before its consumers ever ran, once, when they start', async () => {
       await h.start({ consumers: [], catalogue: CONSUMER_MODULES }); // publisher only: nobody has run alpha or beta
-      h.stage(...things(1, 10));
+      await h.stage(...things(1, 10));
       const source = () => h.tk.kernel.outboxStats().find((s) => s.module === 'source');
       // published: they wait in the queues provisioned for alpha and beta (on memory: their databases)
       await eventually(() => expect(source()).toMatchObject({ pending: 0, published: 10 }));
@@ -111,7 +111,7 @@ function describeDeliveryCases(
         finished++;
       };
       await h.start();
-      h.stage(...things(1, 10));
+      await h.stage(...things(1, 10));
       await eventually(() => expect(entered).toBeGreaterThan(0)); // alpha is inside its first message
       const stopping = h.tk.stop();
       gate.open();
@@ -119,7 +119,7 @@ function describeDeliveryCases(
       expect(finished).toBe(entered);
       await h.restart();
       await h.expectExactlyOnce(range(1, 10)); // resumed with nothing new published
-      h.stage(...things(11, 20)); // committed; the kernel stops before the relay publishes them
+      await h.stage(...things(11, 20)); // committed; the kernel stops before the relay publishes them
       await h.restart();
       await h.expectExactlyOnce(range(1, 20));
     });
@@ -127,14 +127,14 @@ function describeDeliveryCases(
     it('routes a type at run time: its messages reach the consumer from then on, not before', async () => {
       h.typesAtStart.alpha = [thingHappened.type];
       await h.start();
-      h.stage(priced('a', 100));
+      await h.stage(priced('a', 100));
       await eventually(() => expect(pricesHandled(h.effects('beta'))).toEqual([100]));
       await h.settled();
       expect(pricesHandled(h.effects('alpha'))).toEqual([]); // not routed to alpha: no delivery at all
       const alpha = h.tk.context('alpha');
       await expect(alpha.routeTypes('alpha.things', [nobodyListens.type])).rejects.toThrow(/does not handle/);
       await alpha.routeTypes('alpha.things', [itemPriced.type]);
-      h.stage(priced('a', 200));
+      await h.stage(priced('a', 200));
       await eventually(() => expect(pricesHandled(h.effects('alpha'))).toEqual([200]));
       await h.settled();
       expect(pricesHandled(h.effects('alpha'))).toEqual([200]);
@@ -147,13 +147,13 @@ function describeDeliveryCases(
         h.typesAtStart.alpha = [thingHappened.type];
         await h.start();
         await h.tk.context('alpha').routeTypes('alpha.things', [itemPriced.type]);
-        h.stage(...things(1, 10));
+        await h.stage(...things(1, 10));
         await eventually(() => expect(h.handled('alpha').length).toBeGreaterThan(0));
         await features.restartBroker?.();
-        h.stage(...things(11, 20));
+        await h.stage(...things(11, 20));
         await h.expectExactlyOnce(range(1, 20));
         await h.restart(); // subscribes again with only its start types: the route added stays
-        h.stage(priced('a', 300));
+        await h.stage(priced('a', 300));
         await eventually(() => expect(pricesHandled(h.effects('alpha'))).toEqual([300]));
       },
     );

@@ -34,7 +34,7 @@ export function describeSchemaVersionCases(
     it.runIf(features.injectRaw)('upcasts an older schema version before the handler sees it', async () => {
       await h.start({ consumers: ['alpha'] });
       await h.inject('alpha', rawEnvelope('source.item-priced', { key: 'k', price: 12.5 }, 1, 'k'));
-      h.stage(priced('k', 99));
+      await h.stage(priced('k', 99));
       await eventually(() => expect(h.effects('alpha')).toHaveLength(2));
       expect(seen().map(({ version, data }) => ({ version, data }))).toEqual([
         { version: 2, data: { key: 'k', cents: 1250 } },
@@ -56,7 +56,7 @@ export function describeSchemaVersionCases(
           'alpha',
           rawEnvelope(itemPriced.type, { key: 'r', cents: 3, currency: 'EUR' }, 3, 'r'),
         );
-        h.stage(priced('held', 1), priced('free', 2));
+        await h.stage(priced('held', 1), priced('free', 2));
         await eventually(() =>
           expect(seen()).toEqual(
             expect.arrayContaining([
