@@ -3,7 +3,7 @@ import type { WebhooksSettings } from '../settings.js';
 import { signWebhook } from '../signature.js';
 import { postWebhook, type WebhookRequest } from './http-post.js';
 import type { DeliveryPolicy } from './policy.js';
-import { type ClaimedDelivery, claimDue, recordAttempt, releaseClaims } from './rows.js';
+import { type ClaimedDelivery, claimDue, recordAttempt, releaseClaims, TargetCache } from './rows.js';
 
 /** Sends due deliveries in the background; the rows in webhooks.db are its whole state. */
 export interface Dispatcher {
@@ -49,8 +49,11 @@ function requestFor(
 
 /**
  * A small poller, independent of the bus: every `pollIntervalMs` (and whenever woken) it claims
- * due pending rows under a lease and POSTs each one. Retries are rows whose `next_attempt_at` is
- * later, so they survive a restart; a process that dies mid-attempt leaves a lease that expires.
+ * due pending rows under a lease, shared fairly between users within the per-user and per-host
+ * bounds of in-flight attempts (rows.ts, fair-share.ts), and POSTs each one. A finished attempt
+ * wakes it, so a freed slot goes at once to whoever waits. Retries are rows whose
+ * `next_attempt_at` is later, so they survive a restart; a process that dies mid-attempt leaves a
+ * lease that expires.
  */
 export function createDispatcher(ctx: ModuleContext<WebhooksSettings>, policy: DeliveryPolicy): Dispatcher {
   const inFlight = new Map<string, Promise<void>>();
@@ -59,6 +62,14 @@ export function createDispatcher(ctx: ModuleContext<WebhooksSettings>, policy: D
   let timer: NodeJS.Timeout | undefined;
   let scheduled = false;
   let stopped = false;
+  /** How long the last claim took (see wake). */
+  let lastClaimMs = 0;
+  const limits = {
+    perUser: ctx.settings.inFlightPerUser,
+    perHost: ctx.settings.inFlightPerHost,
+    leaseMs: policy.timeoutMs + LEASE_MARGIN_MS,
+    targets: new TargetCache(),
+  };
 
   const attempt = async (delivery: ClaimedDelivery) => {
     const result = await postWebhook(requestFor(delivery, policy, ctx, shutdown.signal));
@@ -86,19 +97,25 @@ export function createDispatcher(ctx: ModuleContext<WebhooksSettings>, policy: D
     scheduled = false;
     const free = policy.concurrency - inFlight.size;
     if (stopped || free <= 0) return;
+    const startedAt = performance.now();
     try {
-      for (const delivery of claimDue(ctx, free, Date.now(), policy.timeoutMs + LEASE_MARGIN_MS))
-        launch(delivery);
+      for (const delivery of claimDue(ctx, Date.now(), { ...limits, slots: free })) launch(delivery);
     } catch (error) {
       // A busy or closing database: the next poll tries again.
       ctx.log.warn({ err: error }, 'webhooks: could not claim due deliveries');
+    } finally {
+      lastClaimMs = performance.now() - startedAt;
     }
   };
 
   function wake(): void {
     if (stopped || scheduled) return;
     scheduled = true;
-    setImmediate(pass);
+    // A claim reads the index entry of every due delivery (the fair share needs them all): with a
+    // large backlog it blocks the event loop for milliseconds, so claims are spaced by at least
+    // their own duration and take at most about half of it. Cheap ones run at once, as before.
+    if (lastClaimMs < 1) setImmediate(pass);
+    else setTimeout(pass, lastClaimMs);
   }
 
   return {
