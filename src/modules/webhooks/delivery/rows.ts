@@ -1,5 +1,5 @@
-import { and, asc, eq, inArray, isNull, lte, or, sql } from 'drizzle-orm';
-import type { ModuleContext, Tx } from '../../../kernel/index.js';
+import { and, asc, eq, inArray, isNull, lte, or, type Placeholder, sql } from 'drizzle-orm';
+import { type Db, type ModuleContext, preparedOnce, type Tx } from '../../../kernel/index.js';
 import { type DeliveryStatus, webhooksDeliveries, webhooksSubscriptions } from '../schema.js';
 import { type ShareLimits, type SubscriptionLoad, shareSlots } from './fair-share.js';
 import type { AttemptResult } from './http-post.js';
@@ -14,7 +14,7 @@ export interface ClaimedDelivery {
   readonly secret: string;
 }
 
-const isDue = (now: number) => {
+const isDue = (now: number | Placeholder) => {
   const d = webhooksDeliveries;
   return and(
     eq(d.status, 'pending'),
@@ -54,24 +54,32 @@ export class TargetCache {
   }
 }
 
+/** Due and leased deliveries per subscription; a claim runs it each time, so it is prepared once. */
+const pendingCounts = (db: Db) => {
+  const d = webhooksDeliveries;
+  const now = sql.placeholder('now');
+  const leased = sql`${d.lockedUntil} > ${now}`;
+  return (
+    db
+      .select({
+        subscriptionId: d.subscriptionId,
+        inFlight: sql<number>`sum(case when ${leased} then 1 else 0 end)`,
+        due: sql<number>`sum(case when ${leased} then 0 else 1 end)`,
+        oldestDueAt: sql<number | null>`min(case when ${leased} then null else ${d.nextAttemptAt} end)`,
+      })
+      .from(d)
+      // A leased row became due before its claim and keeps that next_attempt_at until its attempt
+      // is recorded, so this range holds the due rows and the leased ones; index
+      // webhooks_deliveries_pending covers it.
+      .where(and(eq(d.status, 'pending'), lte(d.nextAttemptAt, now)))
+      .groupBy(d.subscriptionId)
+      .prepare()
+  );
+};
+
 /** Every subscription with deliveries due or leased now: what the fair share is decided on. */
 function loadsAt(tx: Tx, now: number, targets: TargetCache): SubscriptionLoad[] {
-  const d = webhooksDeliveries;
-  const leased = sql`${d.lockedUntil} > ${now}`;
-  const counts = tx.db
-    .select({
-      subscriptionId: d.subscriptionId,
-      inFlight: sql<number>`sum(case when ${leased} then 1 else 0 end)`,
-      due: sql<number>`sum(case when ${leased} then 0 else 1 end)`,
-      oldestDueAt: sql<number | null>`min(case when ${leased} then null else ${d.nextAttemptAt} end)`,
-    })
-    .from(d)
-    // A leased row became due before its claim and keeps that next_attempt_at until its attempt is
-    // recorded, so this range holds the due rows and the leased ones; index
-    // webhooks_deliveries_pending covers it.
-    .where(and(eq(d.status, 'pending'), lte(d.nextAttemptAt, now)))
-    .groupBy(d.subscriptionId)
-    .all();
+  const counts = preparedOnce(tx.db, pendingCounts).all({ now });
   const known = targets.of(
     tx,
     counts.map((row) => row.subscriptionId),
@@ -82,24 +90,19 @@ function loadsAt(tx: Tx, now: number, targets: TargetCache): SubscriptionLoad[] 
   });
 }
 
-/** The subscription's `limit` due deliveries that have waited longest. */
-function dueOf(tx: Tx, subscriptionId: string, limit: number, now: number): ClaimedDelivery[] {
+/** A subscription's due deliveries, those that have waited longest first. */
+const dueOfSubscription = (db: Db) => {
   const d = webhooksDeliveries;
-  return tx.db
-    .select({
-      id: d.id,
-      payload: d.payload,
-      attempts: d.attempts,
-      url: webhooksSubscriptions.url,
-      secret: webhooksSubscriptions.secret,
-    })
+  const s = webhooksSubscriptions;
+  return db
+    .select({ id: d.id, payload: d.payload, attempts: d.attempts, url: s.url, secret: s.secret })
     .from(d)
-    .innerJoin(webhooksSubscriptions, eq(webhooksSubscriptions.id, d.subscriptionId))
-    .where(and(eq(d.subscriptionId, subscriptionId), isDue(now)))
+    .innerJoin(s, eq(s.id, d.subscriptionId))
+    .where(and(eq(d.subscriptionId, sql.placeholder('subscriptionId')), isDue(sql.placeholder('now'))))
     .orderBy(asc(d.nextAttemptAt), asc(d.createdAt))
-    .limit(limit)
-    .all();
-}
+    .limit(sql.placeholder('limit'))
+    .prepare();
+};
 
 export interface ClaimLimits extends ShareLimits {
   /** How long the claim holds: the attempt's timeout and a margin. */
@@ -121,7 +124,8 @@ export function claimDue(ctx: ModuleContext, now: number, limits: ClaimLimits): 
   if (!ctx.db.select({ id: d.id }).from(d).where(isDue(now)).limit(1).get()) return [];
   return ctx.transact((tx) => {
     const picks = shareSlots(loadsAt(tx, now, limits.targets), limits);
-    const due = [...picks].flatMap(([subscriptionId, n]) => dueOf(tx, subscriptionId, n, now));
+    const dueOf = preparedOnce(tx.db, dueOfSubscription);
+    const due = [...picks].flatMap(([subscriptionId, limit]) => dueOf.all({ subscriptionId, limit, now }));
     if (due.length > 0) {
       const ids = due.map((row) => row.id);
       tx.db
