@@ -40,10 +40,16 @@ export class TargetCache {
   of(tx: Tx, ids: readonly string[]): Map<string, Target> {
     const s = webhooksSubscriptions;
     const missing = ids.filter((id) => !this.#known.has(id));
-    const read = missing.length
-      ? tx.db.select({ id: s.id, userId: s.userId, url: s.url }).from(s).where(inArray(s.id, missing)).all()
-      : [];
-    for (const { id, userId, url } of read) this.#known.set(id, { userId, host: new URL(url).host });
+    // In slices: SQLite takes at most 32766 values in one statement (a first claim after a start
+    // may meet that many subscriptions).
+    for (let i = 0; i < missing.length; i += 500) {
+      const slice = missing.slice(i, i + 500);
+      const read = tx.db
+        .select({ id: s.id, userId: s.userId, url: s.url })
+        .from(s)
+        .where(inArray(s.id, slice));
+      for (const { id, userId, url } of read.all()) this.#known.set(id, { userId, host: new URL(url).host });
+    }
     const targets = new Map<string, Target>();
     for (const id of ids) {
       const target = this.#known.get(id);
