@@ -56,6 +56,7 @@ export const webhooksDeliveries = webhooks.table(
   (t) => [
     uniqueIndex('webhooks_deliveries_event').on(t.subscriptionId, t.eventId),
     index('webhooks_deliveries_due').on(t.status, t.nextAttemptAt),
+    index('webhooks_deliveries_pending').on(t.status, t.subscriptionId, t.nextAttemptAt, t.lockedUntil),
     index('webhooks_deliveries_subscription').on(t.subscriptionId, t.createdAt, t.id),
   ],
 );
