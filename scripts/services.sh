@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# Starts Redis and RabbitMQ on loopback when they are not answering (`npm run services`).
+# Starts Redis and RabbitMQ on loopback when they are not answering (`npm run services`), and
+# PostgreSQL (optional: the PostgreSQL specs need it) when it is installed.
 # Idempotent: a server that already answers is left alone. Exits non-zero with a clear message
-# when a server is needed but its binary is missing, or when it does not come up in time.
+# when a broker is needed but its binary is missing, or when a server does not come up in time.
+# PostgreSQL not installed, or no cluster of it on PG_PORT, is a warning, not an error: its specs
+# are skipped (or fail under REQUIRE_BROKERS=1) with the reason.
 #
-#   REDIS_PORT (6379), AMQP_PORT (5672)   ports to check/start on 127.0.0.1
-#   RABBITMQ_WAIT_SECONDS (120)            how long to wait for RabbitMQ to boot
+#   REDIS_PORT (6379), AMQP_PORT (5672), PG_PORT (5432)   ports to check/start on 127.0.0.1
+#   RABBITMQ_WAIT_SECONDS (120), PG_WAIT_SECONDS (60)      how long to wait for a server to boot
 set -euo pipefail
 
 HOST=127.0.0.1
 REDIS_PORT="${REDIS_PORT:-6379}"
 AMQP_PORT="${AMQP_PORT:-5672}"
+PG_PORT="${PG_PORT:-5432}"
 RABBITMQ_WAIT_SECONDS="${RABBITMQ_WAIT_SECONDS:-120}"
+PG_WAIT_SECONDS="${PG_WAIT_SECONDS:-60}"
 # rabbitmq-server and rabbitmqctl live in /usr/sbin on Debian; not every PATH has it
 PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
@@ -63,20 +68,28 @@ start_redis() {
   die "Redis: started redis-server but $HOST:$REDIS_PORT does not answer PING after 10 s"
 }
 
-wait_for_rabbit() {
-  local start=$SECONDS next_report=5 waited
-  until tcp_open "$HOST" "$AMQP_PORT"; do
+# wait_until WHAT PORT SECONDS HINT CHECK...: runs CHECK every second until it succeeds, saying so
+# every 5 s; gives up after SECONDS with HINT (where to look).
+wait_until() {
+  local what=$1 port=$2 limit=$3 hint=$4 start=$SECONDS next_report=5 waited
+  shift 4
+  until "$@"; do
     waited=$((SECONDS - start))
-    if ((waited >= RABBITMQ_WAIT_SECONDS)); then
-      die "RabbitMQ: not answering on $HOST:$AMQP_PORT after ${RABBITMQ_WAIT_SECONDS} s \
-(see /var/log/rabbitmq/ or 'rabbitmqctl status')"
+    if ((waited >= limit)); then
+      die "$what: not answering on $HOST:$port after ${limit} s ($hint)"
     fi
     if ((waited >= next_report)); then
-      log "RabbitMQ: waiting for $HOST:$AMQP_PORT ... ${waited}s"
+      log "$what: waiting for $HOST:$port ... ${waited}s"
       next_report=$((next_report + 5))
     fi
     sleep 1
   done
+}
+
+wait_for_rabbit() {
+  local start=$SECONDS
+  wait_until RabbitMQ "$AMQP_PORT" "$RABBITMQ_WAIT_SECONDS" "see /var/log/rabbitmq/ or 'rabbitmqctl status'" \
+    tcp_open "$HOST" "$AMQP_PORT"
   if have rabbitmqctl; then
     timeout 60 rabbitmqctl await_startup >/dev/null 2>&1 ||
       die "RabbitMQ: port $AMQP_PORT is open but 'rabbitmqctl await_startup' failed"
@@ -108,6 +121,85 @@ start_rabbitmq() {
   wait_for_rabbit
 }
 
+# pg_isready: 0 accepting connections, 1 rejecting them (starting up or shutting down), 2 no answer
+pg_state() {
+  local code=0
+  timeout 5 pg_isready -q -h "$HOST" -p "$PG_PORT" -t 3 || code=$?
+  echo "$code"
+}
+
+# The Debian cluster (pg_lsclusters: version, name, port, status, ...) that listens on PG_PORT.
+pg_cluster_on_port() {
+  pg_lsclusters --no-header 2>/dev/null | awk -v port="$PG_PORT" '$3 == port { print $1, $2, $4; exit }'
+}
+
+pg_accepting() { [[ "$(pg_state)" == 0 ]]; }
+
+wait_for_postgres() {
+  local start=$SECONDS
+  wait_until PostgreSQL "$PG_PORT" "$PG_WAIT_SECONDS" "see /var/log/postgresql/ or 'pg_lsclusters'" pg_accepting
+  log "PostgreSQL: started, accepting connections on $HOST:$PG_PORT after $((SECONDS - start)) s"
+}
+
+start_postgres() {
+  if ! have pg_isready; then
+    if tcp_open "$HOST" "$PG_PORT"; then
+      log "PostgreSQL: something answers on $HOST:$PG_PORT (no pg_isready here to check it; using it)"
+    else
+      log "PostgreSQL: not installed (no pg_isready); optional, its specs are skipped \
+(apt-get install postgresql to run them)"
+    fi
+    return
+  fi
+  case "$(pg_state)" in
+  0)
+    log "PostgreSQL: already accepting connections on $HOST:$PG_PORT (nothing to do)"
+    return
+    ;;
+  1)
+    log "PostgreSQL: $HOST:$PG_PORT answers but is not accepting connections yet; waiting"
+    wait_for_postgres
+    return
+    ;;
+  esac
+  if tcp_open "$HOST" "$PG_PORT"; then
+    die "PostgreSQL: port $HOST:$PG_PORT is taken by something that does not speak PostgreSQL; free it or set PG_PORT"
+  fi
+  if ! have pg_lsclusters; then
+    log "PostgreSQL: warning: not answering on $HOST:$PG_PORT and no Debian cluster tools (pg_lsclusters) \
+to start it; its specs are skipped: start it yourself, or point TEST_POSTGRES_URL at a server"
+    return
+  fi
+  local cluster version name status
+  cluster="$(pg_cluster_on_port)"
+  if [[ -z "$cluster" ]]; then
+    log "PostgreSQL: warning: no cluster listens on port $PG_PORT (pg_lsclusters: \
+$(pg_lsclusters --no-header 2>/dev/null | awk '{ printf "%s%s/%s on %s", (NR > 1 ? ", " : ""), $1, $2, $3 }')); \
+its specs are skipped: 'pg_createcluster <version> main --port $PG_PORT --start', or set PG_PORT"
+    return
+  fi
+  read -r version name status <<<"$cluster"
+  log "PostgreSQL: not answering on $HOST:$PG_PORT; starting cluster $version/$name (was $status)"
+  pg_ctlcluster "$version" "$name" start ||
+    die "PostgreSQL: 'pg_ctlcluster $version $name start' failed (it must run as root or as the cluster's owner)"
+  wait_for_postgres
+}
+
+# The specs connect as postgres@127.0.0.1 without a password (TEST_POSTGRES_URL to change it): say
+# so now when that login is refused, rather than in a skipped spec later.
+check_postgres_login() {
+  pg_accepting && have psql || return 0
+  local url="${TEST_POSTGRES_URL:-postgres://postgres@$HOST:$PG_PORT/postgres}" error
+  if ! error="$(PGCONNECT_TIMEOUT=3 psql "$url" -w -Atc 'SELECT 1' 2>&1 >/dev/null)"; then
+    log "PostgreSQL: warning: the specs cannot log in with $(sed -E 's#(//[^:/@]+):[^@/]*@#\1:***@#' <<<"$url") ($error); \
+allow it in pg_hba.conf (trust on 127.0.0.1 for a development machine) or set TEST_POSTGRES_URL"
+  fi
+}
+
 start_redis
 start_rabbitmq
-log "ready: redis://$HOST:$REDIS_PORT amqp://$HOST:$AMQP_PORT"
+start_postgres
+check_postgres_login
+postgres=""
+if have pg_isready && pg_accepting; then postgres=" postgres://$HOST:$PG_PORT"; fi
+log "ready: redis://$HOST:$REDIS_PORT amqp://$HOST:$AMQP_PORT$postgres"

@@ -33,6 +33,16 @@ export interface Config {
   readonly jwtSecretGenerated: boolean;
   readonly logLevel: string;
   readonly sagaStepTimeoutMs: number;
+  /**
+   * How long each module database keeps an inbox record (INBOX_RETENTION_HOURS): the window in
+   * which a redelivered message is recognised and skipped. Older records are pruned.
+   */
+  readonly inboxRetentionMs: number;
+  /**
+   * How long each module database keeps a published outbox row (OUTBOX_RETENTION_MINUTES), for
+   * `/admin/outbox` and for inspection; a pending row is never pruned.
+   */
+  readonly outboxRetentionMs: number;
   /** Prefix of every broker queue, exchange and key, so several deployments can share a broker. */
   readonly busNamespace: string;
   /**
@@ -62,6 +72,8 @@ export interface Config {
 
 const TRANSPORTS: readonly TransportName[] = ['memory', 'bullmq', 'rabbitmq'];
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
 
 /**
  * Reads and validates the kernel's configuration (CONTRACT section 2). Throws ConfigError. A
@@ -100,6 +112,8 @@ export function loadConfig(env: Env, availableModules: readonly string[]): Confi
     jwtSecretGenerated: secret === undefined,
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     sagaStepTimeoutMs: read.integer('SAGA_STEP_TIMEOUT_MS', 30_000, 1, 86_400_000),
+    inboxRetentionMs: read.integer('INBOX_RETENTION_HOURS', 168, 1, 87_600) * HOUR_MS,
+    outboxRetentionMs: read.integer('OUTBOX_RETENTION_MINUTES', 10, 0, 525_600) * MINUTE_MS,
     busNamespace: namespace(read.optional('BUS_NAMESPACE')),
     busPartitions: read.integer('BUS_PARTITIONS', DEFAULT_PARTITIONS, 1, MAX_PARTITIONS),
     rabbitmqQueueType: read.oneOf('RABBITMQ_QUEUE_TYPE', ['classic', 'quorum'] as const, 'classic'),

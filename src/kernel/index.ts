@@ -67,6 +67,7 @@ export type { Logger } from './observability/logger.js';
 export type { Tx } from './outbox/outbox.js';
 export { DatabaseBusyError, type Db, outsideTransactions } from './persistence/db.js';
 export { type KeysetList, keysetList } from './persistence/keyset.js';
+export { jsonText } from './persistence/pg-columns.js';
 export { preparedOnce } from './persistence/prepared.js';
 export {
   defineStoredEvents,

@@ -3,6 +3,7 @@ import { moduleCatalogue } from '../../src/app.js';
 import { defineModule } from '../../src/kernel/index.js';
 import {
   isIdempotent,
+  isPlainPath,
   isPublicRoute,
   moduleForPath,
   pathOf,
@@ -46,6 +47,21 @@ describe('gateway routing of the build (each module declares its prefixes and pu
     expect(pathOf('/orders?status=pending')).toBe('/orders');
     expect(pathOf('/inventory/products/mug#x')).toBe('/inventory/products/mug');
     expect(pathOf('/orders')).toBe('/orders');
+  });
+
+  it.each([
+    ['/orders/abc', true],
+    ['/inventory/products/a%2Fb', true],
+    ['/orders/a..b/.c', true],
+    ['/orders/../admin/outbox', false],
+    ['/orders/./abc', false],
+    ['/orders/%2e%2e/admin', false],
+    ['/orders/..%2Fadmin', false],
+    ['/orders/..\\admin', false],
+    ['/orders/..%5Cadmin', false],
+    ['/orders/%E0%A4%A', false],
+  ])('%s reaches an instance as written: %s', (path, expected) => {
+    expect(isPlainPath(path)).toBe(expected);
   });
 
   it.each([

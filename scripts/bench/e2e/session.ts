@@ -32,7 +32,11 @@ export type SessionKind = 'memory' | 'bullmq' | 'rabbitmq' | 'split' | 'raw';
 
 /** What a session runs: its kind and, for the split deployment only, instances over deploy/split.json's. */
 export type SessionSetup =
-  | { readonly kind: Exclude<SessionKind, 'split'> }
+  | {
+      readonly kind: Exclude<SessionKind, 'split'>;
+      /** DB_DURABILITY of the app (default: the app's own, `process`). */
+      readonly durability?: 'process' | 'power';
+    }
   | { readonly kind: 'split'; readonly instances?: Instances };
 
 const instancesOf = (setup: SessionSetup): Instances =>
@@ -43,7 +47,11 @@ const instancesOf = (setup: SessionSetup): Instances =>
  * directory and profiles): the kind, then each override, e.g. `split-payments4`.
  */
 export const sessionName = (setup: SessionSetup): string =>
-  [setup.kind, ...Object.entries(instancesOf(setup)).map(([name, count]) => `${name}${count}`)].join('-');
+  [
+    setup.kind,
+    ...Object.entries(instancesOf(setup)).map(([name, count]) => `${name}${count}`),
+    ...(setup.kind !== 'split' && setup.durability ? [setup.durability] : []),
+  ].join('-');
 
 export interface LoadPlan {
   readonly users: number;
@@ -76,6 +84,7 @@ export class Session {
   readonly kind: SessionKind;
   readonly name: string;
   readonly #instances: Instances;
+  readonly #durability: 'process' | 'power' | undefined;
   readonly #plan: LoadPlan;
   readonly #build: () => Build;
   readonly #options: BenchOptions;
@@ -89,6 +98,7 @@ export class Session {
     this.kind = setup.kind;
     this.name = sessionName(setup);
     this.#instances = instancesOf(setup);
+    this.#durability = setup.kind === 'split' ? undefined : setup.durability;
     this.#plan = plan;
     this.#build = build;
     this.#options = options;
@@ -134,6 +144,7 @@ export class Session {
       // The load sends each user's orders far faster than a person would: the per-user brake on
       // placing orders (60 a minute by default) is not what is measured.
       ORDERS_PER_USER_PER_MINUTE: '1000000',
+      ...(this.#durability ? { DB_DURABILITY: this.#durability } : {}),
     };
   }
 

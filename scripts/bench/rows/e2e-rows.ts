@@ -129,6 +129,16 @@ export function e2eRows(options: BenchOptions): E2eRows {
       ...rssRows(kind, `app on ${kind}`, session, timeoutMs, ['rss-raw-idle', 'rss-raw-max'], skip),
     );
   }
+  // What a commit survives (DB_DURABILITY): `power` adds an fsync per commit to the memory rows.
+  rows.push(
+    ...loadRows({
+      id: 'e2e-memory-power',
+      label: 'orders on memory, one process, DB_DURABILITY=power',
+      setup: { kind: 'memory', durability: 'power' },
+      method: `${setup} DB_DURABILITY=power (SQLite synchronous=FULL: an fsync per commit).`,
+      closeAfterMax: true,
+    }),
+  );
   const splitSkip = async () => (await brokerSkipReason('rabbitmq')) ?? (await brokerSkipReason('bullmq'));
   const splitMethod = (instances: Instances) => {
     const file = splitManifest().processes;

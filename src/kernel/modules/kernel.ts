@@ -32,6 +32,7 @@ import { OutboxRelay, type OutboxStats, type RelayOptions } from '../outbox/rela
 import { type Checkpointer, checkpointInBackground } from '../persistence/checkpointer.js';
 import type { ModuleDatabase } from '../persistence/db.js';
 import { openMigratedDatabase } from '../persistence/migrate.js';
+import { Pruner, type PrunerOptions } from '../persistence/pruner.js';
 import { BusOutages } from '../sagas/bus-outages.js';
 import { SagaCoordinator } from '../sagas/coordinator.js';
 import { createSagaStore, type SagaListing, type SagaStore, sagaKey } from '../sagas/store.js';
@@ -59,6 +60,8 @@ export interface KernelOptions {
   readonly log: Logger;
   readonly retry?: Partial<RetryPolicy>;
   readonly relay?: Partial<RelayOptions>;
+  /** Overrides the pruner's timing, and the retentions of the config (tests use short ones). */
+  readonly pruner?: Partial<PrunerOptions>;
   /**
    * How long start waits for the broker before it resolves without the bus, which then connects in
    * the background (default 5 s).
@@ -71,6 +74,7 @@ interface ModuleRuntime {
   readonly context: ModuleContext;
   readonly database: ModuleDatabase;
   readonly relay: OutboxRelay;
+  readonly pruner: Pruner;
   readonly deadLetters: DeadLetterStore;
   readonly inbox: Inbox;
   readonly sagaStore: SagaStore;
@@ -100,9 +104,11 @@ export interface HealthCheck {
  * A broker that does not answer within `brokerWaitMs` is waited for while the process serves
  * (bus-connection.ts): start resolves, commands wait in the outbox, readiness fails naming the
  * broker, and the rest of the start runs once it answers.
- * Stop order: the background connection, module hooks, relays, transport (drains handlers),
- * checkpointer, then each module's saga timers and database. While running, the transport's
- * connection is sampled (BusOutages): saga step deadlines do not run while it is down.
+ * Stop order: the background connection, module hooks, relays and pruners, transport (drains
+ * handlers), checkpointer, then each module's saga timers and database. While running, the
+ * transport's connection is sampled (BusOutages): saga step deadlines do not run while it is down.
+ * Each database's pruner (persistence/pruner.ts) starts with its relay and keeps its inbox and
+ * outbox to their retention.
  */
 export class Kernel {
   readonly messageTypes = new MessageTypes();
@@ -212,6 +218,7 @@ export class Kernel {
     for (const runtime of this.#runtimes) {
       runtime.relay.start();
       runtime.coordinator.start();
+      runtime.pruner.start();
     }
     if (this.#runtimes.some((runtime) => (runtime.definition.sagas ?? []).length > 0)) this.#outages.start();
     this.#started = true;
@@ -232,7 +239,7 @@ export class Kernel {
     this.#outages.stop();
     this.#accountCopies?.stop();
     for (const runtime of this.#runtimes) await runtime.definition.stop?.(runtime.context);
-    await Promise.all(this.#runtimes.map((runtime) => runtime.relay.stop()));
+    await Promise.all(this.#runtimes.flatMap((runtime) => [runtime.relay.stop(), runtime.pruner.stop()]));
     await this.transport.close();
     await this.#bus.finished(); // a subscribe waiting for a connection has ended with the transport
     await this.#checkpointer?.close();
@@ -249,6 +256,9 @@ export class Kernel {
       durability: this.config.dbDurability,
     });
     const relay = new OutboxRelay(database, this.transport, log, this.metrics, this.#options.relay);
+    const { inboxRetentionMs, outboxRetentionMs } = this.config;
+    const retention = { inboxRetentionMs, outboxRetentionMs, ...this.#options.pruner };
+    const pruner = new Pruner(database, log, this.metrics, retention);
     const accounts = this.#accountCopies?.attach(
       definition,
       definition.name === this.#accountOwner,
@@ -311,7 +321,18 @@ export class Kernel {
     ];
     for (const subscription of subscriptions) this.messageTypes.register(messagesOf(subscription));
     consumers.push(...subscriptions.map((subscription) => createConsumer(subscription, deps, context)));
-    return { definition, context, database, relay, deadLetters, inbox, sagaStore, coordinator, consumers };
+    return {
+      definition,
+      context,
+      database,
+      relay,
+      pruner,
+      deadLetters,
+      inbox,
+      sagaStore,
+      coordinator,
+      consumers,
+    };
   }
 
   // ---- operations (the admin HTTP routes and scripts call these) ----

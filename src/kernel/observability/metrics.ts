@@ -20,6 +20,7 @@ export class KernelMetrics {
   readonly outboxPending: Gauge<'module'>;
   readonly outboxOldestAge: Gauge<'module'>;
   readonly sagaInstances: Gauge<'status'>;
+  readonly pruned: Counter<'module' | 'table'>;
   readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
 
   constructor() {
@@ -87,6 +88,12 @@ export class KernelMetrics {
       ['module'],
     );
     this.sagaInstances = gauge('saga_instances', 'Saga instances by status', ['status']);
+    this.pruned = new Counter({
+      name: 'kernel_rows_pruned_total',
+      help: 'Inbox records and published outbox rows deleted after their retention (INBOX_RETENTION_HOURS, OUTBOX_RETENTION_MINUTES)',
+      labelNames: ['module', 'table'],
+      registers,
+    });
     this.httpDuration = new Histogram({
       name: 'http_request_duration_seconds',
       help: 'HTTP request duration',

@@ -1,9 +1,7 @@
 import { sql } from 'drizzle-orm';
-import { Type } from 'typebox';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runInContext } from '../messaging/context.js';
 import type { Envelope } from '../messaging/envelope.js';
-import { defineEvent } from '../messaging/message-types.js';
 import { on } from '../messaging/subscription.js';
 import type { Transport } from '../messaging/transport.js';
 import { createMemoryTransport } from '../messaging/transports/memory/memory.js';
@@ -14,6 +12,7 @@ import {
   type Thing,
   thing,
   thingHappened,
+  thingSeen,
 } from '../messaging/transports/testing/conformance/fixtures.js';
 import { defineModule } from '../modules/module.js';
 import type { Logger } from '../observability/logger.js';
@@ -21,13 +20,6 @@ import { overriding } from '../testing/consumer-hook.js';
 import { eventually, startTestKernel, type TestKernel } from '../testing/index.js';
 import type { Tx } from './outbox.js';
 import type { RelayOptions } from './relay.js';
-
-/** Published by alpha's handler of source.thing-happened, consumed by beta. */
-const thingSeen = defineEvent({
-  type: 'alpha.thing-seen',
-  schema: Type.Object({ key: Type.String(), n: Type.Integer() }),
-  partitionKey: (d) => d.key,
-});
 
 /** A transport whose publish can be made to fail (`broken`) or to wait (`held`). */
 class FlakyPublish {

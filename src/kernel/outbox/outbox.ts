@@ -21,7 +21,10 @@ export interface Outbox {
   seqOf(envelope: Envelope): number | undefined;
   /**
    * What became of the row `seq`: when the relay published it (null while pending) and its
-   * partition key; undefined once it is gone (published rows are pruned after the retention).
+   * partition key; undefined once it is gone. Published rows are pruned after
+   * OUTBOX_RETENTION_MINUTES, except the one a waiting saga step counts from (the instance's
+   * `last_sent_seq` while it has a deadline), so the coordinator finds the row of every step it
+   * may time out (persistence/pruner.ts).
    */
   publication(
     seq: number,

@@ -10,8 +10,6 @@ export interface RelayOptions {
   readonly batchSize: number;
   /** Sweep interval: picks up rows staged by other processes or left by a failed publish. */
   readonly sweepIntervalMs: number;
-  /** Published rows are kept this long (for `/admin/outbox`), then deleted. */
-  readonly retentionMs: number;
   /**
    * The relay publishes only while it holds the database's `outbox-relay` lease, so processes
    * sharing a module database publish one at a time, in outbox order. Renewed at half its time
@@ -29,7 +27,6 @@ export interface RelayOptions {
 export const DEFAULT_RELAY_OPTIONS: RelayOptions = {
   batchSize: 200,
   sweepIntervalMs: 1000,
-  retentionMs: 86_400_000,
   leaseTtlMs: 5000,
   lingerMs: 1,
 };
@@ -38,6 +35,11 @@ export interface OutboxStats {
   readonly module: string;
   readonly pending: number;
   readonly oldestPendingAgeMs: number;
+  /**
+   * Published messages still kept: those published within OUTBOX_RETENTION_MINUTES, plus any a
+   * waiting saga step counts from (older ones are pruned: persistence/pruner.ts). A running total
+   * is the counter `bus_messages_published_total`.
+   */
   readonly published: number;
 }
 
@@ -68,7 +70,6 @@ export class OutboxRelay {
   #retry: NodeJS.Timeout | undefined;
   #failures = 0;
   #stopped = true;
-  #lastPrune = 0;
   readonly #lease: DatabaseLease;
   /** Whether this relay holds the lease (undefined until it first asked). */
   #active: boolean | undefined;
@@ -183,7 +184,6 @@ export class OutboxRelay {
         this.#failures = 0;
         if (rows.length < this.#options.batchSize) break;
       }
-      await this.#prune();
     } catch (error) {
       if (error instanceof UnroutedError) this.#countByType(this.#metrics.unrouted, error.types);
       this.#failures++;
@@ -227,16 +227,5 @@ export class OutboxRelay {
     for (const type of types) byType.set(type, (byType.get(type) ?? 0) + 1);
     const labels = { module: this.#database.module, transport: this.#transport.name };
     for (const [type, n] of byType) counter.inc({ ...labels, type }, n);
-  }
-
-  async #prune(): Promise<void> {
-    const now = Date.now();
-    if (now - this.#lastPrune < 60_000) return;
-    this.#lastPrune = now;
-    await this.#database.transaction(() =>
-      this.#database.writer
-        .prepare('DELETE FROM kernel_outbox WHERE published_at IS NOT NULL AND published_at < ?')
-        .run(now - this.#options.retentionMs),
-    );
   }
 }

@@ -4,6 +4,7 @@ import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'driz
 /**
  * Kernel tables. Every module database carries its own copy (migrations/kernel is applied to each),
  * so a module's state, its outbox, its inbox and its sagas always commit in one SQLite transaction.
+ * Their PostgreSQL twins are in `kernel-schema.pg.ts` (a change here is a change there too).
  */
 
 /**
@@ -22,10 +23,18 @@ export const kernelOutbox = sqliteTable(
     createdAt: integer('created_at').notNull(),
     publishedAt: integer('published_at'),
   },
-  (t) => [index('kernel_outbox_pending').on(t.seq).where(sql`published_at IS NULL`)],
+  (t) => [
+    index('kernel_outbox_pending').on(t.seq).where(sql`published_at IS NULL`),
+    // The pruner deletes published rows oldest first (persistence/pruner.ts). Partial, so staging
+    // writes nothing to it: a row enters it once, when the relay marks its batch published.
+    index('kernel_outbox_published').on(t.publishedAt).where(sql`published_at IS NOT NULL`),
+  ],
 );
 
-/** Inbox: one row per (consumer, message) that a handler has committed. */
+/**
+ * Inbox: one row per (consumer, message) that a handler has committed, kept for the inbox window
+ * (INBOX_RETENTION_HOURS) and then deleted by the pruner, oldest first by `handled_at`.
+ */
 export const kernelInbox = sqliteTable(
   'kernel_inbox',
   {
@@ -33,7 +42,11 @@ export const kernelInbox = sqliteTable(
     messageId: text('message_id').notNull(),
     handledAt: integer('handled_at').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.consumer, t.messageId] })],
+  (t) => [
+    primaryKey({ columns: [t.consumer, t.messageId] }),
+    // For the pruner: rows are appended in time order, so each commit adds to its last page.
+    index('kernel_inbox_handled').on(t.handledAt),
+  ],
 );
 
 /**
@@ -144,7 +157,8 @@ export const kernelAccounts = sqliteTable(
     userId: text('user_id').primaryKey(),
     role: text('role').notNull(),
     tokenVersion: integer('token_version').notNull(),
-    deleted: integer('deleted', { mode: 'boolean' }).notNull(),
+    /** 1 once the account is deleted (an integer, as on PostgreSQL: the twins read alike). */
+    deleted: integer('deleted').notNull(),
     seq: integer('seq').notNull(),
   },
   (t) => [uniqueIndex('kernel_accounts_seq').on(t.seq)],

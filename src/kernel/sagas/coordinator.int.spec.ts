@@ -197,6 +197,45 @@ describe("saga step timeouts measure the business wait, not the system's delays"
     expect(holding).toBe(false); // book-room went out only after the hold, well past 300 ms
   });
 
+  it('counts a step from its request even where published rows are pruned at once: the request a step waits on is kept', async () => {
+    // Step timeout 2.5 s. The broker refuses book-room for 1 s from its first attempt (the relay's
+    // backoff and sweep publish it 1 to 2 s after staging), and the hotel answers 1.5 s after it is
+    // published: in time, but after the deadline first comes due (2.5 s after staging). Then the
+    // coordinator reads the request's publication to move the deadline; had the pruner deleted that
+    // published row, the step would count from its staging and time out.
+    let refusingUntil: number | undefined;
+    const world = {
+      full: new Set<string>(),
+      silent: new Set<string>(),
+      lateMs: new Map([['Lima', 1500]]),
+      stepTimeoutMs: 2500,
+    };
+    running = await startTestKernel({
+      modules: tripModules(world),
+      pruner: { outboxRetentionMs: 0, intervalMs: 50 },
+      transport: (log) => {
+        const memory = createMemoryTransport(log);
+        return overriding(memory, {
+          publish: async (messages) => {
+            if (hasType(messages, bookRoom.type)) {
+              refusingUntil ??= Date.now() + 1000;
+              if (Date.now() < refusingUntil) throw new Error('broker refused the batch');
+            }
+            await memory.publish(messages);
+          },
+        });
+      },
+    });
+    const tk = running;
+    await requestTrip(tk, 'l1', 'Lima');
+    await eventually(
+      () => expect(outcomes(tk)).toEqual([{ trip_id: 'l1', status: 'completed', reason: null }]),
+      { timeoutMs: 10_000 },
+    );
+    // the pruner did run: only the rows a waiting step could still need were ever kept
+    await eventually(() => expect(rows(tk, 'trips', 'SELECT seq FROM kernel_outbox')).toEqual([]));
+  });
+
   it("does not count an outage of this process's transport: the deadline moves by its length", async () => {
     // Step timeout 1 s. book-room is answered 2.5 s after it is published, and the transport
     // reports itself down from that publish for 2 s: the step waits until about 3 s after the

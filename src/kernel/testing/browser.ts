@@ -1,6 +1,6 @@
 import { accessSync, constants } from 'node:fs';
 import { type Browser, chromium } from 'playwright-core';
-import { describe, it } from 'vitest';
+import { describeNeeding } from './describe-needing.js';
 
 /**
  * Browser tests drive Debian's chromium (`apt-get install chromium`; `.ci/run` installs it) through
@@ -29,17 +29,5 @@ export function launchChromium(): Promise<Browser> {
  * the broker tests).
  */
 export function describeWithBrowser(title: string, fn: () => void): void {
-  const reason = chromiumSkipReason();
-  if (reason === undefined) {
-    describe(title, fn);
-  } else if (process.env.REQUIRE_BROKERS === '1') {
-    describe(title, () => {
-      it('needs chromium (REQUIRE_BROKERS=1)', () => {
-        throw new Error(reason);
-      });
-    });
-  } else {
-    console.warn(`[browser] skipping "${title}": ${reason}`);
-    describe.skip(`${title} (skipped: ${reason})`, fn);
-  }
+  describeNeeding('chromium', chromiumSkipReason(), title, fn);
 }

@@ -9,6 +9,15 @@ export { amqpSkipReason, amqpUrl, redisSkipReason, redisUrl, unreachableReason }
 export { eventually } from './eventually.js';
 export { handlerContextWithoutInbox } from './handler-context.js';
 export { freePort, freePorts } from './ports.js';
+export {
+  createTestDatabase,
+  databaseExists,
+  describeWithPostgres,
+  postgresSkipReason,
+  postgresUrl,
+  TEST_DATABASE_PREFIX,
+  type TestDatabase,
+} from './postgres.js';
 export { envelopeOf, type SagaOutcome, STEP_TIMEOUT, sagaSpec } from './saga-spec.js';
 export { TcpRelay } from './tcp-relay.js';
 export { startTestKernel, type TestKernel, type TestKernelOptions } from './test-kernel.js';

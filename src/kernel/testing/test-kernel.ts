@@ -9,6 +9,7 @@ import { Kernel } from '../modules/kernel.js';
 import type { ModuleContext, ModuleDefinition } from '../modules/module.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import type { RelayOptions } from '../outbox/relay.js';
+import type { PrunerOptions } from '../persistence/pruner.js';
 
 export interface TestKernelOptions {
   readonly modules: readonly ModuleDefinition[];
@@ -18,6 +19,8 @@ export interface TestKernelOptions {
   readonly transport?: (log: Logger, dataDir: string) => Transport;
   readonly retry?: Partial<RetryPolicy>;
   readonly relay?: Partial<RelayOptions>;
+  /** The pruner's timing and retentions (in ms: shorter than the variables can say). */
+  readonly pruner?: Partial<PrunerOptions>;
   readonly env?: Readonly<Record<string, string>>;
   /** Reuse a data directory (default: a new temporary one, removed by `dispose`). */
   readonly dataDir?: string;
@@ -54,6 +57,7 @@ export async function startTestKernel(options: TestKernelOptions): Promise<TestK
     log,
     ...(options.retry ? { retry: options.retry } : {}),
     ...(options.relay ? { relay: options.relay } : {}),
+    ...(options.pruner ? { pruner: options.pruner } : {}),
     ...(options.brokerWaitMs !== undefined ? { brokerWaitMs: options.brokerWaitMs } : {}),
   });
   await kernel.start();

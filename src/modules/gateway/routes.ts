@@ -10,9 +10,9 @@ import {
   sendProblem,
 } from '../../kernel/index.js';
 import { Balancer } from './balancer.js';
-import { createForwarder, type Forwarder, UpstreamError } from './proxy.js';
+import { forward, registerForwarding } from './proxy.js';
 import { RemoteDocs } from './remote-docs.js';
-import { isIdempotent, isPublicRoute, pathOf, routedModules } from './routing.js';
+import { isIdempotent, isPlainPath, isPublicRoute, pathOf, routedModules } from './routing.js';
 import type { GatewaySettings } from './settings.js';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -20,7 +20,6 @@ const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 interface Proxy {
   readonly directory: ServiceDirectory | undefined;
   readonly balancer: Balancer;
-  readonly forwarder: Forwarder;
   readonly timeoutMs: number;
 }
 
@@ -42,8 +41,18 @@ function noInstance(reply: FastifyReply, module: string, detail: string): Fastif
   });
 }
 
-/** Sends the request to the module's instances in turn until one answers. */
+/**
+ * Sends the request to the module's instances in turn until one answers; the answer streams to the
+ * client from its first bytes, so only what happens before them can be retried or turned into a problem.
+ */
 async function proxyTo(module: string, proxy: Proxy, request: FastifyRequest, reply: FastifyReply) {
+  if (!isPlainPath(pathOf(request.raw.url ?? '/'))) {
+    return sendProblem(reply, {
+      status: 404,
+      code: 'HTTP_NOT_FOUND',
+      detail: 'the path has a "." or ".." segment, or a malformed escape: no route resolves it',
+    });
+  }
   if (!proxy.directory) {
     return noInstance(
       reply,
@@ -68,36 +77,33 @@ async function proxyTo(module: string, proxy: Proxy, request: FastifyRequest, re
   }
   const failures: string[] = [];
   for (const instance of candidates) {
-    try {
-      const answer = await proxy.forwarder.forward(request, instance.url, proxy.timeoutMs);
-      return reply.status(answer.status).headers(answer.headers).send(answer.body);
-    } catch (error) {
-      if (!(error instanceof UpstreamError)) throw error;
-      request.log.warn(
-        { module, instance: instance.id, url: instance.url, err: error },
-        'gateway: upstream failed',
-      );
-      if (error.kind === 'timeout') {
-        return sendProblem(reply, {
-          status: 504,
-          code: 'GATEWAY_TIMEOUT',
-          title: 'Gateway Timeout',
-          detail: `module "${module}" at ${instance.url} did not answer within ${proxy.timeoutMs} ms`,
-        });
-      }
-      const retryable =
-        error.kind === 'unreached' || (error.kind === 'broken' && isIdempotent(request.method));
-      if (!retryable) {
-        return sendProblem(reply, {
-          status: 502,
-          code: 'GATEWAY_UPSTREAM_FAILED',
-          title: 'Bad Gateway',
-          detail: `module "${module}" at ${instance.url} failed to answer (${error.message}); the request may have taken effect`,
-        });
-      }
-      proxy.balancer.suspect(instance.id);
-      failures.push(`${instance.url}: ${error.message}`);
+    const attempt = await forward(request, reply, instance.url);
+    // the answer is on its way (or nobody waits for one): the reply is reply-from's now
+    if (typeof attempt === 'string') return reply;
+    request.log.warn(
+      { module, instance: instance.id, url: instance.url, failure: attempt.kind, reason: attempt.message },
+      'gateway: upstream failed',
+    );
+    if (attempt.kind === 'timeout') {
+      return sendProblem(reply, {
+        status: 504,
+        code: 'GATEWAY_TIMEOUT',
+        title: 'Gateway Timeout',
+        detail: `module "${module}" at ${instance.url} did not answer within ${proxy.timeoutMs} ms`,
+      });
     }
+    const retryable =
+      attempt.kind === 'unreached' || (attempt.kind === 'broken' && isIdempotent(request.method));
+    if (!retryable) {
+      return sendProblem(reply, {
+        status: 502,
+        code: 'GATEWAY_UPSTREAM_FAILED',
+        title: 'Bad Gateway',
+        detail: `module "${module}" at ${instance.url} failed to answer (${attempt.message}); the request may have taken effect`,
+      });
+    }
+    proxy.balancer.suspect(instance.id);
+    failures.push(`${instance.url}: ${attempt.message}`);
   }
   return noInstance(reply, module, `${failures.length} tried, none answered (${failures.join('; ')})`);
 }
@@ -105,24 +111,24 @@ async function proxyTo(module: string, proxy: Proxy, request: FastifyRequest, re
 /**
  * The gateway's routes: every route prefix of a module of the build (`ctx.catalogue`) that this
  * process does not run, proxied to that module's live instances; the modules that run here answer
- * directly (their own routes). Bodies pass through unparsed (the body limit still applies).
+ * directly (their own routes). Request bodies pass through unparsed, read whole first (the 1 MiB
+ * body limit applies, and a refused connection can take them to another instance); answers stream.
  */
-export function gatewayRoutes(app: HttpApp, ctx: ModuleContext<GatewaySettings>): void {
+export async function gatewayRoutes(app: HttpApp, ctx: ModuleContext<GatewaySettings>): Promise<void> {
   const remote = routedModules(ctx.catalogue).filter((module) => !ctx.config.modules.includes(module.name));
   if (remote.length === 0) return; // every module runs here: nothing to proxy
   const proxy: Proxy = {
     directory: createServiceDirectory(ctx.config, ctx.log),
     balancer: new Balancer(),
-    forwarder: createForwarder(),
     timeoutMs: ctx.settings.timeoutMs,
   };
   const docs = proxy.directory && new RemoteDocs(proxy.directory, remote, ctx.log);
   if (docs) addDocumentParts(app, { openapi: () => docs.openApi(), asyncapi: () => docs.asyncApi() });
   app.addHook('onClose', async () => {
     await docs?.close();
-    proxy.forwarder.close();
     await proxy.directory?.close();
   });
+  await registerForwarding(app, proxy.timeoutMs);
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   const onRequest = edgeAuthentication(ctx.catalogue);

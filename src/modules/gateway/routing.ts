@@ -29,6 +29,22 @@ export function pathOf(url: string): string {
   return end === -1 ? url : url.slice(0, end);
 }
 
+/**
+ * True when an instance reads the path as it is written. A `.` or `..` segment (percent-encoded
+ * too, or after a backslash, which URL parsers take for a slash) would be resolved on the way, to
+ * a path the gateway did not route (maybe outside the module's prefixes); a malformed
+ * percent-escape cannot be read at all.
+ */
+export function isPlainPath(path: string): boolean {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    return false;
+  }
+  return !decoded.split(/[/\\]/).some((segment) => segment === '.' || segment === '..');
+}
+
 /** The module whose declared prefix the path falls under, if any. */
 export function moduleForPath(catalogue: readonly ModuleDefinition[], path: string): string | undefined {
   return routedModules(catalogue).find((module) => underPrefixes(path, module.prefixes))?.name;

@@ -1,7 +1,11 @@
 import type { SettingsReader } from '../../kernel/index.js';
 
 export interface GatewaySettings {
-  /** How long a proxied request may wait for its answer before 504 GATEWAY_TIMEOUT (GATEWAY_TIMEOUT_MS). */
+  /**
+   * GATEWAY_TIMEOUT_MS: how long a proxied request may wait for a connection (then the next
+   * instance), for its answer to start (then 504 GATEWAY_TIMEOUT), and, once it streams, between
+   * two of its chunks (then it is cut off).
+   */
   readonly timeoutMs: number;
 }
 

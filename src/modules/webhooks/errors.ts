@@ -10,5 +10,7 @@ export const webhooksErrors = {
   WEBHOOKS_UNRESOLVABLE_TARGET: "The url's host does not resolve to an address.",
   WEBHOOKS_BUS_UNAVAILABLE:
     "The message bus did not take the routes of the webhook's events, so nothing was created: try again after the seconds `retry-after` gives.",
+  WEBHOOKS_LIMIT_REACHED:
+    'The caller already has as many webhooks as one user may (WEBHOOKS_PER_USER_MAX, 20 by default): delete one to create another.',
   WEBHOOKS_NOT_FOUND: 'No webhook of the caller has this id.',
 } as const;

@@ -19,6 +19,9 @@
  *   (3xx too: redirects are not followed), a timeout (5 s) or a network error is retried with
  *   backoff (5 s × 4ⁿ, at most 1 h) up to 8 attempts, then the delivery is failed. Pending rows
  *   survive restarts. No order between deliveries is promised (retries overtake).
+ * Limits: WEBHOOKS_PER_USER_MAX webhooks per user (409 WEBHOOKS_LIMIT_REACHED). Attempts in flight
+ *   at most 8 per process, WEBHOOKS_IN_FLIGHT_PER_USER per user and WEBHOOKS_IN_FLIGHT_PER_HOST per
+ *   target host over every process (leases); free slots go to users in turn (delivery/fair-share.ts).
  * Targets: http(s) only; unless WEBHOOKS_ALLOW_PRIVATE=1, every address the host resolves to must
  *   be public (address-policy.ts), at creation (400 WEBHOOKS_PRIVATE_TARGET) and again at every
  *   attempt, on the address actually connected to (DNS rebinding).

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, type SQL, sql } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import {
   type Db,
   keysetList,
@@ -59,6 +59,16 @@ export function listSubscriptions(db: Db, userId: string, request: PageRequest):
     events: events.get(row.id) ?? [],
     createdAt: new Date(row.createdAt).toISOString(),
   }));
+}
+
+/** How many webhooks the user has (index webhooks_subscriptions_user). */
+export function subscriptionCount(db: Db, userId: string): number {
+  const row = db
+    .select({ n: count() })
+    .from(webhooksSubscriptions)
+    .where(eq(webhooksSubscriptions.userId, userId))
+    .get();
+  return row?.n ?? 0;
 }
 
 /** True when the subscription exists and belongs to this user. */

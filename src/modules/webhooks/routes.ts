@@ -74,7 +74,7 @@ export function webhooksRoutes(app: HttpApp, ctx: ModuleContext<WebhooksSettings
         ...common,
         summary: 'Subscribe a URL to events (deliveries are signed, Standard Webhooks style)',
         body: CreateBody,
-        response: { 201: Created, 400: Problem, 401: Problem, 403: Problem, 503: Problem },
+        response: { 201: Created, 400: Problem, 401: Problem, 403: Problem, 409: Problem, 503: Problem },
       },
     },
     async (request, reply) => {

@@ -150,6 +150,43 @@ describe('webhooks API', () => {
   );
 });
 
+describe('webhooks per user', () => {
+  const MAX = 20; // WEBHOOKS_PER_USER_MAX unset: the default
+  const countOf = async (sub: string) => (await call('GET', '/webhooks?limit=100', sub)).body.items.length;
+
+  it('refuses a webhook past WEBHOOKS_PER_USER_MAX with 409 WEBHOOKS_LIMIT_REACHED, until one is deleted', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < MAX; i++) ids.push((await create('max', `${PUBLIC_URL}/${i}`)).body.id);
+    const refused = await create('max', `${PUBLIC_URL}/one-more`);
+    expect(refused).toMatchObject({ status: 409, body: { status: 409, code: 'WEBHOOKS_LIMIT_REACHED' } });
+    expect(refused.body.detail).toContain(`(${MAX})`);
+    expect(await countOf('max')).toBe(MAX);
+    expect((await create('max-neighbour', PUBLIC_URL)).status).toBe(201); // the cap is per user
+    expect((await call('DELETE', `/webhooks/${ids[0]}`, 'max')).status).toBe(204);
+    expect((await create('max', `${PUBLIC_URL}/instead`)).status).toBe(201);
+    expect((await create('max', `${PUBLIC_URL}/and-again`)).status).toBe(409);
+  });
+
+  it('holds the cap under concurrent creates: the count and the insert share one transaction', async () => {
+    // Routing takes a broker round trip: every request passes the early check before any commits.
+    const transport = app.kernel.transport;
+    const route = transport.route;
+    transport.route = async (...args) => {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return route.apply(transport, args);
+    };
+    const replies = await Promise.all(
+      Array.from({ length: MAX + 10 }, (_, i) => create('rush', `${PUBLIC_URL}/${i}`)),
+    ).finally(() => {
+      transport.route = route;
+    });
+    const statuses = replies.map((r) => r.status);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(MAX);
+    expect(statuses.filter((s) => s === 409)).toHaveLength(10);
+    expect(await countOf('rush')).toBe(MAX);
+  });
+});
+
 describe('webhooks API when the bus cannot route', () => {
   it('answers 503 with retry-after and stores nothing when the transport does not take the new types', async () => {
     const headers = { authorization: `Bearer ${token('cy')}` };

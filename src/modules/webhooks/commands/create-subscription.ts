@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { HttpProblem, type ModuleContext, type Role } from '../../../kernel/index.js';
+import { type Db, HttpProblem, type ModuleContext, type Role } from '../../../kernel/index.js';
 import { DELIVERIES_CONSUMER, isUserEvent, unknownEventTypes } from '../event-catalogue.js';
+import { subscriptionCount } from '../queries.js';
 import { webhooksSubscriptionEvents, webhooksSubscriptions } from '../schema.js';
 import type { WebhooksSettings } from '../settings.js';
 import { createSecret } from '../signature.js';
@@ -40,6 +41,17 @@ function checkedEventTypes(types: readonly string[], role: Role): string[] {
   return unique;
 }
 
+/** 409 when the user already has as many webhooks as WEBHOOKS_PER_USER_MAX allows. */
+function assertBelowLimit(db: Db, userId: string, max: number): void {
+  const existing = subscriptionCount(db, userId);
+  if (existing < max) return;
+  throw new HttpProblem(
+    409,
+    'WEBHOOKS_LIMIT_REACHED',
+    `you have ${existing} webhooks, the most one user may have (${max}); delete one to create another`,
+  );
+}
+
 /** The URL, refused (400) unless http(s) and, without WEBHOOKS_ALLOW_PRIVATE, public. */
 async function checkedTarget(ctx: ModuleContext<WebhooksSettings>, raw: string): Promise<URL> {
   try {
@@ -76,6 +88,10 @@ export async function createSubscription(
   input: CreateSubscriptionInput,
 ): Promise<CreatedSubscription> {
   const events = checkedEventTypes(input.events, input.role);
+  // Early, so a user at the limit costs no DNS lookup nor broker call; it only decides in the
+  // transaction below, since concurrent requests all pass this read before any of them commits.
+  const { maxWebhooksPerUser } = ctx.settings;
+  assertBelowLimit(ctx.db, input.userId, maxWebhooksPerUser);
   const url = await checkedTarget(ctx, input.url);
   const subscription = {
     id: randomUUID(),
@@ -87,6 +103,9 @@ export async function createSubscription(
   };
   await routeEvents(ctx, events);
   await ctx.transact((tx) => {
+    // Counted in the write transaction (BEGIN IMMEDIATE) that inserts: no other create, from this
+    // process or another, can commit between the count and the insert.
+    assertBelowLimit(tx.db, input.userId, maxWebhooksPerUser);
     tx.db.insert(webhooksSubscriptions).values(subscription).run();
     const rows = events.map((eventType) => ({ subscriptionId: subscription.id, eventType }));
     tx.db.insert(webhooksSubscriptionEvents).values(rows).run();

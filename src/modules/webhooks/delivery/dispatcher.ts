@@ -3,7 +3,7 @@ import type { WebhooksSettings } from '../settings.js';
 import { signWebhook } from '../signature.js';
 import { postWebhook, type WebhookRequest } from './http-post.js';
 import type { DeliveryPolicy } from './policy.js';
-import { type ClaimedDelivery, claimDue, recordAttempt, releaseClaims } from './rows.js';
+import { type ClaimedDelivery, claimDue, recordAttempt, releaseClaims, TargetCache } from './rows.js';
 
 /** Sends due deliveries in the background; the rows in webhooks.db are its whole state. */
 export interface Dispatcher {
@@ -49,8 +49,11 @@ function requestFor(
 
 /**
  * A small poller, independent of the bus: every `pollIntervalMs` (and whenever woken) it claims
- * due pending rows under a lease and POSTs each one. Retries are rows whose `next_attempt_at` is
- * later, so they survive a restart; a process that dies mid-attempt leaves a lease that expires.
+ * due pending rows under a lease, shared fairly between users within the per-user and per-host
+ * bounds of in-flight attempts (rows.ts, fair-share.ts), and POSTs each one. A finished attempt
+ * wakes it, so a freed slot goes at once to whoever waits. Retries are rows whose
+ * `next_attempt_at` is later, so they survive a restart; a process that dies mid-attempt leaves a
+ * lease that expires.
  */
 export function createDispatcher(ctx: ModuleContext<WebhooksSettings>, policy: DeliveryPolicy): Dispatcher {
   const inFlight = new Map<string, Promise<void>>();
@@ -59,6 +62,14 @@ export function createDispatcher(ctx: ModuleContext<WebhooksSettings>, policy: D
   let timer: NodeJS.Timeout | undefined;
   let scheduled = false;
   let stopped = false;
+  /** How long the last claim took (see wake). */
+  let lastClaimMs = 0;
+  const limits = {
+    perUser: ctx.settings.inFlightPerUser,
+    perHost: ctx.settings.inFlightPerHost,
+    leaseMs: policy.timeoutMs + LEASE_MARGIN_MS,
+    targets: new TargetCache(),
+  };
 
   const attempt = async (delivery: ClaimedDelivery) => {
     const result = await postWebhook(requestFor(delivery, policy, ctx, shutdown.signal));
@@ -82,24 +93,45 @@ export function createDispatcher(ctx: ModuleContext<WebhooksSettings>, policy: D
     inFlight.set(delivery.id, running);
   };
 
+  /** One pass at a time: a second one would count the free slots before the first has filled them. */
+  let passing = false;
+  let again = false;
   const pass = async () => {
     scheduled = false;
+    if (passing) {
+      again = true;
+      return;
+    }
     const free = policy.concurrency - inFlight.size;
     if (stopped || free <= 0) return;
+    passing = true;
+    const startedAt = performance.now();
     try {
-      for (const delivery of await claimDue(ctx, free, Date.now(), policy.timeoutMs + LEASE_MARGIN_MS))
-        launch(delivery);
+      for (const delivery of await claimDue(ctx, Date.now(), { ...limits, slots: free })) launch(delivery);
     } catch (error) {
       // A busy or closing database: the next poll tries again.
       ctx.log.warn({ err: error }, 'webhooks: could not claim due deliveries');
+    } finally {
+      lastClaimMs = performance.now() - startedAt;
+      passing = false;
+      if (again) {
+        again = false;
+        wake();
+      }
     }
   };
 
   function wake(): void {
     if (stopped || scheduled) return;
     scheduled = true;
+    // A claim reads the index entry of every due delivery (the fair share needs them all): with a
+    // large backlog it blocks the event loop for milliseconds, so claims are spaced by at least
+    // their own duration and take at most about half of it. Cheap ones run at once, as before.
     // Woken from a handler's transaction: the pass must not run in its async context.
-    outsideTransactions(() => setImmediate(() => void pass()));
+    outsideTransactions(() => {
+      if (lastClaimMs < 1) setImmediate(() => void pass());
+      else setTimeout(() => void pass(), lastClaimMs);
+    });
   }
 
   return {

@@ -53,21 +53,49 @@ export function postWebhook(request: WebhookRequest): Promise<AttemptResult> {
     return Promise.resolve(failure(null, `${host} is a private, loopback or link-local address`));
   }
   return new Promise((resolve) => {
+    const { signal, settled } = attemptSignal(request);
+    const settle = (result: AttemptResult) => {
+      settled();
+      resolve(result);
+    };
     const client = url.protocol === 'https:' ? https : http;
     const outgoing = client.request(url, {
       method: 'POST',
       headers: { ...request.headers, 'content-length': String(Buffer.byteLength(request.body)) },
       agent: false,
-      signal: AbortSignal.any([request.signal, AbortSignal.timeout(request.timeoutMs)]),
+      signal,
       ...(request.allowPrivate ? {} : { lookup: publicOnlyLookup }),
     });
     outgoing.on('response', (response) => {
       response.on('error', () => {}); // the status is all we need; a broken body changes nothing
       response.resume();
-      resolve(answered(response.statusCode ?? 0));
+      settle(answered(response.statusCode ?? 0));
     });
     // `on`, not `once`: an abort after the answer emits a second error, which must not go unheard.
-    outgoing.on('error', (error) => resolve(failure(null, describeError(error, request))));
+    outgoing.on('error', (error) => settle(failure(null, describeError(error, request))));
     outgoing.end(request.body);
   });
+}
+
+/**
+ * Aborted at the attempt's timeout or when the process shuts down; `settled` clears both once
+ * the attempt has its outcome. A timer of our own, not AbortSignal.timeout() joined by
+ * AbortSignal.any(): Node 20 holds such a timeout signal weakly, a garbage collection could drop
+ * it, and the attempt to a target that never answers then never ended, holding its slot and the
+ * target's connection (nodejs/node#57736; http-post.int.spec.ts). The timer holds the controller.
+ */
+function attemptSignal(request: WebhookRequest): { signal: AbortSignal; settled: () => void } {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), request.timeoutMs);
+  timer.unref(); // as AbortSignal.timeout's: a pending attempt does not keep the process alive
+  const onShutdown = () => controller.abort();
+  if (request.signal.aborted) controller.abort();
+  else request.signal.addEventListener('abort', onShutdown, { once: true });
+  return {
+    signal: controller.signal,
+    settled: () => {
+      clearTimeout(timer);
+      request.signal.removeEventListener('abort', onShutdown);
+    },
+  };
 }

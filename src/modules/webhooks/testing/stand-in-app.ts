@@ -23,6 +23,8 @@ export interface StandInOptions {
   readonly dataDir: string;
   readonly allowPrivate: boolean;
   readonly delivery?: Partial<DeliveryPolicy>;
+  /** More of the module's settings, as environment variables (WEBHOOKS_IN_FLIGHT_PER_HOST…). */
+  readonly settings?: Readonly<Record<string, string>>;
 }
 
 export interface DeliveryView {
@@ -42,6 +44,7 @@ export class StandInApp {
       DATA_DIR: options.dataDir,
       LOG_LEVEL: 'silent',
       WEBHOOKS_ALLOW_PRIVATE: options.allowPrivate ? '1' : '0',
+      ...options.settings,
     };
     const webhooks = createWebhooksModule({ delivery: { ...QUICK_DELIVERY, ...options.delivery } });
     const config = loadConfig(env, ['webhooks', 'orders']);

@@ -26,6 +26,13 @@ export const thingHappened = defineEvent({
   partitionKey: (d) => d.key,
 });
 
+/** Published by alpha for each source.thing-happened it handles (a second hop), consumed by beta. */
+export const thingSeen = defineEvent({
+  type: 'alpha.thing-seen',
+  schema: Type.Object({ key: Type.String(), n: Type.Integer() }),
+  partitionKey: (d) => d.key,
+});
+
 export const nobodyListens = defineEvent({
   type: 'source.nobody-listens',
   schema: Type.Object({ n: Type.Integer() }),

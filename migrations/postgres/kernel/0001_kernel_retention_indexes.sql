@@ -1,0 +1,2 @@
+CREATE INDEX "kernel_inbox_handled" ON "kernel_inbox" USING btree ("handled_at");--> statement-breakpoint
+CREATE INDEX "kernel_outbox_published" ON "kernel_outbox" USING btree ("published_at") WHERE published_at IS NOT NULL;

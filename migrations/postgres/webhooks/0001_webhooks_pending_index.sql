@@ -1,0 +1,1 @@
+CREATE INDEX "webhooks_deliveries_pending" ON "webhooks"."webhooks_deliveries" USING btree ("status","subscription_id","next_attempt_at","locked_until");
