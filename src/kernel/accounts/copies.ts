@@ -94,8 +94,8 @@ export class AccountCopies {
    * What a running module gets: a copy in its database, read into the directory now; the owner
    * writes it in the transaction that stages each change (its `onMessageStaged`, chained after the
    * module's own hook: no delivery back to itself) and has it learned as soon as that commits
-   * (`committed`, run after each of its transactions); every other module keeps it through a
-   * consumer of the owner's events.
+   * (`committed`, run after each of its `ctx.transact`; a change one of its handlers staged is read
+   * by the next poll); every other module keeps it through a consumer of the owner's events.
    */
   attach(
     definition: { readonly name: string; readonly onMessageStaged?: StagedHook | undefined },
