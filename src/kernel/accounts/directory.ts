@@ -19,7 +19,7 @@ export type TokenStanding = 'current' | 'outdated' | 'deleted';
 /**
  * The accounts this process knows changed, in memory: the per-request check is one map lookup.
  * Fed from the module databases' copies (copies.ts) and never emptied while the process runs.
- * An account it has not heard of is taken on its token's own claims (docs/adr/0021 lists when
+ * An account it has not heard of is taken on its token's own claims (docs/adr/0022 lists when
  * that happens and for how long).
  */
 export class AccountDirectory {

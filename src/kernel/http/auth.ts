@@ -28,7 +28,7 @@ declare module '@fastify/jwt' {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** What this process knows of the accounts whose tokens it checks (docs/adr/0021). */
+    /** What this process knows of the accounts whose tokens it checks (docs/adr/0022). */
     accounts: AccountDirectory;
   }
 }

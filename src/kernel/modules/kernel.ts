@@ -115,7 +115,7 @@ export class Kernel {
   readonly metrics = new KernelMetrics();
   /** Messages this process's consumers hold for a newer build (a newer schema version). */
   readonly heldMessages = new HeldMessages();
-  /** What this process knows of the accounts whose tokens it checks (docs/adr/0021). */
+  /** What this process knows of the accounts whose tokens it checks (docs/adr/0022). */
   readonly accounts = new AccountDirectory();
   readonly config: Config;
   readonly transport: Transport;

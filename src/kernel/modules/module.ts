@@ -103,7 +103,7 @@ export interface ModuleDefinition<Settings = unknown> {
    * Declared by the module that owns the accounts (one per catalogue): its event that carries an
    * account's token state, published whenever the password or role changes or the account is
    * deleted. Every other module keeps a copy of it (consumer `<module>.account-versions`) and every
-   * process checks each token against them (docs/adr/0021). Build it with `accountFeed`.
+   * process checks each token against them (docs/adr/0022). Build it with `accountFeed`.
    */
   readonly accounts?: AccountFeed;
   /** Commands of other modules this module sends (so it can stage them wherever their owner runs). */

@@ -147,7 +147,7 @@ export const kernelLeases = sqliteTable('kernel_leases', {
 });
 
 /**
- * This module's copy of the accounts' token state (docs/adr/0021), fed by the account owner's
+ * This module's copy of the accounts' token state (docs/adr/0022), fed by the account owner's
  * events: one row per account that ever changed. `seq` grows with every change written, so the
  * processes sharing this database pick up each other's writes by reading past the last one seen.
  */

@@ -6,7 +6,7 @@
  * - Publishes: users.user-registered (on register, and when the configured admin is first created);
  *   users.account-changed (a password or role change, or a deletion: the account's token version
  *   is bumped). It is the catalogue's account feed (`accounts`): every process keeps a copy of the
- *   newest token version per account and refuses older tokens (docs/adr/0021).
+ *   newest token version per account and refuses older tokens (docs/adr/0022).
  * - Handles: nothing (its own copy of the feed is written as it stages each change).
  * - Tables: users_users (emails stored lower-cased; passwords as scrypt N=2^17, r=8, p=1 hashes;
  *   token_version, carried by tokens as `ver`).
@@ -54,7 +54,7 @@ export const usersModule = defineModule({
     ],
   },
   messages: [userRegistered, accountChanged],
-  // every process checks each token against its copy of these (docs/adr/0021)
+  // every process checks each token against its copy of these (docs/adr/0022)
   accounts: accountFeed(accountChanged, (data) => data),
   routes: (app, ctx) => {
     usersRoutes(app, ctx, hashingOf(ctx));
