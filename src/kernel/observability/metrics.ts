@@ -21,6 +21,7 @@ export class KernelMetrics {
   readonly outboxOldestAge: Gauge<'module'>;
   readonly sagaInstances: Gauge<'status'>;
   readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+  readonly httpShed: Counter<'reason'>;
 
   constructor() {
     const registers = [this.registry];
@@ -92,6 +93,12 @@ export class KernelMetrics {
       help: 'HTTP request duration',
       labelNames: ['method', 'route', 'status_code'],
       buckets: latencyBuckets,
+      registers,
+    });
+    this.httpShed = new Counter({
+      name: 'http_requests_shed_total',
+      help: 'State-changing requests refused with 503 HTTP_BACKPRESSURE, by the backlog over its bound (outbox_pending, consumer_lag)',
+      labelNames: ['reason'],
       registers,
     });
   }
