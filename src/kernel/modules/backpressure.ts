@@ -28,11 +28,21 @@ export interface Refusal {
 }
 
 export interface BackpressureOptions {
-  /** How often the outboxes are counted and a consumer-lag read is started (default 250 ms). */
+  /** How often the outboxes are counted (default 250 ms). */
   readonly intervalMs?: number;
+  /** How often the consumers' lag is read (default 1000 ms). */
+  readonly lagIntervalMs?: number;
 }
 
 const DEFAULT_INTERVAL_MS = 250;
+/**
+ * A lag read asks the broker about every partition queue of every local consumer: measured with
+ * the whole catalogue in one process (9 consumers, 16 partitions), 8.8 ms of CPU on BullMQ and
+ * 17 ms on RabbitMQ (0.04 on memory). Once a second that is 1-2 % of a core; the admissions
+ * counted since keep the bound exact meanwhile, so reading more often would only notice a drained
+ * backlog sooner.
+ */
+const DEFAULT_LAG_INTERVAL_MS = 1000;
 /** A lag read that has not answered in this long (a broker away) leaves the lag unknown. */
 const LAG_READ_STALE_MS = 5000;
 /** `retry-after` when the backlog is not draining (a stalled consumer): no rate to estimate from. */
@@ -91,6 +101,8 @@ export class Backpressure {
   readonly #sources: BacklogSources;
   readonly #log: Logger;
   readonly #intervalMs: number;
+  readonly #lagIntervalMs: number;
+  #lastLagReadAt = Number.NEGATIVE_INFINITY;
   #outboxes: readonly { readonly module: string; readonly pending: number }[] = [];
   /** Requests admitted since the outboxes were last counted. */
   #admittedSinceOutboxes = 0;
@@ -112,6 +124,7 @@ export class Backpressure {
     this.#sources = sources;
     this.#log = log;
     this.#intervalMs = options.intervalMs ?? DEFAULT_INTERVAL_MS;
+    this.#lagIntervalMs = options.lagIntervalMs ?? DEFAULT_LAG_INTERVAL_MS;
   }
 
   /** Whether any bound is set (both 0: nothing is sampled and every request is admitted). */
@@ -123,7 +136,7 @@ export class Backpressure {
   start(): void {
     if (!this.enabled || this.#timer) return;
     void this.sample();
-    this.#timer = setInterval(() => void this.sample(), this.#intervalMs);
+    this.#timer = setInterval(() => void this.#sample(false), this.#intervalMs);
     this.#timer.unref();
   }
 
@@ -136,7 +149,12 @@ export class Backpressure {
    * Counts the outboxes, and starts a lag read unless one is in flight (a slow broker never piles
    * reads up). Resolves when that read has ended; never rejects.
    */
-  async sample(): Promise<void> {
+  sample(): Promise<void> {
+    return this.#sample(true);
+  }
+
+  /** A sample; the lag is read only when `lagToo`, or when a lag interval has passed since the last read. */
+  async #sample(lagToo: boolean): Promise<void> {
     try {
       this.#outboxes = this.#sources.outboxes();
     } catch (error) {
@@ -148,7 +166,11 @@ export class Backpressure {
     const now = performance.now();
     for (const { module, pending } of this.#outboxes) this.#observe(`outbox:${module}`, pending, now);
     this.#expireStaleLagRead(now);
-    if (this.#bounds.consumerLagMax > 0 && !this.#reading) await this.#readLags(now);
+    const lagDue = lagToo || now - this.#lastLagReadAt >= this.#lagIntervalMs;
+    if (this.#bounds.consumerLagMax > 0 && lagDue && !this.#reading) {
+      this.#lastLagReadAt = now;
+      await this.#readLags(now);
+    }
     this.#logChange();
   }
 
