@@ -85,6 +85,12 @@ function shopModule(): ModuleDefinition {
           return reply.status(202).send({ n });
         },
       );
+      // reads only, though a POST: opted out, so it answers while commands are refused
+      app.post(
+        '/shop/quotes',
+        { config: { backpressure: false }, schema: { body: Type.Object({ n: Type.Integer() }, strict) } },
+        async (request) => ({ n: request.body.n, priceCents: 100 * request.body.n }),
+      );
       app.get('/shop/orders', async () => ({
         numbers: ctx.db.all<{ n: number }>(sql`SELECT n FROM shop_orders ORDER BY n`).map((row) => row.n),
       }));
@@ -246,6 +252,20 @@ async function get<T>(base: string, path: string): Promise<{ status: number; bod
   };
 }
 
+async function post(
+  base: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: unknown }> {
+  const answer = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+  return { status: answer.status, body: await answer.json() };
+}
+
 function expectRefusals(flood: Flood, reason: string, backlog: RegExp): void {
   expect(flood.refusals.length).toBeGreaterThan(0);
   for (const refusal of flood.refusals) {
@@ -328,6 +348,17 @@ describe('backpressure', () => {
     );
     // a stalled backlog does not drain: clients are told to come back in a few seconds
     expect(result.refusals.at(-1)?.retryAfter).toBe('5');
+    // still answered: a route that opted out, and the kernel's admin routes (an operator at work)
+    expect(await post(fixture.base, '/shop/quotes', { n: 3 })).toEqual({
+      status: 200,
+      body: { n: 3, priceCents: 300 },
+    });
+    const admin = { authorization: `Bearer ${fixture.app.jwt.sign({ sub: 'admin-1', role: 'admin' })}` };
+    expect(await post(fixture.base, '/admin/dead-letters/replay', {}, admin)).toEqual({
+      status: 200,
+      body: { replayed: 0 },
+    });
+    expect((await post(fixture.base, '/shop/orders', { n: -1 })).status).toBe(503);
 
     stall.open();
     await expectDrainedExactlyOnce(fixture, result.accepted);

@@ -218,6 +218,9 @@ export class Kernel {
 
   /** The last step of the start, once every consumer is subscribed. */
   #startRelaysAndSagas(): void {
+    // The consumers exist now: read their lag before the relays publish to them, or the bound on
+    // it would not hold until the next read (until then, only the outbox bound applies).
+    void this.backpressure.sample();
     for (const runtime of this.#runtimes) {
       runtime.relay.start();
       runtime.coordinator.start();
