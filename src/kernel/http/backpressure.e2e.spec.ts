@@ -75,7 +75,12 @@ function shopModule(): ModuleDefinition {
     routes: (app, ctx) => {
       app.post(
         '/shop/orders',
-        { schema: { body: Type.Object({ n: Type.Integer() }, strict) } },
+        {
+          schema: {
+            body: Type.Object({ n: Type.Integer() }, strict),
+            response: { 202: Type.Object({ n: Type.Integer() }, strict) },
+          },
+        },
         async (request, reply) => {
           const { n } = request.body;
           await ctx.transact((tx) => {
@@ -88,7 +93,13 @@ function shopModule(): ModuleDefinition {
       // reads only, though a POST: opted out, so it answers while commands are refused
       app.post(
         '/shop/quotes',
-        { config: { backpressure: false }, schema: { body: Type.Object({ n: Type.Integer() }, strict) } },
+        {
+          config: { backpressure: false },
+          schema: {
+            body: Type.Object({ n: Type.Integer() }, strict),
+            response: { 200: Type.Object({ n: Type.Integer(), priceCents: Type.Integer() }, strict) },
+          },
+        },
         async (request) => ({ n: request.body.n, priceCents: 100 * request.body.n }),
       );
       app.get('/shop/orders', async () => ({
@@ -359,6 +370,11 @@ describe('backpressure', () => {
       body: { replayed: 0 },
     });
     expect((await post(fixture.base, '/shop/orders', { n: -1 })).status).toBe(503);
+    // and the API document says which routes can answer 503 HTTP_BACKPRESSURE
+    type Paths = Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    const { paths } = (await get<{ paths: Paths }>(fixture.base, '/openapi.json')).body;
+    expect(Object.keys(paths['/shop/orders']?.post?.responses ?? {})).toEqual(['202', '503']);
+    expect(Object.keys(paths['/shop/quotes']?.post?.responses ?? {})).toEqual(['200']);
 
     stall.open();
     await expectDrainedExactlyOnce(fixture, result.accepted);

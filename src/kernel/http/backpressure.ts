@@ -1,7 +1,7 @@
 import type { Backpressure } from '../modules/backpressure.js';
 import type { HttpApp } from '../modules/module.js';
 import type { KernelMetrics } from '../observability/metrics.js';
-import { HttpProblem } from './errors.js';
+import { HttpProblem, ProblemSchema } from './errors.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -24,6 +24,14 @@ const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  */
 export function refuseWhenBehind(scope: HttpApp, backpressure: Backpressure, metrics: KernelMetrics): void {
   if (!backpressure.enabled) return;
+  // The OpenAPI document says so: every route that can be refused lists the 503 it may answer.
+  scope.addHook('onRoute', (route) => {
+    const methods = [route.method].flat();
+    const response = route.schema?.response;
+    if (route.config?.backpressure === false || !methods.some((method) => STATE_CHANGING.has(method))) return;
+    if (typeof response !== 'object' || response === null || '503' in response) return;
+    route.schema = { ...route.schema, response: { ...response, 503: ProblemSchema } };
+  });
   scope.addHook('onRequest', async (request) => {
     if (!STATE_CHANGING.has(request.method) || request.routeOptions.config.backpressure === false) return;
     const refusal = backpressure.admit();
