@@ -33,6 +33,7 @@ import { Pruner, type PrunerOptions } from '../persistence/pruner.js';
 import { BusOutages } from '../sagas/bus-outages.js';
 import { SagaCoordinator } from '../sagas/coordinator.js';
 import { createSagaStore, type SagaListing, type SagaStore, sagaKey } from '../sagas/store.js';
+import { Backpressure, type BackpressureOptions } from './backpressure.js';
 import { BusConnection, type BusState, DEFAULT_BROKER_WAIT_MS } from './bus-connection.js';
 import type { ModuleContext, ModuleDefinition } from './module.js';
 import { type ModuleSettings, readModuleSettings } from './settings.js';
@@ -64,6 +65,8 @@ export interface KernelOptions {
    * the background (default 5 s).
    */
   readonly brokerWaitMs?: number;
+  /** How backpressure samples the backlogs (specs sample faster); the bounds are `config.backpressure`. */
+  readonly backpressure?: BackpressureOptions;
 }
 
 interface ModuleRuntime {
@@ -112,6 +115,8 @@ export class Kernel {
   readonly metrics = new KernelMetrics();
   /** Messages this process's consumers hold for a newer build (a newer schema version). */
   readonly heldMessages = new HeldMessages();
+  /** Whether this process takes more commands, from its backlogs (README "Backpressure"). */
+  readonly backpressure: Backpressure;
   readonly config: Config;
   readonly transport: Transport;
   readonly log: Logger;
@@ -141,6 +146,19 @@ export class Kernel {
       startWaitMs: options.brokerWaitMs ?? DEFAULT_BROKER_WAIT_MS,
     });
     this.#outages = new BusOutages(() => options.transport.connected());
+    this.backpressure = new Backpressure(
+      options.config.backpressure,
+      {
+        outboxes: () =>
+          this.#runtimes.map(({ definition, relay }) => ({
+            module: definition.name,
+            pending: relay.pending(),
+          })),
+        consumers: () => options.transport.stats(),
+      },
+      options.log,
+      options.backpressure,
+    );
   }
 
   /** Fully started: every consumer subscribed, relays and saga coordinators running; not stopping. */
@@ -182,6 +200,9 @@ export class Kernel {
       this.log,
     );
     for (const runtime of this.#runtimes) await runtime.definition.start?.(runtime.context);
+    // Before the bus: while a broker is waited for, commands pile up in the outboxes, and the
+    // outbox bound is what keeps that pile finite.
+    this.backpressure.start();
     this.#warnOfUnhandledCommands();
     // Every process waits for its bus, also one without consumers (a gateway): its relays publish.
     const consumers = this.#runtimes.flatMap((runtime) => runtime.consumers);
@@ -203,6 +224,9 @@ export class Kernel {
 
   /** The last step of the start, once every consumer is subscribed. */
   #startRelaysAndSagas(): void {
+    // The consumers exist now: read their lag before the relays publish to them, or the bound on
+    // it would not hold until the next read (until then, only the outbox bound applies).
+    void this.backpressure.sample();
     for (const runtime of this.#runtimes) {
       runtime.relay.start();
       runtime.coordinator.start();
@@ -225,6 +249,7 @@ export class Kernel {
   async #stop(): Promise<void> {
     this.#bus.stop(); // first, before any await: nothing more is subscribed or started
     this.#outages.stop();
+    this.backpressure.stop();
     for (const runtime of this.#runtimes) await runtime.definition.stop?.(runtime.context);
     await Promise.all(this.#runtimes.flatMap((runtime) => [runtime.relay.stop(), runtime.pruner.stop()]));
     await this.transport.close();
@@ -466,7 +491,8 @@ export class Kernel {
   /**
    * Readiness: every database answers, the transport is up, every consumer is subscribed (while
    * the broker is waited for, `subscriptions` fails naming it and its URL). Warns (`commands`) of
-   * commands nobody handles on memory, and (`held`) of messages held for a newer build.
+   * commands nobody handles on memory, (`held`) of messages held for a newer build, and
+   * (`backpressure`) while this process refuses commands because a backlog is over its bound.
    */
   async health(): Promise<Record<string, HealthCheck>> {
     const checks: Record<string, HealthCheck> = {};
@@ -492,6 +518,9 @@ export class Kernel {
     }
     const held = this.heldMessages.byConsumer();
     if (held.length > 0) checks.held = { status: 'warn', detail: heldDetail(held) };
+    // A warning, not a failure: reads still answer here, so a balancer should keep the instance.
+    const refusal = this.backpressure.refusal();
+    if (refusal) checks.backpressure = { status: 'warn', detail: refusal.detail };
     return checks;
   }
 

@@ -22,6 +22,7 @@ export class KernelMetrics {
   readonly sagaInstances: Gauge<'status'>;
   readonly pruned: Counter<'module' | 'table'>;
   readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+  readonly httpShed: Counter<'reason'>;
 
   constructor() {
     const registers = [this.registry];
@@ -99,6 +100,12 @@ export class KernelMetrics {
       help: 'HTTP request duration',
       labelNames: ['method', 'route', 'status_code'],
       buckets: latencyBuckets,
+      registers,
+    });
+    this.httpShed = new Counter({
+      name: 'http_requests_shed_total',
+      help: 'State-changing requests refused with 503 HTTP_BACKPRESSURE, by the backlog over its bound (outbox_pending, consumer_lag)',
+      labelNames: ['reason'],
       registers,
     });
   }
