@@ -125,7 +125,9 @@ describe('analytics', () => {
 
   it('rebuilds from the log, not from the read model it replaces', async () => {
     const live = await summary();
-    contextOf('analytics').transact((tx) => tx.db.run(sql`UPDATE analytics_summary SET revenue_cents = 1`));
+    await contextOf('analytics').transact((tx) =>
+      tx.db.run(sql`UPDATE analytics_summary SET revenue_cents = 1`),
+    );
     expect((await summary()).revenueCents).toBe(1);
     expect((await rebuild()).json()).toEqual(live);
   });

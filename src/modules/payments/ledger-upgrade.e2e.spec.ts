@@ -169,7 +169,7 @@ describe('the payments ledger across a contract upgrade', () => {
     build.ledger = undefined;
     await start();
     // as a newer build would have stored it: version 3, a shape version 1 cannot read
-    context('payments').transact((tx) =>
+    await context('payments').transact((tx) =>
       tx.db.run(sql`INSERT INTO payments_events (account_id, version, type, data, schema_version, occurred_at)
         VALUES ('bob', 1, 'FundsDeposited', '{"amount":{"cents":500}}', 3, 0)`),
     );
