@@ -9,6 +9,7 @@ import {
 } from '../http/pagination.js';
 import { createInbox, type Inbox } from '../inbox/inbox.js';
 import { type Consumer, type ConsumerDeps, createConsumer } from '../messaging/consumer.js';
+import type { PauseState } from '../messaging/consumer-pause.js';
 import { currentOrNewContext } from '../messaging/context.js';
 import {
   createDeadLetterStore,
@@ -218,6 +219,7 @@ export class Kernel {
   async #stop(): Promise<void> {
     this.#bus.stop(); // first, before any await: nothing more is subscribed or started
     this.#outages.stop();
+    for (const consumer of this.#consumers()) consumer.flow.close(); // no resume timer outlives the stop
     for (const runtime of this.#runtimes) await runtime.definition.stop?.(runtime.context);
     await Promise.all(this.#runtimes.map((runtime) => runtime.relay.stop()));
     await this.transport.close();
@@ -409,6 +411,15 @@ export class Kernel {
     return counts;
   }
 
+  /** The consumers of this process that are paused now: a dependency of their handler is down. */
+  pausedConsumers(): PauseState[] {
+    return this.#consumers().flatMap((consumer) => consumer.flow.state ?? []);
+  }
+
+  #consumers(): Consumer[] {
+    return this.#runtimes.flatMap((runtime) => runtime.consumers);
+  }
+
   /** The durable consumers of this process: who receives which message types (docs, dashboard). */
   consumers(): ConsumerDescription[] {
     return this.#runtimes.flatMap((runtime) =>
@@ -436,6 +447,8 @@ export class Kernel {
     for (const [consumer] of this.deadLetterCounts()) metrics.held.set({ consumer }, 0);
     for (const { consumer, messages } of this.heldMessages.byConsumer())
       metrics.held.set({ consumer }, messages);
+    for (const consumer of this.#consumers())
+      metrics.consumerPaused.set({ consumer: consumer.name }, consumer.flow.paused ? 1 : 0);
     metrics.sagaInstances.reset();
     for (const [status, n] of Object.entries(this.sagaCountsByStatus()))
       metrics.sagaInstances.set({ status }, n);
@@ -445,7 +458,8 @@ export class Kernel {
   /**
    * Readiness: every database answers, the transport is up, every consumer is subscribed (while
    * the broker is waited for, `subscriptions` fails naming it and its URL). Warns (`commands`) of
-   * commands nobody handles on memory, and (`held`) of messages held for a newer build.
+   * commands nobody handles on memory, (`held`) of messages held for a newer build, and (`paused`)
+   * of consumers paused while a dependency of theirs is down.
    */
   async health(): Promise<Record<string, HealthCheck>> {
     const checks: Record<string, HealthCheck> = {};
@@ -471,6 +485,8 @@ export class Kernel {
     }
     const held = this.heldMessages.byConsumer();
     if (held.length > 0) checks.held = { status: 'warn', detail: heldDetail(held) };
+    const paused = this.pausedConsumers();
+    if (paused.length > 0) checks.paused = { status: 'warn', detail: pausedDetail(paused) };
     return checks;
   }
 
@@ -486,6 +502,15 @@ const unhandledDetail = (types: readonly string[]): string =>
   `no module of this process handles ${types.join(', ')}: on the memory transport they wait in their ` +
   "owners' databases for a start that runs those modules, and what waits for their replies times out " +
   '(run the modules that own them in this process, or use a broker transport)';
+
+const pausedDetail = (paused: readonly PauseState[]): string => {
+  const each = paused.map(
+    ({ consumer, dependency, since, resumesAt }) =>
+      `${consumer} paused since ${new Date(since).toISOString()}: ${dependency} is down ` +
+      `(tries again at ${new Date(resumesAt).toISOString()})`,
+  );
+  return `${each.join('; ')}: their messages wait in their queues, nothing is dead-lettered meanwhile`;
+};
 
 const heldDetail = (held: readonly HeldByConsumer[]): string =>
   held
