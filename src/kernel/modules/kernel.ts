@@ -9,6 +9,7 @@ import {
 } from '../http/pagination.js';
 import { createInbox, type Inbox } from '../inbox/inbox.js';
 import { type Consumer, type ConsumerDeps, createConsumer } from '../messaging/consumer.js';
+import type { PauseState } from '../messaging/consumer-pause.js';
 import { currentOrNewContext } from '../messaging/context.js';
 import {
   createDeadLetterStore,
@@ -250,6 +251,7 @@ export class Kernel {
     this.#bus.stop(); // first, before any await: nothing more is subscribed or started
     this.#outages.stop();
     this.backpressure.stop();
+    for (const consumer of this.#consumers()) consumer.flow.close(); // no resume timer outlives the stop
     for (const runtime of this.#runtimes) await runtime.definition.stop?.(runtime.context);
     await Promise.all(this.#runtimes.flatMap((runtime) => [runtime.relay.stop(), runtime.pruner.stop()]));
     await this.transport.close();
@@ -455,6 +457,15 @@ export class Kernel {
     return counts;
   }
 
+  /** The consumers of this process that are paused now: a dependency of their handler is down. */
+  pausedConsumers(): PauseState[] {
+    return this.#consumers().flatMap((consumer) => consumer.flow.state ?? []);
+  }
+
+  #consumers(): Consumer[] {
+    return this.#runtimes.flatMap((runtime) => runtime.consumers);
+  }
+
   /** The durable consumers of this process: who receives which message types (docs, dashboard). */
   consumers(): ConsumerDescription[] {
     return this.#runtimes.flatMap((runtime) =>
@@ -482,6 +493,8 @@ export class Kernel {
     for (const [consumer] of this.deadLetterCounts()) metrics.held.set({ consumer }, 0);
     for (const { consumer, messages } of this.heldMessages.byConsumer())
       metrics.held.set({ consumer }, messages);
+    for (const consumer of this.#consumers())
+      metrics.consumerPaused.set({ consumer: consumer.name }, consumer.flow.paused ? 1 : 0);
     metrics.sagaInstances.reset();
     for (const [status, n] of Object.entries(this.sagaCountsByStatus()))
       metrics.sagaInstances.set({ status }, n);
@@ -491,8 +504,9 @@ export class Kernel {
   /**
    * Readiness: every database answers, the transport is up, every consumer is subscribed (while
    * the broker is waited for, `subscriptions` fails naming it and its URL). Warns (`commands`) of
-   * commands nobody handles on memory, (`held`) of messages held for a newer build, and
-   * (`backpressure`) while this process refuses commands because a backlog is over its bound.
+   * commands nobody handles on memory, (`held`) of messages held for a newer build, (`paused`) of
+   * consumers paused while a dependency of theirs is down, and (`backpressure`) while this process
+   * refuses commands because a backlog is over its bound.
    */
   async health(): Promise<Record<string, HealthCheck>> {
     const checks: Record<string, HealthCheck> = {};
@@ -521,6 +535,8 @@ export class Kernel {
     // A warning, not a failure: reads still answer here, so a balancer should keep the instance.
     const refusal = this.backpressure.refusal();
     if (refusal) checks.backpressure = { status: 'warn', detail: refusal.detail };
+    const paused = this.pausedConsumers();
+    if (paused.length > 0) checks.paused = { status: 'warn', detail: pausedDetail(paused) };
     return checks;
   }
 
@@ -536,6 +552,15 @@ const unhandledDetail = (types: readonly string[]): string =>
   `no module of this process handles ${types.join(', ')}: on the memory transport they wait in their ` +
   "owners' databases for a start that runs those modules, and what waits for their replies times out " +
   '(run the modules that own them in this process, or use a broker transport)';
+
+const pausedDetail = (paused: readonly PauseState[]): string => {
+  const each = paused.map(
+    ({ consumer, dependency, since, resumesAt }) =>
+      `${consumer} paused since ${new Date(since).toISOString()}: ${dependency} is down ` +
+      `(tries again at ${new Date(resumesAt).toISOString()})`,
+  );
+  return `${each.join('; ')}: their messages wait in their queues, nothing is dead-lettered meanwhile`;
+};
 
 const heldDetail = (held: readonly HeldByConsumer[]): string =>
   held
