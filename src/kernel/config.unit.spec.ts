@@ -33,6 +33,7 @@ describe('configuration', () => {
       busNamespace: 'modulith',
       busPartitions: 16,
       jwtSecretGenerated: true,
+      backpressure: { outboxPendingMax: 10_000, consumerLagMax: 10_000 },
     });
     expect(Buffer.byteLength(config.jwtSecret)).toBeGreaterThanOrEqual(32);
   });
@@ -50,6 +51,8 @@ describe('configuration', () => {
         BUS_PARTITIONS: '4',
         INBOX_RETENTION_HOURS: '24',
         OUTBOX_RETENTION_MINUTES: '0',
+        BACKPRESSURE_OUTBOX_PENDING_MAX: '500',
+        BACKPRESSURE_CONSUMER_LAG_MAX: '0',
       },
       modules,
     );
@@ -58,6 +61,7 @@ describe('configuration', () => {
       busPartitions: 4,
       inboxRetentionMs: 24 * 3_600_000,
       outboxRetentionMs: 0,
+      backpressure: { outboxPendingMax: 500, consumerLagMax: 0 },
       modules: ['orders'],
       availableModules: modules,
       port: 3101,
@@ -178,6 +182,12 @@ describe('configuration', () => {
     [{ RATE_LIMIT_STORE: 'disk' }, 'RATE_LIMIT_STORE', 'must be one of memory, redis'],
     [{ TRUST_PROXY: 'gateway' }, 'TRUST_PROXY', 'must be IP addresses or CIDRs'],
     [{ TRUST_PROXY: '10.0.0.0/33' }, 'TRUST_PROXY', 'must be IP addresses or CIDRs'],
+    [
+      { BACKPRESSURE_OUTBOX_PENDING_MAX: '-1' },
+      'BACKPRESSURE_OUTBOX_PENDING_MAX',
+      'must be an integer from 0 to 1000000000 (got "-1")',
+    ],
+    [{ BACKPRESSURE_CONSUMER_LAG_MAX: 'lots' }, 'BACKPRESSURE_CONSUMER_LAG_MAX', 'must be an integer'],
   ])('rejects %o naming %s', (env, variable, message) => {
     const error = failure(env);
     expect(error.variable).toBe(variable);

@@ -4,7 +4,9 @@
  * Guarantees (on every transport): a staged message is published iff its transaction commits;
  * delivery is at least once and the effect exactly once (inbox in the handler's transaction);
  * messages with the same partition key are handled in publish order per consumer; failing handlers
- * are retried (100 ms, 200 ms) and then dead-lettered, without holding back other keys; data of an
+ * are retried (100 ms, 200 ms) and then dead-lettered, without holding back other keys; a handler
+ * that finds a dependency down (DependencyUnavailableError) pauses its consumer instead, which
+ * takes nothing until the dependency is worth trying again, then starts with that message; data of an
  * older schema version is upcast, and a message of a newer one (from a newer build, during a
  * rolling upgrade) is read as this build's newest when it validates as that, else held for an
  * instance that reads it, never dead-lettered (docs/adr/0015).
@@ -33,7 +35,12 @@ export { clientKey, type RateCounters, type WindowCount } from './http/rate-coun
 export { currentContext } from './messaging/context.js';
 export type { DeadLetter, DeadLetterFilter } from './messaging/dead-letters.js';
 export type { Envelope, MessageDraft } from './messaging/envelope.js';
-export { BadMessageError, NewerSchemaVersionError, NonRetryableError } from './messaging/errors.js';
+export {
+  BadMessageError,
+  DependencyUnavailableError,
+  NewerSchemaVersionError,
+  NonRetryableError,
+} from './messaging/errors.js';
 export {
   type AnyMessageDefinition,
   defineCommand,

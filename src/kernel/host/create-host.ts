@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import { registerAdminRoutes } from '../http/admin-routes.js';
 import { registerAsyncApiRoute } from '../http/asyncapi.js';
+import { refuseWhenBehind } from '../http/backpressure.js';
 import { registerBullBoard } from '../http/bull-board.js';
 import { registerDashboard } from '../http/dashboard/routes.js';
 import { registerErrorDocs } from '../http/error-docs.js';
@@ -9,6 +10,7 @@ import { createHttpServer } from '../http/server.js';
 import type { RetryPolicy } from '../messaging/retry.js';
 import type { Transport } from '../messaging/transport.js';
 import { createTransport } from '../messaging/transports/index.js';
+import type { BackpressureOptions } from '../modules/backpressure.js';
 import { Kernel } from '../modules/kernel.js';
 import type { HttpApp, ModuleDefinition } from '../modules/module.js';
 import { readModuleSettings } from '../modules/settings.js';
@@ -27,6 +29,8 @@ export interface HostOptions {
   readonly log?: Logger;
   /** Default retry policy of every consumer (specs shorten the delays). */
   readonly retry?: Partial<RetryPolicy>;
+  /** How backpressure samples the backlogs (specs sample faster); the bounds come from `config`. */
+  readonly backpressure?: BackpressureOptions;
 }
 
 declare module 'fastify' {
@@ -40,7 +44,8 @@ declare module 'fastify' {
  * consumers subscribed, relays running; or, when the broker does not answer within a few seconds,
  * serving without the bus until it does: see `Kernel.start` and `Kernel.onFatal`) to the HTTP
  * server with what every process serves (health, metrics, admin API and dashboard, AsyncAPI, the
- * service registry, bull-board on BullMQ) and then each running module's routes.
+ * service registry, bull-board on BullMQ) and then each running module's routes, whose
+ * state-changing requests are refused (503) while the process is too far behind (backpressure).
  *
  * The running modules' settings are read first: a bad value is a ConfigError naming its variable
  * before anything connects. `app.close()` stops HTTP, then drains handlers and relays and closes
@@ -59,6 +64,7 @@ export async function createHost(config: Config, options: HostOptions): Promise<
     transport: options.transport ?? (await createTransport(config, log)),
     log,
     ...(options.retry ? { retry: options.retry } : {}),
+    ...(options.backpressure ? { backpressure: options.backpressure } : {}),
   });
   const app = await createHttpServer(log, config, kernel.accounts);
   app.decorate('kernel', kernel);
@@ -79,7 +85,12 @@ export async function createHost(config: Config, options: HostOptions): Promise<
   await registerBullBoard(app, kernel.transport, () => kernel.started);
   for (const { definition, context } of kernel.modules) {
     const routes = definition.routes;
-    if (routes) await app.register(async (scope) => routes(scope, context));
+    if (!routes) continue;
+    await app.register(async (scope) => {
+      // Module routes only: the admin, health and docs routes answer an operator whatever the load.
+      refuseWhenBehind(scope, kernel.backpressure, kernel.metrics);
+      await routes(scope, context);
+    });
   }
   await app.ready();
   return app;

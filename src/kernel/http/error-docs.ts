@@ -22,6 +22,8 @@ export const KERNEL_ERRORS: Readonly<Record<string, string>> = {
   HTTP_RATE_LIMITED: 'Too many requests from this client: wait the seconds `retry-after` gives.',
   HTTP_NEWER_SCHEMA_VERSION:
     'The answer needs data stored by a newer build of the module than the instance that took the request (a rolling upgrade is under way): try again after the seconds `retry-after` gives, when an upgraded instance answers.',
+  HTTP_BACKPRESSURE:
+    "This process is too far behind on the work commands feed: a module's outbox, or the lag of one of its consumers, has reached its bound (BACKPRESSURE_OUTBOX_PENDING_MAX, BACKPRESSURE_CONSUMER_LAG_MAX; the detail names it). The command was not taken and nothing was done; reads still answer. Try again after the seconds `retry-after` gives.",
   DATABASE_BUSY:
     "Another process held the module's database write lock for longer than a request waits (5 s); nothing was written. Try again after the seconds `retry-after` gives.",
   HTTP_INTERNAL:

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventually } from '../testing/index.js';
+import { DependencyUnavailableError } from './errors.js';
 import { createMemoryTransport } from './transports/memory/memory.js';
 import {
   FAST_RETRY,
@@ -119,6 +120,41 @@ describe('consumer: dead-lettering is settled once', () => {
     expect(await h.tk.kernel.replayDeadLetters({ consumer: 'alpha.things' })).toBe(1);
     await eventually(() => expect(h.handled('alpha')).toEqual([7]));
     expect(h.tk.kernel.listDeadLetters().items).toEqual([]);
+  });
+});
+
+describe('consumer: a dependency down pauses it', () => {
+  let h: Harness;
+  afterEach(() => h.dispose());
+
+  it('answers paused, even on the last attempt, writes nothing, and resumes when told to try again', async () => {
+    h = new Harness(createMemoryTransport);
+    let down = true;
+    h.behaviour.alpha = () => {
+      if (down) throw new DependencyUnavailableError('mail server', 200);
+    };
+    await h.start({ consumers: ['alpha'], retry: FAST_RETRY });
+    const endpoint = h.endpoint('alpha');
+    const raw = rawEnvelope('source.thing-happened', { key: 'k', n: 1 }, 1, 'k');
+    let resumed = 0;
+    endpoint.flow?.onResume(() => resumed++);
+    expect(await endpoint.deliver(raw, 3)).toEqual({
+      kind: 'paused',
+      dependency: 'mail server',
+      error: 'DependencyUnavailableError: mail server is unavailable; try again in 200 ms',
+    });
+    expect(endpoint.flow?.paused).toBe(true);
+    expect(h.tk.kernel.pausedConsumers()).toMatchObject([
+      { consumer: 'alpha.things', dependency: 'mail server' },
+    ]);
+    expect(h.tk.kernel.listDeadLetters().items).toEqual([]);
+    expect(h.handled('alpha')).toEqual([]);
+    await eventually(() => expect(endpoint.flow?.paused).toBe(false));
+    expect(resumed).toBe(1);
+    down = false;
+    expect(await endpoint.deliver(raw, 3)).toEqual({ kind: 'handled' }); // the same attempt, now handled
+    expect(h.handled('alpha')).toEqual([1]);
+    expect(h.tk.kernel.pausedConsumers()).toEqual([]);
   });
 });
 

@@ -1,3 +1,4 @@
+import { ConsumerPause } from './consumer-pause.js';
 import { ConsumerRoutes } from './consumer-routes.js';
 import { inCausalContext } from './pipeline/context.js';
 import { deadLetterWriter } from './pipeline/dead-letter.js';
@@ -17,6 +18,8 @@ export type { ConsumerDeps } from './pipeline/scope.js';
 
 /** The kernel's side of a consumer endpoint: it also decides which types are routed to it. */
 export interface Consumer extends ConsumerEndpoint {
+  /** Paused while a dependency of its handler is down (pipeline/pause.ts); the transport obeys it. */
+  readonly flow: ConsumerPause;
   /** Narrows the routed types to the subscription's `typesAtStart` (before it subscribes). */
   routeAtStart(): void;
   /**
@@ -33,7 +36,8 @@ export interface Consumer extends ConsumerEndpoint {
  * ConsumerRoutes'. The order is the guarantee: measure sees every outcome, the undecodable
  * included; nothing after decode sees a message that does not decode or is held (a newer schema
  * version this build cannot read); a failure anywhere after
- * retryOrDeadLetter (the inbox read included) is retried or dead-lettered; the inbox check runs
+ * retryOrDeadLetter (the inbox read included) is retried or dead-lettered, or pauses the consumer
+ * when it says a dependency is down (its `flow`, which the transport obeys); the inbox check runs
  * right before the handler, whose transaction checks again.
  */
 export function createConsumer<Module>(
@@ -48,7 +52,7 @@ export function createConsumer<Module>(
     [
       measure(scope), // counts and times every delivery
       decode(scope, deadLetter, hold), // undecodable: dead-lettered; too new: held
-      retryOrDeadLetter(scope, deadLetter, hold), // a failure below: a retry, a dead letter or a hold
+      retryOrDeadLetter(scope, deadLetter, hold), // a failure below: a retry, a dead letter, a hold or a pause
       inCausalContext, // below here, log lines and staged messages carry the message's context
       skipDuplicates(scope), // a delivery already in the inbox is settled as a duplicate
     ],
@@ -66,6 +70,7 @@ export function createConsumer<Module>(
     route: (types, transport) => routes.route(consumer, types, transport),
     concurrency: Math.max(1, subscription.concurrency ?? 1),
     database: scope.database,
+    flow: scope.pause,
     deliver(raw, attempt, settle) {
       // measure, first in the list, is async: a failure reaches the transport as a rejection
       return deliver(new Delivery(raw, attempt, settle));
@@ -86,6 +91,7 @@ function consumerScope<Module>(
   if (!name.startsWith(`${module}.`) || name.length <= module.length + 1) {
     throw new Error(`consumer "${name}" must be named ${module}.<purpose>`);
   }
+  const log = deps.log.child({ consumer: name });
   return {
     name,
     module,
@@ -97,10 +103,11 @@ function consumerScope<Module>(
     held,
     metrics,
     transport,
-    log: deps.log.child({ consumer: name }),
+    log,
     policy: { ...DEFAULT_RETRY_POLICY, ...deps.defaultRetry, ...subscription.retry },
     // Sound: the handle step passes `moduleContext`, which is the Module the handlers take.
     handler: dispatcherOf(subscription) as Handler,
     moduleContext,
+    pause: new ConsumerPause(name, log),
   };
 }

@@ -39,6 +39,27 @@ export class NewerSchemaVersionError extends Error {
 }
 
 /**
+ * Thrown by a handler when something outside the app that it needs is down (a circuit breaker
+ * around it is open): not the message's fault, and retrying it now would only spend its attempts
+ * and dead-letter it. The consumer pauses instead: it takes no new delivery for `retryAfterMs`
+ * (when the dependency may answer again: the breaker half-opens), then starts with this message.
+ * A pause is not an attempt, so an outage never dead-letters (pipeline/pause.ts).
+ */
+export class DependencyUnavailableError extends Error {
+  override readonly name = 'DependencyUnavailableError';
+  /** What is down, as operators know it (metrics, logs, the dashboard): `notification channel`. */
+  readonly dependency: string;
+  /** How long until the dependency is worth trying again. */
+  readonly retryAfterMs: number;
+
+  constructor(dependency: string, retryAfterMs: number, options?: { readonly cause?: unknown }) {
+    super(`${dependency} is unavailable; try again in ${Math.round(retryAfterMs)} ms`, options);
+    this.dependency = dependency;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/**
  * A publish that some message of the batch could not reach a consumer that takes its type: no
  * queue took it (its topology was deleted under the process), or, on the memory transport, its
  * consumer does not run in this process. The transport has accepted none of the batch as

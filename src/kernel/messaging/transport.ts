@@ -13,18 +13,39 @@ export type DeliveryOutcome =
    * a dead letter). Meanwhile the transport may hand it to another instance (a partition handover).
    */
   | { readonly kind: 'held'; readonly delayMs: number; readonly error: string }
+  /**
+   * Not handled, not failed: a dependency of the handler is down (DependencyUnavailableError), and
+   * the consumer's flow is paused. The delivery goes back to the front of the consumer's line, its
+   * key held back, and runs first once the flow resumes; not counted as an attempt, never
+   * dead-lettered. No delay of its own: the flow says when (`ConsumerFlow`).
+   */
+  | { readonly kind: 'paused'; readonly dependency: string; readonly error: string }
   | { readonly kind: 'dead-lettered'; readonly error: string };
 
-/** An outcome after which the delivery runs again later: a retry, or a hold. */
-export type LaterOutcome = Extract<DeliveryOutcome, { kind: 'retry' | 'held' }>;
+/** An outcome after which the delivery runs again later: a retry, a hold or a pause. */
+export type LaterOutcome = Extract<DeliveryOutcome, { kind: 'retry' | 'held' | 'paused' }>;
 
 /** Whether the delivery runs again later (its key held back meanwhile) rather than being settled. */
 export const runsAgain = (outcome: DeliveryOutcome): outcome is LaterOutcome =>
-  outcome.kind === 'retry' || outcome.kind === 'held';
+  outcome.kind === 'retry' || outcome.kind === 'held' || outcome.kind === 'paused';
 
 /** The attempt number the next delivery of a message runs with, after `outcome` on `attempt`. */
 export const nextAttempt = (outcome: LaterOutcome, attempt: number): number =>
-  outcome.kind === 'held' ? attempt : attempt + 1;
+  outcome.kind === 'retry' ? attempt + 1 : attempt;
+
+/**
+ * Whether a consumer takes deliveries now. The kernel pauses a consumer while a dependency of its
+ * handler is down (a `paused` outcome), so that its messages wait in the queue rather than being
+ * retried into the dead letters; a transport starts no delivery of a paused consumer and takes no
+ * more from the broker than it already holds, then starts again, the paused deliveries first,
+ * when told it resumed. One implementation for every transport: ../consumer-pause.ts.
+ */
+export interface ConsumerFlow {
+  /** True while the consumer must start no delivery. Cheap: read before every start. */
+  readonly paused: boolean;
+  /** Calls `listener` each time the consumer resumes; returns a function that stops the calls. */
+  onResume(listener: () => void): () => void;
+}
 
 /**
  * A durable consumer as every process knows it from the module catalogue, whether or not it runs
@@ -55,6 +76,11 @@ export interface ConsumerEndpoint extends ConsumerTopology {
   readonly concurrency: number;
   /** The consumer module's database (the memory transport keeps its deliveries there). */
   readonly database: ModuleDatabase;
+  /**
+   * Whether it takes deliveries now (the kernel's consumers have one). An endpoint without one is
+   * never paused, and must never answer `paused`.
+   */
+  readonly flow?: ConsumerFlow;
   /**
    * Handles one delivery and never throws. `settle`, when given, runs inside the transaction that
    * completes the delivery (handler commit, duplicate, or dead letter), so a transport can retire

@@ -12,6 +12,7 @@ import {
 } from '../http/pagination.js';
 import { createInbox, type Inbox } from '../inbox/inbox.js';
 import { type Consumer, type ConsumerDeps, createConsumer } from '../messaging/consumer.js';
+import type { PauseState } from '../messaging/consumer-pause.js';
 import { currentOrNewContext } from '../messaging/context.js';
 import {
   createDeadLetterStore,
@@ -36,6 +37,7 @@ import { Pruner, type PrunerOptions } from '../persistence/pruner.js';
 import { BusOutages } from '../sagas/bus-outages.js';
 import { SagaCoordinator } from '../sagas/coordinator.js';
 import { createSagaStore, type SagaListing, type SagaStore, sagaKey } from '../sagas/store.js';
+import { Backpressure, type BackpressureOptions } from './backpressure.js';
 import { BusConnection, type BusState, DEFAULT_BROKER_WAIT_MS } from './bus-connection.js';
 import type { ModuleContext, ModuleDefinition } from './module.js';
 import { type ModuleSettings, readModuleSettings } from './settings.js';
@@ -67,6 +69,8 @@ export interface KernelOptions {
    * the background (default 5 s).
    */
   readonly brokerWaitMs?: number;
+  /** How backpressure samples the backlogs (specs sample faster); the bounds are `config.backpressure`. */
+  readonly backpressure?: BackpressureOptions;
 }
 
 interface ModuleRuntime {
@@ -117,6 +121,8 @@ export class Kernel {
   readonly heldMessages = new HeldMessages();
   /** What this process knows of the accounts whose tokens it checks (docs/adr/0022). */
   readonly accounts = new AccountDirectory();
+  /** Whether this process takes more commands, from its backlogs (README "Backpressure"). */
+  readonly backpressure: Backpressure;
   readonly config: Config;
   readonly transport: Transport;
   readonly log: Logger;
@@ -152,6 +158,19 @@ export class Kernel {
     const declared = accountFeedOf(options.catalogue ?? options.modules);
     this.#accountOwner = declared?.owner;
     this.#accountCopies = declared && new AccountCopies(this.accounts, declared.feed, options.log);
+    this.backpressure = new Backpressure(
+      options.config.backpressure,
+      {
+        outboxes: () =>
+          this.#runtimes.map(({ definition, relay }) => ({
+            module: definition.name,
+            pending: relay.pending(),
+          })),
+        consumers: () => options.transport.stats(),
+      },
+      options.log,
+      options.backpressure,
+    );
   }
 
   /** Fully started: every consumer subscribed, relays and saga coordinators running; not stopping. */
@@ -194,6 +213,9 @@ export class Kernel {
       this.log,
     );
     for (const runtime of this.#runtimes) await runtime.definition.start?.(runtime.context);
+    // Before the bus: while a broker is waited for, commands pile up in the outboxes, and the
+    // outbox bound is what keeps that pile finite.
+    this.backpressure.start();
     this.#warnOfUnhandledCommands();
     // Every process waits for its bus, also one without consumers (a gateway): its relays publish.
     const consumers = this.#runtimes.flatMap((runtime) => runtime.consumers);
@@ -215,6 +237,9 @@ export class Kernel {
 
   /** The last step of the start, once every consumer is subscribed. */
   #startRelaysAndSagas(): void {
+    // The consumers exist now: read their lag before the relays publish to them, or the bound on
+    // it would not hold until the next read (until then, only the outbox bound applies).
+    void this.backpressure.sample();
     for (const runtime of this.#runtimes) {
       runtime.relay.start();
       runtime.coordinator.start();
@@ -238,6 +263,8 @@ export class Kernel {
     this.#bus.stop(); // first, before any await: nothing more is subscribed or started
     this.#outages.stop();
     this.#accountCopies?.stop();
+    this.backpressure.stop();
+    for (const consumer of this.#consumers()) consumer.flow.close(); // no resume timer outlives the stop
     for (const runtime of this.#runtimes) await runtime.definition.stop?.(runtime.context);
     await Promise.all(this.#runtimes.flatMap((runtime) => [runtime.relay.stop(), runtime.pruner.stop()]));
     await this.transport.close();
@@ -459,6 +486,15 @@ export class Kernel {
     return counts;
   }
 
+  /** The consumers of this process that are paused now: a dependency of their handler is down. */
+  pausedConsumers(): PauseState[] {
+    return this.#consumers().flatMap((consumer) => consumer.flow.state ?? []);
+  }
+
+  #consumers(): Consumer[] {
+    return this.#runtimes.flatMap((runtime) => runtime.consumers);
+  }
+
   /** The durable consumers of this process: who receives which message types (docs, dashboard). */
   consumers(): ConsumerDescription[] {
     return this.#runtimes.flatMap((runtime) =>
@@ -486,6 +522,8 @@ export class Kernel {
     for (const [consumer] of this.deadLetterCounts()) metrics.held.set({ consumer }, 0);
     for (const { consumer, messages } of this.heldMessages.byConsumer())
       metrics.held.set({ consumer }, messages);
+    for (const consumer of this.#consumers())
+      metrics.consumerPaused.set({ consumer: consumer.name }, consumer.flow.paused ? 1 : 0);
     metrics.sagaInstances.reset();
     for (const [status, n] of Object.entries(this.sagaCountsByStatus()))
       metrics.sagaInstances.set({ status }, n);
@@ -495,7 +533,9 @@ export class Kernel {
   /**
    * Readiness: every database answers, the transport is up, every consumer is subscribed (while
    * the broker is waited for, `subscriptions` fails naming it and its URL). Warns (`commands`) of
-   * commands nobody handles on memory, and (`held`) of messages held for a newer build.
+   * commands nobody handles on memory, (`held`) of messages held for a newer build, (`paused`) of
+   * consumers paused while a dependency of theirs is down, and (`backpressure`) while this process
+   * refuses commands because a backlog is over its bound.
    */
   async health(): Promise<Record<string, HealthCheck>> {
     const checks: Record<string, HealthCheck> = {};
@@ -521,6 +561,11 @@ export class Kernel {
     }
     const held = this.heldMessages.byConsumer();
     if (held.length > 0) checks.held = { status: 'warn', detail: heldDetail(held) };
+    // A warning, not a failure: reads still answer here, so a balancer should keep the instance.
+    const refusal = this.backpressure.refusal();
+    if (refusal) checks.backpressure = { status: 'warn', detail: refusal.detail };
+    const paused = this.pausedConsumers();
+    if (paused.length > 0) checks.paused = { status: 'warn', detail: pausedDetail(paused) };
     return checks;
   }
 
@@ -536,6 +581,15 @@ const unhandledDetail = (types: readonly string[]): string =>
   `no module of this process handles ${types.join(', ')}: on the memory transport they wait in their ` +
   "owners' databases for a start that runs those modules, and what waits for their replies times out " +
   '(run the modules that own them in this process, or use a broker transport)';
+
+const pausedDetail = (paused: readonly PauseState[]): string => {
+  const each = paused.map(
+    ({ consumer, dependency, since, resumesAt }) =>
+      `${consumer} paused since ${new Date(since).toISOString()}: ${dependency} is down ` +
+      `(tries again at ${new Date(resumesAt).toISOString()})`,
+  );
+  return `${each.join('; ')}: their messages wait in their queues, nothing is dead-lettered meanwhile`;
+};
 
 const heldDetail = (held: readonly HeldByConsumer[]): string =>
   held

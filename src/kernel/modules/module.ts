@@ -108,6 +108,11 @@ export interface ModuleDefinition<Settings = unknown> {
   readonly accounts?: AccountFeed;
   /** Commands of other modules this module sends (so it can stage them wherever their owner runs). */
   readonly sends?: readonly AnyMessageDefinition[];
+  /**
+   * Registers the module's HTTP routes. Their POST, PUT, PATCH and DELETE requests are refused
+   * with 503 `HTTP_BACKPRESSURE` while this process is too far behind (README "Backpressure"),
+   * unless a route says `config: { backpressure: false }` (one that feeds no work: sign-in).
+   */
   readonly routes?: (app: HttpApp, ctx: ModuleContext<Settings>) => void | Promise<void>;
   /**
    * The module's durable consumers. Plain data (a handler reaches the running module through

@@ -17,11 +17,13 @@ export class KernelMetrics {
   readonly partitionsHeld: Gauge<'consumer' | 'transport'>;
   readonly deadLetters: Gauge<'consumer'>;
   readonly held: Gauge<'consumer'>;
+  readonly consumerPaused: Gauge<'consumer'>;
   readonly outboxPending: Gauge<'module'>;
   readonly outboxOldestAge: Gauge<'module'>;
   readonly sagaInstances: Gauge<'status'>;
   readonly pruned: Counter<'module' | 'table'>;
   readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+  readonly httpShed: Counter<'reason'>;
 
   constructor() {
     const registers = [this.registry];
@@ -41,7 +43,7 @@ export class KernelMetrics {
     });
     this.handled = new Counter({
       name: 'bus_messages_handled_total',
-      help: 'Deliveries by outcome: handled, duplicate, retry, held (a newer schema version), dead-lettered',
+      help: 'Deliveries by outcome: handled, duplicate, retry, held (a newer schema version), paused (a dependency of the handler down; not an attempt), dead-lettered',
       labelNames: ['consumer', 'type', 'outcome', 'transport'],
       registers,
     });
@@ -81,6 +83,11 @@ export class KernelMetrics {
       'Messages of a newer schema version than this build reads, held (each holding back its key) for an instance of a newer build',
       ['consumer'],
     );
+    this.consumerPaused = gauge(
+      'bus_consumer_paused',
+      'Whether the consumer is paused (1) because a dependency of its handler is down: it takes no message until the dependency is worth trying again',
+      ['consumer'],
+    );
     this.outboxPending = gauge('outbox_pending_messages', 'Committed messages not yet published', ['module']);
     this.outboxOldestAge = gauge(
       'outbox_oldest_pending_age_seconds',
@@ -99,6 +106,12 @@ export class KernelMetrics {
       help: 'HTTP request duration',
       labelNames: ['method', 'route', 'status_code'],
       buckets: latencyBuckets,
+      registers,
+    });
+    this.httpShed = new Counter({
+      name: 'http_requests_shed_total',
+      help: 'State-changing requests refused with 503 HTTP_BACKPRESSURE, by the backlog over its bound (outbox_pending, consumer_lag)',
+      labelNames: ['reason'],
       registers,
     });
   }

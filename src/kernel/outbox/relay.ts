@@ -61,6 +61,7 @@ export class OutboxRelay {
   readonly #options: RelayOptions;
   readonly #selectPending: Prepared<[number], PendingRow>;
   readonly #markPublished: Prepared<[number, number, number]>;
+  readonly #countPending: Prepared<[], number>;
   #scheduled = false;
   #again = false;
   /** When the last publish pass began (performance.now()). */
@@ -93,6 +94,12 @@ export class OutboxRelay {
     );
     this.#markPublished = database.statement<[number, number, number]>(
       'UPDATE kernel_outbox SET published_at = ? WHERE seq BETWEEN ? AND ? AND published_at IS NULL',
+    );
+    // Over the partial index of pending rows only: its cost is the backlog's, never the retained
+    // published rows' (a day of them), so backpressure can sample it several times a second.
+    this.#countPending = database.statement<[], number>(
+      'SELECT COUNT(*) FROM kernel_outbox WHERE published_at IS NULL',
+      { pluck: true },
     );
     this.#lease = new DatabaseLease(database, 'outbox-relay', this.#options.leaseTtlMs);
   }
@@ -166,6 +173,11 @@ export class OutboxRelay {
       oldestPendingAgeMs: row.oldest === null ? 0 : Math.max(0, Date.now() - row.oldest),
       published: row.published,
     };
+  }
+
+  /** Committed rows not yet published (what `stats` counts as pending), read cheaply. */
+  pending(): number {
+    return this.#countPending().get() ?? 0;
   }
 
   async #drain(): Promise<void> {

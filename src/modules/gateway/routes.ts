@@ -139,6 +139,9 @@ export async function gatewayRoutes(app: HttpApp, ctx: ModuleContext<GatewaySett
           method: [...METHODS],
           url,
           schema: { hide: true },
+          // The process that runs the module knows its backlogs and refuses for itself (the 503
+          // passes through); this one's say nothing about that module's work.
+          config: { backpressure: false },
           onRequest,
           handler: (request, reply) => proxyTo(name, proxy, request, reply),
         });

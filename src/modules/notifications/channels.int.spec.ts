@@ -1,9 +1,9 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BrokenCircuitError } from 'cockatiel';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createFileChannel, type NotificationChannel } from './channels.js';
+import { DependencyUnavailableError, NonRetryableError } from '../../kernel/index.js';
+import { createFileChannel, type NotificationChannel, NotificationRejectedError } from './channels.js';
 import { createResilientSend } from './resilience.js';
 
 const note = { id: 'n1', userId: 'u1', address: 'u1@example.com', kind: 'k', subject: 's', body: 'b' };
@@ -28,27 +28,75 @@ describe('notification channels', () => {
     expect(lines[0]).toMatchObject(note);
   });
 
-  it('retries a failed attempt, opens the breaker after consecutive failures, then fails fast', async () => {
-    let calls = 0;
-    let healthy = false;
+  const flaky = () => {
+    const state = { calls: 0, healthy: false };
     const channel: NotificationChannel = {
       name: 'flaky',
       async send() {
-        calls++;
-        if (!healthy) throw new Error('down');
+        state.calls++;
+        if (!state.healthy) throw new Error('down');
       },
     };
+    return { state, channel };
+  };
+  const failure = (promise: Promise<void>) =>
+    promise.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('retries a failed attempt, opens the breaker after consecutive failures, then says the channel is down until it half-opens', async () => {
+    const { state, channel } = flaky();
     const send = createResilientSend(channel, { failuresToOpen: 4, attempts: 2, halfOpenAfterMs: 200 });
-    await expect(send(note)).rejects.toThrow('down');
-    expect(calls).toBe(2); // one retry
-    await expect(send(note)).rejects.toThrow('down');
-    expect(calls).toBe(4); // four consecutive failures: open
-    await expect(send(note)).rejects.toBeInstanceOf(BrokenCircuitError);
-    expect(calls).toBe(4); // failed fast, the channel was not called
-    healthy = true;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-    await send(note);
-    expect(calls).toBe(5);
+    await expect(send(note)).rejects.toThrow('down'); // closed: the channel's error, for the kernel to retry
+    expect(state.calls).toBe(2); // one retry
+    const opening = await failure(send(note));
+    expect(state.calls).toBe(4); // four consecutive failures: open
+    expect(opening).toBeInstanceOf(DependencyUnavailableError);
+    expect(opening).toMatchObject({ dependency: 'notification channel flaky' });
+    const fast = await failure(send(note));
+    expect(state.calls).toBe(4); // failed fast, the channel was not called
+    expect(fast).toBeInstanceOf(DependencyUnavailableError);
+    const { retryAfterMs } = fast as DependencyUnavailableError;
+    expect(retryAfterMs).toBeGreaterThan(0);
+    expect(retryAfterMs).toBeLessThanOrEqual(200); // until the breaker half-opens
+    state.healthy = true;
+    await sleep(retryAfterMs + 5);
+    await send(note); // the trial: it closes the breaker
+    expect(state.calls).toBe(5);
+  });
+
+  it('says the channel is down for a whole half-open time again when the trial fails', async () => {
+    const { state, channel } = flaky();
+    const send = createResilientSend(channel, { failuresToOpen: 2, attempts: 1, halfOpenAfterMs: 150 });
+    await failure(send(note));
+    expect(await failure(send(note))).toBeInstanceOf(DependencyUnavailableError);
+    await sleep(160);
+    const trial = await failure(send(note)); // the channel is tried once, fails: open again
+    expect(state.calls).toBe(3);
+    expect(trial).toBeInstanceOf(DependencyUnavailableError);
+    expect((trial as DependencyUnavailableError).retryAfterMs).toBeGreaterThan(100);
+  });
+
+  it('dead-letters a refused notification at once, and does not count it against the channel', async () => {
+    let calls = 0;
+    const channel: NotificationChannel = {
+      name: 'picky',
+      async send(notification) {
+        calls++;
+        if (notification.address.endsWith('.invalid')) throw new NotificationRejectedError('no such mailbox');
+      },
+    };
+    const send = createResilientSend(channel, { failuresToOpen: 2, attempts: 3 });
+    for (let i = 0; i < 5; i++) {
+      const refused = await failure(send({ ...note, address: 'nobody@example.invalid' }));
+      expect(refused).toBeInstanceOf(NotificationRejectedError);
+      expect(refused).toBeInstanceOf(NonRetryableError); // the kernel dead-letters it at once
+    }
+    expect(calls).toBe(5); // not retried
+    await send(note); // the breaker stayed closed
+    expect(calls).toBe(6);
   });
 
   it('abandons a send that hangs', async () => {

@@ -1,6 +1,6 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Logger } from '../../kernel/index.js';
+import { type Logger, NonRetryableError } from '../../kernel/index.js';
 
 /** A notification on its way out. */
 export interface OutgoingNotification {
@@ -13,7 +13,22 @@ export interface OutgoingNotification {
   readonly body: string;
 }
 
-/** Where notifications go (e-mail, SMS, push…). `send` rejects when the message was not accepted. */
+/**
+ * Thrown by a channel that answered and refused this one notification (an address it cannot
+ * deliver to, a body it will not take). The channel is up, so its circuit breaker does not count
+ * it, and sending again cannot help, so the message is dead-lettered at once. Any other failure
+ * counts as the channel being down: a channel that threw plain errors for one bad notification
+ * would open the breaker, and the consumer would pause on that notification at every try.
+ */
+export class NotificationRejectedError extends NonRetryableError {
+  override readonly name = 'NotificationRejectedError';
+}
+
+/**
+ * Where notifications go (e-mail, SMS, push…). `send` rejects when the message was not accepted:
+ * with NotificationRejectedError when the channel refused this notification, otherwise the
+ * channel counts as down.
+ */
 export interface NotificationChannel {
   readonly name: string;
   send(notification: OutgoingNotification): Promise<void>;

@@ -4,7 +4,8 @@
  * Publishes: notifications.notification-sent.
  * Handles: orders.order-confirmed, orders.order-payment-failed, orders.order-cancelled,
  *   payments.payment-refunded (amount > 0) — consumer `notifications.outcomes`: one notification
- *   each, sent through a NotificationChannel behind a circuit breaker; users.user-registered —
+ *   each, sent through a NotificationChannel behind a circuit breaker (while it is open the
+ *   consumer pauses, taking nothing, until it half-opens); users.user-registered —
  *   consumer `notifications.contacts`: the local contact copy.
  * Tables: notifications_contacts, notifications_notifications.
  * Sagas: none.
@@ -67,5 +68,6 @@ export {
   createFileChannel,
   createLogChannel,
   type NotificationChannel,
+  NotificationRejectedError,
   type OutgoingNotification,
 } from './channels.js';

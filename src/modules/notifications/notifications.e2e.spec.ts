@@ -20,7 +20,11 @@ import {
 import { orderCancelled, orderConfirmed, orderPaymentFailed } from '../orders/contracts.js';
 import { paymentRefunded } from '../payments/contracts.js';
 import { userRegistered } from '../users/contracts.js';
-import type { NotificationChannel, OutgoingNotification } from './channels.js';
+import {
+  type NotificationChannel,
+  NotificationRejectedError,
+  type OutgoingNotification,
+} from './channels.js';
 import { createOutcomeHandler, genericAddress } from './handlers/on-outcome.js';
 import { createNotificationsModule } from './index.js';
 
@@ -34,11 +38,15 @@ const publishers = [
 const sent: OutgoingNotification[] = [];
 let calls = 0;
 let failing = false;
+/** Orders whose notification the channel refuses (NotificationRejectedError). */
+const refused = new Set<string>();
 const channel: NotificationChannel = {
   name: 'test',
   async send(notification) {
     calls++;
     if (failing) throw new Error('mail server down');
+    const orderId = /order (\S+?)[ .]/.exec(notification.body)?.[1];
+    if (orderId && refused.has(orderId)) throw new NotificationRejectedError('no such mailbox');
     sent.push(notification);
   },
 };
@@ -183,25 +191,47 @@ describe('notifications', () => {
     ).toHaveLength(1);
   });
 
-  it('dead-letters while the channel fails, fails fast once the breaker opens, and recovers by replay', async () => {
+  it('pauses while the breaker is open, dead-letters nothing, and sends each notification once when the channel is back', async () => {
     failing = true;
     const before = calls;
+    const outcomes = () => app.kernel.listDeadLetters({ consumer: 'notifications.outcomes' }).items;
     await publish('orders', orderConfirmed({ orderId: 'b1', userId: 'bea', totalCents: 100 }));
     await eventually(() =>
-      expect(app.kernel.listDeadLetters({ consumer: 'notifications.outcomes' }).items).toHaveLength(1),
+      expect(app.kernel.pausedConsumers()).toMatchObject([
+        { consumer: 'notifications.outcomes', dependency: 'notification channel test' },
+      ]),
     );
-    expect(calls - before).toBe(3); // three kernel attempts; the third opens the breaker
+    expect(calls - before).toBe(3); // attempts 1 and 2 failed; the third opened the breaker: a pause
     await publish('orders', orderConfirmed({ orderId: 'b2', userId: 'bea', totalCents: 100 }));
-    await eventually(() =>
-      expect(app.kernel.listDeadLetters({ consumer: 'notifications.outcomes' }).items).toHaveLength(2),
-    );
-    expect(calls - before).toBe(3); // the open breaker failed fast: the channel was not called
-    expect(app.kernel.listDeadLetters().items[1]?.error).toMatch(/circuit|breaker/i);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(calls - before).toBe(3); // paused: b2 waits in the queue, the channel is not called
+    expect(outcomes()).toEqual([]);
     failing = false;
-    await new Promise((resolve) => setTimeout(resolve, 1600)); // half-open
-    expect(await app.kernel.replayDeadLetters({ consumer: 'notifications.outcomes' })).toBe(2);
-    await eventually(async () => expect(await inbox('bea')).toHaveLength(2));
+    await eventually(async () => expect(await inbox('bea')).toHaveLength(2), { timeoutMs: 5000 });
     await settled();
     expect(sent.filter((n) => n.userId === 'bea')).toHaveLength(2);
+    expect(calls - before).toBe(5); // the trial (b1, first), then b2
+    expect(outcomes()).toEqual([]);
+    expect(app.kernel.pausedConsumers()).toEqual([]);
+  });
+
+  it('dead-letters at once a notification the channel refuses, and replays it once the cause is fixed', async () => {
+    refused.add('r1');
+    const before = calls;
+    await publish('orders', orderConfirmed({ orderId: 'r1', userId: 'rae', totalCents: 100 }));
+    const [letter] = await eventually(() => {
+      const letters = app.kernel.listDeadLetters({ consumer: 'notifications.outcomes' }).items;
+      expect(letters).toHaveLength(1);
+      return letters;
+    });
+    expect(letter).toMatchObject({
+      attempts: 1,
+      error: expect.stringContaining('NotificationRejectedError'),
+    });
+    expect(calls - before).toBe(1);
+    refused.delete('r1');
+    expect(await app.kernel.replayDeadLetters({ consumer: 'notifications.outcomes' })).toBe(1);
+    await eventually(async () => expect(await inbox('rae')).toHaveLength(1));
+    expect(sent.filter((n) => n.userId === 'rae')).toHaveLength(1);
   });
 });

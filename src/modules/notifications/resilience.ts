@@ -1,16 +1,21 @@
 import {
   BrokenCircuitError,
+  CircuitState,
   ConsecutiveBreaker,
   circuitBreaker,
   ExponentialBackoff,
-  handleAll,
   handleWhen,
   retry,
   TimeoutStrategy,
   timeout,
   wrap,
 } from 'cockatiel';
-import type { NotificationChannel, OutgoingNotification } from './channels.js';
+import { DependencyUnavailableError } from '../../kernel/index.js';
+import {
+  type NotificationChannel,
+  NotificationRejectedError,
+  type OutgoingNotification,
+} from './channels.js';
 
 export interface ResilienceOptions {
   /** Consecutive failures that open the breaker (default 5). */
@@ -25,18 +30,31 @@ export interface ResilienceOptions {
 
 export type Send = (notification: OutgoingNotification) => Promise<void>;
 
+/** A failure that says the channel is down (a refusal of one notification says it is up). */
+const channelDown = (error: Error) => !(error instanceof NotificationRejectedError);
+
 /**
  * Wraps a channel: each attempt has a timeout and goes through a circuit breaker, and a failed
- * attempt is retried a little. While the breaker is open, sends fail fast (BrokenCircuitError)
- * without touching the channel, and the kernel's own retry and dead letters take over.
+ * attempt is retried a little. While the breaker is open the channel is down: a send fails fast
+ * without touching it, with DependencyUnavailableError, so the kernel pauses the consumer until the
+ * breaker half-opens instead of retrying every notification into the dead letters; its first
+ * delivery then is the breaker's trial. A send that fails while the breaker stays closed throws
+ * the channel's error (the kernel retries it, then dead-letters it); a refusal
+ * (NotificationRejectedError) is dead-lettered at once and leaves the breaker alone.
  */
 export function createResilientSend(channel: NotificationChannel, options: ResilienceOptions = {}): Send {
-  const breaker = circuitBreaker(handleAll, {
-    halfOpenAfter: options.halfOpenAfterMs ?? 10_000,
+  const halfOpenAfterMs = options.halfOpenAfterMs ?? 10_000;
+  const breaker = circuitBreaker(handleWhen(channelDown), {
+    halfOpenAfter: halfOpenAfterMs,
     breaker: new ConsecutiveBreaker(options.failuresToOpen ?? 5),
   });
+  // cockatiel keeps when it opened to itself; onBreak fires as it opens (its trial failing too)
+  let openedAt = 0;
+  breaker.onBreak(() => {
+    openedAt = Date.now();
+  });
   const retrying = retry(
-    handleWhen((error) => !(error instanceof BrokenCircuitError)),
+    handleWhen((error) => channelDown(error) && !(error instanceof BrokenCircuitError)),
     {
       maxAttempts: Math.max(0, (options.attempts ?? 2) - 1),
       backoff: new ExponentialBackoff({ initialDelay: 50, maxDelay: 500 }),
@@ -49,5 +67,16 @@ export function createResilientSend(channel: NotificationChannel, options: Resil
     abortOnReturn: false,
   });
   const policy = wrap(retrying, breaker, perAttempt);
-  return (notification) => policy.execute(() => channel.send(notification));
+  const dependency = `notification channel ${channel.name}`;
+  return async (notification) => {
+    try {
+      await policy.execute(() => channel.send(notification));
+    } catch (error) {
+      // Open: this send failed fast, or its failure opened the breaker, or it was the trial after
+      // half-open and failed. Either way the channel is down, not this notification.
+      if (breaker.state !== CircuitState.Open) throw error;
+      const untilHalfOpenMs = openedAt + halfOpenAfterMs - Date.now();
+      throw new DependencyUnavailableError(dependency, untilHalfOpenMs, { cause: error });
+    }
+  };
 }

@@ -78,6 +78,9 @@ export function usersRoutes(app: HttpApp, ctx: ModuleContext<UsersSettings>, has
   app.post(
     '/auth/login',
     {
+      // Signing in changes nothing the bus carries, and a token is what reads need while the
+      // process refuses commands: never refused for backpressure.
+      config: { backpressure: false },
       schema: {
         tags: ['users'],
         summary: 'Exchange credentials for a token',

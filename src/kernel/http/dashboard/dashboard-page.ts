@@ -40,11 +40,21 @@ function modulesSection(view: DashboardView): SafeHtml {
 </section>`;
 }
 
+/** Running, or paused with what is down, since when and when it tries again. */
+function consumerState({ paused }: ConsumerRow): SafeHtml {
+  if (!paused) return html`<td class="state">running</td>`;
+  const { dependency, since, resumesAt, error } = paused;
+  const at = (ms: number) => new Date(ms).toISOString();
+  return html`<td class="state warn" title="${error}">paused: ${dependency} is down since
+  <time datetime="${at(since)}">${at(since)}</time>; tries again at <time datetime="${at(resumesAt)}">${at(resumesAt)}</time></td>`;
+}
+
 function consumerRow(row: ConsumerRow): SafeHtml {
-  return html`<tr data-consumer="${row.name}">
+  return html`<tr data-consumer="${row.name}"${row.paused ? ' data-paused' : ''}>
   <td>${row.name}</td><td>${row.module}</td><td>${row.types.join(', ')}</td>
   <td class="n depth">${figure(row.stats?.depth)}</td><td class="n lag">${figure(row.stats?.lag)}</td>
   <td class="n">${row.deadLetters}</td><td class="n held${row.held > 0 ? ' warn' : ''}">${row.held}</td>
+  ${consumerState(row)}
 </tr>`;
 }
 
@@ -56,7 +66,7 @@ function consumersSection(view: DashboardView): SafeHtml {
     view.consumers.length === 0
       ? none('No consumer runs in this process.')
       : html`<table>
-    <thead><tr><th>consumer</th><th>module</th><th>types</th><th class="n">queue depth</th><th class="n">lag</th><th class="n">dead letters</th><th class="n" title="messages of a newer schema version than this build reads, waiting for an instance of a newer build">held</th></tr></thead>
+    <thead><tr><th>consumer</th><th>module</th><th>types</th><th class="n">queue depth</th><th class="n">lag</th><th class="n">dead letters</th><th class="n" title="messages of a newer schema version than this build reads, waiting for an instance of a newer build">held</th><th title="a consumer pauses, taking no message, while a dependency of its handler is down">state</th></tr></thead>
     <tbody>${view.consumers.map(consumerRow)}</tbody>
   </table>`
   }

@@ -1,3 +1,4 @@
+import type { PauseState } from '../../messaging/consumer-pause.js';
 import type { DeadLetter } from '../../messaging/dead-letters.js';
 import type { ConsumerStats } from '../../messaging/transport.js';
 import type { HealthCheck, Kernel } from '../../modules/kernel.js';
@@ -21,6 +22,8 @@ export interface ConsumerRow {
   readonly deadLetters: number;
   /** Messages it holds for a newer build (a newer schema version than this build reads). */
   readonly held: number;
+  /** Why it takes no message now (a dependency of its handler is down), or undefined: running. */
+  readonly paused: PauseState | undefined;
 }
 
 /** Everything the dashboard shows, read from this process's kernel. */
@@ -70,6 +73,7 @@ export async function loadDashboardView(kernel: Kernel): Promise<DashboardView> 
   const [{ stats, problem }, health] = await Promise.all([transportStats(kernel), healthChecks(kernel)]);
   const lettersPerConsumer = kernel.deadLetterCounts();
   const held = new Map(kernel.heldMessages.byConsumer().map((h) => [h.consumer, h.messages]));
+  const paused = new Map(kernel.pausedConsumers().map((p) => [p.consumer, p]));
   return {
     version: packageInfo.version,
     transport: kernel.transport.name,
@@ -80,6 +84,7 @@ export async function loadDashboardView(kernel: Kernel): Promise<DashboardView> 
       stats: stats.find((s) => s.consumer === consumer.name),
       deadLetters: lettersPerConsumer.get(consumer.name) ?? 0,
       held: held.get(consumer.name) ?? 0,
+      paused: paused.get(consumer.name),
     })),
     statsProblem: problem,
     // newest first: the one that just failed is the one an admin came for

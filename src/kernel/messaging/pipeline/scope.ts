@@ -3,6 +3,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { KernelMetrics } from '../../observability/metrics.js';
 import type { Outbox } from '../../outbox/outbox.js';
 import type { ModuleDatabase } from '../../persistence/db.js';
+import type { ConsumerPause } from '../consumer-pause.js';
 import type { DeadLetterStore } from '../dead-letters.js';
 import type { HeldMessages } from '../held-messages.js';
 import type { MessageTypes } from '../message-types.js';
@@ -44,4 +45,6 @@ export interface ConsumerScope extends Omit<ConsumerDeps, 'defaultRetry'> {
   readonly handler: Handler;
   /** Given to the handler as `ctx.module`: the context of the module running the consumer. */
   readonly moduleContext: unknown;
+  /** Whether the consumer takes deliveries: paused while a dependency of its handler is down. */
+  readonly pause: ConsumerPause;
 }

@@ -7,7 +7,7 @@ import {
   runsAgain,
 } from '../transport.js';
 
-/** A final outcome: handled, a duplicate, or dead-lettered (never 'retry' nor 'held'). */
+/** A final outcome: handled, a duplicate, or dead-lettered (never 'retry', 'held' nor 'paused'). */
 export type SettledOutcome = Exclude<DeliveryOutcome, LaterOutcome>;
 
 export interface Settled {
@@ -50,6 +50,9 @@ interface Entry {
  * concurrency. A failed attempt (or a held one: a newer schema version, not counted as an attempt)
  * waits for the consumer's delay with its key held back but without holding a concurrency slot,
  * so a burst of failing keys cannot starve a healthy one.
+ * While the endpoint's flow is paused (a dependency of its handler is down) no attempt starts; a
+ * delivery that met the outage (outcome 'paused', not an attempt) goes back to the front of the
+ * line, so it is the first to run when the flow resumes, and its key stays held back meanwhile.
  * `withdraw` takes back one owner's deliveries that are not running (waiting, or between
  * retries) so they can be returned to the broker in order when a partition is handed over.
  */
@@ -63,6 +66,17 @@ export class KeyLanes {
   constructor(endpoint: ConsumerEndpoint, log: Logger) {
     this.#endpoint = endpoint;
     this.#log = log;
+    endpoint.flow?.onResume(() => this.#pump());
+  }
+
+  /** True while the endpoint's flow is paused: whoever fetches for these lanes should stop. */
+  get paused(): boolean {
+    return this.#endpoint.flow?.paused === true;
+  }
+
+  /** Calls `listener` when the endpoint's flow resumes; returns a function that stops the calls. */
+  onResume(listener: () => void): () => void {
+    return this.#endpoint.flow?.onResume(listener) ?? (() => {});
   }
 
   dispatch(delivery: Delivery): void {
@@ -103,7 +117,7 @@ export class KeyLanes {
   }
 
   #pump(): void {
-    while (this.#active < this.#endpoint.concurrency) {
+    while (this.#active < this.#endpoint.concurrency && !this.paused) {
       const key = this.#ready.shift();
       if (key === undefined) return;
       const head = this.#lanes.get(key)?.[0];
@@ -120,6 +134,11 @@ export class KeyLanes {
   async #attempt(key: string, entry: Entry): Promise<void> {
     const outcome = await this.#deliver(entry.delivery.raw, entry.attempt);
     entry.running = false;
+    if (outcome.kind === 'paused') {
+      // the same attempt, first in line: it runs when the flow resumes (this attempt's end pumps)
+      this.#ready.unshift(key);
+      return;
+    }
     if (runsAgain(outcome)) {
       if (!('sameAttempt' in outcome)) entry.attempt = nextAttempt(outcome, entry.attempt);
       entry.delivery.onParked(true);

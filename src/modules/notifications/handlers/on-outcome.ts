@@ -14,7 +14,9 @@ export const genericAddress = (userId: string) => `user-${userId}@users.invalid`
  * Order outcomes and refunds → one notification each. The send happens before the transaction
  * (it cannot be rolled back), so a notification row already committed for the event means it was
  * sent: a repeated delivery then sends nothing. A failing send throws: the kernel retries, then
- * dead-letters. The row, its notification-sent event and the inbox record commit together.
+ * dead-letters; while the channel's breaker is open the send throws DependencyUnavailableError and
+ * the kernel pauses this consumer until it half-opens (resilience.ts), dead-lettering nothing. The
+ * row, its notification-sent event and the inbox record commit together.
  */
 export function createOutcomeHandler(ctx: ModuleContext, send: Send): Handler {
   return async (message: Envelope, handlerCtx: HandlerContext) => {

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { Logger } from '../../../observability/logger.js';
 import { redisSkipReason } from '../../../testing/brokers.js';
 import { eventually } from '../../../testing/index.js';
+import { ConsumerPause } from '../../consumer-pause.js';
 import { partitionOf } from '../partition.js';
 import { type BullMqTransportOptions, createBullMqTransport } from './bullmq.js';
 import {
@@ -103,6 +104,29 @@ const transport = (options: Partial<BullMqTransportOptions> = {}, log: Logger = 
       expect(consumer.overlaps).toEqual([]);
     } finally {
       await Promise.all([a.close(), b.close(), publisher.close()]);
+    }
+  });
+
+  it('claims no job for a paused consumer: they wait in Redis until it resumes, then run in order', async () => {
+    const consumer = new FakeConsumer();
+    const flow = new ConsumerPause('alpha.things', silent);
+    flow.pause('downstream', 1500, 'down'); // as the pipeline would, a dependency being down
+    const [a, publisher] = [transport(), transport()];
+    try {
+      await a.subscribe({ ...consumer.endpoint('a'), flow });
+      await publishAll(publisher, stream(40, 8));
+      await sleep(500); // every partition run had the time to fetch, were it not paused
+      expect(flow.paused).toBe(true);
+      expect(consumer.deliveries).toEqual([]);
+      expect(await a.stats()).toEqual([
+        { consumer: 'alpha.things', depth: 40, lag: 40, partitions: [0, 1, 2, 3] },
+      ]);
+      await eventually(() => expect(consumer.inbox.size).toBe(40), { timeoutMs: 10_000 });
+      expect(consumer.deliveries).toHaveLength(40);
+      expect(consumer.outOfOrder()).toEqual([]);
+    } finally {
+      flow.close();
+      await Promise.all([a.close(), publisher.close()]);
     }
   });
 

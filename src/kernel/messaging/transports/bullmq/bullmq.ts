@@ -13,6 +13,8 @@
  * - Retries run in process through the consumer's policy, the key held back; a job completes only
  *   at a final outcome. A crash leaves jobs active; the next holder restores them, in order, and
  *   the consumer's inbox absorbs what had been handled.
+ * - A paused endpoint (its flow: a dependency of its handler is down) starts nothing, and its
+ *   partition runs fetch nothing more until it resumes (partition-run.ts, `#fetchLoop`).
  * - Recovery from a crash (`kill -9`) takes a few seconds: each instance heartbeats in Redis
  *   (liveness.ts); about `livenessTtlMs` after a holder's last heartbeat, the others take its
  *   partitions over and restore its locked jobs without waiting for its 10 s leases and locks.

@@ -128,12 +128,14 @@ export class PartitionRun {
       Math.max(50, this.#ctx.settings.lockDurationMs / 3),
     );
     const watchdog = setInterval(() => this.#watch(), 1000);
+    const stopListening = this.#ctx.lanes.onResume(() => this.#wake());
     try {
       await this.#fetchLoop();
       clearInterval(watchdog);
       await this.#retireWorker();
       await this.#finish();
     } finally {
+      stopListening();
       clearInterval(watchdog);
       clearInterval(renew);
       await this.#worker.close(true).catch(() => {});
@@ -175,7 +177,9 @@ export class PartitionRun {
   async #fetchLoop(): Promise<void> {
     let failures = 0;
     while (!this.#ending) {
-      if (this.#held.size - this.#parked >= this.#ctx.settings.prefetch) {
+      // A paused consumer (a dependency of its handler is down) claims nothing more: the jobs
+      // stay in the queue, not locked here, until the flow resumes and wakes this loop.
+      if (this.#ctx.lanes.paused || this.#held.size - this.#parked >= this.#ctx.settings.prefetch) {
         await new Promise<void>((resolve) => {
           this.#wake = resolve;
         });

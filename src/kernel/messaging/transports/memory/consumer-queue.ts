@@ -29,6 +29,10 @@ interface PendingRow {
  * before it runs, so an index entry whose row is gone is skipped, never delivered.
  *
  * Every key of `#lanes` is in exactly one of `#ready`, `#delayed` and `#inFlight`.
+ *
+ * While the endpoint's flow is paused (a dependency of its handler is down) nothing starts; a
+ * delivery that met the outage goes back to the head of `#ready`, its row unchanged (a pause is
+ * not an attempt), and the flow's resume pumps again, that delivery first.
  */
 export class ConsumerQueue {
   readonly #endpoint: ConsumerEndpoint;
@@ -50,6 +54,8 @@ export class ConsumerQueue {
   #closed = false;
   /** After a delivery failed outside the handler (its database), nothing starts before this. */
   #pausedUntil = 0;
+  /** Stops the endpoint's flow from pumping this queue when it resumes. */
+  readonly #stopListening: () => void;
 
   constructor(endpoint: ConsumerEndpoint, log: Logger) {
     this.#endpoint = endpoint;
@@ -83,6 +89,7 @@ export class ConsumerQueue {
       if (at > now) this.#delayed.set(key, at);
       else this.#ready.add(key);
     }
+    this.#stopListening = endpoint.flow?.onResume(() => this.pump()) ?? (() => {});
   }
 
   get endpoint(): ConsumerEndpoint {
@@ -102,7 +109,7 @@ export class ConsumerQueue {
 
   /** Starts every runnable delivery, up to the endpoint's concurrency, one per partition key. */
   pump(): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#endpoint.flow?.paused) return; // the flow's resume pumps again
     if (Date.now() < this.#pausedUntil) {
       this.#wakeAt(this.#pausedUntil);
       return;
@@ -124,7 +131,7 @@ export class ConsumerQueue {
       this.#ready.add(key);
     }
     for (const key of this.#ready) {
-      if (this.#inFlight.size >= this.#endpoint.concurrency) break;
+      if (this.#inFlight.size >= this.#endpoint.concurrency || this.#endpoint.flow?.paused) break;
       this.#ready.delete(key);
       try {
         this.#start(key, now);
@@ -144,6 +151,7 @@ export class ConsumerQueue {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#stopListening();
     clearTimeout(this.#timer);
     await Promise.all(this.#inFlight.values());
   }
@@ -162,13 +170,17 @@ export class ConsumerQueue {
       return;
     }
     const attempt = row.attempts + 1;
-    let next: 'settled' | 'retry' | 'paused' = 'paused';
+    let next: 'settled' | 'retry' | 'first' | 'failed' = 'failed';
     let retryAt = 0;
     const run = this.#endpoint
       .deliver(row.envelope, attempt, () => this.#remove().run(seq))
       .then(async (outcome) => {
         if (!runsAgain(outcome)) {
           next = 'settled'; // handled, duplicate or dead-lettered: its row went with that commit
+          return;
+        }
+        if (outcome.kind === 'paused') {
+          next = 'first'; // not an attempt: its row stays as it is, first in line when the flow resumes
           return;
         }
         retryAt = Date.now() + outcome.delayMs;
@@ -190,10 +202,19 @@ export class ConsumerQueue {
         this.#inFlight.delete(key);
         if (next === 'settled') this.#shift(key);
         else if (next === 'retry') this.#delayed.set(key, retryAt);
+        else if (next === 'first') this.#first(key);
         else this.#ready.add(key); // unknown whether it settled: #start reads the row again
         this.pump();
       });
     this.#inFlight.set(key, run);
+  }
+
+  /** Makes the key the first of the ready keys (a Set iterates in insertion order). */
+  #first(key: string): void {
+    const others = [...this.#ready];
+    this.#ready.clear();
+    this.#ready.add(key);
+    for (const other of others) this.#ready.add(other);
   }
 
   /** Drops the key's head; the next delivery of that key becomes runnable. */

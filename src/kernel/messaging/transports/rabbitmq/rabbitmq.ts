@@ -13,6 +13,9 @@
  * - per-key order: partition queues by hash of `partitionkey`, each consumed by one instance at a
  *   time (instances split them: consumer.ts), and key lanes per endpoint (ordered per key,
  *   bounded concurrency, retries in process with the key held and no slot taken, ack once settled).
+ * - a paused endpoint (its flow: a dependency of its handler is down) starts nothing and acks
+ *   nothing, so the broker stops pushing once each partition channel has its prefetch unacked;
+ *   the rest waits in the queues (depth) until the flow resumes.
  * - dead letters: the consumer records them in its database (the source of truth for list, replay
  *   and delete); a copy goes to `dlq.<module>.retry` for broker-native tooling.
  * - stats: depth = ready messages in the endpoint's partition queues; lag = depth + deliveries

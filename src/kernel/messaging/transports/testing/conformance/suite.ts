@@ -23,6 +23,7 @@ import {
 } from './fixtures.js';
 import { useHarness } from './harness.js';
 import { describeOrderCases } from './order.js';
+import { describePauseCases } from './pause.js';
 import { describeSchemaVersionCases } from './versions.js';
 
 export type { ConformanceFeatures } from './fixtures.js';
@@ -58,6 +59,7 @@ export function describeTransportConformance(
     describeFailureCases(createTransport, features);
     describeOrderCases(createTransport, features);
     describeSchemaVersionCases(createTransport, features);
+    describePauseCases(createTransport, features);
   });
 }
 
