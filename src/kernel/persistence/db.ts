@@ -1,10 +1,12 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
 import { withStatementCache } from './statement-cache.js';
+import { type OpenTransaction, openTransaction, runInTransaction } from './transaction-scope.js';
+
+export { outsideTransactions } from './transaction-scope.js';
 
 /** A module's drizzle handle. `tx.db` runs in the enclosing transaction; `ctx.db` reads committed rows. */
 export type Db = BetterSQLite3Database;
@@ -101,25 +103,6 @@ function requiredPragmas(durability: Durability) {
 /** A reader waits a little for a checkpoint that briefly holds the WAL index. */
 const READER_BUSY_TIMEOUT_MS = 50;
 
-interface OpenTransaction {
-  /** The database it belongs to (its `owner` token). */
-  readonly owner: object;
-  open: boolean;
-  savepoints: number;
-}
-
-/** The write transaction the calling code runs in, if any (one store for every database). */
-const scope = new AsyncLocalStorage<OpenTransaction>();
-
-/**
- * Runs fn outside any transaction's async context: timers and wake-ups it schedules (a relay pass
- * after a commit, a dispatcher's poll) must not count as code inside the transaction that happened
- * to schedule them, or their own transactions would become its savepoints.
- */
-export function outsideTransactions<T>(fn: () => T): T {
-  return scope.exit(fn);
-}
-
 export function openModuleDatabase(
   dataDir: string,
   module: string,
@@ -146,10 +129,7 @@ export function openModuleDatabase(
   let tail: Promise<unknown> = Promise.resolve();
   let queued = 0;
 
-  const current = (): OpenTransaction | undefined => {
-    const open = scope.getStore();
-    return open?.open && open.owner === owner ? open : undefined;
-  };
+  const current = (): OpenTransaction | undefined => openTransaction(owner);
 
   /** Takes the write lock, waiting on timers while another process holds it. */
   const beginImmediate = async (): Promise<void> => {
@@ -184,8 +164,8 @@ export function openModuleDatabase(
 
   /** One top-level transaction, begun: the queue's turn is ours. A thenable fn returns is awaited. */
   const run = <T>(fn: () => T | Promise<T>): T | Promise<T> => {
-    const transaction: OpenTransaction = { owner, open: true, savepoints: 0 };
-    return scope.run(transaction, () => {
+    const transaction: OpenTransaction = { owner, connection: writer, open: true, savepoints: 0 };
+    return runInTransaction(transaction, () => {
       let result: T | Promise<T>;
       try {
         result = fn();

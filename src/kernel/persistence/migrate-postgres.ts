@@ -109,4 +109,4 @@ export function migrationLockKey(schema: string): string {
   return createHash('sha256').update(`modulith:migrate:${schema}`).digest().readBigInt64BE(0).toString();
 }
 
-const quoteIdentifier = (name: string): string => `"${name.replaceAll('"', '""')}"`;
+export const quoteIdentifier = (name: string): string => `"${name.replaceAll('"', '""')}"`;

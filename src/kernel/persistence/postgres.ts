@@ -1,0 +1,176 @@
+import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
+import pg from 'pg';
+import type { Durability } from './db.js';
+import { quoteIdentifier } from './migrate-postgres.js';
+import { type OpenTransaction, openTransaction, runInTransaction } from './transaction-scope.js';
+
+/**
+ * A module's database on PostgreSQL: the module's schema (named after the module) in the database
+ * of its URL (`DATABASE_URL_<MODULE>`, else `DATABASE_URL`). The twin of the SQLite backend
+ * (`db.ts`), with the same guarantees on `transaction`; instances of a module may share it from
+ * several hosts.
+ */
+export interface PostgresModuleDatabase {
+  readonly dialect: 'postgres';
+  readonly module: string;
+  /** The module's schema: every unqualified name resolves there (`search_path`), and only there. */
+  readonly schema: string;
+  readonly pool: pg.Pool;
+  /**
+   * drizzle on this database: inside a transaction of it, on the transaction's client (its own
+   * writes are visible); outside, on the pool (committed rows only).
+   */
+  readonly db: NodePgDatabase;
+  /**
+   * Runs fn in one transaction on a client of its own from the pool, and resolves with what it
+   * returned (awaited) once committed; rejects, rolled back, if it throws or rejects. Transactions
+   * run concurrently (PostgreSQL's row locks order conflicting writes, not a queue here). A call
+   * made inside fn (in its async context, while it is open) is a savepoint of it: await nested
+   * calls one after the other, never several at once.
+   */
+  transaction<T>(fn: () => T | Promise<T>): Promise<T>;
+  /** Whether the calling code runs inside an open transaction of this database. */
+  inTransaction(): boolean;
+  /**
+   * One statement (`$1`… placeholders): on the transaction's client inside a transaction of this
+   * database, on the pool outside. `bigint` columns are read as JS numbers (every one the kernel
+   * and the modules keep, epoch milliseconds and cents, is below 2^53).
+   */
+  query<Row extends pg.QueryResultRow = pg.QueryResultRow>(
+    text: string,
+    values?: readonly unknown[],
+  ): Promise<pg.QueryResult<Row>>;
+  /** Ends the pool; waits for clients in use to be released. */
+  close(): Promise<void>;
+}
+
+export interface PostgresDatabaseOptions {
+  readonly durability?: Durability;
+  /** Clients in the pool (default 10). */
+  readonly maxConnections?: number;
+  /** How long taking a client waits for a connection before it fails (default 5 s). */
+  readonly connectTimeoutMs?: number;
+}
+
+/**
+ * `process`: `synchronous_commit=off` (a commit returns before its WAL reaches the disk: the app
+ * being killed loses nothing, the server crashing may lose the last moments of commits, never
+ * corrupt anything); `power`: `on` (the server's default, an fsync per commit).
+ */
+const SYNCHRONOUS_COMMIT: Record<Durability, string> = { process: 'off', power: 'on' };
+
+const INT8_OID = 20;
+/** `bigint` as a JS number instead of node-postgres's string: kernel and module values fit in 2^53. */
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+export function openPostgresModuleDatabase(
+  url: string,
+  module: string,
+  options: PostgresDatabaseOptions = {},
+): PostgresModuleDatabase {
+  const schema = module;
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.maxConnections ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+    types,
+    application_name: `modulith:${module}`,
+    options: `-c search_path=${quoteIdentifier(schema)} -c synchronous_commit=${SYNCHRONOUS_COMMIT[options.durability ?? 'process']}`,
+  });
+  // An idle client whose server went away emits 'error' on the pool; without a listener that would
+  // end the process. The next query takes a new client (and fails or waits, as a query does).
+  pool.on('error', () => {});
+
+  const owner = {};
+  const current = (): OpenTransaction<pg.PoolClient> | undefined => openTransaction<pg.PoolClient>(owner);
+  const connection = (): pg.Pool | pg.PoolClient => current()?.connection ?? pool;
+
+  const savepoint = async <T>(
+    outer: OpenTransaction<pg.PoolClient>,
+    fn: () => T | Promise<T>,
+  ): Promise<T> => {
+    const name = `sp${++outer.savepoints}`;
+    await outer.connection.query(`SAVEPOINT ${name}`);
+    try {
+      const value = await fn();
+      await outer.connection.query(`RELEASE SAVEPOINT ${name}`);
+      return value;
+    } catch (error) {
+      await outer.connection
+        .query(`ROLLBACK TO SAVEPOINT ${name}; RELEASE SAVEPOINT ${name}`)
+        .catch(() => {});
+      throw error;
+    }
+  };
+
+  const transaction = async <T>(fn: () => T | Promise<T>): Promise<T> => {
+    const outer = current();
+    if (outer) return savepoint(outer, fn);
+    const client = await pool.connect();
+    const open: OpenTransaction<pg.PoolClient> = { owner, connection: client, open: true, savepoints: 0 };
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      try {
+        const value = await runInTransaction(open, fn);
+        open.open = false;
+        await client.query('COMMIT');
+        return value;
+      } catch (error) {
+        open.open = false;
+        await client.query('ROLLBACK').catch(() => {
+          broken = true; // the connection is gone: the pool must not hand it out again
+        });
+        throw error;
+      }
+    } finally {
+      open.open = false;
+      client.release(broken);
+    }
+  };
+
+  // drizzle runs its statements through this router: the transaction's client or the pool.
+  // (drizzle only needs `query`; it never calls the pool's transaction helpers from here.)
+  const router = {
+    query: (...args: Parameters<pg.Pool['query']>) =>
+      (connection().query as (...a: Parameters<pg.Pool['query']>) => unknown)(...args),
+  } as unknown as pg.Pool;
+
+  return {
+    dialect: 'postgres',
+    module,
+    schema,
+    pool,
+    db: drizzle({ client: router }),
+    transaction,
+    inTransaction: () => current() !== undefined,
+    query: <Row extends pg.QueryResultRow>(text: string, values?: readonly unknown[]) =>
+      connection().query<Row>(text, values as unknown[] | undefined),
+    close: () => pool.end(),
+  };
+}
+
+/** SQLSTATEs and socket errors that no waiting mends: the configuration must change. */
+const PERMANENT_CODES: Record<string, string> = {
+  '28P01': 'the password was refused',
+  '28000': 'the server refused this user',
+  '3D000': 'the database does not exist',
+  '42501': 'the user lacks a privilege the module needs',
+  ENOTFOUND: 'the host name does not resolve',
+};
+
+/**
+ * Why connecting failed for good (wrong password, unknown user or database, missing privilege,
+ * unresolvable host), or undefined when waiting may help (refused or reset connection, a server
+ * starting up or out of connections).
+ */
+export function permanentPostgresError(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  const reason = typeof code === 'string' ? PERMANENT_CODES[code] : undefined;
+  if (reason === undefined) return undefined;
+  const message = error instanceof Error ? error.message : String(error);
+  return `${reason} (${message})`;
+}
