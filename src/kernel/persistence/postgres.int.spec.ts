@@ -1,4 +1,6 @@
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
+import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import { integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { createTestDatabase, describeWithPostgres, type TestDatabase } from '../testing/postgres.js';
 import {
@@ -120,6 +122,30 @@ await describeWithPostgres('the async unit of work of a module database on Postg
       })
       .catch(() => undefined);
     expect(await rows()).toEqual([]);
+  });
+
+  it("runs a module's sqlite-core queries (its one schema in code) with PostgreSQL's SQL and values", async () => {
+    // The premise of one module code on both backends: the twins store the same driver values.
+    const things = sqliteTable('alpha_things', {
+      id: text('id').primaryKey(),
+      cents: integer('cents').notNull(),
+      tags: text('tags', { mode: 'json' }).$type<string[]>().notNull(),
+    });
+    await database.query(
+      'CREATE TABLE alpha_things (id text PRIMARY KEY, cents bigint NOT NULL, tags text NOT NULL)',
+    );
+    const db = database.db as unknown as BetterSQLite3Database;
+    await database.transaction(async () => {
+      await db.insert(things).values({ id: 'a', cents: 2 ** 40, tags: ['x'] });
+      await db
+        .insert(things)
+        .values({ id: 'a', cents: 0, tags: [] })
+        .onConflictDoUpdate({ target: things.id, set: { cents: sql`${things.cents} + 1` } });
+    });
+    expect(await db.select().from(things).where(eq(things.id, 'a'))).toEqual([
+      { id: 'a', cents: 2 ** 40 + 1, tags: ['x'] },
+    ]);
+    expect(await db.select({ count: sql<number>`count(*)` }).from(things)).toEqual([{ count: 1 }]);
   });
 
   it('commits without waiting for the disk on DB_DURABILITY=process, with it on power', async () => {

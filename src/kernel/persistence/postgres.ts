@@ -66,6 +66,20 @@ const types = {
     oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
+const withInt8AsNumber = (parsers: typeof types | undefined): typeof types =>
+  parsers === undefined
+    ? types
+    : {
+        getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+          oid === INT8_OID ? Number : parsers.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+      };
+
+/** The drizzle handles of PostgreSQL module databases (a module's `Db` may be one of them). */
+const postgresHandles = new WeakSet<object>();
+
+/** Whether `db` runs on PostgreSQL (a module's handle is typed as SQLite's: see persistence/prepared.ts). */
+export const isPostgresHandle = (db: object): boolean => postgresHandles.has(db);
+
 export function openPostgresModuleDatabase(
   url: string,
   module: string,
@@ -132,19 +146,25 @@ export function openPostgresModuleDatabase(
     }
   };
 
-  // drizzle runs its statements through this router: the transaction's client or the pool.
-  // (drizzle only needs `query`; it never calls the pool's transaction helpers from here.)
+  // drizzle runs its statements through this router: the transaction's client or the pool. It
+  // also reads int8 as a number there (drizzle passes its own type parsers with each query, which
+  // fall back to node-postgres's global ones: int8 as a string). drizzle only calls `query`.
   const router = {
-    query: (...args: Parameters<pg.Pool['query']>) =>
-      (connection().query as (...a: Parameters<pg.Pool['query']>) => unknown)(...args),
+    query: (config: pg.QueryConfig & { types?: typeof types }, values?: unknown[]) =>
+      connection().query(
+        typeof config === 'string' ? config : { ...config, types: withInt8AsNumber(config.types) },
+        values,
+      ),
   } as unknown as pg.Pool;
+  const db = drizzle({ client: router });
+  postgresHandles.add(db);
 
   return {
     dialect: 'postgres',
     module,
     schema,
     pool,
-    db: drizzle({ client: router }),
+    db,
     transaction,
     inTransaction: () => current() !== undefined,
     query: <Row extends pg.QueryResultRow>(text: string, values?: readonly unknown[]) =>
