@@ -97,7 +97,7 @@ describe('the app over HTTP', () => {
     });
     expect(response.statusCode).toBe(201);
     expect(response.headers['x-correlation-id']).toBe('req-42');
-    await eventually(() => expect(seen).toContainEqual({ correlationid: 'req-42', causationid: null }));
+    await eventually(async () => expect(seen).toContainEqual({ correlationid: 'req-42', causationid: null }));
   });
 
   it('makes a correlation id when none (or a malformed one) is given', async () => {
@@ -123,7 +123,7 @@ describe('the app over HTTP', () => {
     expect(body).toMatchObject({ status, code, title: 'Bad Request' });
     expect(body.errors.length).toBeGreaterThan(0);
     expect(JSON.stringify(body)).not.toMatch(/at .*\.ts:\d+/);
-    expect(app.kernel.outboxStats().find((s) => s.module === 'notes')?.pending).toBe(0);
+    expect((await app.kernel.outboxStats()).find((s) => s.module === 'notes')?.pending).toBe(0);
   });
 
   it('answers malformed JSON with 400 and a body over 1 MiB with 413', async () => {

@@ -66,7 +66,7 @@ const outcomes = (orderId: string) =>
     )
     .map((row) => row.type);
 const catalogued = (count: number) =>
-  eventually(() =>
+  eventually(async () =>
     expect(contextOf('orders').db.all(sql`SELECT sku FROM orders_catalogue`)).toHaveLength(count),
   );
 
@@ -146,7 +146,7 @@ describe('checkout with the real payments and inventory', () => {
       contextOf('orders').db.all(
         sql`SELECT id FROM orders_orders WHERE user_id = 'many' AND status = 'pending'`,
       );
-    await eventually(() => expect(pending()).toEqual([]), { timeoutMs: 15_000, intervalMs: 50 });
+    await eventually(async () => expect(pending()).toEqual([]), { timeoutMs: 15_000, intervalMs: 50 });
     const finals = await Promise.all(placed.map((p) => terminal(p.id, 'many')));
     expect(finals.filter((f) => f.status === 'confirmed')).toHaveLength(20); // 10_000 / 500
     expect(finals.filter((f) => f.status === 'payment_failed')).toHaveLength(10);
@@ -180,7 +180,7 @@ describe('checkout step timeouts (stand-in peers told not to answer)', () => {
     world.silent.add('charge-payment');
     const placed = await order('late', [{ sku: 'T', quantity: 1 }]);
     expect(await terminal(placed.id, 'late')).toMatchObject({ status: 'cancelled', reason: 'timeout' });
-    await eventually(() => expect(world.balances.get('late')).toBe(10_000));
+    await eventually(async () => expect(world.balances.get('late')).toBe(10_000));
     expect(outcomes(placed.id)).toEqual(['orders.order-cancelled']);
   });
 
@@ -188,8 +188,8 @@ describe('checkout step timeouts (stand-in peers told not to answer)', () => {
     world.lostReplies.add('reserve-stock'); // reserved, but the reply never comes
     const placed = await order('lost', [{ sku: 'T', quantity: 3 }]);
     expect(await terminal(placed.id, 'lost')).toMatchObject({ status: 'cancelled', reason: 'timeout' });
-    await eventually(() => expect(world.balances.get('lost')).toBe(10_000));
-    await eventually(() => expect(world.stock.get('T')).toBe(1_000));
+    await eventually(async () => expect(world.balances.get('lost')).toBe(10_000));
+    await eventually(async () => expect(world.stock.get('T')).toBe(1_000));
     const types = await eventually(async () => {
       const entries = await get(`/orders/${placed.id}/timeline`, 'lost');
       expect(entries.at(-1)?.type).toBe('orders.order-cancelled');
@@ -204,7 +204,7 @@ describe('checkout step timeouts (stand-in peers told not to answer)', () => {
     world.silent.add('refund-payment');
     const placed = await order('stuck', [{ sku: 'S', quantity: 5 }]);
     expect(await terminal(placed.id, 'stuck')).toMatchObject({ status: 'cancelled', reason: 'out_of_stock' });
-    expect(app.kernel.listSagas({ status: 'failed' }).items).toContainEqual(
+    expect((await app.kernel.listSagas({ status: 'failed' })).items).toContainEqual(
       expect.objectContaining({ id: placed.id, name: 'orders.checkout' }),
     );
     expect(outcomes(placed.id)).toEqual(['orders.order-cancelled']);

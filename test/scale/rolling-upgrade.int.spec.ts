@@ -174,7 +174,7 @@ describe.each(BROKERS)('%s: a rolling upgrade of a consumer module', (broker) =>
 
     await oldShelf.stop(); // the upgrade's last step: build 1's held messages go to build 2
     const all = (PRICE_KEYS.length + STOCK_KEYS.length) * 2 * PER_VERSION;
-    await eventually(() => expect(effectsIn(newShelf)).toHaveLength(all), {
+    await eventually(async () => expect(effectsIn(newShelf)).toHaveLength(all), {
       timeoutMs: 30_000,
       intervalMs: 200,
     });
@@ -189,7 +189,7 @@ describe.each(BROKERS)('%s: a rolling upgrade of a consumer module', (broker) =>
     const inOrder = Array.from({ length: 2 * PER_VERSION }, (_, n) => n);
     for (const key of [...PRICE_KEYS, ...STOCK_KEYS]) expect(perKey.get(key), key).toEqual(inOrder);
     expect(effects).toHaveLength(all); // each exactly once (and nothing more arrived)
-    expect(newShelf.kernel.listDeadLetters().items).toEqual([]);
+    expect((await newShelf.kernel.listDeadLetters()).items).toEqual([]);
     // build 2 saw every price in cents: version 1 upcast, version 2 as published
     const prices = effects.filter((e) => e.type === 'source.price-set' && e.build === 2);
     expect(prices.every((e) => JSON.parse(e.data).cents === e.n * 100 + 25)).toBe(true);

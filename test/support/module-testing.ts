@@ -90,7 +90,7 @@ export function createProbe(messages: readonly AnyMessageDefinition[]): Probe {
 export async function settled(kernel: Kernel, timeoutMs = 10_000): Promise<void> {
   await eventually(
     async () => {
-      const pending = kernel.outboxStats().reduce((sum, s) => sum + s.pending, 0);
+      const pending = (await kernel.outboxStats()).reduce((sum, s) => sum + s.pending, 0);
       const lag = (await kernel.transport.stats()).reduce((sum, s) => sum + s.lag, 0);
       expect({ pending, lag }).toEqual({ pending: 0, lag: 0 });
     },

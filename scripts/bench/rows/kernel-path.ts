@@ -85,9 +85,9 @@ export async function measureKernelPath(
     const publish = async (numbers: readonly number[]) => {
       for (const n of numbers) {
         const key = keyOf(n);
-        await source.transact((tx) => {
+        await source.transact(async (tx) => {
           tx.db.run(sql`INSERT INTO benchsrc_items (n, key) VALUES (${n}, ${key})`);
-          tx.stage(itemAdded({ n, key }));
+          await tx.stage(itemAdded({ n, key }));
         });
         await nextTick();
       }

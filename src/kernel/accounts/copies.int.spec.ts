@@ -30,9 +30,9 @@ describe('a copy of the account versions shared by two instances', () => {
     here = await openMigratedDatabase(dir, 'alpha');
     there = await openMigratedDatabase(dir, 'alpha'); // another process on the same file
   });
-  afterEach(() => {
-    here.close();
-    there.close();
+  afterEach(async () => {
+    await here.close();
+    await there.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -40,25 +40,25 @@ describe('a copy of the account versions shared by two instances', () => {
     const writer = new AccountCopy(here);
     const reader = new AccountCopy(there);
     const directory = new AccountDirectory();
-    await here.transaction(() => {
-      writer.record(state('ann', 1));
-      writer.record(state('bob', 1, { role: 'admin' }));
+    await here.transaction(async () => {
+      await writer.record(state('ann', 1));
+      await writer.record(state('bob', 1, { role: 'admin' }));
     });
-    reader.readInto(directory);
+    await reader.readInto(directory);
     expect(directory.get('bob')).toEqual(state('bob', 1, { role: 'admin' }));
 
-    await here.transaction(() => {
-      writer.record(state('ann', 3, { deleted: true }));
-      writer.record(state('bob', 1, { role: 'user' })); // a repeat of a version it has: ignored
-      writer.record(state('ann', 2)); // late: older than what the copy has
+    await here.transaction(async () => {
+      await writer.record(state('ann', 3, { deleted: true }));
+      await writer.record(state('bob', 1, { role: 'user' })); // a repeat of a version it has: ignored
+      await writer.record(state('ann', 2)); // late: older than what the copy has
     });
-    reader.readInto(directory);
+    await reader.readInto(directory);
     expect(directory.get('ann')).toEqual(state('ann', 3, { deleted: true }));
     expect(directory.get('bob')).toEqual(state('bob', 1, { role: 'admin' }));
     expect(directory.standing('ann', 3)).toBe('deleted');
 
     const fresh = new AccountDirectory(); // a process starting now reads the whole copy
-    new AccountCopy(there).readInto(fresh);
+    await new AccountCopy(there).readInto(fresh);
     expect([fresh.get('ann'), fresh.get('bob')]).toEqual([directory.get('ann'), directory.get('bob')]);
   });
 
@@ -66,14 +66,14 @@ describe('a copy of the account versions shared by two instances', () => {
     const copy = new AccountCopy(here);
     const directory = new AccountDirectory();
     await expect(
-      here.transaction(() => {
-        copy.record(state('carl', 1));
-        copy.readInto(directory); // inside the transaction: still reads committed rows only
+      here.transaction(async () => {
+        await copy.record(state('carl', 1));
+        await copy.readInto(directory); // inside the transaction: still reads committed rows only
         expect(directory.get('carl')).toBeUndefined();
         throw new Error('rolled back');
       }),
     ).rejects.toThrow('rolled back');
-    copy.readInto(directory);
+    await copy.readInto(directory);
     expect(directory.get('carl')).toBeUndefined();
   });
 });

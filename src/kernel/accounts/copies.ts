@@ -6,13 +6,13 @@ import { type ModuleDatabase, outsideTransactions } from '../persistence/db.js';
 import type { AccountDirectory, AccountState } from './directory.js';
 import { type AccountFeed, accountConsumerOf } from './feed.js';
 
-type StagedHook = (tx: Tx, message: Envelope) => void;
+type StagedHook = (tx: Tx, message: Envelope) => void | Promise<void>;
 
 /** What the kernel wires into one running module (`AccountCopies.attach`). */
 export interface ModuleAccounts {
   readonly onMessageStaged: StagedHook | undefined;
   /** Run after each of the module's transactions has committed (the owner's only). */
-  readonly committed: (() => void) | undefined;
+  readonly committed: (() => Promise<void>) | undefined;
   readonly subscriptions: readonly Subscription[];
 }
 
@@ -51,8 +51,8 @@ export class AccountCopy {
   }
 
   /** Inside a transaction of the database: writes `state` unless the copy has that version or a newer one. */
-  record(state: AccountState): void {
-    this.#upsert().run(state.userId, state.role, state.tokenVersion, state.deleted ? 1 : 0);
+  async record(state: AccountState): Promise<void> {
+    await this.#upsert.run(state.userId, state.role, state.tokenVersion, state.deleted ? 1 : 0);
   }
 
   /**
@@ -60,18 +60,17 @@ export class AccountCopy {
    * context, so it reads on the reader connection: a change still uncommitted (a savepoint of an
    * outer transaction) is never learned, and is read by a later call once it commits.
    */
-  readInto(directory: AccountDirectory): void {
-    outsideTransactions(() => {
-      for (const row of this.#since().all(this.#seen)) {
-        directory.learn({
-          userId: row.user_id,
-          role: row.role,
-          tokenVersion: row.token_version,
-          deleted: row.deleted === 1,
-        });
-        this.#seen = row.seq;
-      }
-    });
+  async readInto(directory: AccountDirectory): Promise<void> {
+    const rows = await outsideTransactions(() => this.#since.all(this.#seen));
+    for (const row of rows) {
+      directory.learn({
+        userId: row.user_id,
+        role: row.role,
+        tokenVersion: row.token_version,
+        deleted: row.deleted === 1,
+      });
+      this.#seen = row.seq;
+    }
   }
 }
 
@@ -97,13 +96,13 @@ export class AccountCopies {
    * (`committed`, run after each of its `ctx.transact`; a change one of its handlers staged is read
    * by the next poll); every other module keeps it through a consumer of the owner's events.
    */
-  attach(
+  async attach(
     definition: { readonly name: string; readonly onMessageStaged?: StagedHook | undefined },
     owner: boolean,
     database: ModuleDatabase,
-  ): ModuleAccounts {
+  ): Promise<ModuleAccounts> {
     const copy = new AccountCopy(database);
-    copy.readInto(this.directory);
+    await copy.readInto(this.directory);
     this.#copies.push(copy);
     const moduleHook = definition.onMessageStaged;
     if (!owner) {
@@ -115,9 +114,9 @@ export class AccountCopies {
     }
     const { type } = this.feed.message;
     return {
-      onMessageStaged: (tx, message) => {
-        moduleHook?.(tx, message);
-        if (message.type === type) copy.record(this.feed.stateOf(message.data));
+      onMessageStaged: async (tx, message) => {
+        await moduleHook?.(tx, message);
+        if (message.type === type) await copy.record(this.feed.stateOf(message.data));
       },
       committed: () => copy.readInto(this.directory),
       subscriptions: [],
@@ -138,17 +137,17 @@ export class AccountCopies {
   }
 
   start(): void {
-    this.#timer ??= setInterval(() => this.#poll(), ACCOUNT_POLL_MS).unref();
+    this.#timer ??= setInterval(() => void this.#poll(), ACCOUNT_POLL_MS).unref();
   }
 
   stop(): void {
     clearInterval(this.#timer);
   }
 
-  #poll(): void {
+  async #poll(): Promise<void> {
     for (const copy of this.#copies) {
       try {
-        copy.readInto(this.directory);
+        await copy.readInto(this.directory);
       } catch (error) {
         // a busy or closing database: the next poll reads what this one missed
         this.log.warn({ err: error, module: copy.database.module }, 'account copy not read');

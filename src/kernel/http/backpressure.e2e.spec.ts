@@ -248,7 +248,7 @@ const total = <T>(items: readonly T[], count: (item: T) => number): number =>
 
 async function backlogs(app: HttpApp): Promise<{ pending: number; lag: number }> {
   return {
-    pending: total(app.kernel.outboxStats(), (s) => s.pending),
+    pending: total(await app.kernel.outboxStats(), (s) => s.pending),
     lag: total(await app.kernel.transport.stats(), (s) => s.lag),
   };
 }

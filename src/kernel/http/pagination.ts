@@ -79,7 +79,7 @@ type KeyPart<Kind extends KeyKind> = Kind extends 'integer' ? number : string;
 export type SortKey<Kinds extends readonly KeyKind[]> = { -readonly [I in keyof Kinds]: KeyPart<Kinds[I]> };
 
 /** Reads up to `take` items that come after `after` in the list's order (from the start without one). */
-export type PageFetch<Item, Key> = (after: Key | undefined, take: number) => readonly Item[];
+export type PageFetch<Item, Key> = (after: Key | undefined, take: number) => Promise<readonly Item[]>;
 
 /** One list's keyset pagination: its cursors, and how a page is cut from what `fetch` reads. */
 export interface Keyset<Kinds extends readonly KeyKind[]> {
@@ -87,7 +87,7 @@ export interface Keyset<Kinds extends readonly KeyKind[]> {
     request: PageRequest,
     fetch: PageFetch<Item, SortKey<Kinds>>,
     keyOf: (item: Item) => SortKey<Kinds>,
-  ): Page<Item>;
+  ): Promise<Page<Item>>;
 }
 
 /**
@@ -114,11 +114,11 @@ export function keyset<const Kinds extends readonly KeyKind[]>(name: string, kin
     return parts.slice(1) as SortKey<Kinds>;
   };
   return {
-    page(request, fetch, keyOf) {
+    async page(request, fetch, keyOf) {
       const limit = request.limit ?? DEFAULT_PAGE_SIZE;
       const after = request.cursor === undefined ? undefined : decode(request.cursor);
       // One more than the page: whether it exists says whether there is a next page.
-      const rows = fetch(after, limit + 1);
+      const rows = await fetch(after, limit + 1);
       const items = rows.slice(0, limit);
       const last = items.at(-1);
       return { items, next: rows.length > limit && last !== undefined ? encode(keyOf(last)) : null };
@@ -181,16 +181,11 @@ export function mergedPage<const Kinds extends readonly KeyKind[], Item>(
   order: 'asc' | 'desc',
   keyOf: (item: Item) => SortKey<Kinds>,
   fetches: readonly PageFetch<Item, SortKey<Kinds>>[],
-): Page<Item> {
+): Promise<Page<Item>> {
   return pages.page(
     request,
-    (after, take) =>
-      mergeSorted(
-        fetches.map((fetch) => fetch(after, take)),
-        keyOf,
-        order,
-        take,
-      ),
+    async (after, take) =>
+      mergeSorted(await Promise.all(fetches.map((fetch) => fetch(after, take))), keyOf, order, take),
     keyOf,
   );
 }

@@ -26,10 +26,10 @@ function table(initial: readonly Row[] = []) {
   const all = [...initial];
   return {
     add: (row: Row) => all.push(row),
-    page: (request: PageRequest): Page<Row> =>
+    page: (request: PageRequest): Promise<Page<Row>> =>
       rows.page(
         request,
-        (after, take) =>
+        async (after, take) =>
           [...all]
             .sort(byKey)
             .filter((row) => after === undefined || byKey(row, { at: after[0], id: after[1] }) > 0)
@@ -42,11 +42,15 @@ function table(initial: readonly Row[] = []) {
 const fiveRows = Array.from({ length: 5 }, (_, i) => ({ at: 1000 + i, id: `r${i}` }));
 
 /** Every page of the table, following `next`; `between` runs after each page. */
-function walk(list: ReturnType<typeof table>, limit: number, between: (page: number) => void = () => {}) {
+async function walk(
+  list: ReturnType<typeof table>,
+  limit: number,
+  between: (page: number) => void = () => {},
+) {
   const pages: Page<Row>[] = [];
   let cursor: string | undefined;
   do {
-    const page = list.page({ limit, cursor });
+    const page = await list.page({ limit, cursor });
     pages.push(page);
     between(pages.length);
     cursor = page.next ?? undefined;
@@ -55,8 +59,8 @@ function walk(list: ReturnType<typeof table>, limit: number, between: (page: num
 }
 
 describe('keyset pages', () => {
-  it('cuts 5 items into pages of 2, 2 and 1; next is null only on the last', () => {
-    const pages = walk(table(fiveRows), 2);
+  it('cuts 5 items into pages of 2, 2 and 1; next is null only on the last', async () => {
+    const pages = await walk(table(fiveRows), 2);
     expect(pages.map((page) => page.items.map((row) => row.id))).toEqual([
       ['r0', 'r1'],
       ['r2', 'r3'],
@@ -65,35 +69,35 @@ describe('keyset pages', () => {
     expect(pages.map((page) => page.next === null)).toEqual([false, false, true]);
   });
 
-  it('answers an empty list as one empty page, and a list of exactly one page without a next', () => {
-    expect(table().page({})).toEqual({ items: [], next: null });
-    expect(table(fiveRows).page({ limit: 5 })).toEqual({ items: fiveRows, next: null });
+  it('answers an empty list as one empty page, and a list of exactly one page without a next', async () => {
+    expect(await table().page({})).toEqual({ items: [], next: null });
+    expect(await table(fiveRows).page({ limit: 5 })).toEqual({ items: fiveRows, next: null });
   });
 
-  it(`gives ${DEFAULT_PAGE_SIZE} items when no limit is asked`, () => {
+  it(`gives ${DEFAULT_PAGE_SIZE} items when no limit is asked`, async () => {
     const many = Array.from({ length: 30 }, (_, i) => ({ at: i, id: `m${i}` }));
-    expect(table(many).page({}).items).toHaveLength(DEFAULT_PAGE_SIZE);
+    expect((await table(many).page({})).items).toHaveLength(DEFAULT_PAGE_SIZE);
   });
 
-  it('gives every item exactly once, in order, whatever the page size and ties of the first key', () => {
+  it('gives every item exactly once, in order, whatever the page size and ties of the first key', async () => {
     const row = fc.record({ at: fc.integer({ min: 0, max: 5 }), id: fc.uuid() });
-    fc.assert(
-      fc.property(
+    await fc.assert(
+      fc.asyncProperty(
         fc.uniqueArray(row, { selector: (r) => r.id, maxLength: 40 }),
         fc.integer({ min: 1, max: 7 }),
-        (all, limit) => {
-          const seen = walk(table(all), limit).flatMap((page) => page.items);
+        async (all, limit) => {
+          const seen = (await walk(table(all), limit)).flatMap((page) => page.items);
           expect(seen).toEqual([...all].sort(byKey));
         },
       ),
     );
   });
 
-  it('stays whole while items arrive: nothing repeats or is skipped, and the new ones follow', () => {
+  it('stays whole while items arrive: nothing repeats or is skipped, and the new ones follow', async () => {
     const list = table(fiveRows);
     // A newer item after each page read (an oldest-first list: they come at its end); the one
     // added after the last page is for the next reader.
-    const pages = walk(list, 2, (page) => list.add({ at: 2000 + page, id: `new${page}` }));
+    const pages = await walk(list, 2, (page) => list.add({ at: 2000 + page, id: `new${page}` }));
     expect(pages.flatMap((page) => page.items.map((row) => row.id))).toEqual([
       'r0',
       'r1',
@@ -106,18 +110,18 @@ describe('keyset pages', () => {
     ]);
   });
 
-  it('stays whole when items arrive at its head (a newest-first list)', () => {
+  it('stays whole when items arrive at its head (a newest-first list)', async () => {
     const list = table(fiveRows);
     // items sorting before every cursor handed out: a newest-first list's new items
-    const pages = walk(list, 2, (page) => list.add({ at: page, id: `head${page}` }));
+    const pages = await walk(list, 2, (page) => list.add({ at: page, id: `head${page}` }));
     expect(pages.flatMap((page) => page.items.map((row) => row.id))).toEqual(['r0', 'r1', 'r2', 'r3', 'r4']);
   });
 });
 
 describe('cursors', () => {
-  const refused = (cursor: string) => {
+  const refused = async (cursor: string) => {
     try {
-      table(fiveRows).page({ limit: 2, cursor });
+      await table(fiveRows).page({ limit: 2, cursor });
     } catch (error) {
       return error instanceof HttpProblem ? { status: error.status, code: error.code } : error;
     }
@@ -125,8 +129,8 @@ describe('cursors', () => {
   };
   const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
-  it('are opaque base64url text', () => {
-    const next = table(fiveRows).page({ limit: 2 }).next;
+  it('are opaque base64url text', async () => {
+    const next = (await table(fiveRows).page({ limit: 2 })).next;
     expect(next).toMatch(/^[A-Za-z0-9_-]+$/);
   });
 
@@ -139,12 +143,12 @@ describe('cursors', () => {
     ['a key too short', encode(['rows', 1001])],
     ['a key too long', encode(['rows', 1001, 'r1', 'x'])],
     ['a fractional number', encode(['rows', 1001.5, 'r1'])],
-  ])('refuses %s with 400 HTTP_INVALID_CURSOR', (_name, cursor) => {
-    expect(refused(cursor)).toEqual({ status: 400, code: 'HTTP_INVALID_CURSOR' });
+  ])('refuses %s with 400 HTTP_INVALID_CURSOR', async (_name, cursor) => {
+    expect(await refused(cursor)).toEqual({ status: 400, code: 'HTTP_INVALID_CURSOR' });
   });
 
-  it('accepts a key made the way the list makes them (the next page after it)', () => {
-    expect(refused(encode(['rows', 1001, 'r1']))).toBe('accepted');
+  it('accepts a key made the way the list makes them (the next page after it)', async () => {
+    expect(await refused(encode(['rows', 1001, 'r1']))).toBe('accepted');
   });
 });
 

@@ -6,11 +6,11 @@ import type { ModuleDatabase } from '../persistence/db.js';
  * Recorded in the same transaction as the handler's writes, so a redelivery changes nothing.
  */
 export interface Inbox {
-  has(consumer: string, messageId: string): boolean;
+  has(consumer: string, messageId: string): Promise<boolean>;
   /** Must run inside the handler's transaction. */
-  record(consumer: string, messageId: string): void;
+  record(consumer: string, messageId: string): Promise<void>;
   /** Lets a dead-lettered message be handled again (replay); inside a transaction. */
-  forget(consumer: string, messageId: string): void;
+  forget(consumer: string, messageId: string): Promise<void>;
 }
 
 export function createInbox(database: ModuleDatabase): Inbox {
@@ -22,12 +22,12 @@ export function createInbox(database: ModuleDatabase): Inbox {
   );
   const remove = database.statement('DELETE FROM kernel_inbox WHERE consumer = ? AND message_id = ?');
   return {
-    has: (consumer, messageId) => select().get(consumer, messageId) !== undefined,
-    record: (consumer, messageId) => {
-      insert().run(consumer, messageId, Date.now());
+    has: async (consumer, messageId) => (await select.get(consumer, messageId)) !== undefined,
+    record: async (consumer, messageId) => {
+      await insert.run(consumer, messageId, Date.now());
     },
-    forget: (consumer, messageId) => {
-      remove().run(consumer, messageId);
+    forget: async (consumer, messageId) => {
+      await remove.run(consumer, messageId);
     },
   };
 }

@@ -82,23 +82,23 @@ describe('dead-letter replay', () => {
     const failing = { on: true };
     const k = await start(crash, failing);
     await k.context('source').transact((tx) => tx.stage(thing('k', 7)));
-    await eventually(() =>
-      expect(k.kernel.listDeadLetters({ consumer: 'alpha.things' }).items).toHaveLength(1),
+    await eventually(async () =>
+      expect((await k.kernel.listDeadLetters({ consumer: 'alpha.things' })).items).toHaveLength(1),
     );
-    const [letter] = k.kernel.listDeadLetters({ consumer: 'alpha.things' }).items;
+    const [letter] = (await k.kernel.listDeadLetters({ consumer: 'alpha.things' })).items;
     const effects = () => k.context('alpha').db.all(sql`SELECT n FROM alpha_effects`);
 
     failing.on = false;
     crash.armed = true;
     await expect(k.kernel.replayDeadLetter(letter?.id ?? '')).rejects.toThrow('died after the redelivery');
-    await eventually(() => expect(effects()).toEqual([{ n: 7 }])); // the redelivery was handled
-    expect(k.kernel.listDeadLetters({ consumer: 'alpha.things' }).items).toHaveLength(1); // not deleted
+    await eventually(async () => expect(effects()).toEqual([{ n: 7 }])); // the redelivery was handled
+    expect((await k.kernel.listDeadLetters({ consumer: 'alpha.things' })).items).toHaveLength(1); // not deleted
 
     expect(await k.kernel.replayDeadLetter(letter?.id ?? '')).toBe(true);
     await eventually(async () =>
       expect((await k.kernel.transport.stats()).every((s) => s.lag === 0)).toBe(true),
     );
     expect(effects()).toEqual([{ n: 7 }]); // the second redelivery was a duplicate
-    expect(k.kernel.listDeadLetters({ consumer: 'alpha.things' }).items).toEqual([]);
+    expect((await k.kernel.listDeadLetters({ consumer: 'alpha.things' })).items).toEqual([]);
   });
 });

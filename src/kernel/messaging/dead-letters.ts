@@ -44,12 +44,18 @@ interface DeadLetterRow {
 /** Dead letters kept in one module database. */
 export interface DeadLetterStore {
   /** Must run inside the transaction that retires the delivery. */
-  add(letter: { consumer: string; module: string; payload: string; error: string; attempts: number }): void;
+  add(letter: {
+    consumer: string;
+    module: string;
+    payload: string;
+    error: string;
+    attempts: number;
+  }): Promise<void>;
   /** Up to `take` letters after `after` (`[failedAt ms, id]`), oldest first. */
-  page(filter: DeadLetterFilter, after: DeadLetterKey | undefined, take: number): DeadLetter[];
+  page(filter: DeadLetterFilter, after: DeadLetterKey | undefined, take: number): Promise<DeadLetter[]>;
   /** The newest `take` letters, newest first. */
-  newest(take: number): DeadLetter[];
-  get(id: string): (DeadLetter & { readonly payload: string }) | undefined;
+  newest(take: number): Promise<DeadLetter[]>;
+  get(id: string): Promise<(DeadLetter & { readonly payload: string }) | undefined>;
   /**
    * Marks the letter as being replayed. `first` is true only for the first claim: a replay that
    * was interrupted after its redelivery (a crash before the letter was deleted) leaves the
@@ -58,9 +64,11 @@ export interface DeadLetterStore {
    */
   claimForReplay(
     id: string,
-  ): { readonly letter: DeadLetter & { readonly payload: string }; readonly first: boolean } | undefined;
-  delete(id: string): boolean;
-  count(consumer: string): number;
+  ): Promise<
+    { readonly letter: DeadLetter & { readonly payload: string }; readonly first: boolean } | undefined
+  >;
+  delete(id: string): Promise<boolean>;
+  count(consumer: string): Promise<number>;
 }
 
 export function createDeadLetterStore(database: ModuleDatabase): DeadLetterStore {
@@ -94,9 +102,9 @@ export function createDeadLetterStore(database: ModuleDatabase): DeadLetterStore
     { pluck: true },
   );
   return {
-    add: ({ consumer, module, payload, error, attempts }) => {
+    add: async ({ consumer, module, payload, error, attempts }) => {
       const parsed = parseEnvelope(payload);
-      insert().run(
+      await insert.run(
         randomUUID(),
         consumer,
         deadLetterQueueName(module),
@@ -109,29 +117,29 @@ export function createDeadLetterStore(database: ModuleDatabase): DeadLetterStore
         Date.now(),
       );
     },
-    page: (filter, after, take) =>
-      selectPage()
-        .all({
+    page: async (filter, after, take) =>
+      (
+        await selectPage.all({
           consumer: filter.consumer ?? null,
           type: filter.type ?? null,
           afterAt: after?.[0] ?? -1,
           afterId: after?.[1] ?? '',
           take,
         })
-        .map(toDeadLetter),
-    newest: (take) => selectNewest().all(take).map(toDeadLetter),
-    get: (id) => {
-      const row = selectOne().get(id);
+      ).map(toDeadLetter),
+    newest: async (take) => (await selectNewest.all(take)).map(toDeadLetter),
+    get: async (id) => {
+      const row = await selectOne.get(id);
       return row ? { ...toDeadLetter(row), payload: row.payload } : undefined;
     },
-    claimForReplay: (id) => {
-      const row = selectOne().get(id);
+    claimForReplay: async (id) => {
+      const row = await selectOne.get(id);
       if (!row) return undefined;
-      const first = markReplayed().run(Date.now(), id).changes === 1;
+      const first = (await markReplayed.run(Date.now(), id)) === 1;
       return { letter: { ...toDeadLetter(row), payload: row.payload }, first };
     },
-    delete: (id) => remove().run(id).changes > 0,
-    count: (consumer) => countFor().get(consumer) ?? 0,
+    delete: async (id) => (await remove.run(id)) > 0,
+    count: async (consumer) => (await countFor.get(consumer)) ?? 0,
   };
 }
 

@@ -86,7 +86,7 @@ export interface ConsumerEndpoint extends ConsumerTopology {
    * completes the delivery (handler commit, duplicate, or dead letter), so a transport can retire
    * its own record of the delivery atomically with the effect.
    */
-  deliver(raw: string | Buffer, attempt: number, settle?: () => void): Promise<DeliveryOutcome>;
+  deliver(raw: string | Buffer, attempt: number, settle?: () => Promise<void>): Promise<DeliveryOutcome>;
 }
 
 export interface ConsumerStats {

@@ -7,7 +7,7 @@ export type BacklogReason = 'outbox_pending' | 'consumer_lag';
 /** Where the sampler reads the backlogs of this process. */
 export interface BacklogSources {
   /** Committed, unpublished messages of each module of this process (synchronous and cheap). */
-  outboxes(): readonly { readonly module: string; readonly pending: number }[];
+  outboxes(): Promise<readonly { readonly module: string; readonly pending: number }[]>;
   /**
    * Messages published to each consumer this process runs and not yet handled. May reject (a
    * broker away) or take long: the lag is then unknown, and only the outbox bound applies.
@@ -156,7 +156,7 @@ export class Backpressure {
   /** A sample; the lag is read only when `lagToo`, or when a lag interval has passed since the last read. */
   async #sample(lagToo: boolean): Promise<void> {
     try {
-      this.#outboxes = this.#sources.outboxes();
+      this.#outboxes = await this.#sources.outboxes();
     } catch (error) {
       // A database that cannot be read now: keep the last counts (the next sample tries again).
       this.#log.warn({ err: error }, 'backpressure: could not count the outboxes');

@@ -18,7 +18,7 @@ function sources(initial: { pending?: Record<string, number>; lag?: Record<strin
     read: undefined as (() => Promise<Record<string, number>>) | undefined,
   };
   const backlogs: BacklogSources = {
-    outboxes: () => Object.entries(state.pending).map(([module, pending]) => ({ module, pending })),
+    outboxes: async () => Object.entries(state.pending).map(([module, pending]) => ({ module, pending })),
     consumers: async () => {
       const lags = state.read ? await state.read() : state.lag;
       return Object.entries(lags).map(([consumer, lag]) => ({ consumer, lag }));
@@ -88,6 +88,10 @@ describe('backpressure', () => {
   });
 
   it('gives up a lag read that does not answer, and starts no second one meanwhile', async () => {
+    /** Lets the samples started count their outboxes (a few promise turns), up to their lag reads. */
+    const countedOutboxes = async () => {
+      for (let turn = 0; turn < 5; turn++) await Promise.resolve();
+    };
     vi.useFakeTimers({ toFake: ['performance', 'Date', 'setTimeout', 'setInterval'] });
     const { state, backlogs } = sources({ pending: { shop: 0 }, lag: { 'ledger.entries': 50 } });
     const backpressure = new Backpressure({ outboxPendingMax: 0, consumerLagMax: 10 }, backlogs, log);
@@ -99,10 +103,12 @@ describe('backpressure', () => {
     };
     void backpressure.sample();
     void backpressure.sample();
+    await countedOutboxes();
     expect(reads).toBe(1);
     expect(backpressure.admit()?.reason).toBe('consumer_lag'); // the last answer still holds
     vi.advanceTimersByTime(6000);
     void backpressure.sample(); // the read is stale: the lag is unknown, a new read starts
+    await countedOutboxes();
     expect(reads).toBe(2);
     expect(backpressure.admit()).toBeUndefined();
   });

@@ -147,13 +147,16 @@ describe.each([
 
         // a command of the module meanwhile: accepted into the outbox, pending there
         const [staged] = await tk.context('late').transact((tx) => tx.stage(pinged({ n: 1 })));
-        expect(kernel.outboxStats()).toMatchObject([{ module: 'late', pending: 1, published: 0 }]);
+        expect(await kernel.outboxStats()).toMatchObject([{ module: 'late', pending: 1, published: 0 }]);
         await new Promise((resolve) => setTimeout(resolve, 500));
-        expect(kernel.outboxStats()).toMatchObject([{ pending: 1 }]);
+        expect(await kernel.outboxStats()).toMatchObject([{ pending: 1 }]);
         expect(received).toEqual([]);
 
         await relay.start(); // the broker "comes up"
-        await eventually(() => expect(received).toEqual([staged?.id]), { timeoutMs: 20_000, intervalMs: 50 });
+        await eventually(async () => expect(received).toEqual([staged?.id]), {
+          timeoutMs: 20_000,
+          intervalMs: 50,
+        });
         await eventually(
           async () => {
             const checks = await kernel.health();
@@ -165,10 +168,13 @@ describe.each([
         );
         expect(kernel.started).toBe(true);
         // the consumer may handle the message before the relay has marked its row published
-        await eventually(() => expect(kernel.outboxStats()).toMatchObject([{ pending: 0, published: 1 }]), {
-          timeoutMs: 5000,
-          intervalMs: 50,
-        });
+        await eventually(
+          async () => expect(await kernel.outboxStats()).toMatchObject([{ pending: 0, published: 1 }]),
+          {
+            timeoutMs: 5000,
+            intervalMs: 50,
+          },
+        );
         await new Promise((resolve) => setTimeout(resolve, 500));
         expect(received).toEqual([staged?.id]); // once
       } finally {

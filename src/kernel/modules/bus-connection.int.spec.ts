@@ -125,15 +125,18 @@ describe('the bus connected after start', () => {
 
   it('once the broker answers: every consumer subscribed, then what waited in the outbox published', async () => {
     const { kernel, broker, fatal, stage } = await servingWithoutBus();
-    stage(1);
-    expect(kernel.outboxStats()).toMatchObject([{ module: 'pinger', pending: 1 }]);
+    await stage(1);
+    expect(await kernel.outboxStats()).toMatchObject([{ module: 'pinger', pending: 1 }]);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(broker.calls).toEqual([]);
 
     broker.answers = true;
-    await eventually(() => expect(kernel.outboxStats()).toMatchObject([{ pending: 0, published: 1 }]), {
-      timeoutMs: 5000,
-    });
+    await eventually(
+      async () => expect(await kernel.outboxStats()).toMatchObject([{ pending: 0, published: 1 }]),
+      {
+        timeoutMs: 5000,
+      },
+    );
     expect(broker.calls).toEqual([
       'subscribe pinger.first',
       'subscribe pinger.second',
@@ -162,17 +165,17 @@ describe('the bus connected after start', () => {
     expect(kernel.busState).toBe('waiting');
     expect(broker.calls).toEqual([]);
     broker.answers = true;
-    await eventually(() => expect(kernel.started).toBe(true), { timeoutMs: 5000 });
+    await eventually(async () => expect(kernel.started).toBe(true), { timeoutMs: 5000 });
     expect(broker.calls).toEqual(['subscribe pinger.first', 'subscribe pinger.second']);
     expect(fatal).toEqual([]);
   });
 
   it('a permanent refusal once it answers: onFatal, nothing subscribed or published', async () => {
     const { kernel, broker, fatal, stage } = await servingWithoutBus();
-    stage(1);
+    await stage(1);
     const refused = new ConfigError('AMQP_URL', 'login of user "guest" refused (403 ACCESS_REFUSED)');
     broker.permanent = refused;
-    await eventually(() => expect(fatal).toEqual([refused]), { timeoutMs: 5000 });
+    await eventually(async () => expect(fatal).toEqual([refused]), { timeoutMs: 5000 });
     expect(kernel.busState).toBe('failed');
     expect(kernel.started).toBe(false);
     expect((await kernel.health()).subscriptions).toEqual({
@@ -186,19 +189,19 @@ describe('the bus connected after start', () => {
     broker.answers = true;
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(broker.calls).toEqual([]);
-    expect(kernel.outboxStats()).toMatchObject([{ pending: 1 }]);
+    expect(await kernel.outboxStats()).toMatchObject([{ pending: 1 }]);
   });
 
   it('a ConfigError from subscribe while the broker answers (BUS_PARTITIONS): onFatal, no relay started', async () => {
     const { kernel, broker, fatal, stage } = await servingWithoutBus();
-    stage(1);
+    await stage(1);
     const mismatch = new ConfigError('BUS_PARTITIONS', 'is 8, the broker has 4 partitions for pinger.first');
     broker.subscribeFails = () => mismatch;
     broker.answers = true;
-    await eventually(() => expect(fatal).toEqual([mismatch]), { timeoutMs: 5000 });
+    await eventually(async () => expect(fatal).toEqual([mismatch]), { timeoutMs: 5000 });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(broker.calls).toEqual([]);
-    expect(kernel.outboxStats()).toMatchObject([{ pending: 1 }]);
+    expect(await kernel.outboxStats()).toMatchObject([{ pending: 1 }]);
     expect(kernel.started).toBe(false);
   });
 

@@ -34,28 +34,32 @@ afterAll(() => tk.dispose());
 
 describe('the kernel lists of a process with several modules', () => {
   it('pages the dead letters of every module, oldest first, each once', async () => {
-    const first = tk.kernel.listDeadLetters({ limit: 3 });
+    const first = await tk.kernel.listDeadLetters({ limit: 3 });
     expect(first.items.map((l) => l.id)).toEqual(['letter-0', 'letter-1', 'letter-2']);
     expect(first.items.map((l) => l.queue)).toEqual(['dlq.alpha.retry', 'dlq.beta.retry', 'dlq.alpha.retry']);
-    const all = await collectPages(async (cursor) => tk.kernel.listDeadLetters({ limit: 3, cursor }));
+    const all = await collectPages(async (cursor) => await tk.kernel.listDeadLetters({ limit: 3, cursor }));
     expect(all.map((l) => l.id)).toEqual(times.map((_, i) => `letter-${i}`));
   });
 
   it('pages a filtered list of dead letters the same way', async () => {
-    const betas = await collectPages(async (cursor) =>
-      tk.kernel.listDeadLetters({ consumer: 'beta.things', limit: 2, cursor }),
+    const betas = await collectPages(
+      async (cursor) => await tk.kernel.listDeadLetters({ consumer: 'beta.things', limit: 2, cursor }),
     );
     expect(betas.map((l) => l.id)).toEqual(['letter-1', 'letter-3', 'letter-5']);
   });
 
-  it('shows the dashboard the newest dead letters of every module, newest first', () => {
-    expect(tk.kernel.newestDeadLetters(3).map((l) => l.id)).toEqual(['letter-6', 'letter-5', 'letter-4']);
+  it('shows the dashboard the newest dead letters of every module, newest first', async () => {
+    expect((await tk.kernel.newestDeadLetters(3)).map((l) => l.id)).toEqual([
+      'letter-6',
+      'letter-5',
+      'letter-4',
+    ]);
   });
 
   it('pages the sagas of every module, newest started first (not by their last update)', async () => {
-    const all = await collectPages(async (cursor) => tk.kernel.listSagas({ limit: 2, cursor }));
+    const all = await collectPages(async (cursor) => await tk.kernel.listSagas({ limit: 2, cursor }));
     expect(all.map((s) => s.id)).toEqual(times.map((_, i) => `saga-${i}`).reverse());
-    expect(tk.kernel.listSagas({ status: 'failed' })).toEqual({
+    expect(await tk.kernel.listSagas({ status: 'failed' })).toEqual({
       items: [
         expect.objectContaining({
           id: 'saga-3',

@@ -162,10 +162,12 @@ export class Kernel {
       options.config.backpressure,
       {
         outboxes: () =>
-          this.#runtimes.map(({ definition, relay }) => ({
-            module: definition.name,
-            pending: relay.pending(),
-          })),
+          Promise.all(
+            this.#runtimes.map(async ({ definition, relay }) => ({
+              module: definition.name,
+              pending: await relay.pending(),
+            })),
+          ),
         consumers: () => options.transport.stats(),
       },
       options.log,
@@ -272,7 +274,7 @@ export class Kernel {
     await this.#checkpointer?.close();
     for (const runtime of this.#runtimes) {
       runtime.coordinator.stop();
-      runtime.database.close();
+      await runtime.database.close();
     }
     this.log.info('kernel stopped');
   }
@@ -286,7 +288,7 @@ export class Kernel {
     const { inboxRetentionMs, outboxRetentionMs } = this.config;
     const retention = { inboxRetentionMs, outboxRetentionMs, ...this.#options.pruner };
     const pruner = new Pruner(database, log, this.metrics, retention);
-    const accounts = this.#accountCopies?.attach(
+    const accounts = await this.#accountCopies?.attach(
       definition,
       definition.name === this.#accountOwner,
       database,
@@ -307,7 +309,7 @@ export class Kernel {
       transact: committed
         ? async (fn) => {
             const result = await database.transaction(() => fn(outbox.bind(currentOrNewContext())));
-            committed();
+            await committed();
             return result;
           }
         : (fn) => database.transaction(() => fn(outbox.bind(currentOrNewContext()))),
@@ -365,7 +367,11 @@ export class Kernel {
   // ---- operations (the admin HTTP routes and scripts call these) ----
 
   /** A page of the dead letters of every module here, oldest first. */
-  listDeadLetters({ limit, cursor, ...filter }: DeadLetterFilter & PageRequest = {}): Page<DeadLetter> {
+  listDeadLetters({
+    limit,
+    cursor,
+    ...filter
+  }: DeadLetterFilter & PageRequest = {}): Promise<Page<DeadLetter>> {
     return mergedPage(
       deadLetterPages,
       { limit, cursor },
@@ -376,9 +382,9 @@ export class Kernel {
   }
 
   /** The newest `take` dead letters of every module here, newest first (the dashboard's). */
-  newestDeadLetters(take: number): DeadLetter[] {
+  async newestDeadLetters(take: number): Promise<DeadLetter[]> {
     return mergeSorted(
-      this.#runtimes.map((runtime) => runtime.deadLetters.newest(take)),
+      await Promise.all(this.#runtimes.map((runtime) => runtime.deadLetters.newest(take))),
       deadLetterKey,
       'desc',
       take,
@@ -386,14 +392,14 @@ export class Kernel {
   }
 
   /** How many dead letters each consumer of this process has. */
-  deadLetterCounts(): Map<string, number> {
-    return new Map(
-      this.#runtimes.flatMap((runtime) =>
-        runtime.consumers.map(
-          (consumer) => [consumer.name, runtime.deadLetters.count(consumer.name)] as const,
-        ),
-      ),
-    );
+  async deadLetterCounts(): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    for (const runtime of this.#runtimes) {
+      for (const consumer of runtime.consumers) {
+        counts.set(consumer.name, await runtime.deadLetters.count(consumer.name));
+      }
+    }
+    return counts;
   }
 
   /**
@@ -406,9 +412,9 @@ export class Kernel {
    */
   async replayDeadLetter(id: string): Promise<boolean> {
     for (const runtime of this.#runtimes) {
-      if (!runtime.deadLetters.get(id)) continue;
-      const claim = await runtime.database.transaction(() => {
-        const claimed = runtime.deadLetters.claimForReplay(id);
+      if (!(await runtime.deadLetters.get(id))) continue;
+      const claim = await runtime.database.transaction(async () => {
+        const claimed = await runtime.deadLetters.claimForReplay(id);
         if (!claimed) return undefined;
         const { letter, first } = claimed;
         if (!runtime.consumers.some((c) => c.name === letter.consumer)) {
@@ -416,7 +422,7 @@ export class Kernel {
         }
         const messageId =
           typeof letter.event === 'string' ? undefined : (letter.event as { id?: unknown }).id;
-        if (first && typeof messageId === 'string') runtime.inbox.forget(letter.consumer, messageId);
+        if (first && typeof messageId === 'string') await runtime.inbox.forget(letter.consumer, messageId);
         return letter;
       });
       const consumer = claim && runtime.consumers.find((c) => c.name === claim.consumer);
@@ -439,7 +445,7 @@ export class Kernel {
     let replayed = 0;
     let cursor: string | undefined;
     do {
-      const page = this.listDeadLetters({ ...filter, limit: MAX_PAGE_SIZE, cursor });
+      const page = await this.listDeadLetters({ ...filter, limit: MAX_PAGE_SIZE, cursor });
       for (const letter of page.items) {
         if (Date.parse(letter.failedAt) > startedAt) return replayed;
         if (await this.replayDeadLetter(letter.id)) replayed++;
@@ -456,8 +462,8 @@ export class Kernel {
     return false;
   }
 
-  outboxStats(): OutboxStats[] {
-    return this.#runtimes.map((runtime) => runtime.relay.stats());
+  outboxStats(): Promise<OutboxStats[]> {
+    return Promise.all(this.#runtimes.map((runtime) => runtime.relay.stats()));
   }
 
   /** A page of the saga instances of every module here, newest started first. */
@@ -465,7 +471,7 @@ export class Kernel {
     status,
     limit,
     cursor,
-  }: { readonly status?: string | undefined } & PageRequest = {}): Page<SagaListing> {
+  }: { readonly status?: string | undefined } & PageRequest = {}): Promise<Page<SagaListing>> {
     return mergedPage(
       sagaPages,
       { limit, cursor },
@@ -476,10 +482,10 @@ export class Kernel {
   }
 
   /** Saga instances of this process per status (every module's store added up). */
-  sagaCountsByStatus(): Record<string, number> {
+  async sagaCountsByStatus(): Promise<Record<string, number>> {
     const counts: Record<string, number> = {};
     for (const runtime of this.#runtimes) {
-      for (const [status, n] of Object.entries(runtime.sagaStore.countByStatus())) {
+      for (const [status, n] of Object.entries(await runtime.sagaStore.countByStatus())) {
         counts[status] = (counts[status] ?? 0) + n;
       }
     }
@@ -512,20 +518,21 @@ export class Kernel {
       if (stats.partitions)
         metrics.partitionsHeld.set({ consumer: stats.consumer, transport }, stats.partitions.length);
     }
-    for (const outbox of this.outboxStats()) {
+    for (const outbox of await this.outboxStats()) {
       metrics.outboxPending.set({ module: outbox.module }, outbox.pending);
       metrics.outboxOldestAge.set({ module: outbox.module }, outbox.oldestPendingAgeMs / 1000);
     }
+    const deadLetterCounts = await this.deadLetterCounts();
     metrics.deadLetters.reset();
-    for (const [consumer, n] of this.deadLetterCounts()) metrics.deadLetters.set({ consumer }, n);
+    for (const [consumer, n] of deadLetterCounts) metrics.deadLetters.set({ consumer }, n);
     metrics.held.reset();
-    for (const [consumer] of this.deadLetterCounts()) metrics.held.set({ consumer }, 0);
+    for (const [consumer] of deadLetterCounts) metrics.held.set({ consumer }, 0);
     for (const { consumer, messages } of this.heldMessages.byConsumer())
       metrics.held.set({ consumer }, messages);
     for (const consumer of this.#consumers())
       metrics.consumerPaused.set({ consumer: consumer.name }, consumer.flow.paused ? 1 : 0);
     metrics.sagaInstances.reset();
-    for (const [status, n] of Object.entries(this.sagaCountsByStatus()))
+    for (const [status, n] of Object.entries(await this.sagaCountsByStatus()))
       metrics.sagaInstances.set({ status }, n);
     return metrics.registry.metrics();
   }
@@ -541,7 +548,7 @@ export class Kernel {
     const checks: Record<string, HealthCheck> = {};
     for (const { database, definition } of this.#runtimes) {
       try {
-        database.reader.prepare('SELECT 1').get();
+        await database.statement('SELECT 1').get();
         checks[`db:${definition.name}`] = { status: 'pass' };
       } catch (error) {
         checks[`db:${definition.name}`] = { status: 'fail', detail: String(error) };

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { ModuleDatabase, Prepared } from '../persistence/db.js';
+import type { ModuleDatabase } from '../persistence/db.js';
+import type { Statement } from '../persistence/statement.js';
 
 /** `<hostname>:<pid>:<nonce>`: who holds a lease, and whether that process still lives. */
 export function newLeaseHolder(): string {
@@ -30,10 +31,10 @@ export class DatabaseLease {
   readonly holder: string;
   readonly #name: string;
   readonly #ttlMs: number;
-  readonly #claim: Prepared<{ name: string; holder: string; expires: number; now: number }>;
-  readonly #current: Prepared<[string], { holder: string; expires_at: number }>;
-  readonly #takeOver: Prepared<{ name: string; holder: string; expires: number; previous: string }>;
-  readonly #release: Prepared<[string, string]>;
+  readonly #claim: Statement<[{ name: string; holder: string; expires: number; now: number }]>;
+  readonly #current: Statement<[string], { holder: string; expires_at: number }>;
+  readonly #takeOver: Statement<[{ name: string; holder: string; expires: number; previous: string }]>;
+  readonly #release: Statement<[string, string]>;
   #until = 0;
 
   readonly #database: ModuleDatabase;
@@ -43,7 +44,7 @@ export class DatabaseLease {
     this.#name = name;
     this.#ttlMs = ttlMs;
     this.holder = holder;
-    this.#claim = database.statement<{ name: string; holder: string; expires: number; now: number }>(
+    this.#claim = database.statement<[{ name: string; holder: string; expires: number; now: number }]>(
       `INSERT INTO kernel_leases (name, holder, expires_at) VALUES (@name, @holder, @expires)
        ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
        WHERE kernel_leases.holder = excluded.holder OR kernel_leases.expires_at <= @now`,
@@ -51,7 +52,9 @@ export class DatabaseLease {
     this.#current = database.statement<[string], { holder: string; expires_at: number }>(
       'SELECT holder, expires_at FROM kernel_leases WHERE name = ?',
     );
-    this.#takeOver = database.statement<{ name: string; holder: string; expires: number; previous: string }>(
+    this.#takeOver = database.statement<
+      [{ name: string; holder: string; expires: number; previous: string }]
+    >(
       `UPDATE kernel_leases SET holder = @holder, expires_at = @expires
        WHERE name = @name AND holder = @previous`,
     );
@@ -68,13 +71,13 @@ export class DatabaseLease {
     if (now < this.#until - this.#ttlMs / 2) return true;
     const expires = now + this.#ttlMs;
     const params = { name: this.#name, holder: this.holder, expires };
-    const held = await this.#database.transaction(() => {
-      if (this.#claim().run({ ...params, now }).changes === 1) return true;
-      const current = this.#current().get(this.#name);
+    const held = await this.#database.transaction(async () => {
+      if ((await this.#claim.run({ ...params, now })) === 1) return true;
+      const current = await this.#current.get(this.#name);
       return (
         current !== undefined &&
         holderIsDead(current.holder) &&
-        this.#takeOver().run({ ...params, previous: current.holder }).changes === 1
+        (await this.#takeOver.run({ ...params, previous: current.holder })) === 1
       );
     });
     this.#until = held ? expires : 0;
@@ -82,14 +85,14 @@ export class DatabaseLease {
   }
 
   /** The current holder, if any holds an unexpired lease. */
-  holderNow(now = Date.now()): string | undefined {
-    const current = this.#current().get(this.#name);
+  async holderNow(now = Date.now()): Promise<string | undefined> {
+    const current = await this.#current.get(this.#name);
     return current && current.expires_at > now ? current.holder : undefined;
   }
 
   /** Gives the lease up (a clean stop), so another process takes it at once. */
   async release(): Promise<void> {
     this.#until = 0;
-    await this.#database.transaction(() => this.#release().run(this.#name, this.holder));
+    await this.#database.transaction(() => this.#release.run(this.#name, this.holder));
   }
 }

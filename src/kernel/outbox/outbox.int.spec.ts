@@ -111,13 +111,14 @@ describe('outbox: an event exists iff its transaction committed', () => {
     });
     return tk;
   };
-  const insertThing = (tx: Tx, key: string, n: number) =>
+  const insertThing = async (tx: Tx, key: string, n: number) =>
     tx.db.run(sql`INSERT INTO source_things (key, n) VALUES (${key}, ${n})`);
   const sourceThings = (k: TestKernel) => k.context('source').db.all(sql`SELECT key, n FROM source_things`);
-  const outbox = (k: TestKernel, module: string) => k.kernel.outboxStats().find((s) => s.module === module);
+  const outbox = async (k: TestKernel, module: string) =>
+    (await k.kernel.outboxStats()).find((s) => s.module === module);
   const settled = (k: TestKernel) =>
     eventually(async () => {
-      expect(k.kernel.outboxStats().every((s) => s.pending === 0)).toBe(true);
+      expect((await k.kernel.outboxStats()).every((s) => s.pending === 0)).toBe(true);
       expect((await k.kernel.transport.stats()).every((s) => s.lag === 0)).toBe(true);
     });
 
@@ -125,20 +126,20 @@ describe('outbox: an event exists iff its transaction committed', () => {
     const k = await start();
     const source = k.context('source');
     await expect(
-      source.transact((tx) => {
-        insertThing(tx, 'rolled-back', 1);
-        tx.stage(thing('rolled-back', 1));
+      source.transact(async (tx) => {
+        await insertThing(tx, 'rolled-back', 1);
+        await tx.stage(thing('rolled-back', 1));
         fails('business rule violated');
       }),
     ).rejects.toThrow('business rule violated');
-    await source.transact((tx) => {
-      insertThing(tx, 'committed', 2);
-      tx.stage(thing('committed', 2));
+    await source.transact(async (tx) => {
+      await insertThing(tx, 'committed', 2);
+      await tx.stage(thing('committed', 2));
     });
-    await eventually(() => expect(seenByBeta).toHaveLength(1));
+    await eventually(async () => expect(seenByBeta).toHaveLength(1));
     await settled(k);
     expect(seenByAlpha.map((m) => m.data)).toEqual([{ key: 'committed', n: 2 }]);
-    expect(outbox(k, 'source')).toMatchObject({ pending: 0, published: 1 });
+    expect(await outbox(k, 'source')).toMatchObject({ pending: 0, published: 1 });
     expect(sourceThings(k)).toEqual([{ key: 'committed', n: 2 }]);
   });
 
@@ -146,13 +147,13 @@ describe('outbox: an event exists iff its transaction committed', () => {
     const k = await start();
     const source = k.context('source');
     await expect(
-      source.transact((tx) => {
-        tx.stage(thing('rolled-back', 1));
+      source.transact(async (tx) => {
+        await tx.stage(thing('rolled-back', 1));
         fails('business rule violated');
       }),
     ).rejects.toThrow('business rule violated');
     await source.transact((tx) => tx.stage(thing('committed', 2), doThing({ key: 'committed' })));
-    await eventually(() => expect(seenByAlpha).toHaveLength(1));
+    await eventually(async () => expect(seenByAlpha).toHaveLength(1));
     const staged = source.db.all<{ id: string; type: string }>(sql`SELECT id, type FROM source_staged`);
     expect(staged).toEqual([
       { id: seenByAlpha[0]?.id, type: thingHappened.type },
@@ -165,18 +166,18 @@ describe('outbox: an event exists iff its transaction committed', () => {
     const source = k.context('source');
     const sourceBatches = () => flaky.batches.filter((types) => types.includes(thingHappened.type));
     const stage = (n: number) =>
-      source.transact((tx) => {
-        insertThing(tx, 'k', n);
-        tx.stage(thing('k', n));
+      source.transact(async (tx) => {
+        await insertThing(tx, 'k', n);
+        await tx.stage(thing('k', n));
       });
     await stage(1);
     // not after the 2 s linger: the relay was quiet, so the first message goes out at once
-    await eventually(() => expect(sourceBatches()).toHaveLength(1), { timeoutMs: 1000 });
+    await eventually(async () => expect(sourceBatches()).toHaveLength(1), { timeoutMs: 1000 });
     for (let n = 2; n <= 6; n++) {
       await stage(n);
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    await eventually(() => expect(seenByBeta).toHaveLength(6), { timeoutMs: 5000 });
+    await eventually(async () => expect(seenByBeta).toHaveLength(6), { timeoutMs: 5000 });
     expect(sourceBatches().map((types) => types.length)).toEqual([1, 5]);
     expect(seenByAlpha.map((m) => (m.data as Thing).n)).toEqual([1, 2, 3, 4, 5, 6]);
     await settled(k);
@@ -189,16 +190,18 @@ describe('outbox: an event exists iff its transaction committed', () => {
     const unknown = { type: 'source.never-declared', schemaversion: 1, partitionkey: 'k', data: {} };
     for (const draft of [invalid, unknown]) {
       await expect(
-        source.transact((tx) => {
-          insertThing(tx, 'k', 1);
-          tx.stage(draft);
+        source.transact(async (tx) => {
+          await insertThing(tx, 'k', 1);
+          await tx.stage(draft);
         }),
       ).rejects.toThrow(/cannot stage source\.(thing-happened|never-declared)/);
     }
     expect(sourceThings(k)).toEqual([]);
-    expect(outbox(k, 'source')).toMatchObject({ pending: 0, published: 0 });
+    expect(await outbox(k, 'source')).toMatchObject({ pending: 0, published: 0 });
     await source.transact((tx) => tx.stage(thing('k', 2))); // a valid draft still goes through
-    await eventually(() => expect(outbox(k, 'source')).toMatchObject({ pending: 0, published: 1 }));
+    await eventually(async () =>
+      expect(await outbox(k, 'source')).toMatchObject({ pending: 0, published: 1 }),
+    );
   });
 
   it('refuses to stage outside a transaction', async () => {
@@ -207,8 +210,8 @@ describe('outbox: an event exists iff its transaction committed', () => {
     await k.context('source').transact((tx) => {
       escaped = tx;
     });
-    expect(() => escaped?.stage(thing('k', 1))).toThrow(/inside a transaction/);
-    expect(outbox(k, 'source')).toMatchObject({ pending: 0, published: 0 });
+    await expect(escaped?.stage(thing('k', 1))).rejects.toThrow(/inside a transaction/);
+    expect(await outbox(k, 'source')).toMatchObject({ pending: 0, published: 0 });
   });
 
   it("refuses to stage another module's event, but sends its commands", async () => {
@@ -218,7 +221,9 @@ describe('outbox: an event exists iff its transaction committed', () => {
       /cannot publish source.thing-happened/,
     );
     await alpha.transact((tx) => tx.stage(doThing({ key: 'k' })));
-    await eventually(() => expect(outbox(k, 'alpha')).toMatchObject({ pending: 0, published: 1 }));
+    await eventually(async () =>
+      expect(await outbox(k, 'alpha')).toMatchObject({ pending: 0, published: 1 }),
+    );
     await settled(k);
     expect(seenByAlpha).toEqual([]);
   });
@@ -227,22 +232,26 @@ describe('outbox: an event exists iff its transaction committed', () => {
     const k = await start();
     flaky.broken = true;
     await k.context('source').transact((tx) => tx.stage(thing('k', 1)));
-    await eventually(() => expect(flaky.rejected).toBeGreaterThan(0));
-    expect(outbox(k, 'source')).toMatchObject({ pending: 1, published: 0 });
+    await eventually(async () => expect(flaky.rejected).toBeGreaterThan(0));
+    expect(await outbox(k, 'source')).toMatchObject({ pending: 1, published: 0 });
     flaky.broken = false; // the relay retries by itself
-    await eventually(() => expect(outbox(k, 'source')).toMatchObject({ pending: 0, published: 1 }));
-    await eventually(() => expect(seenByBeta).toHaveLength(1));
+    await eventually(async () =>
+      expect(await outbox(k, 'source')).toMatchObject({ pending: 0, published: 1 }),
+    );
+    await eventually(async () => expect(seenByBeta).toHaveLength(1));
     await settled(k); // alpha's own publish done: from here, only source publishes
 
     flaky.held = new Promise((resolve) => {
       release = resolve;
     });
     await k.context('source').transact((tx) => tx.stage(thing('k', 2)));
-    await eventually(() => expect(flaky.waiting).toBe(1));
-    expect(outbox(k, 'source')).toMatchObject({ pending: 1, published: 1 });
+    await eventually(async () => expect(flaky.waiting).toBe(1));
+    expect(await outbox(k, 'source')).toMatchObject({ pending: 1, published: 1 });
     release();
-    await eventually(() => expect(outbox(k, 'source')).toMatchObject({ pending: 0, published: 2 }));
-    await eventually(() => expect(seenByBeta.map((m) => (m.data as Thing).n)).toEqual([1, 2]));
+    await eventually(async () =>
+      expect(await outbox(k, 'source')).toMatchObject({ pending: 0, published: 2 }),
+    );
+    await eventually(async () => expect(seenByBeta.map((m) => (m.data as Thing).n)).toEqual([1, 2]));
   });
 
   it('keeps the id across redeliveries and carries correlation and causation to what a handler stages', async () => {
@@ -251,7 +260,7 @@ describe('outbox: an event exists iff its transaction committed', () => {
     await runInContext({ correlationId: 'corr-42', causationId: null }, () =>
       k.context('source').transact((tx) => tx.stage(thing('k', 7))),
     );
-    await eventually(() => expect(seenByBeta).toHaveLength(1));
+    await eventually(async () => expect(seenByBeta).toHaveLength(1));
     const [row] = k.context('source').db.all<{ id: string }>(sql`SELECT id FROM kernel_outbox`);
     const [first, second] = seenByAlpha;
     expect(seenByAlpha).toHaveLength(2); // attempt 1 failed, attempt 2 handled

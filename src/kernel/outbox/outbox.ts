@@ -8,10 +8,10 @@ export interface Tx {
   readonly db: Db;
   /**
    * Adds messages to the outbox in this transaction: they are published if and only if it commits.
-   * An invalid message is a programming error and throws (rolling the transaction back). Returns
-   * their envelopes as they will be published.
+   * An invalid message is a programming error and rejects (rolling the transaction back when
+   * awaited in it, as it must be). Resolves with their envelopes as they will be published.
    */
-  stage(...messages: MessageDraft[]): readonly Envelope[];
+  stage(...messages: MessageDraft[]): Promise<readonly Envelope[]>;
 }
 
 export interface Outbox {
@@ -28,14 +28,14 @@ export interface Outbox {
    */
   publication(
     seq: number,
-  ): { readonly publishedAt: number | null; readonly partitionKey: string } | undefined;
+  ): Promise<{ readonly publishedAt: number | null; readonly partitionKey: string } | undefined>;
 }
 
 export interface OutboxHooks {
   /** Fires synchronously after each stage call; the relay defers its work to the next macrotask. */
   readonly onStaged: () => void;
   /** Runs in the staging transaction for each message, with its envelope (the module's own hook). */
-  readonly onMessageStaged?: ((tx: Tx, message: Envelope) => void) | undefined;
+  readonly onMessageStaged?: ((tx: Tx, message: Envelope) => void | Promise<void>) | undefined;
 }
 
 /** The transactional outbox of one module. */
@@ -45,48 +45,50 @@ export function createOutbox(
   { onStaged, onMessageStaged }: OutboxHooks,
 ): Outbox {
   const { writerDb, module } = database;
-  const insert = database.statement(
-    'INSERT INTO kernel_outbox (id, type, partition_key, envelope, created_at) VALUES (?, ?, ?, ?, ?)',
+  const insert = database.statement<[string, string, string, string, number], number>(
+    'INSERT INTO kernel_outbox (id, type, partition_key, envelope, created_at) VALUES (?, ?, ?, ?, ?) RETURNING seq',
+    { pluck: true },
   );
   const selectPublication = database.statement<
     [number],
     { published_at: number | null; partition_key: string }
   >('SELECT published_at, partition_key FROM kernel_outbox WHERE seq = ?');
   const seqs = new WeakMap<Envelope, number>();
-  const stageOne = (draft: MessageDraft, causal: CausalContext): Envelope => {
+  const stageOne = async (draft: MessageDraft, causal: CausalContext): Promise<Envelope> => {
     messageTypes.assertValidDraft(draft);
     const definition = messageTypes.get(draft.type);
     if (definition?.kind === 'event' && definition.owner !== module) {
       throw new Error(`module ${module} cannot publish ${draft.type}: events are published by their owner`);
     }
     const envelope = createEnvelope(draft, module, causal);
-    const { lastInsertRowid } = insert().run(
+    const seq = await insert.get(
       envelope.id,
       envelope.type,
       envelope.partitionkey,
       JSON.stringify(envelope),
       Date.now(),
     );
-    seqs.set(envelope, Number(lastInsertRowid));
+    if (seq !== undefined) seqs.set(envelope, seq);
     return envelope;
   };
   return {
     seqOf: (envelope) => seqs.get(envelope),
-    publication: (seq) => {
-      const row = selectPublication().get(seq);
+    publication: async (seq) => {
+      const row = await selectPublication.get(seq);
       return row && { publishedAt: row.published_at, partitionKey: row.partition_key };
     },
     bind: (causal) => {
       const tx: Tx = {
         db: writerDb,
-        stage: (...messages) => {
+        stage: async (...messages) => {
           if (!database.inTransaction())
             throw new Error('stage() must be called inside a transaction (ctx.transact)');
-          const envelopes = messages.map((draft) => {
-            const envelope = stageOne(draft, causal);
-            onMessageStaged?.(tx, envelope);
-            return envelope;
-          });
+          const envelopes: Envelope[] = [];
+          for (const draft of messages) {
+            const envelope = await stageOne(draft, causal);
+            await onMessageStaged?.(tx, envelope);
+            envelopes.push(envelope);
+          }
           onStaged();
           return envelopes;
         },

@@ -12,7 +12,7 @@ import type { Envelope } from '../messaging/envelope.js';
 import type { Transport } from '../messaging/transport.js';
 import { createLogger } from '../observability/logger.js';
 import { KernelMetrics } from '../observability/metrics.js';
-import { type ModuleDatabase, openModuleDatabase } from '../persistence/db.js';
+import { openModuleDatabase, type SqliteModuleDatabase } from '../persistence/db.js';
 import { migrateModuleDatabase } from '../persistence/migrate.js';
 import { eventually } from '../testing/index.js';
 import { DatabaseLease, holderIsDead } from './lease.js';
@@ -42,7 +42,7 @@ function recorder(): { transport: Transport; published: string[] } {
 }
 
 let counter = 0;
-async function stage(database: ModuleDatabase, n: number): Promise<string[]> {
+async function stage(database: SqliteModuleDatabase, n: number): Promise<string[]> {
   const ids: string[] = [];
   const insert = database.writer.prepare(
     'INSERT INTO kernel_outbox (id, type, partition_key, envelope, created_at) VALUES (?, ?, ?, ?, ?)',
@@ -69,14 +69,14 @@ describe('one relay at a time per module database', () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  async function open(dataDir: string): Promise<ModuleDatabase> {
+  async function open(dataDir: string): Promise<SqliteModuleDatabase> {
     const database = openModuleDatabase(dataDir, 'alpha');
     await migrateModuleDatabase(database);
     cleanups.push(() => database.close());
     return database;
   }
 
-  function relay(database: ModuleDatabase, transport: Transport): OutboxRelay {
+  function relay(database: SqliteModuleDatabase, transport: Transport): OutboxRelay {
     const r = new OutboxRelay(database, transport, log, new KernelMetrics(), FAST);
     cleanups.push(() => r.stop());
     return r;

@@ -3,7 +3,8 @@ import { UnroutedError } from '../messaging/errors.js';
 import type { Transport } from '../messaging/transport.js';
 import type { Logger } from '../observability/logger.js';
 import type { KernelMetrics } from '../observability/metrics.js';
-import { type ModuleDatabase, outsideTransactions, type Prepared } from '../persistence/db.js';
+import { type ModuleDatabase, outsideTransactions } from '../persistence/db.js';
+import type { Statement } from '../persistence/statement.js';
 import { DatabaseLease } from './lease.js';
 
 export interface RelayOptions {
@@ -59,9 +60,10 @@ export class OutboxRelay {
   readonly #transport: Transport;
   readonly #log: Logger;
   readonly #options: RelayOptions;
-  readonly #selectPending: Prepared<[number], PendingRow>;
-  readonly #markPublished: Prepared<[number, number, number]>;
-  readonly #countPending: Prepared<[], number>;
+  readonly #selectPending: Statement<[number], PendingRow>;
+  readonly #markPublished: (seqs: readonly number[]) => Promise<number>;
+  readonly #countPending: Statement<[], number>;
+  readonly #stats: Statement<[], { pending: number; oldest: number | null; published: number }>;
   #scheduled = false;
   #again = false;
   /** When the last publish pass began (performance.now()). */
@@ -92,14 +94,18 @@ export class OutboxRelay {
     this.#selectPending = database.statement<[number], PendingRow>(
       'SELECT seq, envelope, created_at FROM kernel_outbox WHERE published_at IS NULL ORDER BY seq LIMIT ?',
     );
-    this.#markPublished = database.statement<[number, number, number]>(
-      'UPDATE kernel_outbox SET published_at = ? WHERE seq BETWEEN ? AND ? AND published_at IS NULL',
-    );
+    this.#markPublished = markPublished(database);
     // Over the partial index of pending rows only: its cost is the backlog's, never the retained
     // published rows' (a day of them), so backpressure can sample it several times a second.
     this.#countPending = database.statement<[], number>(
       'SELECT COUNT(*) FROM kernel_outbox WHERE published_at IS NULL',
       { pluck: true },
+    );
+    this.#stats = database.statement(
+      `SELECT COUNT(*) FILTER (WHERE published_at IS NULL) AS pending,
+              MIN(created_at) FILTER (WHERE published_at IS NULL) AS oldest,
+              COUNT(*) FILTER (WHERE published_at IS NOT NULL) AS published
+       FROM kernel_outbox`,
     );
     this.#lease = new DatabaseLease(database, 'outbox-relay', this.#options.leaseTtlMs);
   }
@@ -158,15 +164,8 @@ export class OutboxRelay {
     this.#active = undefined;
   }
 
-  stats(): OutboxStats {
-    const row = this.#database.reader
-      .prepare(
-        `SELECT COUNT(*) FILTER (WHERE published_at IS NULL) AS pending,
-                MIN(created_at) FILTER (WHERE published_at IS NULL) AS oldest,
-                COUNT(*) FILTER (WHERE published_at IS NOT NULL) AS published
-         FROM kernel_outbox`,
-      )
-      .get() as { pending: number; oldest: number | null; published: number };
+  async stats(): Promise<OutboxStats> {
+    const row = (await this.#stats.get()) ?? { pending: 0, oldest: null, published: 0 };
     return {
       module: this.#database.module,
       pending: row.pending,
@@ -176,8 +175,8 @@ export class OutboxRelay {
   }
 
   /** Committed rows not yet published (what `stats` counts as pending), read cheaply. */
-  pending(): number {
-    return this.#countPending().get() ?? 0;
+  async pending(): Promise<number> {
+    return (await this.#countPending.get()) ?? 0;
   }
 
   async #drain(): Promise<void> {
@@ -185,13 +184,11 @@ export class OutboxRelay {
       for (;;) {
         if (this.#stopped || !(await this.#holdsLease())) return;
         // The reader connection: committed rows only, never those of a transaction still open.
-        const rows = this.#selectPending().all(this.#options.batchSize);
-        const first = rows[0];
-        const last = rows.at(-1);
-        if (!first || !last) break;
+        const rows = await this.#selectPending.all(this.#options.batchSize);
+        if (rows.length === 0) break;
         const envelopes = rows.map((row) => JSON.parse(row.envelope) as Envelope);
         await this.#transport.publish(envelopes);
-        await this.#database.transaction(() => this.#markPublished().run(Date.now(), first.seq, last.seq));
+        await this.#database.transaction(() => this.#markPublished(rows.map((row) => row.seq)));
         this.#countPublished(envelopes);
         this.#failures = 0;
         if (rows.length < this.#options.batchSize) break;
@@ -220,7 +217,7 @@ export class OutboxRelay {
           'outbox relay active: this process publishes',
         );
       } else {
-        const holder = this.#lease.holderNow();
+        const holder = await this.#lease.holderNow();
         this.#log.info({ holder }, 'outbox relay standing by: another process publishes this outbox');
       }
     }
@@ -240,4 +237,23 @@ export class OutboxRelay {
     const labels = { module: this.#database.module, transport: this.#transport.name };
     for (const [type, n] of byType) counter.inc({ ...labels, type }, n);
   }
+}
+
+/**
+ * Marks the rows `seqs` (one batch, ascending) published. On SQLite write transactions commit one
+ * at a time, so seq order is commit order and a batch is the contiguous range first..last. On
+ * PostgreSQL transactions commit concurrently: a lower seq may still be uncommitted when a higher
+ * one is read, and a range would mark it published unsent; so the batch's own seqs, exactly.
+ */
+function markPublished(database: ModuleDatabase): (seqs: readonly number[]) => Promise<number> {
+  if (database.dialect === 'postgres') {
+    const update = database.statement<[number, number[]]>(
+      'UPDATE kernel_outbox SET published_at = ? WHERE seq = ANY(?) AND published_at IS NULL',
+    );
+    return (seqs) => update.run(Date.now(), [...seqs]);
+  }
+  const update = database.statement<[number, number, number]>(
+    'UPDATE kernel_outbox SET published_at = ? WHERE seq BETWEEN ? AND ? AND published_at IS NULL',
+  );
+  return (seqs) => update.run(Date.now(), seqs[0] ?? 0, seqs.at(-1) ?? -1);
 }

@@ -68,8 +68,10 @@ export function checkpointInBackground(
   log: Logger,
   options: Partial<CheckpointerOptions> = {},
 ): Checkpointer {
+  // PostgreSQL checkpoints by itself: only the SQLite databases are this thread's.
+  const files = databases.flatMap((database) => (database.dialect === 'sqlite' ? [database] : []));
   const autocheckpoint = (pages: number) => {
-    for (const database of databases)
+    for (const database of files)
       if (database.writer.open) database.writer.pragma(`wal_autocheckpoint = ${pages}`);
   };
   autocheckpoint(0);
@@ -84,7 +86,7 @@ export function checkpointInBackground(
     log.warn({ err: error }, 'WAL checkpointer thread failed; SQLite checkpoints in the commits again');
     autocheckpoint(SQLITE_AUTOCHECKPOINT_PAGES);
   });
-  for (const database of databases) worker.postMessage({ add: database.file });
+  for (const database of files) worker.postMessage({ add: database.file });
   return {
     close: async () => {
       if (closing) return exited;

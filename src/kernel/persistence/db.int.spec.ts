@@ -3,13 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DatabaseBusyError, type ModuleDatabase, openModuleDatabase, outsideTransactions } from './db.js';
+import {
+  DatabaseBusyError,
+  openModuleDatabase,
+  outsideTransactions,
+  type SqliteModuleDatabase,
+} from './db.js';
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
 
 describe('the async unit of work of a module database', () => {
   let dir: string;
-  let database: ModuleDatabase;
+  let database: SqliteModuleDatabase;
   const rows = () => database.reader.prepare('SELECT n FROM alpha_rows ORDER BY rowid').pluck().all();
   const insert = (n: number) => database.writer.prepare('INSERT INTO alpha_rows (n) VALUES (?)').run(n);
 
@@ -18,8 +23,8 @@ describe('the async unit of work of a module database', () => {
     database = openModuleDatabase(dir, 'alpha', { lockWaitMs: 300 });
     await database.transaction(() => database.writer.exec('CREATE TABLE alpha_rows (n INTEGER NOT NULL)'));
   });
-  afterEach(() => {
-    database.close();
+  afterEach(async () => {
+    await database.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -2,21 +2,15 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
+import { drizzle } from 'drizzle-orm/better-sqlite3';
+import type { Db, Durability } from './handle.js';
+import type { PostgresModuleDatabase } from './postgres.js';
+import type { Bindings, Statement, StatementOptions } from './statement.js';
 import { withStatementCache } from './statement-cache.js';
 import { type OpenTransaction, openTransaction, runInTransaction } from './transaction-scope.js';
 
+export type { Db, Durability } from './handle.js';
 export { outsideTransactions } from './transaction-scope.js';
-
-/** A module's drizzle handle. `tx.db` runs in the enclosing transaction; `ctx.db` reads committed rows. */
-export type Db = BetterSQLite3Database;
-
-/**
- * What a commit survives. `process`: a killed process (SQLite `synchronous=NORMAL` in WAL mode:
- * the last commits before a power loss or OS crash may be lost, never corrupted). `power`: also a
- * power loss (`synchronous=FULL`: an fsync per commit).
- */
-export type Durability = 'process' | 'power';
 
 const SYNCHRONOUS: Record<Durability, number> = { process: 1, power: 2 };
 
@@ -43,13 +37,12 @@ export interface DatabaseOptions {
   readonly lockWaitMs?: number;
 }
 
-/** A statement of a module database, on the connection the calling code should use (see `statement`). */
-export type Prepared<Params extends unknown[] | object = unknown[], Row = unknown> = () => Database.Statement<
-  Params,
-  Row
->;
+/** A module's database on either backend: SQLite files in DATA_DIR (the default) or PostgreSQL. */
+export type ModuleDatabase = SqliteModuleDatabase | PostgresModuleDatabase;
 
-export interface ModuleDatabase {
+/** A module's SQLite database: `<module>.db` in DATA_DIR. */
+export interface SqliteModuleDatabase {
+  readonly dialect: 'sqlite';
   readonly module: string;
   readonly file: string;
   /**
@@ -76,15 +69,18 @@ export interface ModuleDatabase {
   transaction<T>(fn: () => T | Promise<T>): Promise<T>;
   /** Whether the calling code runs inside an open transaction of this database. */
   inTransaction(): boolean;
+  /** False once `close` was called. */
+  isOpen(): boolean;
   /**
-   * A statement prepared once on each connection: `statement()` gives the writer's inside a
-   * transaction of this database (it sees the transaction's own writes), the reader's outside
-   * (committed rows; a write there fails: the reader is read-only).
+   * A kernel statement, prepared once on each connection: inside a transaction of this database it
+   * runs on the writer (it sees the transaction's own writes), outside on the reader (committed
+   * rows; a write there fails: the reader is read-only). Its methods resolve at once: SQLite runs
+   * it synchronously.
    */
-  statement<Params extends unknown[] | object = unknown[], Row = unknown>(
+  statement<Params extends Bindings = unknown[], Row = unknown>(
     source: string,
-    options?: { readonly pluck?: boolean },
-  ): Prepared<Params, Row>;
+    options?: StatementOptions,
+  ): Statement<Params, Row>;
   close(): void;
 }
 
@@ -107,7 +103,7 @@ export function openModuleDatabase(
   dataDir: string,
   module: string,
   options: DatabaseOptions = {},
-): ModuleDatabase {
+): SqliteModuleDatabase {
   const durability = options.durability ?? 'process';
   const lockWaitMs = options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS;
   mkdirSync(dataDir, { recursive: true });
@@ -244,6 +240,7 @@ export function openModuleDatabase(
   };
 
   return {
+    dialect: 'sqlite',
     module,
     file,
     writer,
@@ -252,18 +249,31 @@ export function openModuleDatabase(
     writerDb,
     transaction,
     inTransaction: () => current() !== undefined,
-    statement: <Params extends unknown[] | object, Row>(source: string, options?: { pluck?: boolean }) => {
-      const prepared = new Map<Database.Database, Database.Statement<Params, Row>>();
-      return () => {
+    isOpen: () => writer.open,
+    statement: <Params extends Bindings, Row>(source: string, options?: StatementOptions) => {
+      const prepared = new Map<Database.Database, Database.Statement<unknown[], Row>>();
+      const statement = () => {
         const connection = current() ? writer : reader;
-        let statement = prepared.get(connection);
-        if (!statement) {
-          statement = connection.prepare<Params, Row>(source);
-          if (options?.pluck) statement.pluck();
-          prepared.set(connection, statement);
+        let found = prepared.get(connection);
+        if (!found) {
+          found = connection.prepare<unknown[], Row>(source);
+          if (options?.pluck) found.pluck();
+          prepared.set(connection, found);
         }
-        return statement;
+        return found;
       };
+      const settle = <T>(run: () => T): Promise<T> => {
+        try {
+          return Promise.resolve(run());
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      };
+      return {
+        get: (...params) => settle(() => statement().get(...params)),
+        all: (...params) => settle(() => statement().all(...params)),
+        run: (...params) => settle(() => statement().run(...params).changes),
+      } as Statement<Params, Row>;
     },
     close: () => {
       if (reader.open) reader.close();

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import { migrationsRoot } from '../paths.js';
-import { type DatabaseOptions, type ModuleDatabase, openModuleDatabase } from './db.js';
+import { type DatabaseOptions, openModuleDatabase, type SqliteModuleDatabase } from './db.js';
 
 /**
  * Applies the kernel's migrations and then the module's own (`migrations/<module>`, when present),
@@ -14,7 +14,7 @@ import { type DatabaseOptions, type ModuleDatabase, openModuleDatabase } from '.
  * own migrator reads the last applied migration before its `BEGIN`, so two processes could both
  * apply it.) Same bookkeeping table and rows as drizzle's migrator: existing databases carry on.
  */
-export async function migrateModuleDatabase(database: ModuleDatabase): Promise<void> {
+export async function migrateModuleDatabase(database: SqliteModuleDatabase): Promise<void> {
   await applyFolder(database, join(migrationsRoot, 'kernel'), '__migrations_kernel');
   const moduleFolder = join(migrationsRoot, database.module);
   if (existsSync(join(moduleFolder, 'meta', '_journal.json'))) {
@@ -27,7 +27,7 @@ export async function openMigratedDatabase(
   dataDir: string,
   module: string,
   options?: DatabaseOptions,
-): Promise<ModuleDatabase> {
+): Promise<SqliteModuleDatabase> {
   const database = openModuleDatabase(dataDir, module, options);
   try {
     await migrateModuleDatabase(database);
@@ -38,7 +38,11 @@ export async function openMigratedDatabase(
   }
 }
 
-async function applyFolder(database: ModuleDatabase, migrationsFolder: string, table: string): Promise<void> {
+async function applyFolder(
+  database: SqliteModuleDatabase,
+  migrationsFolder: string,
+  table: string,
+): Promise<void> {
   const migrations = readMigrationFiles({ migrationsFolder });
   const { writer: sqlite } = database;
   const quoted = `"${table.replaceAll('"', '""')}"`;

@@ -1,5 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { createTestDatabase, describeWithPostgres, type TestDatabase } from '../testing/postgres.js';
@@ -115,8 +116,10 @@ await describeWithPostgres('the async unit of work of a module database on Postg
   it('runs drizzle statements in the transaction that calls them, and reads bigint as a number', async () => {
     await database
       .transaction(async () => {
-        await database.db.execute(sql`INSERT INTO alpha_rows (n) VALUES (${2 ** 40})`);
-        const inside = await database.db.execute<{ n: number }>(sql`SELECT n FROM alpha_rows`);
+        await database.query('INSERT INTO alpha_rows (n) VALUES ($1)', [2 ** 40]);
+        const inside = await (database.db as unknown as NodePgDatabase).execute<{ n: number }>(
+          sql`SELECT n FROM alpha_rows`,
+        );
         expect(inside.rows).toEqual([{ n: 2 ** 40 }]);
         throw new Error('undo');
       })

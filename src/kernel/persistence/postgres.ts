@@ -1,7 +1,14 @@
-import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
+import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
-import type { Durability } from './db.js';
+import type { Db, Durability } from './handle.js';
 import { quoteIdentifier } from './migrate-postgres.js';
+import {
+  type Bindings,
+  numberPlaceholders,
+  orderedValues,
+  type Statement,
+  type StatementOptions,
+} from './statement.js';
 import { type OpenTransaction, openTransaction, runInTransaction } from './transaction-scope.js';
 
 /**
@@ -18,9 +25,14 @@ export interface PostgresModuleDatabase {
   readonly pool: pg.Pool;
   /**
    * drizzle on this database: inside a transaction of it, on the transaction's client (its own
-   * writes are visible); outside, on the pool (committed rows only).
+   * writes are visible); outside, on the pool (committed rows only). Typed as the module's `Db`
+   * (sqlite-core's): module code is written once against its `schema.ts` tables, which run here
+   * unchanged because each `schema.pg.ts` twin stores the same driver values (checked by the drift
+   * spec); module code keeps to the awaited, dialect-neutral calls (persistence/prepared.ts).
    */
-  readonly db: NodePgDatabase;
+  readonly db: Db;
+  /** The same handle as `db` (it follows the calling transaction): what `tx.db` is. */
+  readonly writerDb: Db;
   /**
    * Runs fn in one transaction on a client of its own from the pool, and resolves with what it
    * returned (awaited) once committed; rejects, rolled back, if it throws or rejects. Transactions
@@ -31,6 +43,8 @@ export interface PostgresModuleDatabase {
   transaction<T>(fn: () => T | Promise<T>): Promise<T>;
   /** Whether the calling code runs inside an open transaction of this database. */
   inTransaction(): boolean;
+  /** False once `close` was called. */
+  isOpen(): boolean;
   /**
    * One statement (`$1`… placeholders): on the transaction's client inside a transaction of this
    * database, on the pool outside. `bigint` columns are read as JS numbers (every one the kernel
@@ -40,6 +54,11 @@ export interface PostgresModuleDatabase {
     text: string,
     values?: readonly unknown[],
   ): Promise<pg.QueryResult<Row>>;
+  /** A kernel statement (persistence/statement.ts): on the transaction's client inside one, else on the pool. */
+  statement<Params extends Bindings = unknown[], Row = unknown>(
+    source: string,
+    options?: StatementOptions,
+  ): Statement<Params, Row>;
   /** Ends the pool; waits for clients in use to be released. */
   close(): Promise<void>;
 }
@@ -156,7 +175,7 @@ export function openPostgresModuleDatabase(
         values,
       ),
   } as unknown as pg.Pool;
-  const db = drizzle({ client: router });
+  const db = drizzle({ client: router }) as unknown as Db; // see `db` on the interface
   postgresHandles.add(db);
 
   return {
@@ -165,10 +184,25 @@ export function openPostgresModuleDatabase(
     schema,
     pool,
     db,
+    writerDb: db,
     transaction,
     inTransaction: () => current() !== undefined,
+    isOpen: () => !pool.ended,
     query: <Row extends pg.QueryResultRow>(text: string, values?: readonly unknown[]) =>
       connection().query<Row>(text, values as unknown[] | undefined),
+    statement: <Params extends Bindings, Row>(source: string, options?: StatementOptions) => {
+      const numbered = numberPlaceholders(source);
+      const rows = async (params: unknown[]): Promise<Row[]> => {
+        const result = await connection().query(numbered.text, orderedValues(numbered, params));
+        return (options?.pluck ? result.rows.map((row) => Object.values(row)[0]) : result.rows) as Row[];
+      };
+      return {
+        get: async (...params) => (await rows(params))[0],
+        all: (...params) => rows(params),
+        run: async (...params) =>
+          (await connection().query(numbered.text, orderedValues(numbered, params))).rowCount ?? 0,
+      } as Statement<Params, Row>;
+    },
     close: () => pool.end(),
   };
 }

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createInbox } from '../inbox/inbox.js';
 import { createLogger } from '../observability/logger.js';
 import { KernelMetrics } from '../observability/metrics.js';
-import { type ModuleDatabase, openModuleDatabase } from './db.js';
+import { openModuleDatabase, type SqliteModuleDatabase } from './db.js';
 import { migrateModuleDatabase } from './migrate.js';
 import { Pruner, pruneBatch } from './pruner.js';
 
@@ -15,7 +15,7 @@ const DAY = 24 * HOUR;
 const WEEK = 7 * DAY;
 
 let dataDir: string;
-let database: ModuleDatabase;
+let database: SqliteModuleDatabase;
 
 beforeEach(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'pruner-'));
@@ -23,8 +23,8 @@ beforeEach(async () => {
   await migrateModuleDatabase(database);
 });
 
-afterEach(() => {
-  database.close();
+afterEach(async () => {
+  await database.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -83,9 +83,9 @@ describe('pruner: the inbox keeps the duplicate-detection window', () => {
 
     expect(await pruner().sweep()).toEqual({ kernel_inbox: 1, kernel_outbox: 0 });
 
-    expect(inbox.has('alpha.things', eightDaysOld)).toBe(false); // would be handled again
-    expect(inbox.has('alpha.things', sixDaysOld)).toBe(true); // a redelivery is still skipped
-    expect(inbox.has('alpha.things', justNow)).toBe(true);
+    expect(await inbox.has('alpha.things', eightDaysOld)).toBe(false); // would be handled again
+    expect(await inbox.has('alpha.things', sixDaysOld)).toBe(true); // a redelivery is still skipped
+    expect(await inbox.has('alpha.things', justNow)).toBe(true);
   });
 
   it('treats every consumer of the database alike', async () => {
@@ -95,7 +95,7 @@ describe('pruner: the inbox keeps the duplicate-detection window', () => {
 
     await pruner().sweep();
 
-    expect(createInbox(database).has('alpha.other', kept)).toBe(true);
+    expect(await createInbox(database).has('alpha.other', kept)).toBe(true);
     expect(inboxCount()).toBe(1);
   });
 });
@@ -143,7 +143,8 @@ describe('pruner: batches stay small and the event loop keeps running', () => {
     expect(await pruneBatch(database, 'kernel_inbox', Date.now() - WEEK, 3)).toBe(3);
 
     const inbox = createInbox(database);
-    expect(oldest.some((id) => inbox.has('alpha.things', id))).toBe(false);
+    const stillThere = await Promise.all(oldest.map((id) => inbox.has('alpha.things', id)));
+    expect(stillThere).toEqual([false, false, false]);
     expect(inboxCount()).toBe(7);
   });
 
@@ -152,7 +153,7 @@ describe('pruner: batches stay small and the event loop keeps running', () => {
     for (let i = 0; i < 1200; i++) staged(2 * HOUR, true);
     const rowsPerTransaction: number[] = [];
     const changes = database.writer.prepare<[], number>('SELECT total_changes()').pluck();
-    const observed: ModuleDatabase = {
+    const observed: SqliteModuleDatabase = {
       ...database,
       transaction: async (fn) => {
         const before = changes.get() ?? 0;

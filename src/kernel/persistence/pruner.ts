@@ -43,8 +43,8 @@ export function pruneBatch(
   olderThan: number,
   limit: number,
 ): Promise<number> {
-  const statement = database.writer.prepare<[number, number]>(PRUNE_BATCH[table]);
-  return database.transaction(() => statement.run(olderThan, limit).changes);
+  const statement = database.statement<[number, number]>(PRUNE_BATCH[table]);
+  return database.transaction(() => statement.run(olderThan, limit));
 }
 
 export interface PrunerOptions {

@@ -52,11 +52,11 @@ function recording(
         consumer: `${name}.things`,
         handlers: [
           on([handles], async (message, ctx) => {
-            await ctx.transact((tx) => {
+            await ctx.transact(async (tx) => {
               tx.db.run(
                 sql`INSERT INTO ${sql.identifier(`${name}_effects`)} (message_id) VALUES (${message.id})`,
               );
-              if (next) tx.stage(next(message.data as Thing));
+              if (next) await tx.stage(next(message.data as Thing));
             });
           }),
         ],
@@ -103,8 +103,8 @@ describe('retention under steady load', () => {
     const source = k.context('source');
     const until = Date.now() + STREAM_MS;
     for (let n = 0; Date.now() < until; ) {
-      await source.transact((tx) => {
-        for (let i = 0; i < MESSAGES_PER_TICK; i++, n++) tx.stage(thing(`k${n % 8}`, n));
+      await source.transact(async (tx) => {
+        for (let i = 0; i < MESSAGES_PER_TICK; i++, n++) await tx.stage(thing(`k${n % 8}`, n));
       });
       for (let i = 0; i < MESSAGES_PER_TICK; i++) stagedAt.push(Date.now());
       await sleep(TICK_MS);
@@ -137,7 +137,9 @@ describe('retention under steady load', () => {
         .db.get<{ all: number; distinct: number }>(
           sql`SELECT COUNT(*) AS "all", COUNT(DISTINCT message_id) AS "distinct" FROM ${sql.identifier(table)}`,
         );
-    await eventually(() => expect(effects('beta', 'beta_effects')?.all).toBe(sent), { timeoutMs: 10_000 });
+    await eventually(async () => expect(effects('beta', 'beta_effects')?.all).toBe(sent), {
+      timeoutMs: 10_000,
+    });
     expect(effects('alpha', 'alpha_effects')).toEqual({ all: sent, distinct: sent });
     expect(effects('beta', 'beta_effects')).toEqual({ all: sent, distinct: sent });
     await eventually(
@@ -145,7 +147,7 @@ describe('retention under steady load', () => {
       { timeoutMs: 5000 },
     );
     // GET /admin/outbox counts what is kept: nothing published is left past its retention
-    expect(k.kernel.outboxStats().map(({ pending, published }) => ({ pending, published }))).toEqual(
+    expect((await k.kernel.outboxStats()).map(({ pending, published }) => ({ pending, published }))).toEqual(
       Array(3).fill({ pending: 0, published: 0 }),
     );
   }, 20_000);

@@ -98,12 +98,12 @@ describe('saga coordinator, end to end through the bus', () => {
   it('runs the happy path to completed, and the owning module records the outcome', async () => {
     const tk = await start({ full: new Set(), silent: new Set() });
     await requestTrip(tk, 't1', 'Oslo');
-    await eventually(() =>
+    await eventually(async () =>
       expect(rows(tk, 'trips', 'SELECT trip_id, status, reason FROM trips_outcomes')).toEqual([
         { trip_id: 't1', status: 'completed', reason: null },
       ]),
     );
-    expect(tk.kernel.listSagas().items).toMatchObject([
+    expect((await tk.kernel.listSagas()).items).toMatchObject([
       { id: 't1', name: 'trips.booking', status: 'completed', deadline: null },
     ]);
     expect(rows(tk, 'flights', 'SELECT state FROM flights_seats')).toEqual([{ state: 'reserved' }]);
@@ -112,7 +112,7 @@ describe('saga coordinator, end to end through the bus', () => {
   it('compensates the reserved seat when no room is free', async () => {
     const tk = await start({ full: new Set(['Rome']), silent: new Set() });
     await requestTrip(tk, 't2', 'Rome');
-    await eventually(() =>
+    await eventually(async () =>
       expect(rows(tk, 'trips', 'SELECT status, reason FROM trips_outcomes')).toEqual([
         { status: 'compensated', reason: 'no_room' },
       ]),
@@ -127,8 +127,8 @@ describe('saga coordinator, end to end through the bus', () => {
     const world = { full: new Set<string>(), silent: new Set(['Nowhere']) };
     const first = await start(world);
     await requestTrip(first, 't3', 'Nowhere');
-    await eventually(() =>
-      expect(first.kernel.listSagas().items).toMatchObject([{ step: 'room', status: 'running' }]),
+    await eventually(async () =>
+      expect((await first.kernel.listSagas()).items).toMatchObject([{ step: 'room', status: 'running' }]),
     );
     const dataDir = first.dataDir;
     await first.stop(); // the process goes away before the 300 ms deadline
@@ -137,7 +137,7 @@ describe('saga coordinator, end to end through the bus', () => {
     await new Promise((resolve) => setTimeout(resolve, 400));
     const second = await start(world, dataDir);
     // compensated only once both cancel-room (the timed-out step) and cancel-seat were answered
-    await eventually(() =>
+    await eventually(async () =>
       expect(rows(second, 'trips', 'SELECT status, reason FROM trips_outcomes')).toEqual([
         { status: 'compensated', reason: 'timeout' },
       ]),
@@ -146,7 +146,7 @@ describe('saga coordinator, end to end through the bus', () => {
       { state: 'reserved' },
       { state: 'cancelled' },
     ]);
-    expect(second.kernel.listSagas({ status: 'compensated' }).items).toHaveLength(1);
+    expect((await second.kernel.listSagas({ status: 'compensated' })).items).toHaveLength(1);
     const [row] = rows(second, 'trips', 'SELECT steps FROM kernel_sagas') as { steps: string }[];
     expect(JSON.parse(row?.steps ?? '{}')).toMatchObject({ awaiting: [] });
   });
@@ -154,7 +154,7 @@ describe('saga coordinator, end to end through the bus', () => {
   it('keeps instances apart: many trips, each reaching exactly one outcome', async () => {
     const tk = await start({ full: new Set(['Rome']), silent: new Set() });
     for (let i = 0; i < 40; i++) await requestTrip(tk, `m${i}`, i % 3 === 0 ? 'Rome' : 'Oslo');
-    await eventually(() => expect(rows(tk, 'trips', 'SELECT * FROM trips_outcomes')).toHaveLength(40), {
+    await eventually(async () => expect(rows(tk, 'trips', 'SELECT * FROM trips_outcomes')).toHaveLength(40), {
       timeoutMs: 10_000,
     });
     const outcomes = rows(
@@ -233,7 +233,7 @@ describe("saga step timeouts measure the business wait, not the system's delays"
       { timeoutMs: 10_000 },
     );
     // the pruner did run: only the rows a waiting step could still need were ever kept
-    await eventually(() => expect(rows(tk, 'trips', 'SELECT seq FROM kernel_outbox')).toEqual([]));
+    await eventually(async () => expect(rows(tk, 'trips', 'SELECT seq FROM kernel_outbox')).toEqual([]));
   });
 
   it("does not count an outage of this process's transport: the deadline moves by its length", async () => {

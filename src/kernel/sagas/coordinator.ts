@@ -90,8 +90,8 @@ export class SagaCoordinator {
       consumer: sagaConsumerOf(saga).consumer,
       handlers: [
         on([...saga.startedBy, ...saga.handles], async (message, ctx) => {
-          await ctx.transact((tx) =>
-            this.#apply(tx, saga, store.load(saga.name, saga.correlate(message)), message),
+          await ctx.transact(async (tx) =>
+            this.#apply(tx, saga, await store.load(saga.name, saga.correlate(message)), message),
           );
         }),
         on([timeout], async (message, ctx) => {
@@ -127,28 +127,33 @@ export class SagaCoordinator {
     this.#schedule();
   }
 
-  #apply(tx: Tx, saga: Saga, current: SagaInstance<unknown> | undefined, message: Envelope): void {
+  async #apply(
+    tx: Tx,
+    saga: Saga,
+    current: SagaInstance<unknown> | undefined,
+    message: Envelope,
+  ): Promise<void> {
     const { store, log, outbox, defaultStepTimeoutMs } = this.#deps;
     const transition = transitionSaga(saga, current, message, Date.now(), defaultStepTimeoutMs);
     if (!transition) {
       log.debug({ saga: saga.name, type: message.type }, 'message ignored: no running saga instance');
       return;
     }
-    const last = tx.stage(...transition.send).at(-1);
+    const last = (await tx.stage(...transition.send)).at(-1);
     const { instance } = transition;
-    store.save({
+    await store.save({
       ...instance,
       lastSentId: last?.id ?? instance.lastSentId,
       lastSentSeq: last ? (outbox.seqOf(last) ?? null) : instance.lastSentSeq,
     });
-    if (transition.finished) saga.onFinish?.(tx, instance);
+    if (transition.finished) await saga.onFinish?.(tx, instance);
     outsideTransactions(() => setImmediate(() => this.#schedule()));
   }
 
   /** The timeout message arrived: applied while the instance still waits on that deadline. */
-  #timeOut(saga: Saga, data: StepTimeoutData): void {
+  async #timeOut(saga: Saga, data: StepTimeoutData): Promise<void> {
     const { store, outbox, log } = this.#deps;
-    const instance = store.load(saga.name, data.id);
+    const instance = await store.load(saga.name, data.id);
     if (!instance || instance.deadline !== data.deadline) {
       log.debug({ saga: saga.name, id: data.id }, 'step timeout ignored: the instance has moved on');
       return;
@@ -156,18 +161,27 @@ export class SagaCoordinator {
     log.warn({ saga: saga.name, id: instance.id, step: instance.step }, 'saga step timed out');
     // What the timeout sends is caused by the request left unanswered.
     const tx = outbox.bind({ correlationId: instance.correlationId, causationId: instance.lastSentId });
-    this.#apply(tx, saga, instance, stepTimedOut(instance, Date.now()));
+    await this.#apply(tx, saga, instance, stepTimedOut(instance, Date.now()));
   }
 
   /** Arms one timer for the nearest deadline of this module's instances. */
   #schedule(minDelayMs = 0): void {
     if (this.#stopped) return;
-    const next = this.#deps.store.nextDeadline();
-    clearTimeout(this.#timer);
-    if (next === undefined) return;
-    const delay = Math.min(Math.max(minDelayMs, next - Date.now()), 60_000);
-    this.#timer = setTimeout(() => void this.#fireDue(), delay);
-    this.#timer.unref();
+    this.#deps.store.nextDeadline().then(
+      (next) => {
+        clearTimeout(this.#timer);
+        if (this.#stopped || next === undefined) return;
+        const delay = Math.min(Math.max(minDelayMs, next - Date.now()), 60_000);
+        this.#timer = setTimeout(() => void this.#fireDue(), delay);
+        this.#timer.unref();
+      },
+      (error: unknown) => {
+        this.#deps.log.error({ err: error }, 'reading the next saga deadline failed; trying again in 1 s');
+        clearTimeout(this.#timer);
+        this.#timer = setTimeout(() => this.#schedule(), 1000);
+        this.#timer.unref();
+      },
+    );
   }
 
   async #fireDue(): Promise<void> {
@@ -178,7 +192,14 @@ export class SagaCoordinator {
     }
     const now = Date.now();
     let failed = false;
-    for (const due of store.due(now)) {
+    let dueNow: SagaInstance<unknown>[] = [];
+    try {
+      dueNow = await store.due(now);
+    } catch (error) {
+      failed = true;
+      log.error({ err: error }, 'reading due saga deadlines failed; retrying in 1 s');
+    }
+    for (const due of dueNow) {
       const running = this.#sagas.get(due.name);
       if (!running) continue;
       try {
@@ -202,22 +223,23 @@ export class SagaCoordinator {
    * is sent to the saga's consumer, and the deadline re-armed one step timeout later, so a timeout
    * that arrives stale is followed by another while the instance still waits.
    */
-  #onDue({ saga, timeout, stepTimeoutMs }: RunningSaga, id: string, now: number): Verdict {
+  async #onDue({ saga, timeout, stepTimeoutMs }: RunningSaga, id: string, now: number): Promise<Verdict> {
     const { store, outbox } = this.#deps;
-    const instance = store.load(saga.name, id);
+    const instance = await store.load(saga.name, id);
     if (!instance || instance.deadline === null || instance.deadline > now) return 'gone';
-    const request = instance.lastSentSeq === null ? undefined : outbox.publication(instance.lastSentSeq);
+    const request =
+      instance.lastSentSeq === null ? undefined : await outbox.publication(instance.lastSentSeq);
     const counted = request ? (request.publishedAt ?? now) + stepTimeoutMs : now;
     if (counted > now) {
-      store.postpone(saga.name, id, counted);
+      await store.postpone(saga.name, id, counted);
       return 'moved';
     }
     const deadline = now + stepTimeoutMs;
     const tx = outbox.bind({ correlationId: instance.correlationId, causationId: instance.lastSentId });
-    tx.stage(
+    await tx.stage(
       timeout({ saga: saga.name, id, step: instance.step, deadline, key: request?.partitionKey ?? id }),
     );
-    store.postpone(saga.name, id, deadline);
+    await store.postpone(saga.name, id, deadline);
     return 'timed-out';
   }
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type ModuleDatabase, openModuleDatabase } from '../persistence/db.js';
+import { openModuleDatabase, type SqliteModuleDatabase } from '../persistence/db.js';
 import { migrateModuleDatabase } from '../persistence/migrate.js';
 import { cancelRoom, cancelSeat, roomCancelled, seatCancelled } from '../testing/fixtures/trip.js';
 import { type SagaInstance, undo } from './saga.js';
@@ -29,7 +29,7 @@ const compensating: SagaInstance<unknown> = {
 };
 
 let dataDir: string;
-let database: ModuleDatabase;
+let database: SqliteModuleDatabase;
 let store: SagaStore;
 beforeEach(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'saga-store-'));
@@ -37,8 +37,8 @@ beforeEach(async () => {
   await migrateModuleDatabase(database);
   store = createSagaStore(database);
 });
-afterEach(() => {
-  database.close();
+afterEach(async () => {
+  await database.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -48,16 +48,19 @@ const inTx = <T>(fn: () => T): Promise<T> => database.transaction(fn);
 describe('saga store', () => {
   it('keeps the replies a compensating instance awaits, with its steps, in the stored columns', async () => {
     await inTx(() => store.save(compensating));
-    expect(store.load('trips.booking', 't1')).toEqual(compensating);
+    expect(await store.load('trips.booking', 't1')).toEqual(compensating);
     await inTx(() => store.save({ ...compensating, awaiting: [seatCancelled.type], version: 2 }));
-    expect(store.load('trips.booking', 't1')?.awaiting).toEqual([seatCancelled.type]);
-    expect(store.due(1_000).map((i) => i.awaiting)).toEqual([[seatCancelled.type]]);
+    expect((await store.load('trips.booking', 't1'))?.awaiting).toEqual([seatCancelled.type]);
+    expect((await store.due(1_000)).map((i) => i.awaiting)).toEqual([[seatCancelled.type]]);
   });
 
   it('reads a row written before `awaiting` existed (the steps array alone) as awaiting nothing', async () => {
     await inTx(() => store.save({ ...compensating, status: 'completed', awaiting: [] }));
     database.writer.prepare('UPDATE kernel_sagas SET steps = ?').run(JSON.stringify(compensating.steps));
-    expect(store.load('trips.booking', 't1')).toMatchObject({ steps: compensating.steps, awaiting: [] });
+    expect(await store.load('trips.booking', 't1')).toMatchObject({
+      steps: compensating.steps,
+      awaiting: [],
+    });
   });
 
   it('reads a compensation stored before replies were named as sent and not awaited', async () => {
@@ -67,7 +70,7 @@ describe('saga store', () => {
     }));
     await inTx(() => store.save({ ...compensating, status: 'running', step: 'room', awaiting: [] }));
     database.writer.prepare('UPDATE kernel_sagas SET steps = ?').run(JSON.stringify(legacySteps));
-    const loaded = store.load('trips.booking', 't1');
+    const loaded = await store.load('trips.booking', 't1');
     expect(loaded?.steps).toEqual(
       compensating.steps.map(({ step, compensation }) => ({
         step,
@@ -96,7 +99,7 @@ describe('saga store', () => {
         store.shiftDeadlines({ since: now + 8, seenAt: now + 20, until: now + 60_030 }, now + 60_040),
       ),
     ).toBe(0);
-    expect(store.load('trips.booking', 'before')?.deadline).toBe(now + 90_000);
-    expect(store.load('trips.booking', 'due-before')?.deadline).toBe(now - 1);
+    expect((await store.load('trips.booking', 'before'))?.deadline).toBe(now + 90_000);
+    expect((await store.load('trips.booking', 'due-before'))?.deadline).toBe(now - 1);
   });
 });

@@ -39,13 +39,13 @@ export function sagaKey(saga: SagaListing): SagaKey {
 
 /** Saga instances of one module database, with optimistic concurrency on `version`. */
 export interface SagaStore {
-  load(name: string, id: string): SagaInstance<unknown> | undefined;
+  load(name: string, id: string): Promise<SagaInstance<unknown> | undefined>;
   /** Inserts (version 1) or updates from version - 1; throws when another writer got there first. */
-  save(instance: SagaInstance<unknown>): void;
-  due(now: number): SagaInstance<unknown>[];
-  nextDeadline(): number | undefined;
+  save(instance: SagaInstance<unknown>): Promise<void>;
+  due(now: number): Promise<SagaInstance<unknown>[]>;
+  nextDeadline(): Promise<number | undefined>;
   /** Moves an instance's deadline (its version unchanged: the step it waits on is the same). */
-  postpone(name: string, id: string, deadline: number): void;
+  postpone(name: string, id: string, deadline: number): Promise<void>;
   /**
    * Moves by `until - since` every deadline not yet due at `since` of an instance last updated
    * before `seenAt` (a bus outage, bus-outages.ts; an instance armed later sent its request while
@@ -53,10 +53,10 @@ export interface SagaStore {
    * processes sharing this database: a moved row is marked updated at `now`, after the outage was
    * seen, so a second process reporting the same outage skips it. Returns how many moved.
    */
-  shiftDeadlines(outage: { since: number; seenAt: number; until: number }, now: number): number;
+  shiftDeadlines(outage: { since: number; seenAt: number; until: number }, now: number): Promise<number>;
   /** Up to `take` instances after `after`, newest started first. */
-  page(status: string | undefined, after: SagaKey | undefined, take: number): SagaListing[];
-  countByStatus(): Record<string, number>;
+  page(status: string | undefined, after: SagaKey | undefined, take: number): Promise<SagaListing[]>;
+  countByStatus(): Promise<Record<string, number>>;
 }
 
 export function createSagaStore(database: ModuleDatabase): SagaStore {
@@ -82,7 +82,7 @@ export function createSagaStore(database: ModuleDatabase): SagaStore {
     'UPDATE kernel_sagas SET deadline = ? WHERE name = ? AND id = ? AND deadline IS NOT NULL',
   );
   const shift = database.statement<{ since: number; seenAt: number; until: number; now: number }>(
-    `UPDATE kernel_sagas SET deadline = deadline + (@until - @since), updated_at = @now
+    `UPDATE kernel_sagas SET deadline = deadline + (CAST(@until AS BIGINT) - CAST(@since AS BIGINT)), updated_at = @now
      WHERE deadline IS NOT NULL AND deadline > @since AND updated_at < @seenAt`,
   );
   const selectNext = database.statement<[], number | null>(
@@ -103,51 +103,49 @@ export function createSagaStore(database: ModuleDatabase): SagaStore {
     'SELECT status, COUNT(*) AS n FROM kernel_sagas GROUP BY status',
   );
   return {
-    countByStatus: () =>
-      Object.fromEntries(
-        selectCounts()
-          .all()
-          .map((row) => [row.status, row.n]),
-      ),
-    load: (name, id) => {
-      const row = selectOne().get(name, id);
+    countByStatus: async () =>
+      Object.fromEntries((await selectCounts.all()).map((row) => [row.status, row.n])),
+    load: async (name, id) => {
+      const row = await selectOne.get(name, id);
       return row ? toInstance(row) : undefined;
     },
-    save: (instance) => {
+    save: async (instance) => {
       const params = {
         ...instance,
         state: JSON.stringify(instance.state),
         steps: JSON.stringify({ steps: instance.steps, awaiting: instance.awaiting } satisfies Progress),
         now: Date.now(),
       };
-      if (instance.version === 1) insert().run(params);
-      else if (update().run(params).changes !== 1) {
+      if (instance.version === 1) await insert.run(params);
+      else if ((await update.run(params)) !== 1) {
         throw new Error(`saga ${instance.name}/${instance.id} was changed concurrently`);
       }
     },
-    due: (now) => selectDue().all(now).map(toInstance),
-    postpone: (name, id, deadline) => void updateDeadline().run(deadline, name, id),
-    shiftDeadlines: ({ since, seenAt, until }, now) => shift().run({ since, seenAt, until, now }).changes,
-    nextDeadline: () => selectNext().get() ?? undefined,
-    page: (status, after, take) =>
-      selectPage()
-        .all({
+    due: async (now) => (await selectDue.all(now)).map(toInstance),
+    postpone: async (name, id, deadline) => {
+      await updateDeadline.run(deadline, name, id);
+    },
+    shiftDeadlines: ({ since, seenAt, until }, now) => shift.run({ since, seenAt, until, now }),
+    nextDeadline: async () => (await selectNext.get()) ?? undefined,
+    page: async (status, after, take) =>
+      (
+        await selectPage.all({
           status: status ?? null,
           at: after?.[0] ?? Number.MAX_SAFE_INTEGER,
           name: after?.[1] ?? '',
           id: after?.[2] ?? '',
           take,
         })
-        .map((row) => ({
-          id: row.id,
-          name: row.name,
-          status: row.status,
-          step: row.step,
-          state: JSON.parse(row.state) as unknown,
-          deadline: row.deadline === null ? null : new Date(row.deadline).toISOString(),
-          createdAt: new Date(row.created_at).toISOString(),
-          updatedAt: new Date(row.updated_at).toISOString(),
-        })),
+      ).map((row) => ({
+        id: row.id,
+        name: row.name,
+        status: row.status,
+        step: row.step,
+        state: JSON.parse(row.state) as unknown,
+        deadline: row.deadline === null ? null : new Date(row.deadline).toISOString(),
+        createdAt: new Date(row.created_at).toISOString(),
+        updatedAt: new Date(row.updated_at).toISOString(),
+      })),
   };
 }
 

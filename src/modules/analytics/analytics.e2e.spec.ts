@@ -50,7 +50,7 @@ const rebuild = () =>
 const logged = () => contextOf('analytics').db.all(sql`SELECT event_id FROM analytics_event_log`).length;
 async function settled(): Promise<void> {
   await eventually(async () => {
-    expect(app.kernel.outboxStats().every((s) => s.pending === 0)).toBe(true);
+    expect((await app.kernel.outboxStats()).every((s) => s.pending === 0)).toBe(true);
     expect((await app.kernel.transport.stats()).every((s) => s.depth === 0)).toBe(true);
   });
 }

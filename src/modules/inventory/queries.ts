@@ -43,8 +43,8 @@ export function findProduct(db: Db, sku: string): Product | undefined {
 const bySku = keysetList('inventory-products', inventoryProducts, ['sku'], 'asc');
 
 /** A page of the catalogue, by sku (the primary key). */
-export function listProducts(db: Db, request: PageRequest): Page<Product> {
-  return mapPage(bySku.page(db, undefined, request), toProduct);
+export async function listProducts(db: Db, request: PageRequest): Promise<Page<Product>> {
+  return mapPage(await bySku.page(db, undefined, request), toProduct);
 }
 
 const reservationOfOrder = (db: Db) =>

@@ -16,9 +16,9 @@ import { listProducts } from './queries.js';
 describe('inventory handlers (reserve-stock, release-stock)', () => {
   let tk: TestKernel;
   let probe: Probe;
-  const stock = () =>
+  const stock = async () =>
     Object.fromEntries(
-      listProducts(tk.context('inventory').db, {}).items.map((p) => [p.sku, [p.stock, p.reserved]]),
+      (await listProducts(tk.context('inventory').db, {})).items.map((p) => [p.sku, [p.stock, p.reserved]]),
     );
   const reserve = (orderId: string, items: { sku: string; quantity: number }[]) =>
     reserveStock({ orderId, userId: 'u1', items });

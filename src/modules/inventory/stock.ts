@@ -28,10 +28,14 @@ const moveUnits = (db: Db) =>
     .returning()
     .prepare();
 
-export function moveStock(tx: Tx, lines: readonly ReservedLine[], direction: 'reserve' | 'release'): void {
+export async function moveStock(
+  tx: Tx,
+  lines: readonly ReservedLine[],
+  direction: 'reserve' | 'release',
+): Promise<void> {
   const sign = direction === 'reserve' ? 1 : -1;
   for (const [sku, quantity] of quantitiesBySku(lines)) {
     const row = preparedOnce(tx.db, moveUnits).get({ sku, units: sign * quantity, now: Date.now() });
-    if (row) tx.stage(productUpdated(toProduct(row)));
+    if (row) await tx.stage(productUpdated(toProduct(row)));
   }
 }

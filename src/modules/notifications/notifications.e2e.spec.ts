@@ -71,7 +71,7 @@ const rows = (query: string) => contextOf('notifications').db.all(sql.raw(query)
 /** Every staged message published and every delivery handled. */
 async function settled(): Promise<void> {
   await eventually(async () => {
-    expect(app.kernel.outboxStats().every((s) => s.pending === 0)).toBe(true);
+    expect((await app.kernel.outboxStats()).every((s) => s.pending === 0)).toBe(true);
     expect((await app.kernel.transport.stats()).every((s) => s.depth === 0)).toBe(true);
   });
 }
@@ -100,7 +100,7 @@ describe('notifications', () => {
       'users',
       userRegistered({ userId: 'ann', email: 'ann@example.com', name: 'Ann', role: 'user' }),
     );
-    await eventually(() =>
+    await eventually(async () =>
       expect(rows("SELECT * FROM notifications_contacts WHERE user_id = 'ann'")).toHaveLength(1),
     );
     const ref = { userId: 'ann', totalCents: 1250 };
@@ -194,9 +194,10 @@ describe('notifications', () => {
   it('pauses while the breaker is open, dead-letters nothing, and sends each notification once when the channel is back', async () => {
     failing = true;
     const before = calls;
-    const outcomes = () => app.kernel.listDeadLetters({ consumer: 'notifications.outcomes' }).items;
+    const outcomes = async () =>
+      (await app.kernel.listDeadLetters({ consumer: 'notifications.outcomes' })).items;
     await publish('orders', orderConfirmed({ orderId: 'b1', userId: 'bea', totalCents: 100 }));
-    await eventually(() =>
+    await eventually(async () =>
       expect(app.kernel.pausedConsumers()).toMatchObject([
         { consumer: 'notifications.outcomes', dependency: 'notification channel test' },
       ]),
@@ -219,8 +220,8 @@ describe('notifications', () => {
     refused.add('r1');
     const before = calls;
     await publish('orders', orderConfirmed({ orderId: 'r1', userId: 'rae', totalCents: 100 }));
-    const [letter] = await eventually(() => {
-      const letters = app.kernel.listDeadLetters({ consumer: 'notifications.outcomes' }).items;
+    const [letter] = await eventually(async () => {
+      const letters = (await app.kernel.listDeadLetters({ consumer: 'notifications.outcomes' })).items;
       expect(letters).toHaveLength(1);
       return letters;
     });

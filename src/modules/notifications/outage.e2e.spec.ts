@@ -154,11 +154,11 @@ it(
       await contextOf('orders').transact((tx) => tx.stage(orderConfirmed({ ...order, totalCents: 100 })));
     }
     await sampling;
-    await eventually(() => expect(sentOrders).toHaveLength(published.length), { timeoutMs: 30_000 });
+    await eventually(async () => expect(sentOrders).toHaveLength(published.length), { timeoutMs: 30_000 });
     const recoveredMs = Date.now() - outage.until;
     await sleep(300); // a second send of anything would show up by now
 
-    expect(app.kernel.listDeadLetters({ consumer: CONSUMER }).items).toEqual([]);
+    expect((await app.kernel.listDeadLetters({ consumer: CONSUMER })).items).toEqual([]);
     expect([...sentOrders].sort()).toEqual(published.map((o) => o.orderId).sort()); // each exactly once
     const rows = contextOf('notifications').db.all<{ n: number }>(
       sql`SELECT COUNT(*) AS n FROM notifications_notifications`,

@@ -21,8 +21,12 @@ export interface NotificationView {
 const oldestFirst = keysetList('notifications', notificationsNotifications, ['createdAt', 'id'], 'asc');
 
 /** A page of the user's notifications, oldest first (index notifications_notifications_user). */
-export function listNotifications(db: Db, userId: string, request: PageRequest): Page<NotificationView> {
-  const page = oldestFirst.page(db, eq(notificationsNotifications.userId, userId), request);
+export async function listNotifications(
+  db: Db,
+  userId: string,
+  request: PageRequest,
+): Promise<Page<NotificationView>> {
+  const page = await oldestFirst.page(db, eq(notificationsNotifications.userId, userId), request);
   return mapPage(page, (row) => ({
     id: row.id,
     eventId: row.eventId,

@@ -50,8 +50,8 @@ export function findOrder(db: Db, userId: string, orderId: string): OrderView | 
 const newestFirst = keysetList('orders', ordersOrders, ['createdAt', 'id'], 'desc');
 
 /** A page of the user's orders, newest first (index orders_orders_user). */
-export function listOrders(db: Db, userId: string, request: PageRequest): Page<OrderView> {
-  return mapPage(newestFirst.page(db, eq(ordersOrders.userId, userId), request), toView);
+export async function listOrders(db: Db, userId: string, request: PageRequest): Promise<Page<OrderView>> {
+  return mapPage(await newestFirst.page(db, eq(ordersOrders.userId, userId), request), toView);
 }
 
 /** The recorded messages of an order's flow, in causal order. */

@@ -213,11 +213,11 @@ export async function changeOrderPayment(
   reply: (payment: OrderPayment | undefined, account: Account) => MessageDraft,
 ): Promise<void> {
   let changed: { db: Db; account: Account } | undefined;
-  const committed = await ctx.transact((tx) => {
+  const committed = await ctx.transact(async (tx) => {
     const account = loadAccount(tx.db, accountId);
     const payment = findOrderPayment(tx.db, accountId, orderId);
     const appended = append(tx.db, account, decide(account, payment));
-    tx.stage(reply(appended.orders.get(orderId) ?? payment, appended.account));
+    await tx.stage(reply(appended.orders.get(orderId) ?? payment, appended.account));
     changed = { db: tx.db, account: appended.account };
   });
   if (committed && changed) keepAccount(changed.db, changed.account);

@@ -109,7 +109,7 @@ describe('the payments ledger across a contract upgrade', () => {
     await context('shop').transact((tx) =>
       tx.stage(chargePayment({ orderId, userId: 'alice', amountCents })),
     );
-    await eventually(() =>
+    await eventually(async () =>
       expect(
         readStream(context('payments').db, 'alice').map((e) => ('orderId' in e.data ? e.data.orderId : '')),
       ).toContain(orderId),
@@ -177,7 +177,7 @@ describe('the payments ledger across a contract upgrade', () => {
       tx.stage(chargePayment({ orderId: 'b1', userId: 'bob', amountCents: 1 })),
     );
     const kernel = app?.kernel;
-    await eventually(() =>
+    await eventually(async () =>
       expect(kernel?.heldMessages.byConsumer()).toEqual([
         expect.objectContaining({
           consumer: 'payments.account-commands',
@@ -189,7 +189,7 @@ describe('the payments ledger across a contract upgrade', () => {
     const ready = await app?.inject({ method: 'GET', url: '/health/ready' });
     expect(ready?.statusCode).toBe(200);
     expect(ready?.json()).toMatchObject({ status: 'warn', checks: { held: { status: 'warn' } } });
-    expect(kernel?.listDeadLetters().items).toEqual([]);
+    expect((await kernel?.listDeadLetters())?.items).toEqual([]);
     const bob = { authorization: `Bearer ${validJwt({ sub: 'bob', role: 'user' })}` };
     const answer = await app?.inject({ method: 'GET', url: '/payments/account', headers: bob });
     expect(answer?.statusCode).toBe(503);

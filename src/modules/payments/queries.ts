@@ -18,10 +18,10 @@ export function balanceOf(db: Db, userId: string, at?: number): Balance {
 const eventPages = keyset('payments-account-events', ['integer']);
 
 /** A page of the account's stream, oldest first (by version: the primary key). */
-export function eventsOf(db: Db, userId: string, request: PageRequest): Page<EventView> {
-  const page = eventPages.page(
+export async function eventsOf(db: Db, userId: string, request: PageRequest): Promise<Page<EventView>> {
+  const page = await eventPages.page(
     request,
-    (after, take) => readStream(db, userId, { after: after?.[0] ?? 0, limit: take }),
+    async (after, take) => readStream(db, userId, { after: after?.[0] ?? 0, limit: take }),
     (event) => [event.version],
   );
   return mapPage(

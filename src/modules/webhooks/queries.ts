@@ -47,8 +47,12 @@ function eventTypesOf(db: Db, subscriptionIds: readonly string[]): Map<string, s
 const subscriptionsOldestFirst = keysetList('webhooks', webhooksSubscriptions, ['createdAt', 'id'], 'asc');
 
 /** A page of the user's subscriptions, oldest first (never their secrets). */
-export function listSubscriptions(db: Db, userId: string, request: PageRequest): Page<SubscriptionView> {
-  const page = subscriptionsOldestFirst.page(db, eq(webhooksSubscriptions.userId, userId), request);
+export async function listSubscriptions(
+  db: Db,
+  userId: string,
+  request: PageRequest,
+): Promise<Page<SubscriptionView>> {
+  const page = await subscriptionsOldestFirst.page(db, eq(webhooksSubscriptions.userId, userId), request);
   const events = eventTypesOf(
     db,
     page.items.map((row) => row.id),
@@ -89,8 +93,16 @@ const deliveriesNewestFirst = keysetList(
 );
 
 /** A page of the subscription's deliveries, newest first (index webhooks_deliveries_subscription). */
-export function listDeliveries(db: Db, subscriptionId: string, request: PageRequest): Page<DeliveryView> {
-  const page = deliveriesNewestFirst.page(db, eq(webhooksDeliveries.subscriptionId, subscriptionId), request);
+export async function listDeliveries(
+  db: Db,
+  subscriptionId: string,
+  request: PageRequest,
+): Promise<Page<DeliveryView>> {
+  const page = await deliveriesNewestFirst.page(
+    db,
+    eq(webhooksDeliveries.subscriptionId, subscriptionId),
+    request,
+  );
   return mapPage(page, ({ id, eventId, status, attempts, responseStatus, lastError }) => ({
     id,
     eventId,

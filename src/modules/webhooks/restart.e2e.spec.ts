@@ -87,8 +87,8 @@ describe('webhook deliveries across restarts', () => {
     const first = await StandInApp.start(ownData);
     app = first;
     await first.publishConfirmed('fay'); // no subscription names order-confirmed: webhooks never sees it
-    await eventually(() =>
-      expect(first.http.kernel.outboxStats()).toContainEqual(
+    await eventually(async () =>
+      expect(await first.http.kernel.outboxStats()).toContainEqual(
         expect.objectContaining({ module: 'orders', pending: 0 }),
       ),
     );

@@ -71,7 +71,7 @@ async function healthChecks(kernel: Kernel): Promise<Record<string, HealthCheck>
 
 export async function loadDashboardView(kernel: Kernel): Promise<DashboardView> {
   const [{ stats, problem }, health] = await Promise.all([transportStats(kernel), healthChecks(kernel)]);
-  const lettersPerConsumer = kernel.deadLetterCounts();
+  const lettersPerConsumer = await kernel.deadLetterCounts();
   const held = new Map(kernel.heldMessages.byConsumer().map((h) => [h.consumer, h.messages]));
   const paused = new Map(kernel.pausedConsumers().map((p) => [p.consumer, p]));
   return {
@@ -88,11 +88,11 @@ export async function loadDashboardView(kernel: Kernel): Promise<DashboardView> 
     })),
     statsProblem: problem,
     // newest first: the one that just failed is the one an admin came for
-    deadLetters: kernel.newestDeadLetters(SHOWN_DEAD_LETTERS),
+    deadLetters: await kernel.newestDeadLetters(SHOWN_DEAD_LETTERS),
     deadLetterTotal: [...lettersPerConsumer.values()].reduce((sum, n) => sum + n, 0),
-    sagaCounts: kernel.sagaCountsByStatus(),
-    recentSagas: kernel.listSagas({ limit: SHOWN_SAGAS }).items,
-    outbox: kernel.outboxStats(),
+    sagaCounts: await kernel.sagaCountsByStatus(),
+    recentSagas: (await kernel.listSagas({ limit: SHOWN_SAGAS })).items,
+    outbox: await kernel.outboxStats(),
     generatedAt: new Date().toISOString(),
   };
 }

@@ -22,7 +22,7 @@ describeWithBrowser('the admin dashboard in a browser (chromium)', () => {
     world.failing.add(FLAKY).add(XSS);
     world.fileNote(FLAKY);
     world.fileNote(XSS);
-    await eventually(() => expect(world.app.kernel.listDeadLetters().items).toHaveLength(2));
+    await eventually(async () => expect((await world.app.kernel.listDeadLetters()).items).toHaveLength(2));
     baseUrl = await world.app.listen({ host: '127.0.0.1', port: 0 });
     browser = await launchChromium();
   });
@@ -71,7 +71,7 @@ describeWithBrowser('the admin dashboard in a browser (chromium)', () => {
 
     await page.getByRole('heading', { name: 'Dead letters (1)' }).waitFor();
     await expect(page.locator('tr.dead-letter', { hasText: FLAKY }).count()).resolves.toBe(0);
-    await eventually(() => expect(world.archived).toEqual([FLAKY]));
+    await eventually(async () => expect(world.archived).toEqual([FLAKY]));
     expect(complaints).toEqual([]);
   });
 

@@ -29,8 +29,8 @@ beforeAll(async () => {
   world.requestTrip('Lisbon');
   world.requestTrip(FULL_CITY);
   await eventually(async () => expect(await deadLetters()).toHaveLength(1));
-  await eventually(() =>
-    expect(world.app.kernel.sagaCountsByStatus()).toEqual({ completed: 1, compensated: 1 }),
+  await eventually(async () =>
+    expect(await world.app.kernel.sagaCountsByStatus()).toEqual({ completed: 1, compensated: 1 }),
   );
   const session = await openSession(world.token('admin'));
   adminCookie = `${ADMIN_COOKIE}=${/modulith_admin=([^;]+)/.exec(cookieOf(session))?.[1]}`;

@@ -19,10 +19,16 @@ export function deadLetterWriter(
     const text = errorText(error);
     const { raw, attempt, settle } = delivery;
     const messageId = delivery.envelopeIfDecoded?.id;
-    await database.transaction(() => {
-      deadLetters.add({ consumer: name, module, payload: raw.toString(), error: text, attempts: attempt });
-      if (messageId !== undefined && !inbox.has(name, messageId)) inbox.record(name, messageId);
-      settle?.();
+    await database.transaction(async () => {
+      await deadLetters.add({
+        consumer: name,
+        module,
+        payload: raw.toString(),
+        error: text,
+        attempts: attempt,
+      });
+      if (messageId !== undefined && !(await inbox.has(name, messageId))) await inbox.record(name, messageId);
+      await settle?.();
     });
     log.error({ attempt, error: text }, 'message dead-lettered');
     return { kind: 'dead-lettered', error: text };

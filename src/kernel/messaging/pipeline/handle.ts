@@ -29,14 +29,14 @@ export function handle(
       started = true;
       return database
         .transaction(async () => {
-          if (inbox.has(name, envelope.id)) {
-            settle?.();
+          if (await inbox.has(name, envelope.id)) {
+            await settle?.();
             result.outcome = 'duplicate'; // a copy of this delivery committed since the inbox step
             return false;
           }
           await fn(outbox.bind(contextOf(envelope)));
-          inbox.record(name, envelope.id);
-          settle?.();
+          await inbox.record(name, envelope.id);
+          await settle?.();
           return true;
         })
         .then((committed) => {

@@ -9,7 +9,7 @@ import type { ConsumerScope } from './scope.js';
 export function skipDuplicates(scope: Pick<ConsumerScope, 'name' | 'database' | 'inbox'>): Middleware {
   const { name, database, inbox } = scope;
   return (next) => async (delivery) => {
-    if (!inbox.has(name, delivery.envelope.id)) return next(delivery);
+    if (!(await inbox.has(name, delivery.envelope.id))) return next(delivery);
     const { settle } = delivery;
     if (settle) await database.transaction(settle);
     return DUPLICATE;

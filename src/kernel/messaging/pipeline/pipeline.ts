@@ -16,10 +16,10 @@ export class Delivery {
   /** 1 for the first delivery, 2 for the first retry, … */
   readonly attempt: number;
   /** The transport's completion, run inside the transaction that completes the delivery. */
-  readonly settle: (() => void) | undefined;
+  readonly settle: (() => Promise<void>) | undefined;
   #envelope: Envelope | undefined = undefined;
 
-  constructor(raw: string | Buffer, attempt: number, settle: (() => void) | undefined) {
+  constructor(raw: string | Buffer, attempt: number, settle: (() => Promise<void>) | undefined) {
     this.raw = raw;
     this.attempt = attempt;
     this.settle = settle;

@@ -12,7 +12,7 @@ export interface CreateProductInput {
 
 /** Adds a product and publishes inventory.product-created with its full state. */
 export async function createProduct(ctx: ModuleContext, input: CreateProductInput): Promise<Product> {
-  return await ctx.transact((tx) => {
+  return await ctx.transact(async (tx) => {
     if (findProductRow(tx.db, input.sku)) {
       throw new HttpProblem(409, 'INVENTORY_SKU_TAKEN', `a product with sku ${input.sku} exists`);
     }
@@ -23,7 +23,7 @@ export async function createProduct(ctx: ModuleContext, input: CreateProductInpu
       .returning()
       .get();
     const product = toProduct(row);
-    tx.stage(productCreated(product));
+    await tx.stage(productCreated(product));
     return product;
   });
 }

@@ -16,7 +16,7 @@ export async function updateProduct(
   sku: string,
   input: UpdateProductInput,
 ): Promise<Product> {
-  return await ctx.transact((tx) => {
+  return await ctx.transact(async (tx) => {
     if (!findProductRow(tx.db, sku)) {
       throw new HttpProblem(404, 'INVENTORY_PRODUCT_NOT_FOUND', `no product with sku ${sku}`);
     }
@@ -31,7 +31,7 @@ export async function updateProduct(
       .returning()
       .get();
     const product = toProduct(row);
-    tx.stage(productUpdated(product));
+    await tx.stage(productUpdated(product));
     return product;
   });
 }

@@ -14,14 +14,14 @@ export async function onReleaseStock(
   ctx: HandlerContext,
 ): Promise<void> {
   const { orderId, userId } = message.data;
-  await ctx.transact((tx) => {
+  await ctx.transact(async (tx) => {
     const previous = findReservation(tx.db, orderId);
     if (previous?.status === 'released') {
-      tx.stage(stockReleased({ orderId, userId, items: previous.items }));
+      await tx.stage(stockReleased({ orderId, userId, items: previous.items }));
       return;
     }
     const returned = previous?.status === 'reserved' ? previous.items : [];
-    moveStock(tx, returned, 'release');
+    await moveStock(tx, returned, 'release');
     tx.db
       .insert(inventoryReservations)
       .values({ orderId, userId, status: 'released', items: returned, shortSkus: [], updatedAt: Date.now() })
@@ -30,6 +30,6 @@ export async function onReleaseStock(
         set: { status: 'released', items: returned, updatedAt: Date.now() },
       })
       .run();
-    tx.stage(stockReleased({ orderId, userId, items: returned }));
+    await tx.stage(stockReleased({ orderId, userId, items: returned }));
   });
 }

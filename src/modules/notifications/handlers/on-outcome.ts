@@ -30,7 +30,7 @@ export function createOutcomeHandler(ctx: ModuleContext, send: Send): Handler {
       body: contact ? `Hello ${contact.name},\n\n${content.body}` : content.body,
     };
     await send(notification);
-    await handlerCtx.transact((tx) => {
+    await handlerCtx.transact(async (tx) => {
       const inserted = tx.db
         .insert(notificationsNotifications)
         .values({ ...notification, eventId: message.id, createdAt: Date.now() })
@@ -38,7 +38,7 @@ export function createOutcomeHandler(ctx: ModuleContext, send: Send): Handler {
         .run();
       if (inserted.changes === 0) return;
       const { id: notificationId, userId, kind } = notification;
-      tx.stage(notificationSent({ notificationId, userId, eventId: message.id, kind }));
+      await tx.stage(notificationSent({ notificationId, userId, eventId: message.id, kind }));
     });
   };
 }

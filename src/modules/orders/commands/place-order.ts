@@ -163,7 +163,7 @@ export async function placeOrder(
   const lines = mergeLines(input.items);
   const hash = fingerprint(lines);
   const key = input.idempotencyKey;
-  return await ctx.transact((tx) => {
+  return await ctx.transact(async (tx) => {
     const earlier = key === undefined ? undefined : replay(tx, input.userId, key, hash);
     if (earlier) return earlier;
     const items = priceLines(tx, lines);
@@ -180,7 +180,7 @@ export async function placeOrder(
       requestHash: key === undefined ? null : hash,
       now,
     });
-    tx.stage(orderPlaced({ orderId: id, userId: input.userId, totalCents, items }));
+    await tx.stage(orderPlaced({ orderId: id, userId: input.userId, totalCents, items }));
     return { id, status: 'pending', totalCents, replayed: false };
   });
 }

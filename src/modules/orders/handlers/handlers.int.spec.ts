@@ -104,6 +104,8 @@ describe('orders.timeline and orders.checkout-saga', () => {
     await deliver(placed);
     const charges = orders.db.all(sql`SELECT id FROM kernel_outbox WHERE type = 'payments.charge-payment'`);
     expect(charges).toHaveLength(1);
-    expect(tk.kernel.listSagas().items).toMatchObject([{ id: 'o1', status: 'running', step: 'payment' }]);
+    expect((await tk.kernel.listSagas()).items).toMatchObject([
+      { id: 'o1', status: 'running', step: 'payment' },
+    ]);
   });
 });

@@ -15,11 +15,11 @@ export const currentAccount = (tx: Tx, userId: string): UserRow | undefined => f
  * and stages users.account-changed, so tokens issued before are refused here at once (the kernel
  * learns the change as it commits) and by every other process once the event reaches it.
  */
-export function changeAccount(
+export async function changeAccount(
   tx: Tx,
   user: UserRow,
   changes: { readonly role?: Role; readonly passwordHash?: string },
-): UserRow {
+): Promise<UserRow> {
   const tokenVersion = user.tokenVersion + 1;
   tx.db
     .update(usersUsers)
@@ -27,7 +27,7 @@ export function changeAccount(
     .where(eq(usersUsers.id, user.id))
     .run();
   const changed: UserRow = { ...user, ...changes, tokenVersion };
-  tx.stage(accountChanged({ userId: user.id, role: changed.role, tokenVersion, deleted: false }));
+  await tx.stage(accountChanged({ userId: user.id, role: changed.role, tokenVersion, deleted: false }));
   return changed;
 }
 
@@ -36,9 +36,9 @@ export function changeAccount(
  * users.account-changed with `deleted`, so every token of it is refused wherever the event has
  * arrived. What other modules keep of it (orders, balance, notifications) stays theirs.
  */
-export function removeAccount(tx: Tx, user: UserRow): void {
+export async function removeAccount(tx: Tx, user: UserRow): Promise<void> {
   tx.db.delete(usersUsers).where(eq(usersUsers.id, user.id)).run();
-  tx.stage(
+  await tx.stage(
     accountChanged({ userId: user.id, role: user.role, tokenVersion: user.tokenVersion + 1, deleted: true }),
   );
 }

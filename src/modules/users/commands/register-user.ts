@@ -30,10 +30,10 @@ export async function registerUser(
 ): Promise<RegisteredUser> {
   if (findUserByEmail(ctx.db, input.email)) throw emailTaken();
   const passwordHash = await hashing.hash(input.password);
-  return await ctx.transact((tx) => {
+  return await ctx.transact(async (tx) => {
     if (findUserByEmail(tx.db, input.email)) throw emailTaken();
     const user = insertUser(tx.db, { email: input.email, name: input.name, role: 'user', passwordHash });
-    tx.stage(userRegistered({ userId: user.id, email: user.email, name: user.name, role: user.role }));
+    await tx.stage(userRegistered({ userId: user.id, email: user.email, name: user.name, role: user.role }));
     return { id: user.id, email: user.email, name: user.name };
   });
 }

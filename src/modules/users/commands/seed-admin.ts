@@ -36,7 +36,7 @@ export async function seedAdmin(
     existing !== undefined && (await hashing.verify(admin.password, existing.passwordHash));
   const keepHash = samePassword && !needsRehash(existing.passwordHash);
   const passwordHash = keepHash ? existing.passwordHash : await hashing.hash(admin.password);
-  return await ctx.transact((tx) => {
+  return await ctx.transact(async (tx) => {
     const current = findUserByEmail(tx.db, admin.email);
     if (!current) {
       const user = insertUser(tx.db, {
@@ -45,7 +45,7 @@ export async function seedAdmin(
         role: 'admin',
         passwordHash,
       });
-      tx.stage(userRegistered({ userId: user.id, email: user.email, name: user.name, role: 'admin' }));
+      await tx.stage(userRegistered({ userId: user.id, email: user.email, name: user.name, role: 'admin' }));
       return 'created';
     }
     if (current.role !== 'admin') throw notAdoptable(admin.email); // registered meanwhile
@@ -55,7 +55,7 @@ export async function seedAdmin(
       // the same password at the current cost: the admin's tokens stay valid
       tx.db.update(usersUsers).set({ passwordHash }).where(eq(usersUsers.id, current.id)).run();
     } else {
-      changeAccount(tx, current, { passwordHash }); // a new password: tokens issued before are refused
+      await changeAccount(tx, current, { passwordHash }); // a new password: tokens issued before are refused
     }
     return 'updated';
   });

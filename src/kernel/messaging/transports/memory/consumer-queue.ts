@@ -1,5 +1,5 @@
 import type { Logger } from '../../../observability/logger.js';
-import type { Prepared } from '../../../persistence/db.js';
+import type { Statement } from '../../../persistence/statement.js';
 import { type ConsumerEndpoint, nextAttempt, runsAgain } from '../../transport.js';
 
 const PAUSE_ON_FAILURE_MS = 1000;
@@ -37,10 +37,11 @@ interface PendingRow {
 export class ConsumerQueue {
   readonly #endpoint: ConsumerEndpoint;
   readonly #log: Logger;
-  readonly #row: Prepared<[number], DeliveryRow>;
-  readonly #remove: Prepared<[number]>;
-  readonly #reschedule: Prepared<[number, number, string, number]>;
-  readonly #count: Prepared<[string], number>;
+  readonly #row: Statement<[number], DeliveryRow>;
+  readonly #remove: Statement<[number]>;
+  readonly #reschedule: Statement<[number, number, string, number]>;
+  readonly #count: Statement<[string], number>;
+  readonly #pending: Statement<[string], PendingRow>;
   /** Pending delivery seqs per partition key, in publish order; the head is the only one that may run. */
   readonly #lanes = new Map<string, number[]>();
   /** Keys whose head may start now. A Set keeps insertion order: keys are served round-robin. */
@@ -72,24 +73,30 @@ export class ConsumerQueue {
       'SELECT COUNT(*) FROM kernel_deliveries WHERE consumer = ?',
       { pluck: true },
     );
-    // Deliveries left by an earlier run (a crash, a stop with a backlog) are resumed.
-    const pending = database
-      .statement<[string], PendingRow>(
-        'SELECT seq, partition_key, available_at FROM kernel_deliveries WHERE consumer = ? ORDER BY seq',
-      )()
-      .all(endpoint.name);
+    this.#pending = database.statement<[string], PendingRow>(
+      'SELECT seq, partition_key, available_at FROM kernel_deliveries WHERE consumer = ? ORDER BY seq',
+    );
+    this.#stopListening = endpoint.flow?.onResume(() => this.pump()) ?? (() => {});
+  }
+
+  /** Indexes the deliveries left by an earlier run (a crash, a stop with a backlog): call it once, first. */
+  async resume(): Promise<void> {
+    const pending = await this.#pending.all(this.#endpoint.name);
     const now = Date.now();
     for (const { seq, partition_key: key, available_at: at } of pending) {
       const lane = this.#lanes.get(key);
       if (lane) {
-        lane.push(seq);
+        // a delivery appended while the rows were read may be among them, or newer: keep seq order
+        if (!lane.includes(seq)) {
+          lane.push(seq);
+          lane.sort((x, y) => x - y);
+        }
         continue;
       }
       this.#lanes.set(key, [seq]);
       if (at > now) this.#delayed.set(key, at);
       else this.#ready.add(key);
     }
-    this.#stopListening = endpoint.flow?.onResume(() => this.pump()) ?? (() => {});
   }
 
   get endpoint(): ConsumerEndpoint {
@@ -145,8 +152,8 @@ export class ConsumerQueue {
     if (nextAt !== Number.POSITIVE_INFINITY) this.#wakeAt(nextAt);
   }
 
-  depth(): number {
-    return this.#count().get(this.#endpoint.name) ?? 0;
+  async depth(): Promise<number> {
+    return (await this.#count.get(this.#endpoint.name)) ?? 0;
   }
 
   async close(): Promise<void> {
@@ -159,39 +166,37 @@ export class ConsumerQueue {
   #start(key: string, now: number): void {
     const seq = this.#lanes.get(key)?.[0];
     if (seq === undefined) return;
-    const row = this.#row().get(seq);
-    if (!row) {
-      // Settled by a delivery whose outcome was lost (its database failed after the commit).
-      this.#shift(key);
-      return;
-    }
-    if (row.available_at > now) {
-      this.#delayed.set(key, row.available_at);
-      return;
-    }
-    const attempt = row.attempts + 1;
-    let next: 'settled' | 'retry' | 'first' | 'failed' = 'failed';
+    type Next = 'gone' | 'later' | 'settled' | 'retry' | 'first' | 'failed';
+    let next: Next = 'failed';
     let retryAt = 0;
-    const run = this.#endpoint
-      .deliver(row.envelope, attempt, () => this.#remove().run(seq))
-      .then(async (outcome) => {
-        if (!runsAgain(outcome)) {
-          next = 'settled'; // handled, duplicate or dead-lettered: its row went with that commit
-          return;
-        }
-        if (outcome.kind === 'paused') {
-          next = 'first'; // not an attempt: its row stays as it is, first in line when the flow resumes
-          return;
-        }
-        retryAt = Date.now() + outcome.delayMs;
-        if (this.#endpoint.database.writer.open) {
-          // the row counts attempts made: a hold is not one (the next run is `attempts + 1`)
-          const attempts = nextAttempt(outcome, attempt) - 1;
-          await this.#endpoint.database.transaction(() =>
-            this.#reschedule().run(attempts, retryAt, outcome.error, seq),
-          );
-        }
-        next = 'retry';
+    const run = (async (): Promise<Next> => {
+      const row = await this.#row.get(seq);
+      // Settled by a delivery whose outcome was lost (its database failed after the commit).
+      if (!row) return 'gone';
+      if (row.available_at > now) {
+        retryAt = row.available_at;
+        return 'later';
+      }
+      const attempt = row.attempts + 1;
+      const outcome = await this.#endpoint.deliver(row.envelope, attempt, async () => {
+        await this.#remove.run(seq);
+      });
+      // handled, duplicate or dead-lettered: its row went with that commit
+      if (!runsAgain(outcome)) return 'settled';
+      // not an attempt: its row stays as it is, first in line when the flow resumes
+      if (outcome.kind === 'paused') return 'first';
+      retryAt = Date.now() + outcome.delayMs;
+      if (this.#endpoint.database.isOpen()) {
+        // the row counts attempts made: a hold is not one (the next run is `attempts + 1`)
+        const attempts = nextAttempt(outcome, attempt) - 1;
+        await this.#endpoint.database.transaction(() =>
+          this.#reschedule.run(attempts, retryAt, outcome.error, seq),
+        );
+      }
+      return 'retry';
+    })()
+      .then((outcome) => {
+        next = outcome;
       })
       .catch((error: unknown) => {
         // deliver never throws, but its database can (busy, full): pause, not a hot loop on the row.
@@ -200,8 +205,8 @@ export class ConsumerQueue {
       })
       .finally(() => {
         this.#inFlight.delete(key);
-        if (next === 'settled') this.#shift(key);
-        else if (next === 'retry') this.#delayed.set(key, retryAt);
+        if (next === 'settled' || next === 'gone') this.#shift(key);
+        else if (next === 'retry' || next === 'later') this.#delayed.set(key, retryAt);
         else if (next === 'first') this.#first(key);
         else this.#ready.add(key); // unknown whether it settled: #start reads the row again
         this.pump();

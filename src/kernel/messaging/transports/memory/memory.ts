@@ -1,7 +1,8 @@
 import mittImport from 'mitt';
 import type { Logger } from '../../../observability/logger.js';
-import type { DatabaseOptions, ModuleDatabase, Prepared } from '../../../persistence/db.js';
+import type { DatabaseOptions, ModuleDatabase } from '../../../persistence/db.js';
 import { openMigratedDatabase } from '../../../persistence/migrate.js';
+import type { Statement } from '../../../persistence/statement.js';
 import type { Envelope } from '../../envelope.js';
 import type { ConsumerStats, ConsumerTopology, Transport } from '../../transport.js';
 import { ConsumerQueue } from './consumer-queue.js';
@@ -61,13 +62,14 @@ export function createMemoryTransport(
     });
   };
 
-  const inserts = new WeakMap<ModuleDatabase, Prepared<[string, string, string, string, number]>>();
+  const inserts = new WeakMap<ModuleDatabase, Statement<[string, string, string, string, number], number>>();
   const insertFor = (database: ModuleDatabase) => {
     let insert = inserts.get(database);
     if (!insert) {
       insert = database.statement(
-        `INSERT OR IGNORE INTO kernel_deliveries (consumer, message_id, partition_key, envelope, available_at)
-         VALUES (?, ?, ?, ?, ?)`,
+        `INSERT INTO kernel_deliveries (consumer, message_id, partition_key, envelope, available_at)
+         VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING seq`,
+        { pluck: true },
       );
       inserts.set(database, insert);
     }
@@ -83,11 +85,11 @@ export function createMemoryTransport(
     const insert = insertFor(database);
     const now = Date.now();
     const inserted: [ConsumerQueue, string, number][] = [];
-    await database.transaction(() => {
+    await database.transaction(async () => {
       for (const { consumer, queue, envelope, json } of rows) {
-        const result = insert().run(consumer, envelope.id, envelope.partitionkey, json, now);
-        if (queue && result.changes === 1)
-          inserted.push([queue, envelope.partitionkey, Number(result.lastInsertRowid)]);
+        // no row back: this message was already recorded for this consumer
+        const seq = await insert.get(consumer, envelope.id, envelope.partitionkey, json, now);
+        if (queue && seq !== undefined) inserted.push([queue, envelope.partitionkey, seq]);
       }
     });
     for (const [queue, key, seq] of inserted) queue.append(key, seq);
@@ -125,6 +127,7 @@ export function createMemoryTransport(
       if (queues.has(endpoint.name)) throw new Error(`consumer ${endpoint.name} is already subscribed`);
       const queue = new ConsumerQueue(endpoint, log);
       queues.set(endpoint.name, queue);
+      await queue.resume();
       wakeups.on(endpoint.name, () => queue.pump());
       wake(endpoint.name); // resume deliveries left by an earlier run
     },
@@ -157,20 +160,22 @@ export function createMemoryTransport(
       const id = typeof envelope.id === 'string' ? envelope.id : `raw:${Date.now()}:${Math.random()}`;
       const key = typeof envelope.partitionkey === 'string' ? envelope.partitionkey : id;
       const insert = insertFor(endpoint.database);
-      const result = await endpoint.database.transaction(() =>
-        insert().run(endpoint.name, id, key, raw, Date.now()),
+      const seq = await endpoint.database.transaction(() =>
+        insert.get(endpoint.name, id, key, raw, Date.now()),
       );
       // Not subscribed here yet: the row is loaded with the others when the consumer subscribes.
       const queue = queues.get(endpoint.name);
-      if (queue && result.changes === 1) queue.append(key, Number(result.lastInsertRowid));
+      if (queue && seq !== undefined) queue.append(key, seq);
       wake(endpoint.name);
     },
 
     async stats(): Promise<ConsumerStats[]> {
-      return [...queues.values()].map((queue) => {
-        const depth = queue.depth();
-        return { consumer: queue.endpoint.name, depth, lag: depth };
-      });
+      return Promise.all(
+        [...queues.values()].map(async (queue) => {
+          const depth = await queue.depth();
+          return { consumer: queue.endpoint.name, depth, lag: depth };
+        }),
+      );
     },
 
     connected: () => true,

@@ -263,7 +263,7 @@ describe.skipIf(skip)('rabbitmq transport scenarios', () => {
     const total = 400;
     const a = await startChild('a', { STAGE: total, HANG: [10, 37] }); // keys k0 and k2 stall in A
     const b = await startChild('b', { STAGE: 0, HANG: [] });
-    await eventually(() => expect(a.lines).toEqual(expect.arrayContaining(['HUNG 10', 'HUNG 37'])), {
+    await eventually(async () => expect(a.lines).toEqual(expect.arrayContaining(['HUNG 10', 'HUNG 37'])), {
       timeoutMs: 20_000,
     });
     // A cannot hand over a partition whose key is stuck in a handler, so B waits for those
@@ -352,8 +352,8 @@ describe.skipIf(skip)('rabbitmq transport scenarios', () => {
       });
       channel.sendToQueue(partitionQueue(t, 'alpha.things', 1), Buffer.from(JSON.stringify({ hello: 1 })));
       await channel.waitForConfirms();
-      await eventually(() =>
-        expect(tk.kernel.listDeadLetters({ consumer: 'alpha.things' }).items).toHaveLength(2),
+      await eventually(async () =>
+        expect((await tk.kernel.listDeadLetters({ consumer: 'alpha.things' })).items).toHaveLength(2),
       );
       const dlq = deadLetterQueue(t, 'alpha');
       expect(dlq).toBe(`${namespace}dlq.alpha.retry`);
@@ -459,7 +459,7 @@ describe.skipIf(skip)('rabbitmq transport scenarios', () => {
     const tk = await startInstance('a', { concurrency: 8 });
     const started = Date.now();
     await stage(tk, range(1, 2000), 50);
-    await eventually(() => expect(effects()).toHaveLength(2000), { timeoutMs: 30_000, intervalMs: 50 });
+    await eventually(async () => expect(effects()).toHaveLength(2000), { timeoutMs: 30_000, intervalMs: 50 });
     const seconds = (Date.now() - started) / 1000;
     console.info(
       `rabbitmq: 2000 messages published and handled in ${seconds.toFixed(2)} s (${Math.round(2000 / seconds)} msg/s)`,

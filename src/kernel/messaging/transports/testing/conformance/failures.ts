@@ -31,10 +31,10 @@ export function describeFailureCases(
       };
       await h.start({ consumers: ['alpha'] });
       await h.stage(thing('a', 1));
-      await eventually(() => expect(h.effects('alpha')).toMatchObject([{ n: 1, attempt: 3 }]));
+      await eventually(async () => expect(h.effects('alpha')).toMatchObject([{ n: 1, attempt: 3 }]));
       await h.settled();
       expect(attempts).toEqual([1, 2, 3]);
-      expect(h.deadLetters('alpha')).toEqual([]);
+      expect(await h.deadLetters('alpha')).toEqual([]);
     });
 
     it('retries after 100 ms, then 200 ms', async () => {
@@ -48,7 +48,7 @@ export function describeFailureCases(
         retry: { attempts: 3, initialDelayMs: 100, factor: 2, holdDelayMs: 20 },
       });
       await h.stage(thing('a', 1));
-      await eventually(() => expect(h.handled('alpha')).toEqual([1]));
+      await eventually(async () => expect(h.handled('alpha')).toEqual([1]));
       const [first = 0, second = 0, third = 0] = at;
       expect(at).toHaveLength(3);
       expect(second - first).toBeGreaterThanOrEqual(100);
@@ -65,8 +65,8 @@ export function describeFailureCases(
       };
       await h.start();
       await h.stage(thing('a', 7));
-      const [letter] = await eventually(() => {
-        const letters = h.deadLetters('alpha');
+      const [letter] = await eventually(async () => {
+        const letters = await h.deadLetters('alpha');
         expect(letters).toHaveLength(1);
         return letters;
       });
@@ -90,8 +90,8 @@ export function describeFailureCases(
       };
       await h.start({ consumers: ['alpha'] });
       await h.stage(thing('a', 1), thing('b', 2), thing('c', 3));
-      const letters = await eventually(() => {
-        const found = h.deadLetters('alpha');
+      const letters = await eventually(async () => {
+        const found = await h.deadLetters('alpha');
         expect(found).toHaveLength(3);
         return found;
       });
@@ -100,12 +100,12 @@ export function describeFailureCases(
       if (!first || typeof first.event === 'string') throw new Error('expected a dead-lettered envelope');
       const firstN = (first.event.data as Thing).n;
       expect(await h.tk.kernel.replayDeadLetter(first.id)).toBe(true);
-      await eventually(() => expect(h.handled('alpha')).toEqual([firstN]));
+      await eventually(async () => expect(h.handled('alpha')).toEqual([firstN]));
       expect(await h.tk.kernel.replayDeadLetters({ consumer: 'alpha.things' })).toBe(2);
-      await eventually(() => expect(sorted(h.handled('alpha'))).toEqual([1, 2, 3]));
+      await eventually(async () => expect(sorted(h.handled('alpha'))).toEqual([1, 2, 3]));
       await h.settled();
       expect(sorted(h.handled('alpha'))).toEqual([1, 2, 3]);
-      expect(h.deadLetters('alpha')).toEqual([]);
+      expect(await h.deadLetters('alpha')).toEqual([]);
       expect(await h.tk.kernel.replayDeadLetter(first.id)).toBe(false);
     });
 
@@ -117,8 +117,8 @@ export function describeFailureCases(
       };
       await h.start({ consumers: ['alpha'] });
       await h.stage(thing('a', 1));
-      await eventually(() => expect(h.deadLetters('alpha')).toMatchObject([{ attempts: 1 }]));
-      expect(h.deadLetters('alpha')[0]?.error).toContain('request makes no sense');
+      await eventually(async () => expect(await h.deadLetters('alpha')).toMatchObject([{ attempts: 1 }]));
+      expect((await h.deadLetters('alpha'))[0]?.error).toContain('request makes no sense');
       await h.settled();
       expect(attempts).toEqual([1]);
     });
@@ -139,8 +139,8 @@ export function describeFailureCases(
         'schema violation': 1,
       };
       const expectLetters = () =>
-        eventually(() => {
-          const letters = h.deadLetters('alpha');
+        eventually(async () => {
+          const letters = await h.deadLetters('alpha');
           const counts = Object.keys(reasons).map((r) => [
             r,
             letters.filter((l) => l.error.includes(r)).length,
@@ -165,11 +165,11 @@ export function describeFailureCases(
       h.behaviour.alpha = () => fails('alpha is broken');
       await h.start();
       await h.stage(...things(1, 12));
-      await eventually(() => expect(sorted(h.handled('beta'))).toEqual(range(1, 12)));
-      await eventually(() => expect(h.deadLetters('alpha')).toHaveLength(12));
+      await eventually(async () => expect(sorted(h.handled('beta'))).toEqual(range(1, 12)));
+      await eventually(async () => expect(await h.deadLetters('alpha')).toHaveLength(12));
       await h.settled();
       expect(h.handled('alpha')).toEqual([]);
-      expect(h.deadLetters('beta')).toEqual([]);
+      expect(await h.deadLetters('beta')).toEqual([]);
     });
   });
 }

@@ -124,8 +124,8 @@ export class Harness {
     return this.effects(module).map((effect) => effect.n ?? -1);
   }
 
-  deadLetters(module: ConsumerModule): DeadLetter[] {
-    return this.tk.kernel.listDeadLetters({ consumer: `${module}.things` }).items;
+  async deadLetters(module: ConsumerModule): Promise<DeadLetter[]> {
+    return (await this.tk.kernel.listDeadLetters({ consumer: `${module}.things` })).items;
   }
 
   /** The endpoint the transport was given for a consumer module (by the latest kernel). */
@@ -138,7 +138,9 @@ export class Harness {
   /** Every consumer handled exactly `expected` (the `n`s), once each, and nothing is left to deliver. */
   async expectExactlyOnce(expected: number[], modules: readonly ConsumerModule[] = CONSUMER_MODULES) {
     for (const module of modules) {
-      await eventually(() => expect(sorted(this.handled(module))).toEqual(expected), { timeoutMs: 15_000 });
+      await eventually(async () => expect(sorted(this.handled(module))).toEqual(expected), {
+        timeoutMs: 15_000,
+      });
     }
     await this.settled();
     for (const module of modules) expect(sorted(this.handled(module))).toEqual(expected);
@@ -155,7 +157,7 @@ export class Harness {
   async settled(timeoutMs = 10_000): Promise<void> {
     await eventually(
       async () => {
-        const pending = this.tk.kernel.outboxStats().reduce((sum, s) => sum + s.pending, 0);
+        const pending = (await this.tk.kernel.outboxStats()).reduce((sum, s) => sum + s.pending, 0);
         const lag = (await this.tk.kernel.transport.stats()).reduce((sum, s) => sum + s.lag, 0);
         expect({ pending, lag }).toEqual({ pending: 0, lag: 0 });
       },

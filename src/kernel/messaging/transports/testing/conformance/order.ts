@@ -50,7 +50,7 @@ export function describeOrderCases(
               await h.stage(...published.slice(i, i + batch).map((p) => thing(p.key, p.n)));
             }
             const keys = new Set(published.map((p) => p.key));
-            const handled = await eventually(() => {
+            const handled = await eventually(async () => {
               const rows = h.effects('alpha').filter((e) => keys.has(e.key));
               expect(rows).toHaveLength(published.length);
               return rows;
@@ -82,13 +82,13 @@ export function describeOrderCases(
       };
       await h.start({ consumers: ['alpha'] });
       await h.stage(thing('poison', 1), thing('poison', 2), thing('a', 3), thing('b', 4), thing('poison', 5));
-      await eventually(() => expect(attempts).toEqual([1, 2, 3])); // still retrying: held in its last attempt
+      await eventually(async () => expect(attempts).toEqual([1, 2, 3])); // still retrying: held in its last attempt
       await h.stage(thing('a', 6), thing('b', 7));
-      await eventually(() => expect(sorted(h.handled('alpha'))).toEqual([3, 4, 6, 7]));
-      expect(h.deadLetters('alpha')).toEqual([]);
+      await eventually(async () => expect(sorted(h.handled('alpha'))).toEqual([3, 4, 6, 7]));
+      expect(await h.deadLetters('alpha')).toEqual([]);
       lastAttempt.open();
-      await eventually(() => expect(h.deadLetters('alpha')).toHaveLength(1));
-      await eventually(() =>
+      await eventually(async () => expect(await h.deadLetters('alpha')).toHaveLength(1));
+      await eventually(async () =>
         expect(
           h
             .effects('alpha')
@@ -110,9 +110,9 @@ export function describeOrderCases(
       };
       await h.start({ consumers: ['alpha'], retry: { attempts: 2, initialDelayMs: 3000 } });
       await h.stage(...range(1, 40).map((n) => thing(`failing-${n}`, n)));
-      await eventually(() => expect(failed.size).toBe(40));
+      await eventually(async () => expect(failed.size).toBe(40));
       await h.stage(thing('healthy', 41));
-      await eventually(() => expect(h.handled('alpha')).toEqual([41]), { timeoutMs: 2000 });
+      await eventually(async () => expect(h.handled('alpha')).toEqual([41]), { timeoutMs: 2000 });
       expect([...failed.values()].every((attempt) => attempt === 1)).toBe(true); // none retried yet
     });
   });

@@ -57,7 +57,7 @@ export function describePauseCases(
       const calls = dependency(outage);
       await h.start(); // alpha meets the outage; beta has no such dependency
       await h.stage(...things(1, 30, ['a', 'b', 'c', 'd']));
-      await eventually(() =>
+      await eventually(async () =>
         expect(h.tk.kernel.pausedConsumers()).toMatchObject([
           { consumer: 'alpha.things', dependency: 'downstream' },
         ]),
@@ -67,7 +67,7 @@ export function describePauseCases(
       expect(await h.tk.kernel.health()).toMatchObject({
         paused: { status: 'warn', detail: expect.stringContaining('alpha.things paused since') },
       });
-      await eventually(() => expect(h.handled('beta')).toHaveLength(30)); // beta flows meanwhile
+      await eventually(async () => expect(h.handled('beta')).toHaveLength(30)); // beta flows meanwhile
       await sleep(4 * PAUSE_MS);
       const now = Date.now();
       const whileDown = calls.length;
@@ -78,7 +78,7 @@ export function describePauseCases(
       expect(whileDown).toBeGreaterThanOrEqual(2);
       expect(whileDown).toBeLessThanOrEqual(1 + Math.floor((now - (first?.at ?? now)) / PAUSE_MS));
       expect(h.handled('alpha')).toEqual([]);
-      expect(h.deadLetters('alpha')).toEqual([]);
+      expect(await h.deadLetters('alpha')).toEqual([]);
 
       outage.down = false;
       await h.expectExactlyOnce(range(1, 30));
@@ -86,7 +86,7 @@ export function describePauseCases(
       expect(calls.slice(whileDown).every((call) => !call.down)).toBe(true);
       expect(h.effects('alpha').every((effect) => effect.attempt === 1)).toBe(true); // pauses are no attempts
       for (const [key, ns] of byKey()) expect([key, ns]).toEqual([key, [...ns].sort((x, y) => x - y)]);
-      expect(h.deadLetters('alpha')).toEqual([]);
+      expect(await h.deadLetters('alpha')).toEqual([]);
       expect(h.tk.kernel.pausedConsumers()).toEqual([]);
       expect(await pausedGauge('alpha.things')).toBe('0');
       expect((await h.tk.kernel.health()).paused).toBeUndefined();
@@ -98,11 +98,11 @@ export function describePauseCases(
       h.concurrency.alpha = 4;
       await h.start({ consumers: ['alpha'] });
       await h.stage(...things(1, 60, ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']));
-      await eventually(() => expect(h.handled('alpha').length).toBeGreaterThanOrEqual(10));
+      await eventually(async () => expect(h.handled('alpha').length).toBeGreaterThanOrEqual(10));
       outage.down = true;
       const downAt = Date.now();
       const before = calls.length;
-      await eventually(() => expect(h.tk.kernel.pausedConsumers()).toHaveLength(1));
+      await eventually(async () => expect(h.tk.kernel.pausedConsumers()).toHaveLength(1));
       await sleep(4 * PAUSE_MS);
       const tries = calls.length - before;
       outage.down = false;
@@ -112,7 +112,7 @@ export function describePauseCases(
       await h.expectExactlyOnce(range(1, 60), ['alpha']);
       for (const [key, ns] of byKey()) expect([key, ns]).toEqual([key, [...ns].sort((x, y) => x - y)]);
       expect(h.effects('alpha').every((effect) => effect.attempt === 1)).toBe(true);
-      expect(h.deadLetters('alpha')).toEqual([]);
+      expect(await h.deadLetters('alpha')).toEqual([]);
       const outcomes = (await h.tk.kernel.metrics.handled.get()).values.filter(
         ({ labels }) => labels.consumer === 'alpha.things' && labels.outcome === 'paused',
       );

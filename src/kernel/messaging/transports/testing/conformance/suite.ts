@@ -80,7 +80,9 @@ function describeDeliveryCases(
     it('publishes with no consumer at all: the row is marked published', async () => {
       await h.start({ consumers: [] });
       await h.stage(thing('a', 1));
-      await eventually(() => expect(h.tk.kernel.outboxStats()).toMatchObject([{ pending: 0, published: 1 }]));
+      await eventually(async () =>
+        expect(await h.tk.kernel.outboxStats()).toMatchObject([{ pending: 0, published: 1 }]),
+      );
       expect(await h.tk.kernel.transport.health()).toMatchObject({ ok: true });
     });
 
@@ -88,16 +90,16 @@ function describeDeliveryCases(
       await h.start();
       await h.stage(nobodyListens({ n: 1 }), thing('a', 2));
       await h.expectExactlyOnce([2]);
-      const source = h.tk.kernel.outboxStats().find((s) => s.module === 'source');
+      const source = (await h.tk.kernel.outboxStats()).find((s) => s.module === 'source');
       expect(source).toMatchObject({ pending: 0, published: 2 });
     });
 
     it('delivers what was published before its consumers ever ran, once, when they start', async () => {
       await h.start({ consumers: [], catalogue: CONSUMER_MODULES }); // publisher only: nobody has run alpha or beta
       await h.stage(...things(1, 10));
-      const source = () => h.tk.kernel.outboxStats().find((s) => s.module === 'source');
+      const source = async () => (await h.tk.kernel.outboxStats()).find((s) => s.module === 'source');
       // published: they wait in the queues provisioned for alpha and beta (on memory: their databases)
-      await eventually(() => expect(source()).toMatchObject({ pending: 0, published: 10 }));
+      await eventually(async () => expect(await source()).toMatchObject({ pending: 0, published: 10 }));
       await h.restart(CONSUMER_MODULES);
       await h.expectExactlyOnce(range(1, 10));
     });
@@ -114,7 +116,7 @@ function describeDeliveryCases(
       };
       await h.start();
       await h.stage(...things(1, 10));
-      await eventually(() => expect(entered).toBeGreaterThan(0)); // alpha is inside its first message
+      await eventually(async () => expect(entered).toBeGreaterThan(0)); // alpha is inside its first message
       const stopping = h.tk.stop();
       gate.open();
       await stopping;
@@ -130,14 +132,14 @@ function describeDeliveryCases(
       h.typesAtStart.alpha = [thingHappened.type];
       await h.start();
       await h.stage(priced('a', 100));
-      await eventually(() => expect(pricesHandled(h.effects('beta'))).toEqual([100]));
+      await eventually(async () => expect(pricesHandled(h.effects('beta'))).toEqual([100]));
       await h.settled();
       expect(pricesHandled(h.effects('alpha'))).toEqual([]); // not routed to alpha: no delivery at all
       const alpha = h.tk.context('alpha');
       await expect(alpha.routeTypes('alpha.things', [nobodyListens.type])).rejects.toThrow(/does not handle/);
       await alpha.routeTypes('alpha.things', [itemPriced.type]);
       await h.stage(priced('a', 200));
-      await eventually(() => expect(pricesHandled(h.effects('alpha'))).toEqual([200]));
+      await eventually(async () => expect(pricesHandled(h.effects('alpha'))).toEqual([200]));
       await h.settled();
       expect(pricesHandled(h.effects('alpha'))).toEqual([200]);
       expect(pricesHandled(h.effects('beta'))).toEqual([100, 200]);
@@ -150,13 +152,13 @@ function describeDeliveryCases(
         await h.start();
         await h.tk.context('alpha').routeTypes('alpha.things', [itemPriced.type]);
         await h.stage(...things(1, 10));
-        await eventually(() => expect(h.handled('alpha').length).toBeGreaterThan(0));
+        await eventually(async () => expect(h.handled('alpha').length).toBeGreaterThan(0));
         await features.restartBroker?.();
         await h.stage(...things(11, 20));
         await h.expectExactlyOnce(range(1, 20));
         await h.restart(); // subscribes again with only its start types: the route added stays
         await h.stage(priced('a', 300));
-        await eventually(() => expect(pricesHandled(h.effects('alpha'))).toEqual([300]));
+        await eventually(async () => expect(pricesHandled(h.effects('alpha'))).toEqual([300]));
       },
     );
   });

@@ -35,7 +35,7 @@ export function describeSchemaVersionCases(
       await h.start({ consumers: ['alpha'] });
       await h.inject('alpha', rawEnvelope('source.item-priced', { key: 'k', price: 12.5 }, 1, 'k'));
       await h.stage(priced('k', 99));
-      await eventually(() => expect(h.effects('alpha')).toHaveLength(2));
+      await eventually(async () => expect(h.effects('alpha')).toHaveLength(2));
       expect(seen().map(({ version, data }) => ({ version, data }))).toEqual([
         { version: 2, data: { key: 'k', cents: 1250 } },
         { version: 2, data: { key: 'k', cents: 99 } },
@@ -57,7 +57,7 @@ export function describeSchemaVersionCases(
           rawEnvelope(itemPriced.type, { key: 'r', cents: 3, currency: 'EUR' }, 3, 'r'),
         );
         await h.stage(priced('held', 1), priced('free', 2));
-        await eventually(() =>
+        await eventually(async () =>
           expect(seen()).toEqual(
             expect.arrayContaining([
               { key: 'r', version: 2, data: { key: 'r', cents: 3, currency: 'EUR' } },
@@ -67,7 +67,7 @@ export function describeSchemaVersionCases(
         );
         // held well past the 3 attempts a failure gets, and still not dead-lettered
         await eventually(async () => expect(await outcomes('held')).toBeGreaterThan(5));
-        expect(h.deadLetters('alpha')).toEqual([]);
+        expect(await h.deadLetters('alpha')).toEqual([]);
         expect(seen().map((e) => e.key)).not.toContain('held'); // nor the v2 behind it (same key)
         expect(await h.tk.kernel.health()).toMatchObject({
           held: {
