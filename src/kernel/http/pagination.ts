@@ -80,9 +80,22 @@ export type SortKey<Kinds extends readonly KeyKind[]> = { -readonly [I in keyof 
 
 /** Reads up to `take` items that come after `after` in the list's order (from the start without one). */
 export type PageFetch<Item, Key> = (after: Key | undefined, take: number) => readonly Item[];
+/** A `PageFetch` that reads asynchronously (a module's database, on either backend). */
+export type AsyncPageFetch<Item, Key> = (after: Key | undefined, take: number) => Promise<readonly Item[]>;
 
-/** One list's keyset pagination: its cursors, and how a page is cut from what `fetch` reads. */
+/**
+ * One list's keyset pagination: its cursors, and how a page is cut from what `fetch` reads (the
+ * page at once from a synchronous fetch, a promise of it from an asynchronous one).
+ */
 export interface Keyset<Kinds extends readonly KeyKind[]> {
+  // The asynchronous signature first, for the modules' fetches: TypeScript fixes an inline
+  // callback's parameter types at the first overload it tries (`keyOf`'s item was left unknown).
+  // A synchronous caller passing an inline `keyOf` annotates its parameter.
+  page<Item>(
+    request: PageRequest,
+    fetch: AsyncPageFetch<Item, SortKey<Kinds>>,
+    keyOf: (item: Item) => SortKey<Kinds>,
+  ): Promise<Page<Item>>;
   page<Item>(
     request: PageRequest,
     fetch: PageFetch<Item, SortKey<Kinds>>,
@@ -113,17 +126,33 @@ export function keyset<const Kinds extends readonly KeyKind[]>(name: string, kin
     }
     return parts.slice(1) as SortKey<Kinds>;
   };
-  return {
-    page(request, fetch, keyOf) {
-      const limit = request.limit ?? DEFAULT_PAGE_SIZE;
-      const after = request.cursor === undefined ? undefined : decode(request.cursor);
-      // One more than the page: whether it exists says whether there is a next page.
-      const rows = fetch(after, limit + 1);
+  function page<Item>(
+    request: PageRequest,
+    fetch: AsyncPageFetch<Item, SortKey<Kinds>>,
+    keyOf: (item: Item) => SortKey<Kinds>,
+  ): Promise<Page<Item>>;
+  function page<Item>(
+    request: PageRequest,
+    fetch: PageFetch<Item, SortKey<Kinds>>,
+    keyOf: (item: Item) => SortKey<Kinds>,
+  ): Page<Item>;
+  function page<Item>(
+    request: PageRequest,
+    fetch: (after: SortKey<Kinds> | undefined, take: number) => readonly Item[] | Promise<readonly Item[]>,
+    keyOf: (item: Item) => SortKey<Kinds>,
+  ): Page<Item> | Promise<Page<Item>> {
+    const limit = request.limit ?? DEFAULT_PAGE_SIZE;
+    const after = request.cursor === undefined ? undefined : decode(request.cursor);
+    const cut = (rows: readonly Item[]): Page<Item> => {
       const items = rows.slice(0, limit);
       const last = items.at(-1);
       return { items, next: rows.length > limit && last !== undefined ? encode(keyOf(last)) : null };
-    },
-  };
+    };
+    // One more than the page: whether it exists says whether there is a next page.
+    const rows = fetch(after, limit + 1);
+    return Array.isArray(rows) ? cut(rows as readonly Item[]) : Promise.resolve(rows).then(cut);
+  }
+  return { page };
 }
 
 function parseCursor(cursor: string): unknown[] | undefined {

@@ -127,7 +127,12 @@ export class SagaCoordinator {
     this.#schedule();
   }
 
-  #apply(tx: Tx, saga: Saga, current: SagaInstance<unknown> | undefined, message: Envelope): void {
+  async #apply(
+    tx: Tx,
+    saga: Saga,
+    current: SagaInstance<unknown> | undefined,
+    message: Envelope,
+  ): Promise<void> {
     const { store, log, outbox, defaultStepTimeoutMs } = this.#deps;
     const transition = transitionSaga(saga, current, message, Date.now(), defaultStepTimeoutMs);
     if (!transition) {
@@ -141,12 +146,12 @@ export class SagaCoordinator {
       lastSentId: last?.id ?? instance.lastSentId,
       lastSentSeq: last ? (outbox.seqOf(last) ?? null) : instance.lastSentSeq,
     });
-    if (transition.finished) saga.onFinish?.(tx, instance);
+    if (transition.finished) await saga.onFinish?.(tx, instance);
     outsideTransactions(() => setImmediate(() => this.#schedule()));
   }
 
   /** The timeout message arrived: applied while the instance still waits on that deadline. */
-  #timeOut(saga: Saga, data: StepTimeoutData): void {
+  async #timeOut(saga: Saga, data: StepTimeoutData): Promise<void> {
     const { store, outbox, log } = this.#deps;
     const instance = store.load(saga.name, data.id);
     if (!instance || instance.deadline !== data.deadline) {
@@ -156,7 +161,7 @@ export class SagaCoordinator {
     log.warn({ saga: saga.name, id: instance.id, step: instance.step }, 'saga step timed out');
     // What the timeout sends is caused by the request left unanswered.
     const tx = outbox.bind({ correlationId: instance.correlationId, causationId: instance.lastSentId });
-    this.#apply(tx, saga, instance, stepTimedOut(instance, Date.now()));
+    await this.#apply(tx, saga, instance, stepTimedOut(instance, Date.now()));
   }
 
   /** Arms one timer for the nearest deadline of this module's instances. */

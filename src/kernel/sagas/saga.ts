@@ -162,7 +162,7 @@ export interface SagaDefinition<State> {
    */
   decide(message: Envelope, state: State, progress: SagaProgress): SagaDecision;
   /** Runs in the transaction that finishes the instance: the owning module updates its own state here. */
-  onFinish?(tx: Tx, instance: SagaInstance<State>): void;
+  onFinish?(tx: Tx, instance: SagaInstance<State>): void | Promise<void>;
 }
 
 /** A saga with its state type erased, as modules and the coordinator hold it. */

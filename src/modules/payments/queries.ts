@@ -22,7 +22,7 @@ export function eventsOf(db: Db, userId: string, request: PageRequest): Page<Eve
   const page = eventPages.page(
     request,
     (after, take) => readStream(db, userId, { after: after?.[0] ?? 0, limit: take }),
-    (event) => [event.version],
+    (event: { readonly version: number }) => [event.version],
   );
   return mapPage(
     page,
