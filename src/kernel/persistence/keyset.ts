@@ -10,7 +10,7 @@ import type { Db } from './db.js';
  */
 export interface KeysetList<Row> {
   /** A page of the table's rows that match `filter` (undefined: all of them), in the list's order. */
-  page(db: Db, filter: SQL | undefined, request: PageRequest): Page<Row>;
+  page(db: Db, filter: SQL | undefined, request: PageRequest): Promise<Page<Row>>;
 }
 
 /**
@@ -42,14 +42,13 @@ export function keysetList<Table extends SQLiteTable, Key extends keyof Table['$
     page: (db, filter, request) =>
       pages.page(
         request,
-        (key, take) =>
-          db
+        async (key, take) =>
+          (await db
             .select()
             .from(table as SQLiteTable)
             .where(and(filter, key === undefined ? undefined : after(key)))
             .orderBy(...orderBy)
-            .limit(take)
-            .all() as Row[],
+            .limit(take)) as Row[],
         (row: Row) => keys.map((key) => row[key] as string | number),
       ),
   };

@@ -25,13 +25,17 @@ const moveUnits = (db: Db) =>
       updatedAt: sql`${sql.placeholder('now')}`,
     })
     .where(eq(inventoryProducts.sku, sql.placeholder('sku')))
-    .returning()
-    .prepare();
+    .returning();
 
-export function moveStock(tx: Tx, lines: readonly ReservedLine[], direction: 'reserve' | 'release'): void {
+export async function moveStock(
+  tx: Tx,
+  lines: readonly ReservedLine[],
+  direction: 'reserve' | 'release',
+): Promise<void> {
   const sign = direction === 'reserve' ? 1 : -1;
+  const move = preparedOnce(tx.db, moveUnits);
   for (const [sku, quantity] of quantitiesBySku(lines)) {
-    const row = preparedOnce(tx.db, moveUnits).get({ sku, units: sign * quantity, now: Date.now() });
+    const row = await move.one({ sku, units: sign * quantity, now: Date.now() });
     if (row) tx.stage(productUpdated(toProduct(row)));
   }
 }

@@ -21,8 +21,12 @@ export interface NotificationView {
 const oldestFirst = keysetList('notifications', notificationsNotifications, ['createdAt', 'id'], 'asc');
 
 /** A page of the user's notifications, oldest first (index notifications_notifications_user). */
-export function listNotifications(db: Db, userId: string, request: PageRequest): Page<NotificationView> {
-  const page = oldestFirst.page(db, eq(notificationsNotifications.userId, userId), request);
+export async function listNotifications(
+  db: Db,
+  userId: string,
+  request: PageRequest,
+): Promise<Page<NotificationView>> {
+  const page = await oldestFirst.page(db, eq(notificationsNotifications.userId, userId), request);
   return mapPage(page, (row) => ({
     id: row.id,
     eventId: row.eventId,
@@ -37,20 +41,18 @@ const notificationOfEvent = (db: Db) =>
   db
     .select({ id: notificationsNotifications.id })
     .from(notificationsNotifications)
-    .where(eq(notificationsNotifications.eventId, sql.placeholder('eventId')))
-    .prepare();
+    .where(eq(notificationsNotifications.eventId, sql.placeholder('eventId')));
 
-export function isNotified(db: Db, eventId: string): boolean {
-  return preparedOnce(db, notificationOfEvent).get({ eventId }) !== undefined;
+export async function isNotified(db: Db, eventId: string): Promise<boolean> {
+  return (await preparedOnce(db, notificationOfEvent).one({ eventId })) !== undefined;
 }
 
 const contactOfUser = (db: Db) =>
   db
     .select()
     .from(notificationsContacts)
-    .where(eq(notificationsContacts.userId, sql.placeholder('userId')))
-    .prepare();
+    .where(eq(notificationsContacts.userId, sql.placeholder('userId')));
 
 export function findContact(db: Db, userId: string) {
-  return preparedOnce(db, contactOfUser).get({ userId });
+  return preparedOnce(db, contactOfUser).one({ userId });
 }

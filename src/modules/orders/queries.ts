@@ -38,30 +38,28 @@ function toView(row: OrderRow): OrderView {
 }
 
 /** The order when it belongs to the user; another user's order is as absent as a missing one. */
-export function findOrder(db: Db, userId: string, orderId: string): OrderView | undefined {
-  const row = db
+export async function findOrder(db: Db, userId: string, orderId: string): Promise<OrderView | undefined> {
+  const [row] = await db
     .select()
     .from(ordersOrders)
-    .where(and(eq(ordersOrders.id, orderId), eq(ordersOrders.userId, userId)))
-    .get();
+    .where(and(eq(ordersOrders.id, orderId), eq(ordersOrders.userId, userId)));
   return row ? toView(row) : undefined;
 }
 
 const newestFirst = keysetList('orders', ordersOrders, ['createdAt', 'id'], 'desc');
 
 /** A page of the user's orders, newest first (index orders_orders_user). */
-export function listOrders(db: Db, userId: string, request: PageRequest): Page<OrderView> {
-  return mapPage(newestFirst.page(db, eq(ordersOrders.userId, userId), request), toView);
+export async function listOrders(db: Db, userId: string, request: PageRequest): Promise<Page<OrderView>> {
+  return mapPage(await newestFirst.page(db, eq(ordersOrders.userId, userId), request), toView);
 }
 
 /** The recorded messages of an order's flow, in causal order. */
-export function orderTimeline(db: Db, orderId: string): TimelineEntry[] {
-  const rows = db
+export async function orderTimeline(db: Db, orderId: string): Promise<TimelineEntry[]> {
+  const rows = await db
     .select()
     .from(ordersTimeline)
     .where(eq(ordersTimeline.orderId, orderId))
-    .orderBy(asc(ordersTimeline.seq))
-    .all();
+    .orderBy(asc(ordersTimeline.seq));
   return causalOrder(
     rows.map((row) => ({
       id: row.eventId,

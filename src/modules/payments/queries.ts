@@ -10,19 +10,19 @@ export interface Balance {
 export type EventView = AccountEvent & { readonly version: number; readonly occurredAt: string };
 
 /** The balance now, or as of `at` (epoch ms: the events that occurred at or before it). */
-export function balanceOf(db: Db, userId: string, at?: number): Balance {
-  const { balanceCents, version } = loadAccount(db, userId, at);
+export async function balanceOf(db: Db, userId: string, at?: number): Promise<Balance> {
+  const { balanceCents, version } = await loadAccount(db, userId, at);
   return { balanceCents, version };
 }
 
 const eventPages = keyset('payments-account-events', ['integer']);
 
 /** A page of the account's stream, oldest first (by version: the primary key). */
-export function eventsOf(db: Db, userId: string, request: PageRequest): Page<EventView> {
-  const page = eventPages.page(
+export async function eventsOf(db: Db, userId: string, request: PageRequest): Promise<Page<EventView>> {
+  const page = await eventPages.page(
     request,
-    (after, take) => readStream(db, userId, { after: after?.[0] ?? 0, limit: take }),
-    (event: { readonly version: number }) => [event.version],
+    async (after, take) => readStream(db, userId, { after: after?.[0] ?? 0, limit: take }),
+    (event) => [event.version],
   );
   return mapPage(
     page,

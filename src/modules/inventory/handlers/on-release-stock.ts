@@ -14,22 +14,21 @@ export async function onReleaseStock(
   ctx: HandlerContext,
 ): Promise<void> {
   const { orderId, userId } = message.data;
-  await ctx.transact((tx) => {
-    const previous = findReservation(tx.db, orderId);
+  await ctx.transact(async (tx) => {
+    const previous = await findReservation(tx.db, orderId);
     if (previous?.status === 'released') {
       tx.stage(stockReleased({ orderId, userId, items: previous.items }));
       return;
     }
     const returned = previous?.status === 'reserved' ? previous.items : [];
-    moveStock(tx, returned, 'release');
-    tx.db
+    await moveStock(tx, returned, 'release');
+    await tx.db
       .insert(inventoryReservations)
       .values({ orderId, userId, status: 'released', items: returned, shortSkus: [], updatedAt: Date.now() })
       .onConflictDoUpdate({
         target: inventoryReservations.orderId,
         set: { status: 'released', items: returned, updatedAt: Date.now() },
-      })
-      .run();
+      });
     tx.stage(stockReleased({ orderId, userId, items: returned }));
   });
 }

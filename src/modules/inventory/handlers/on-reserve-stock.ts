@@ -16,30 +16,28 @@ export async function onReserveStock(
   message: MessageOf<typeof reserveStock>,
   ctx: HandlerContext,
 ): Promise<void> {
-  await ctx.transact((tx) => {
-    const previous = findReservation(tx.db, message.data.orderId);
-    tx.stage(previous ? replyAgain(previous, message.data) : reserve(tx, message.data));
+  await ctx.transact(async (tx) => {
+    const previous = await findReservation(tx.db, message.data.orderId);
+    tx.stage(previous ? replyAgain(previous, message.data) : await reserve(tx, message.data));
   });
 }
 
-function reserve(tx: Tx, order: ReserveStock): MessageDraft {
+async function reserve(tx: Tx, order: ReserveStock): Promise<MessageDraft> {
   const { orderId, userId, items } = order;
-  const short = [...quantitiesBySku(items)]
-    .filter(([sku, quantity]) => (findProductRow(tx.db, sku)?.stock ?? 0) < quantity)
-    .map(([sku]) => sku);
+  const short: string[] = [];
+  for (const [sku, quantity] of quantitiesBySku(items)) {
+    if (((await findProductRow(tx.db, sku))?.stock ?? 0) < quantity) short.push(sku);
+  }
   const status = short.length > 0 ? 'out_of_stock' : 'reserved';
-  if (status === 'reserved') moveStock(tx, items, 'reserve');
-  tx.db
-    .insert(inventoryReservations)
-    .values({
-      orderId,
-      userId,
-      status,
-      items: status === 'reserved' ? items : [],
-      shortSkus: short,
-      updatedAt: Date.now(),
-    })
-    .run();
+  if (status === 'reserved') await moveStock(tx, items, 'reserve');
+  await tx.db.insert(inventoryReservations).values({
+    orderId,
+    userId,
+    status,
+    items: status === 'reserved' ? items : [],
+    shortSkus: short,
+    updatedAt: Date.now(),
+  });
   return status === 'reserved'
     ? stockReserved({ orderId, userId, items })
     : outOfStock({ orderId, userId, skus: short });

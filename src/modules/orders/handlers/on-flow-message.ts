@@ -14,26 +14,23 @@ const insertTimelineRow = (db: Db) =>
       correlationId: sql.placeholder('correlationId'),
       causationId: sql.placeholder('causationId'),
     })
-    .onConflictDoNothing()
-    .prepare();
+    .onConflictDoNothing();
 
 const orderIdOf = (message: Envelope): string | undefined => {
   const orderId = (message.data as { orderId?: unknown }).orderId;
   return typeof orderId === 'string' ? orderId : undefined;
 };
 
-/** One timeline row with the message's envelope metadata, keyed by its order. Once per message id. */
-function recordTimelineRow(db: Db, message: Envelope, orderId: string): void {
-  preparedOnce(db, insertTimelineRow).run({
-    eventId: message.id,
-    orderId,
-    type: message.type,
-    source: message.source,
-    time: message.time,
-    correlationId: message.correlationid,
-    causationId: message.causationid,
-  });
-}
+/** The timeline row of a message: its envelope metadata, keyed by its order. */
+const timelineRow = (message: Envelope, orderId: string) => ({
+  eventId: message.id,
+  orderId,
+  type: message.type,
+  source: message.source,
+  time: message.time,
+  correlationId: message.correlationid,
+  causationId: message.causationid,
+});
 
 /**
  * A message of an order's checkout flow from another module → its timeline row. (The same
@@ -43,11 +40,28 @@ function recordTimelineRow(db: Db, message: Envelope, orderId: string): void {
 export async function onFlowMessage(message: Envelope, handlerCtx: HandlerContext): Promise<void> {
   const orderId = orderIdOf(message);
   if (orderId === undefined) return;
-  await handlerCtx.transact((tx) => recordTimelineRow(tx.db, message, orderId));
+  await handlerCtx.transact(async (tx) => {
+    await preparedOnce(tx.db, insertTimelineRow).exec(timelineRow(message, orderId));
+  });
 }
 
-/** A flow message this module stages (its events, its saga's commands) → its timeline row, in that transaction. */
+/** The timeline insert prepared for synchronous runs, per database (see onOwnFlowMessageStaged). */
+const insertedNow = new WeakMap<Db, ReturnType<ReturnType<typeof insertTimelineRow>['prepare']>>();
+
+/**
+ * A flow message this module stages (its events, its saga's commands) → its timeline row, in that
+ * transaction. The one synchronous write left in module code: the kernel calls this hook inside
+ * `tx.stage`, which is synchronous and does not await it, so the row must be written before it
+ * returns. SQLite only until `tx.stage` awaits the hook (the kernel's PostgreSQL outbox): then
+ * this becomes `await preparedOnce(tx.db, insertTimelineRow).exec(...)` like onFlowMessage.
+ */
 export function onOwnFlowMessageStaged(tx: Tx, message: Envelope): void {
   const orderId = orderIdOf(message);
-  if (orderId !== undefined) recordTimelineRow(tx.db, message, orderId);
+  if (orderId === undefined) return;
+  let insert = insertedNow.get(tx.db);
+  if (!insert) {
+    insert = insertTimelineRow(tx.db).prepare(); // sync-sqlite-only: see above
+    insertedNow.set(tx.db, insert);
+  }
+  insert.run(timelineRow(message, orderId)); // sync-sqlite-only: see above
 }

@@ -20,9 +20,9 @@ export async function depositFunds(
 ): Promise<{ balanceCents: number }> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const { db, next } = await ctx.transact((tx) => {
-        const account = loadAccount(tx.db, input.userId);
-        const { account: next } = append(tx.db, account, decideDeposit(account, input.amountCents));
+      const { db, next } = await ctx.transact(async (tx) => {
+        const account = await loadAccount(tx.db, input.userId);
+        const { account: next } = await append(tx.db, account, decideDeposit(account, input.amountCents));
         tx.stage(fundsDeposited({ ...input, balanceCents: next.balanceCents }));
         return { db: tx.db, next };
       });

@@ -8,24 +8,24 @@ import { type UserRow, usersUsers } from '../schema.js';
  * The account as it is inside the caller's transaction (a concurrent change committed since the
  * caller last read it is seen here), or undefined when it is gone.
  */
-export const currentAccount = (tx: Tx, userId: string): UserRow | undefined => findUserById(tx.db, userId);
+export const currentAccount = (tx: Tx, userId: string): Promise<UserRow | undefined> =>
+  findUserById(tx.db, userId);
 
 /**
  * Inside the caller's transaction: writes `changes` to the account with its token version bumped,
  * and stages users.account-changed, so tokens issued before are refused here at once (the kernel
  * learns the change as it commits) and by every other process once the event reaches it.
  */
-export function changeAccount(
+export async function changeAccount(
   tx: Tx,
   user: UserRow,
   changes: { readonly role?: Role; readonly passwordHash?: string },
-): UserRow {
+): Promise<UserRow> {
   const tokenVersion = user.tokenVersion + 1;
-  tx.db
+  await tx.db
     .update(usersUsers)
     .set({ ...changes, tokenVersion })
-    .where(eq(usersUsers.id, user.id))
-    .run();
+    .where(eq(usersUsers.id, user.id));
   const changed: UserRow = { ...user, ...changes, tokenVersion };
   tx.stage(accountChanged({ userId: user.id, role: changed.role, tokenVersion, deleted: false }));
   return changed;
@@ -36,8 +36,8 @@ export function changeAccount(
  * users.account-changed with `deleted`, so every token of it is refused wherever the event has
  * arrived. What other modules keep of it (orders, balance, notifications) stays theirs.
  */
-export function removeAccount(tx: Tx, user: UserRow): void {
-  tx.db.delete(usersUsers).where(eq(usersUsers.id, user.id)).run();
+export async function removeAccount(tx: Tx, user: UserRow): Promise<void> {
+  await tx.db.delete(usersUsers).where(eq(usersUsers.id, user.id));
   tx.stage(
     accountChanged({ userId: user.id, role: user.role, tokenVersion: user.tokenVersion + 1, deleted: true }),
   );

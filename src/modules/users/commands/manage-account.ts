@@ -61,21 +61,21 @@ export async function changeRole(
   userId: string,
   role: Role,
 ): Promise<AccountView> {
-  return await ctx.transact((tx) => {
-    const user = currentAccount(tx, userId);
+  return await ctx.transact(async (tx) => {
+    const user = await currentAccount(tx, userId);
     if (!user) throw notFound();
     if (user.role === role) return view(user);
     assertChangeable(user, admin);
-    return view(changeAccount(tx, user, { role }));
+    return view(await changeAccount(tx, user, { role }));
   });
 }
 
 /** Deletes the account; every token of it is refused (users.account-changed, `deleted`). */
 export async function deleteUser(ctx: ModuleContext, admin: AccountAdmin, userId: string): Promise<void> {
-  await ctx.transact((tx) => {
-    const user = currentAccount(tx, userId);
+  await ctx.transact(async (tx) => {
+    const user = await currentAccount(tx, userId);
     if (!user) throw notFound();
     assertChangeable(user, admin);
-    removeAccount(tx, user);
+    await removeAccount(tx, user);
   });
 }
