@@ -38,12 +38,16 @@ async function stageCharges(publisher: TestKernel, from: number, to: number): Pr
 }
 
 /** Every payment event of the order ids, per user, in stream order. */
-const paymentsOf = (db: Db, user: string): string[] =>
-  readStream(db, user).flatMap((event) =>
+const paymentsOf = async (db: Db, user: string): Promise<string[]> =>
+  (await readStream(db, user)).flatMap((event) =>
     'orderId' in event.data ? [`${event.type} ${event.data.orderId}`] : [],
   );
 
-const charged = (db: Db): number => USERS.reduce((sum, user) => sum + paymentsOf(db, user).length, 0);
+const charged = async (db: Db): Promise<number> => {
+  let sum = 0;
+  for (const user of USERS) sum += (await paymentsOf(db, user)).length;
+  return sum;
+};
 
 const deploy = useDeployment([CONSUMER]);
 
@@ -72,7 +76,7 @@ describe.each(BROKERS)('%s: ten instances of payments', (broker) => {
     if (!payments) throw new Error('no payments instance');
     for (const userId of USERS) await depositFunds(payments, { userId, amountCents: 1_000_000 });
     await stageCharges(publisher, 0, BEFORE);
-    await eventually(() => expect(charged(payments.db)).toBe(USERS.length * BEFORE), {
+    await eventually(async () => expect(await charged(payments.db)).toBe(USERS.length * BEFORE), {
       timeoutMs: 30_000,
       intervalMs: 200,
     });
@@ -84,12 +88,15 @@ describe.each(BROKERS)('%s: ten instances of payments', (broker) => {
     expect(shares.reduce((sum, n) => sum + n, 0)).toBe(USERS.length * BEFORE);
 
     await stageCharges(publisher, BEFORE, BEFORE + DURING);
-    await eventually(() => expect(charged(payments.db)).toBeGreaterThan(USERS.length * BEFORE + 40), {
-      timeoutMs: 10_000,
-      intervalMs: 20,
-    });
+    await eventually(
+      async () => expect(await charged(payments.db)).toBeGreaterThan(USERS.length * BEFORE + 40),
+      {
+        timeoutMs: 10_000,
+        intervalMs: 20,
+      },
+    );
     await Promise.all(instances.slice(INSTANCES - LEAVING).map((instance) => instance.stop()));
-    await eventually(() => expect(charged(payments.db)).toBe(USERS.length * (BEFORE + DURING)), {
+    await eventually(async () => expect(await charged(payments.db)).toBe(USERS.length * (BEFORE + DURING)), {
       timeoutMs: 30_000,
       intervalMs: 200,
     });
@@ -113,7 +120,7 @@ describe.each(BROKERS)('%s: ten instances of payments', (broker) => {
         { length: BEFORE + DURING },
         (_, n) => `PaymentCharged ${orderId(user, n)}`,
       );
-      expect(paymentsOf(payments.db, user), user).toEqual(expected);
+      expect(await paymentsOf(payments.db, user), user).toEqual(expected);
     }
   }, 60_000);
 });

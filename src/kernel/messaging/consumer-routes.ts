@@ -10,7 +10,7 @@ export class ConsumerRoutes<Module = unknown> {
   readonly handles: readonly string[];
   readonly #consumer: string;
   /** The subscription's `typesAtStart`, given the running module's context. */
-  readonly #typesAtStart: (() => readonly string[]) | undefined;
+  readonly #typesAtStart: (() => readonly string[] | Promise<readonly string[]>) | undefined;
   #routed: readonly string[];
   /** The last `route` call, failed or not; set once routed at start. */
   #routing: Promise<unknown> | undefined;
@@ -32,8 +32,9 @@ export class ConsumerRoutes<Module = unknown> {
   }
 
   /** Narrows the routed types to the subscription's `typesAtStart` (before it subscribes). */
-  routeAtStart(): void {
-    if (this.#typesAtStart) this.#routed = [...new Set(this.#handled(this.#typesAtStart()))];
+  async routeAtStart(): Promise<void> {
+    // A module reads them from its database: asynchronously on either backend.
+    if (this.#typesAtStart) this.#routed = [...new Set(this.#handled(await this.#typesAtStart()))];
     this.#routing = Promise.resolve();
   }
 

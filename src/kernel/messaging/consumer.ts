@@ -21,7 +21,7 @@ export interface Consumer extends ConsumerEndpoint {
   /** Paused while a dependency of its handler is down (pipeline/pause.ts); the transport obeys it. */
   readonly flow: ConsumerPause;
   /** Narrows the routed types to the subscription's `typesAtStart` (before it subscribes). */
-  routeAtStart(): void;
+  routeAtStart(): Promise<void>;
   /**
    * Routes these types to the consumer through the transport; resolves once messages of them
    * published from then on reach it. Calls run one after another, and a type is taken as routed

@@ -79,7 +79,9 @@ export interface Subscription<Module = unknown> {
    * hook; provisioning from another process routes none of them, and the running module routes
    * more with `ModuleContext.routeTypes` before it commits what needs them.
    */
-  readonly typesAtStart?: readonly string[] | ((module: Module) => readonly string[]);
+  readonly typesAtStart?:
+    | readonly string[]
+    | ((module: Module) => readonly string[] | Promise<readonly string[]>);
 }
 
 /** The message definitions a subscription takes, each once. */

@@ -177,7 +177,7 @@ export class BusConnection {
   async #subscribeAll(subscribe: (consumer: Consumer) => Promise<void>): Promise<void> {
     for (const consumer of this.#consumers.slice(this.#subscribed)) {
       this.#abort.signal.throwIfAborted();
-      consumer.routeAtStart();
+      await consumer.routeAtStart();
       await subscribe(consumer);
       this.#subscribed++;
     }

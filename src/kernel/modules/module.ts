@@ -133,7 +133,7 @@ export interface ModuleDefinition<Settings = unknown> {
    * module's own messages costs no delivery back to itself. Must be synchronous; a throw rolls the
    * transaction back.
    */
-  readonly onMessageStaged?: (tx: Tx, message: Envelope) => void;
+  readonly onMessageStaged?: (tx: Tx, message: Envelope) => void | Promise<void>;
   /** After migrations, before any message is delivered or published (may stage messages). */
   readonly start?: (ctx: ModuleContext<Settings>) => void | Promise<void>;
   /** At shutdown, before the kernel drains and closes. */

@@ -81,8 +81,9 @@ describe('outbox: an event exists iff its transaction committed', () => {
               tx.db.run(sql`CREATE TABLE IF NOT EXISTS source_staged (id TEXT, type TEXT)`);
             });
           },
-          onMessageStaged: (tx, message) =>
-            tx.db.run(sql`INSERT INTO source_staged (id, type) VALUES (${message.id}, ${message.type})`),
+          onMessageStaged: (tx, message) => {
+            tx.db.run(sql`INSERT INTO source_staged (id, type) VALUES (${message.id}, ${message.type})`);
+          },
         }),
         defineModule({
           name: 'alpha',

@@ -4,6 +4,7 @@
  * (`createHost(config, { catalogue: [ordersModule, ...stand-ins] })`), never the whole app.
  */
 export { createHost } from '../host/create-host.js';
+export type { PostgresModuleDatabase } from '../persistence/postgres.js';
 export { jsonObject } from './arbitraries.js';
 export { amqpSkipReason, amqpUrl, redisSkipReason, redisUrl, unreachableReason } from './brokers.js';
 export { eventually } from './eventually.js';
@@ -13,6 +14,9 @@ export {
   createTestDatabase,
   databaseExists,
   describeWithPostgres,
+  openMigratedPostgresModule,
+  type PostgresModuleHarness,
+  postgresModuleHarness,
   postgresSkipReason,
   postgresUrl,
   TEST_DATABASE_PREFIX,

@@ -1,5 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import type { MessageDraft } from '../messaging/envelope.js';
+import type { HandlerContext } from '../messaging/subscription.js';
+import { createLogger } from '../observability/logger.js';
+import type { Tx } from '../outbox/outbox.js';
+import type { Db } from '../persistence/db.js';
+import { migratePostgresModule } from '../persistence/migrate-postgres.js';
+import { openPostgresModuleDatabase, type PostgresModuleDatabase } from '../persistence/postgres.js';
 import { describeNeeding } from './describe-needing.js';
 
 /**
@@ -79,4 +86,59 @@ export const databaseExists = (name: string): Promise<boolean> =>
  */
 export async function describeWithPostgres(title: string, fn: () => void): Promise<void> {
   describeNeeding('PostgreSQL', await postgresSkipReason(), title, fn);
+}
+
+/**
+ * What a spec of a module's queries on PostgreSQL hands the module's handlers, until the kernel
+ * runs modules there (its outbox on PostgreSQL is not there yet): a `Tx` whose `db` is the module
+ * database's handle (typed as a module's `Db`, as the kernel will cast it) and whose `stage`
+ * records the drafts instead of writing an outbox row, and a handler context whose `transact`
+ * runs fn in one transaction of the database (no inbox: the handlers' own guards only).
+ */
+export interface PostgresModuleHarness {
+  readonly db: Db;
+  readonly tx: Tx;
+  /** The drafts staged so far, in order (including those of rolled-back transactions). */
+  readonly staged: MessageDraft[];
+  readonly handlerContext: HandlerContext;
+}
+
+export function postgresModuleHarness(database: PostgresModuleDatabase): PostgresModuleHarness {
+  const { db } = database;
+  const staged: MessageDraft[] = [];
+  const tx: Tx = {
+    db,
+    stage: async (...messages) => {
+      staged.push(...messages);
+      return [];
+    },
+  };
+  const handlerContext: HandlerContext = {
+    transact: async (fn) => {
+      await database.transaction(() => fn(tx));
+      return true;
+    },
+    log: createLogger('silent'),
+    attempt: 1,
+    module: undefined,
+  };
+  return { db, tx, staged, handlerContext };
+}
+
+/**
+ * The module's database on the test database `url` (`openPostgresModuleDatabase`), its schema
+ * migrated (`migratePostgresModule`: the kernel's tables and the module's). Close it when done.
+ */
+export async function openMigratedPostgresModule(
+  url: string,
+  module: string,
+): Promise<PostgresModuleDatabase> {
+  const database = openPostgresModuleDatabase(url, module);
+  try {
+    await migratePostgresModule(database.pool, module);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  return database;
 }

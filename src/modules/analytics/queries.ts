@@ -6,7 +6,7 @@ import { analyticsSummary } from './schema.js';
 const SUMMARY_ID = 1;
 
 const selectSummary = (db: Db) =>
-  db.select().from(analyticsSummary).where(eq(analyticsSummary.id, SUMMARY_ID)).prepare();
+  db.select().from(analyticsSummary).where(eq(analyticsSummary.id, SUMMARY_ID));
 
 const SUMMARY_FIELDS = Object.keys(EMPTY_SUMMARY) as (keyof Summary)[];
 /** Every summary field as a placeholder named after it (the values of the upsert). */
@@ -22,17 +22,16 @@ const upsertSummary = (db: Db) =>
   db
     .insert(analyticsSummary)
     .values({ id: SUMMARY_ID, ...fieldPlaceholders })
-    .onConflictDoUpdate({ target: analyticsSummary.id, set: fromExcluded })
-    .prepare();
+    .onConflictDoUpdate({ target: analyticsSummary.id, set: fromExcluded });
 
-export function readSummary(db: Db): Summary {
-  const row = preparedOnce(db, selectSummary).get();
+export async function readSummary(db: Db): Promise<Summary> {
+  const row = await preparedOnce(db, selectSummary).one();
   if (!row) return EMPTY_SUMMARY;
   const { id: _id, ...summary } = row;
   return summary;
 }
 
 /** Replaces the summary row (call inside a transaction). */
-export function writeSummary(db: Db, summary: Summary): void {
-  preparedOnce(db, upsertSummary).run({ ...summary });
+export async function writeSummary(db: Db, summary: Summary): Promise<void> {
+  await preparedOnce(db, upsertSummary).exec({ ...summary });
 }

@@ -28,15 +28,14 @@ const productBySku = (db: Db) =>
   db
     .select()
     .from(inventoryProducts)
-    .where(eq(inventoryProducts.sku, sql.placeholder('sku')))
-    .prepare();
+    .where(eq(inventoryProducts.sku, sql.placeholder('sku')));
 
-export function findProductRow(db: Db, sku: string): ProductRow | undefined {
-  return preparedOnce(db, productBySku).get({ sku });
+export function findProductRow(db: Db, sku: string): Promise<ProductRow | undefined> {
+  return preparedOnce(db, productBySku).one({ sku });
 }
 
-export function findProduct(db: Db, sku: string): Product | undefined {
-  const row = findProductRow(db, sku);
+export async function findProduct(db: Db, sku: string): Promise<Product | undefined> {
+  const row = await findProductRow(db, sku);
   return row && toProduct(row);
 }
 
@@ -51,9 +50,8 @@ const reservationOfOrder = (db: Db) =>
   db
     .select()
     .from(inventoryReservations)
-    .where(eq(inventoryReservations.orderId, sql.placeholder('orderId')))
-    .prepare();
+    .where(eq(inventoryReservations.orderId, sql.placeholder('orderId')));
 
-export function findReservation(db: Db, orderId: string): ReservationRow | undefined {
-  return preparedOnce(db, reservationOfOrder).get({ orderId });
+export function findReservation(db: Db, orderId: string): Promise<ReservationRow | undefined> {
+  return preparedOnce(db, reservationOfOrder).one({ orderId });
 }

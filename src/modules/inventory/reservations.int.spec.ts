@@ -40,7 +40,7 @@ describe('inventory handlers (reserve-stock, release-stock)', () => {
         { sku: 'pear', quantity: 2 },
       ]),
     );
-    expect(stock()).toEqual({ apple: [7, 3], pear: [0, 2] });
+    expect(await stock()).toEqual({ apple: [7, 3], pear: [0, 2] });
     expect(probe.dataOf(stockReserved)).toEqual([
       {
         orderId: 'o1',
@@ -66,7 +66,7 @@ describe('inventory handlers (reserve-stock, release-stock)', () => {
       ]),
     );
     expect(probe.dataOf(outOfStock)).toEqual([{ orderId: 'o1', userId: 'u1', skus: ['pear'] }]);
-    expect(stock()).toEqual({ apple: [10, 0], pear: [2, 0] });
+    expect(await stock()).toEqual({ apple: [10, 0], pear: [2, 0] });
   });
 
   it('reserves nothing when a line is short, naming the short skus (an unknown sku is short)', async () => {
@@ -81,12 +81,12 @@ describe('inventory handlers (reserve-stock, release-stock)', () => {
     expect(probe.dataOf(outOfStock)).toEqual([{ orderId: 'o1', userId: 'u1', skus: ['pear', 'ghost'] }]);
     expect(probe.dataOf(stockReserved)).toEqual([]);
     expect(probe.dataOf(productUpdated)).toEqual([]);
-    expect(stock()).toEqual({ apple: [10, 0], pear: [2, 0] });
+    expect(await stock()).toEqual({ apple: [10, 0], pear: [2, 0] });
   });
 
   it('handles the same reserve-stock envelope delivered twice once', async () => {
     await deliverTwice(tk.kernel, reserve('o1', [{ sku: 'apple', quantity: 4 }]));
-    expect(stock()).toEqual({ apple: [6, 4], pear: [2, 0] });
+    expect(await stock()).toEqual({ apple: [6, 4], pear: [2, 0] });
     expect(probe.dataOf(stockReserved)).toHaveLength(1);
     expect(probe.dataOf(productUpdated)).toHaveLength(1);
   });
@@ -94,7 +94,7 @@ describe('inventory handlers (reserve-stock, release-stock)', () => {
   it('never reserves twice for one order id: a second command replies the recorded outcome', async () => {
     await deliver(tk.kernel, reserve('o1', [{ sku: 'apple', quantity: 4 }]));
     await deliver(tk.kernel, reserve('o1', [{ sku: 'apple', quantity: 4 }]));
-    expect(stock()).toEqual({ apple: [6, 4], pear: [2, 0] });
+    expect(await stock()).toEqual({ apple: [6, 4], pear: [2, 0] });
     expect(probe.dataOf(stockReserved)).toHaveLength(2);
     expect(probe.dataOf(productUpdated)).toHaveLength(1);
 
@@ -104,7 +104,7 @@ describe('inventory handlers (reserve-stock, release-stock)', () => {
       { orderId: 'o2', userId: 'u1', skus: ['pear'] },
       { orderId: 'o2', userId: 'u1', skus: ['pear'] },
     ]);
-    expect(stock()).toEqual({ apple: [6, 4], pear: [2, 0] });
+    expect(await stock()).toEqual({ apple: [6, 4], pear: [2, 0] });
   });
 
   it('releases an order’s reservation once, also when the same envelope comes twice', async () => {
@@ -116,7 +116,7 @@ describe('inventory handlers (reserve-stock, release-stock)', () => {
       ]),
     );
     await deliverTwice(tk.kernel, releaseStock({ orderId: 'o1', userId: 'u1' }));
-    expect(stock()).toEqual({ apple: [10, 0], pear: [2, 0] });
+    expect(await stock()).toEqual({ apple: [10, 0], pear: [2, 0] });
     const released = {
       orderId: 'o1',
       userId: 'u1',
@@ -128,7 +128,7 @@ describe('inventory handlers (reserve-stock, release-stock)', () => {
     expect(probe.dataOf(stockReleased)).toEqual([released]);
 
     await deliver(tk.kernel, releaseStock({ orderId: 'o1', userId: 'u1' }));
-    expect(stock()).toEqual({ apple: [10, 0], pear: [2, 0] });
+    expect(await stock()).toEqual({ apple: [10, 0], pear: [2, 0] });
     expect(probe.dataOf(stockReleased)).toEqual([released, released]);
     expect(probe.dataOf(productUpdated).at(-1)).toEqual({
       sku: 'pear',
@@ -145,14 +145,14 @@ describe('inventory handlers (reserve-stock, release-stock)', () => {
     await deliver(tk.kernel, reserve('o1', [{ sku: 'apple', quantity: 1 }]));
     expect(probe.dataOf(outOfStock)).toEqual([{ orderId: 'o1', userId: 'u1', skus: ['apple'] }]);
     expect(probe.dataOf(stockReserved)).toEqual([]);
-    expect(stock()).toEqual({ apple: [10, 0], pear: [2, 0] });
+    expect(await stock()).toEqual({ apple: [10, 0], pear: [2, 0] });
   });
 
   it('gives nothing back for an order that was out of stock', async () => {
     await deliver(tk.kernel, reserve('o1', [{ sku: 'pear', quantity: 3 }]));
     await deliver(tk.kernel, releaseStock({ orderId: 'o1', userId: 'u1' }));
     expect(probe.dataOf(stockReleased)).toEqual([{ orderId: 'o1', userId: 'u1', items: [] }]);
-    expect(stock()).toEqual({ apple: [10, 0], pear: [2, 0] });
+    expect(await stock()).toEqual({ apple: [10, 0], pear: [2, 0] });
   });
 
   it('never sells a unit twice when orders compete for the last ones', async () => {
@@ -162,6 +162,6 @@ describe('inventory handlers (reserve-stock, release-stock)', () => {
     );
     expect(probe.dataOf(stockReserved)).toHaveLength(2);
     expect(probe.dataOf(outOfStock)).toHaveLength(3);
-    expect(stock()).toEqual({ apple: [10, 0], pear: [0, 2] });
+    expect(await stock()).toEqual({ apple: [10, 0], pear: [0, 2] });
   });
 });

@@ -83,7 +83,7 @@ export function inventoryRoutes(app: HttpApp, ctx: ModuleContext): void {
     '/inventory/products/:sku',
     { schema: { tags, summary: 'One product', params: SkuParams, response: { 200: Product } } },
     async (request) => {
-      const product = findProduct(ctx.db, request.params.sku);
+      const product = await findProduct(ctx.db, request.params.sku);
       if (!product)
         throw new HttpProblem(
           404,

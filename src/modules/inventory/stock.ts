@@ -25,8 +25,7 @@ const moveUnits = (db: Db) =>
       updatedAt: sql`${sql.placeholder('now')}`,
     })
     .where(eq(inventoryProducts.sku, sql.placeholder('sku')))
-    .returning()
-    .prepare();
+    .returning();
 
 export async function moveStock(
   tx: Tx,
@@ -34,8 +33,9 @@ export async function moveStock(
   direction: 'reserve' | 'release',
 ): Promise<void> {
   const sign = direction === 'reserve' ? 1 : -1;
+  const move = preparedOnce(tx.db, moveUnits);
   for (const [sku, quantity] of quantitiesBySku(lines)) {
-    const row = preparedOnce(tx.db, moveUnits).get({ sku, units: sign * quantity, now: Date.now() });
+    const row = await move.one({ sku, units: sign * quantity, now: Date.now() });
     if (row) await tx.stage(productUpdated(toProduct(row)));
   }
 }

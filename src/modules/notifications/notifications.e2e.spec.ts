@@ -206,13 +206,13 @@ describe('notifications', () => {
     await publish('orders', orderConfirmed({ orderId: 'b2', userId: 'bea', totalCents: 100 }));
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(calls - before).toBe(3); // paused: b2 waits in the queue, the channel is not called
-    expect(outcomes()).toEqual([]);
+    expect(await outcomes()).toEqual([]);
     failing = false;
     await eventually(async () => expect(await inbox('bea')).toHaveLength(2), { timeoutMs: 5000 });
     await settled();
     expect(sent.filter((n) => n.userId === 'bea')).toHaveLength(2);
     expect(calls - before).toBe(5); // the trial (b1, first), then b2
-    expect(outcomes()).toEqual([]);
+    expect(await outcomes()).toEqual([]);
     expect(app.kernel.pausedConsumers()).toEqual([]);
   });
 

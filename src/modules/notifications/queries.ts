@@ -41,20 +41,18 @@ const notificationOfEvent = (db: Db) =>
   db
     .select({ id: notificationsNotifications.id })
     .from(notificationsNotifications)
-    .where(eq(notificationsNotifications.eventId, sql.placeholder('eventId')))
-    .prepare();
+    .where(eq(notificationsNotifications.eventId, sql.placeholder('eventId')));
 
-export function isNotified(db: Db, eventId: string): boolean {
-  return preparedOnce(db, notificationOfEvent).get({ eventId }) !== undefined;
+export async function isNotified(db: Db, eventId: string): Promise<boolean> {
+  return (await preparedOnce(db, notificationOfEvent).one({ eventId })) !== undefined;
 }
 
 const contactOfUser = (db: Db) =>
   db
     .select()
     .from(notificationsContacts)
-    .where(eq(notificationsContacts.userId, sql.placeholder('userId')))
-    .prepare();
+    .where(eq(notificationsContacts.userId, sql.placeholder('userId')));
 
 export function findContact(db: Db, userId: string) {
-  return preparedOnce(db, contactOfUser).get({ userId });
+  return preparedOnce(db, contactOfUser).one({ userId });
 }

@@ -38,12 +38,11 @@ function toView(row: OrderRow): OrderView {
 }
 
 /** The order when it belongs to the user; another user's order is as absent as a missing one. */
-export function findOrder(db: Db, userId: string, orderId: string): OrderView | undefined {
-  const row = db
+export async function findOrder(db: Db, userId: string, orderId: string): Promise<OrderView | undefined> {
+  const [row] = await db
     .select()
     .from(ordersOrders)
-    .where(and(eq(ordersOrders.id, orderId), eq(ordersOrders.userId, userId)))
-    .get();
+    .where(and(eq(ordersOrders.id, orderId), eq(ordersOrders.userId, userId)));
   return row ? toView(row) : undefined;
 }
 
@@ -55,13 +54,12 @@ export async function listOrders(db: Db, userId: string, request: PageRequest): 
 }
 
 /** The recorded messages of an order's flow, in causal order. */
-export function orderTimeline(db: Db, orderId: string): TimelineEntry[] {
-  const rows = db
+export async function orderTimeline(db: Db, orderId: string): Promise<TimelineEntry[]> {
+  const rows = await db
     .select()
     .from(ordersTimeline)
     .where(eq(ordersTimeline.orderId, orderId))
-    .orderBy(asc(ordersTimeline.seq))
-    .all();
+    .orderBy(asc(ordersTimeline.seq));
   return causalOrder(
     rows.map((row) => ({
       id: row.eventId,

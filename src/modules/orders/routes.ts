@@ -139,7 +139,7 @@ function registerReads(app: HttpApp, ctx: ModuleContext): void {
     '/orders/:id',
     { schema: { ...common, summary: 'One order', params: IdParams, response: { 200: Order, ...errors } } },
     async (request) => {
-      const order = findOrder(ctx.db, request.user.sub, request.params.id);
+      const order = await findOrder(ctx.db, request.user.sub, request.params.id);
       if (!order) throw notFound(request.params.id);
       return order;
     },
@@ -156,7 +156,7 @@ function registerReads(app: HttpApp, ctx: ModuleContext): void {
       },
     },
     async (request) => {
-      if (!findOrder(ctx.db, request.user.sub, request.params.id)) throw notFound(request.params.id);
+      if (!(await findOrder(ctx.db, request.user.sub, request.params.id))) throw notFound(request.params.id);
       return orderTimeline(ctx.db, request.params.id);
     },
   );

@@ -16,8 +16,9 @@ import { balanceOf } from './queries.js';
 describe('payments handlers (charge-payment, refund-payment)', () => {
   let tk: TestKernel;
   let probe: Probe;
-  const balance = (userId = 'u1') => balanceOf(tk.context('payments').db, userId).balanceCents;
-  const stream = (userId = 'u1') => readStream(tk.context('payments').db, userId).map((e) => e.type);
+  const balance = async (userId = 'u1') => (await balanceOf(tk.context('payments').db, userId)).balanceCents;
+  const stream = async (userId = 'u1') =>
+    (await readStream(tk.context('payments').db, userId)).map((e) => e.type);
   const charge = (orderId: string, amountCents: number, userId = 'u1') =>
     chargePayment({ orderId, userId, amountCents });
   const refund = (orderId: string, userId = 'u1') => refundPayment({ orderId, userId });
@@ -34,8 +35,8 @@ describe('payments handlers (charge-payment, refund-payment)', () => {
     expect(probe.dataOf(paymentCompleted)).toEqual([
       { orderId: 'o1', userId: 'u1', amountCents: 400, balanceCents: 600 },
     ]);
-    expect(balance()).toBe(600);
-    expect(stream()).toEqual(['FundsDeposited', 'PaymentCharged']);
+    expect(await balance()).toBe(600);
+    expect(await stream()).toEqual(['FundsDeposited', 'PaymentCharged']);
   });
 
   it('refuses a charge above the balance with payment-failed and leaves the balance alone', async () => {
@@ -43,20 +44,20 @@ describe('payments handlers (charge-payment, refund-payment)', () => {
     expect(probe.dataOf(paymentFailed)).toEqual([
       { orderId: 'o1', userId: 'u1', amountCents: 1001, reason: 'insufficient_funds' },
     ]);
-    expect(balance()).toBe(1000);
+    expect(await balance()).toBe(1000);
   });
 
   it('handles the same charge envelope delivered twice once', async () => {
     await deliverTwice(tk.kernel, charge('o1', 300));
-    expect(balance()).toBe(700);
-    expect(stream()).toEqual(['FundsDeposited', 'PaymentCharged']);
+    expect(await balance()).toBe(700);
+    expect(await stream()).toEqual(['FundsDeposited', 'PaymentCharged']);
     expect(probe.dataOf(paymentCompleted)).toHaveLength(1);
   });
 
   it('charges an order once: a second charge-payment replies the same outcome without charging again', async () => {
     await deliver(tk.kernel, charge('o1', 300));
     await deliver(tk.kernel, charge('o1', 300));
-    expect(balance()).toBe(700);
+    expect(await balance()).toBe(700);
     const completed = { orderId: 'o1', userId: 'u1', amountCents: 300, balanceCents: 700 };
     expect(probe.dataOf(paymentCompleted)).toEqual([completed, completed]);
 
@@ -64,7 +65,7 @@ describe('payments handlers (charge-payment, refund-payment)', () => {
     await depositFunds(tk.context('payments'), { userId: 'u1', amountCents: 10_000 });
     await deliver(tk.kernel, charge('o2', 5000));
     expect(probe.dataOf(paymentFailed)).toHaveLength(2);
-    expect(balance()).toBe(10_700);
+    expect(await balance()).toBe(10_700);
   });
 
   it('refunds a charge once (same envelope twice, then a second command) with the amount and the balance', async () => {
@@ -73,8 +74,8 @@ describe('payments handlers (charge-payment, refund-payment)', () => {
     await deliver(tk.kernel, refund('o1'));
     const refunded = { orderId: 'o1', userId: 'u1', amountCents: 250, balanceCents: 1000 };
     expect(probe.dataOf(paymentRefunded)).toEqual([refunded, refunded]);
-    expect(balance()).toBe(1000);
-    expect(stream()).toEqual(['FundsDeposited', 'PaymentCharged', 'PaymentRefunded']);
+    expect(await balance()).toBe(1000);
+    expect(await stream()).toEqual(['FundsDeposited', 'PaymentCharged', 'PaymentRefunded']);
   });
 
   it('refuses a charge for an order already refunded', async () => {
@@ -84,7 +85,7 @@ describe('payments handlers (charge-payment, refund-payment)', () => {
     expect(probe.dataOf(paymentFailed)).toEqual([
       { orderId: 'o1', userId: 'u1', amountCents: 250, reason: 'order_closed' },
     ]);
-    expect(balance()).toBe(1000);
+    expect(await balance()).toBe(1000);
   });
 
   it('closes an order refunded before its charge (amount 0), so the late charge is refused', async () => {
@@ -97,8 +98,8 @@ describe('payments handlers (charge-payment, refund-payment)', () => {
       { orderId: 'o1', userId: 'u1', amountCents: 100, reason: 'order_closed' },
     ]);
     expect(probe.dataOf(paymentCompleted)).toEqual([]);
-    expect(balance()).toBe(1000);
-    expect(stream()).toEqual(['FundsDeposited', 'OrderClosed']);
+    expect(await balance()).toBe(1000);
+    expect(await stream()).toEqual(['FundsDeposited', 'OrderClosed']);
   });
 
   it.each([
@@ -111,11 +112,11 @@ describe('payments handlers (charge-payment, refund-payment)', () => {
     const completed = probe.dataOf<{ balanceCents: number }>(paymentCompleted);
     expect(completed).toHaveLength(13);
     expect(probe.dataOf(paymentFailed)).toHaveLength(37);
-    expect(balance()).toBe(1000 - 13 * 75);
+    expect(await balance()).toBe(1000 - 13 * 75);
     expect(completed.map((c) => c.balanceCents).sort((a, b) => a - b)).toEqual(
       Array.from({ length: 13 }, (_, i) => 25 + 75 * i),
     );
-    expect(stream().filter((type) => type === 'PaymentCharged')).toHaveLength(13);
+    expect((await stream()).filter((type) => type === 'PaymentCharged')).toHaveLength(13);
   });
 
   it('keeps accounts apart', async () => {
@@ -123,6 +124,6 @@ describe('payments handlers (charge-payment, refund-payment)', () => {
     expect(probe.dataOf(paymentFailed)).toEqual([
       { orderId: 'o1', userId: 'u2', amountCents: 100, reason: 'insufficient_funds' },
     ]);
-    expect([balance('u1'), balance('u2')]).toEqual([1000, 0]);
+    expect([await balance('u1'), await balance('u2')]).toEqual([1000, 0]);
   });
 });

@@ -32,8 +32,8 @@ describe('the payments event store', () => {
 
   it('appends with the expected version and replays the stream', async () => {
     await ctx.transact((tx) => append(tx.db, emptyAccount('a'), [deposit(10), deposit(5)], 1000));
-    expect(loadAccount(ctx.db, 'a')).toMatchObject({ balanceCents: 15, version: 2 });
-    expect(readStream(ctx.db, 'a').map((e) => [e.version, e.type, e.occurredAt])).toEqual([
+    expect(await loadAccount(ctx.db, 'a')).toMatchObject({ balanceCents: 15, version: 2 });
+    expect((await readStream(ctx.db, 'a')).map((e) => [e.version, e.type, e.occurredAt])).toEqual([
       [1, 'FundsDeposited', 1000],
       [2, 'FundsDeposited', 1000],
     ]);
@@ -47,79 +47,82 @@ describe('the payments event store', () => {
     await ctx.transact((tx) =>
       append(tx.db, emptyAccount('p'), [deposit(100), charged('o1', 30), charged('o2', 20)]),
     );
-    await ctx.transact((tx) =>
-      append(tx.db, loadAccount(tx.db, 'p'), [
+    await ctx.transact(async (tx) =>
+      append(tx.db, await loadAccount(tx.db, 'p'), [
         { type: 'PaymentRefunded', data: { orderId: 'o1', amountCents: 30 } },
       ]),
     );
-    expect(findOrderPayment(ctx.db, 'p', 'o1')).toEqual({
+    expect(await findOrderPayment(ctx.db, 'p', 'o1')).toEqual({
       status: 'refunded',
       amountCents: 30,
       balanceCents: 80,
     });
-    expect(findOrderPayment(ctx.db, 'p', 'o2')).toEqual({
+    expect(await findOrderPayment(ctx.db, 'p', 'o2')).toEqual({
       status: 'charged',
       amountCents: 20,
       balanceCents: 50,
     });
-    expect(findOrderPayment(ctx.db, 'p', 'o3')).toBeUndefined();
-    expect(findOrderPayment(ctx.db, 'other', 'o1')).toBeUndefined();
+    expect(await findOrderPayment(ctx.db, 'p', 'o3')).toBeUndefined();
+    expect(await findOrderPayment(ctx.db, 'other', 'o1')).toBeUndefined();
     await expect(
-      ctx.transact((tx) => {
-        append(tx.db, loadAccount(tx.db, 'p'), [charged('o3', 1)]);
+      ctx.transact(async (tx) => {
+        await append(tx.db, await loadAccount(tx.db, 'p'), [charged('o3', 1)]);
         throw new Error('rolled back');
       }),
     ).rejects.toThrow('rolled back');
-    expect(findOrderPayment(ctx.db, 'p', 'o3')).toBeUndefined();
+    expect(await findOrderPayment(ctx.db, 'p', 'o3')).toBeUndefined();
   });
 
   it('refuses an append on a stale version, writing nothing', async () => {
-    const stale = loadAccount(ctx.db, 'b');
+    const stale = await loadAccount(ctx.db, 'b');
     await ctx.transact((tx) => append(tx.db, stale, [deposit(1)]));
     await expect(ctx.transact((tx) => append(tx.db, stale, [deposit(2)]))).rejects.toThrow(
       ConcurrencyConflictError,
     );
-    expect(loadAccount(ctx.db, 'b')).toMatchObject({ balanceCents: 1, version: 1 });
+    expect(await loadAccount(ctx.db, 'b')).toMatchObject({ balanceCents: 1, version: 1 });
   });
 
   it('loads a kept account while the head is at its version, and catches up with appends made elsewhere', async () => {
     const first = await ctx.transact(
-      (tx) => append(tx.db, loadAccount(tx.db, 'kept'), [deposit(10)]).account,
+      async (tx) => (await append(tx.db, await loadAccount(tx.db, 'kept'), [deposit(10)])).account,
     );
     keepAccount(ctx.db, first);
-    expect(loadAccount(ctx.db, 'kept')).toBe(first); // the very state kept: no replay
+    expect(await loadAccount(ctx.db, 'kept')).toBe(first); // the very state kept: no replay
     // another process (or a writer that does not keep) appends: the head moves past the kept state
     await ctx.transact((tx) => append(tx.db, first, [deposit(5), deposit(1)]));
-    expect(loadAccount(ctx.db, 'kept')).toMatchObject({ balanceCents: 16, version: 3 });
+    expect(await loadAccount(ctx.db, 'kept')).toMatchObject({ balanceCents: 16, version: 3 });
     // a rolled-back append is never kept, and the kept state is not mistaken for the head
     await expect(
-      ctx.transact((tx) => {
-        append(tx.db, loadAccount(tx.db, 'kept'), [deposit(1000)]);
+      ctx.transact(async (tx) => {
+        await append(tx.db, await loadAccount(tx.db, 'kept'), [deposit(1000)]);
         throw new Error('rolled back');
       }),
     ).rejects.toThrow('rolled back');
-    expect(loadAccount(ctx.db, 'kept')).toMatchObject({ balanceCents: 16, version: 3 });
-    expect(loadAccount(ctx.db, 'kept', Date.now() + 1000)).toMatchObject({ balanceCents: 16, version: 3 });
+    expect(await loadAccount(ctx.db, 'kept')).toMatchObject({ balanceCents: 16, version: 3 });
+    expect(await loadAccount(ctx.db, 'kept', Date.now() + 1000)).toMatchObject({
+      balanceCents: 16,
+      version: 3,
+    });
   });
 
   it('turns a duplicate version from a writer that skipped the check into a conflict (primary key)', async () => {
     await ctx.transact((tx) => append(tx.db, emptyAccount('c'), [deposit(1)]));
     await expect(
-      ctx.transact((tx) => {
+      ctx.transact(async (tx) => {
         tx.db.run(
           sql`INSERT INTO payments_events (account_id, version, type, data, occurred_at)
               VALUES ('c', 2, 'FundsDeposited', '{"amountCents":1}', 0)`,
         );
-        append(tx.db, { ...emptyAccount('c'), version: 1 }, [deposit(7)]);
+        await append(tx.db, { ...emptyAccount('c'), version: 1 }, [deposit(7)]);
       }),
     ).rejects.toThrow(ConcurrencyConflictError);
-    expect(loadAccount(ctx.db, 'c')).toMatchObject({ balanceCents: 1, version: 1 });
+    expect(await loadAccount(ctx.db, 'c')).toMatchObject({ balanceCents: 1, version: 1 });
   });
 
   it('keeps the stream append-only and its times non-decreasing', async () => {
     await ctx.transact((tx) => append(tx.db, emptyAccount('d'), [deposit(1)], 5000));
-    await ctx.transact((tx) => append(tx.db, loadAccount(tx.db, 'd'), [deposit(1)], 4000)); // clock went back
-    expect(readStream(ctx.db, 'd').map((e) => e.occurredAt)).toEqual([5000, 5000]);
+    await ctx.transact(async (tx) => append(tx.db, await loadAccount(tx.db, 'd'), [deposit(1)], 4000)); // clock went back
+    expect((await readStream(ctx.db, 'd')).map((e) => e.occurredAt)).toEqual([5000, 5000]);
     expect(
       await failure(() =>
         ctx.transact((tx) => tx.db.run(sql`UPDATE payments_events SET data = '{"amountCents":1000}'`)),
@@ -128,19 +131,21 @@ describe('the payments event store', () => {
     expect(await failure(() => ctx.transact((tx) => tx.db.run(sql`DELETE FROM payments_events`)))).toMatch(
       /append-only/,
     );
-    expect(loadAccount(ctx.db, 'd')).toMatchObject({ balanceCents: 2, version: 2 });
+    expect(await loadAccount(ctx.db, 'd')).toMatchObject({ balanceCents: 2, version: 2 });
   });
 
   it('loads from a snapshot every 100 events, also "as of" a time, to the same state as a full replay', async () => {
-    let account = loadAccount(ctx.db, 's');
+    let account = await loadAccount(ctx.db, 's');
     for (let i = 1; i <= 250; i++) {
       const event: AccountEvent =
         i % 3 === 0 ? { type: 'PaymentCharged', data: { orderId: `o${i}`, amountCents: 1 } } : deposit(2);
-      account = await ctx.transact((tx) => append(tx.db, loadAccount(tx.db, 's'), [event], i * 10).account);
+      account = await ctx.transact(
+        async (tx) => (await append(tx.db, await loadAccount(tx.db, 's'), [event], i * 10)).account,
+      );
     }
-    const full = replay('s', readStream(ctx.db, 's'));
+    const full = replay('s', await readStream(ctx.db, 's'));
     expect(account).toEqual(full);
-    expect(loadAccount(ctx.db, 's')).toEqual(full);
+    expect(await loadAccount(ctx.db, 's')).toEqual(full);
     expect(
       ctx.db.get(sql`SELECT version, occurred_at AS t FROM payments_snapshots WHERE account_id = 's'`),
     ).toEqual({
@@ -148,8 +153,8 @@ describe('the payments event store', () => {
       t: 2000,
     });
     for (const until of [0, 5, 10, 995, 1999, 2000, 2001, 2500, 9999]) {
-      expect(loadAccount(ctx.db, 's', until), `as of ${until}`).toEqual(
-        replay('s', readStream(ctx.db, 's', { until })),
+      expect(await loadAccount(ctx.db, 's', until), `as of ${until}`).toEqual(
+        replay('s', await readStream(ctx.db, 's', { until })),
       );
     }
   });
@@ -163,10 +168,10 @@ describe('the payments event store', () => {
     );
     await ctx.transact((tx) => append(tx.db, emptyAccount('long'), events));
     let started = performance.now();
-    const full = replay('long', readStream(ctx.db, 'long'));
+    const full = replay('long', await readStream(ctx.db, 'long'));
     const replayMs = performance.now() - started;
     started = performance.now();
-    const account = loadAccount(ctx.db, 'long');
+    const account = await loadAccount(ctx.db, 'long');
     const loadMs = performance.now() - started;
     expect(account).toEqual(full);
     expect(account).toMatchObject({ balanceCents: 5_000, version: 10_000 });

@@ -20,8 +20,9 @@ export type StoredEvent = AccountEvent & { readonly version: number; readonly oc
 /** Another writer appended to the stream since it was read: reload and decide again. */
 export class ConcurrencyConflictError extends Error {
   override readonly name = 'ConcurrencyConflictError';
-  constructor(accountId: string, expected: number, actual: number) {
-    super(`payments account ${accountId}: expected version ${expected}, found ${actual}`);
+  /** `actual`: the version found, when it was read (a conflicting insert does not read it). */
+  constructor(accountId: string, expected: number, actual?: number) {
+    super(`payments account ${accountId}: expected version ${expected}, found ${actual ?? 'a later one'}`);
   }
 }
 
@@ -62,23 +63,21 @@ const streamRange = (db: Db) =>
       ),
     )
     .orderBy(asc(paymentsEvents.version))
-    .limit(sql.placeholder('limit'))
-    .prepare();
+    .limit(sql.placeholder('limit'));
 
 /** The account's events, oldest first. */
-export function readStream(
+export async function readStream(
   db: Db,
   accountId: string,
   { after = 0, until, limit }: StreamRange = {},
-): StoredEvent[] {
-  return preparedOnce(db, streamRange)
-    .all({
-      accountId,
-      after,
-      until: until ?? Number.MAX_SAFE_INTEGER,
-      limit: limit ?? Number.MAX_SAFE_INTEGER,
-    })
-    .map(toEvent);
+): Promise<StoredEvent[]> {
+  const rows = await preparedOnce(db, streamRange).many({
+    accountId,
+    after,
+    until: until ?? Number.MAX_SAFE_INTEGER,
+    limit: limit ?? Number.MAX_SAFE_INTEGER,
+  });
+  return rows.map(toEvent);
 }
 
 /** Accounts kept between transactions, per module database (so per app instance). */
@@ -101,15 +100,15 @@ const keptFor = (db: Db): Map<string, Account> => {
  * usable snapshot plus the events after it. Keeping the state spares a charge the replay of up to
  * 99 events (its cost is in scripts/bench/findings.md).
  */
-export function loadAccount(db: Db, accountId: string, until?: number): Account {
+export async function loadAccount(db: Db, accountId: string, until?: number): Promise<Account> {
   const kept = until === undefined ? keptAccounts.get(db)?.get(accountId) : undefined;
   if (kept) {
-    const { version } = head(db, accountId);
+    const { version } = await head(db, accountId);
     if (kept.version === version) return kept;
-    if (kept.version < version) return evolve(kept, readStream(db, accountId, { after: kept.version }));
+    if (kept.version < version) return evolve(kept, await readStream(db, accountId, { after: kept.version }));
   }
-  const start = readSnapshot(db, accountId, until) ?? emptyAccount(accountId);
-  return evolve(start, readStream(db, accountId, { after: start.version, until }));
+  const start = (await readSnapshot(db, accountId, until)) ?? emptyAccount(accountId);
+  return evolve(start, await readStream(db, accountId, { after: start.version, until }));
 }
 
 /**
@@ -133,25 +132,21 @@ const streamHead = (db: Db) =>
     .from(paymentsEvents)
     .where(eq(paymentsEvents.accountId, sql.placeholder('accountId')))
     .orderBy(desc(paymentsEvents.version))
-    .limit(1)
-    .prepare();
+    .limit(1);
 
-function head(db: Db, accountId: string): { version: number; occurredAt: number } {
-  return preparedOnce(db, streamHead).get({ accountId }) ?? { version: 0, occurredAt: 0 };
+async function head(db: Db, accountId: string): Promise<{ version: number; occurredAt: number }> {
+  return (await preparedOnce(db, streamHead).one({ accountId })) ?? { version: 0, occurredAt: 0 };
 }
 
 const insertEvent = (db: Db) =>
-  db
-    .insert(paymentsEvents)
-    .values({
-      accountId: sql.placeholder('accountId'),
-      version: sql.placeholder('version'),
-      type: sql.placeholder('type'),
-      data: sql.placeholder('data'),
-      schemaVersion: sql.placeholder('schemaVersion'),
-      occurredAt: sql.placeholder('occurredAt'),
-    })
-    .prepare();
+  db.insert(paymentsEvents).values({
+    accountId: sql.placeholder('accountId'),
+    version: sql.placeholder('version'),
+    type: sql.placeholder('type'),
+    data: sql.placeholder('data'),
+    schemaVersion: sql.placeholder('schemaVersion'),
+    occurredAt: sql.placeholder('occurredAt'),
+  });
 
 /** An append's outcome: the account after it, and the payment of each order its events name. */
 export interface Appended {
@@ -165,21 +160,22 @@ export interface Appended {
  * check), and records the payment of each order they name. Times never go backwards along a
  * stream, so "as of" queries see a prefix of it. Call inside a transaction.
  */
-export function append(
+export async function append(
   db: Db,
   account: Account,
   events: readonly AccountEvent[],
   now = Date.now(),
-): Appended {
-  const current = head(db, account.id);
+): Promise<Appended> {
+  const current = await head(db, account.id);
   if (current.version !== account.version) {
     throw new ConcurrencyConflictError(account.id, account.version, current.version);
   }
   const occurredAt = Math.max(now, current.occurredAt);
-  events.forEach((event, i) => {
+  const insert = preparedOnce(db, insertEvent);
+  for (const [i, event] of events.entries()) {
     const version = account.version + i + 1;
     try {
-      preparedOnce(db, insertEvent).run({
+      await insert.exec({
         accountId: account.id,
         version,
         type: event.type,
@@ -189,13 +185,15 @@ export function append(
       });
     } catch (error) {
       if (!isDuplicateKey(error)) throw error;
-      throw new ConcurrencyConflictError(account.id, version - 1, head(db, account.id).version);
+      // The head is not read again: on PostgreSQL the failed insert aborted the transaction, which
+      // answers no more queries (the conflict rolls it back on both backends anyway).
+      throw new ConcurrencyConflictError(account.id, version - 1);
     }
-  });
+  }
   const orders = orderPaymentsAfter(account, events);
-  for (const [orderId, payment] of orders) recordOrderPayment(db, account.id, orderId, payment);
+  for (const [orderId, payment] of orders) await recordOrderPayment(db, account.id, orderId, payment);
   const next = evolve(account, events);
-  snapshotIfDue(db, account, next, occurredAt);
+  await snapshotIfDue(db, account, next, occurredAt);
   return { account: next, orders };
 }
 
@@ -214,19 +212,24 @@ export async function changeOrderPayment(
 ): Promise<void> {
   let changed: { db: Db; account: Account } | undefined;
   const committed = await ctx.transact(async (tx) => {
-    const account = loadAccount(tx.db, accountId);
-    const payment = findOrderPayment(tx.db, accountId, orderId);
-    const appended = append(tx.db, account, decide(account, payment));
+    const account = await loadAccount(tx.db, accountId);
+    const payment = await findOrderPayment(tx.db, accountId, orderId);
+    const appended = await append(tx.db, account, decide(account, payment));
     await tx.stage(reply(appended.orders.get(orderId) ?? payment, appended.account));
     changed = { db: tx.db, account: appended.account };
   });
   if (committed && changed) keepAccount(changed.db, changed.account);
 }
 
-/** A primary-key violation, as better-sqlite3 reports it (drizzle wraps it in `cause`). */
+/**
+ * A primary-key violation, as better-sqlite3 (SQLITE_CONSTRAINT_PRIMARYKEY) or PostgreSQL (SQLSTATE
+ * 23505, unique_violation: the key is the table's only unique constraint) reports it; drizzle
+ * wraps it in `cause`.
+ */
 function isDuplicateKey(error: unknown): boolean {
   for (let e: unknown = error; e instanceof Error; e = e.cause) {
-    if ((e as { code?: unknown }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return true;
+    const code = (e as { code?: unknown }).code;
+    if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505') return true;
   }
   return false;
 }

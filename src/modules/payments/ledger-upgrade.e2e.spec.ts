@@ -111,7 +111,9 @@ describe('the payments ledger across a contract upgrade', () => {
     );
     await eventually(async () =>
       expect(
-        readStream(context('payments').db, 'alice').map((e) => ('orderId' in e.data ? e.data.orderId : '')),
+        (await readStream(context('payments').db, 'alice')).map((e) =>
+          'orderId' in e.data ? e.data.orderId : '',
+        ),
       ).toContain(orderId),
     );
   };
@@ -144,7 +146,7 @@ describe('the payments ledger across a contract upgrade', () => {
     await start();
     expect(await account()).toEqual(before.now);
     expect(await Promise.all(noted.map((at) => account(`?at=${at}`)))).toEqual(before.at);
-    const upcast = readStream(context('payments').db, 'alice');
+    const upcast = await readStream(context('payments').db, 'alice');
     expect(upcast.map((e) => e.data)).toEqual([
       { amountCents: 500, channel: 'api' },
       { orderId: 'o1', amountCents: 120, currency: 'EUR' },

@@ -68,18 +68,18 @@ describe('payments migration 0001 (order payments beside the stream)', () => {
         const expected = orderPaymentsAfter(emptyAccount(account), events);
         expect(expected.size).toBeGreaterThan(0);
         for (const [orderId, payment] of expected) {
-          expect(findOrderPayment(db, account, orderId), `${account}/${orderId}`).toEqual(payment);
+          expect(await findOrderPayment(db, account, orderId), `${account}/${orderId}`).toEqual(payment);
         }
-        expect(readStream(db, account)).toHaveLength(events.length);
+        expect(await readStream(db, account)).toHaveLength(events.length);
       }
-      expect(findOrderPayment(db, 'u1', 'o2')).toEqual({
+      expect(await findOrderPayment(db, 'u1', 'o2')).toEqual({
         status: 'failed',
         amountCents: 200,
         reason: 'insufficient_funds',
         balanceCents: 70, // after the deposit of 100 and the charge of 30
       });
       // the old snapshot still loads (its orders column is gone)
-      expect(loadAccount(db, 'u2')).toEqual({ id: 'u2', balanceCents: 0, version: 3 });
+      expect(await loadAccount(db, 'u2')).toEqual({ id: 'u2', balanceCents: 0, version: 3 });
     } finally {
       await tk.dispose();
     }

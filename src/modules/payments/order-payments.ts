@@ -27,12 +27,16 @@ const upsertOrderPayment = (db: Db) =>
         reason: sql`excluded.reason`,
         balanceCents: sql`excluded.balance_cents`,
       },
-    })
-    .prepare();
+    });
 
 /** Records (or replaces) the order's payment. Call inside the append's transaction. */
-export function recordOrderPayment(db: Db, accountId: string, orderId: string, payment: OrderPayment): void {
-  preparedOnce(db, upsertOrderPayment).run({
+export async function recordOrderPayment(
+  db: Db,
+  accountId: string,
+  orderId: string,
+  payment: OrderPayment,
+): Promise<void> {
+  await preparedOnce(db, upsertOrderPayment).exec({
     accountId,
     orderId,
     status: payment.status,
@@ -51,12 +55,15 @@ const orderPaymentQuery = (db: Db) =>
         eq(paymentsOrderPayments.accountId, sql.placeholder('accountId')),
         eq(paymentsOrderPayments.orderId, sql.placeholder('orderId')),
       ),
-    )
-    .prepare();
+    );
 
 /** The order's payment as the account's stream left it; undefined for an order it never named. */
-export function findOrderPayment(db: Db, accountId: string, orderId: string): OrderPayment | undefined {
-  const row = preparedOnce(db, orderPaymentQuery).get({ accountId, orderId });
+export async function findOrderPayment(
+  db: Db,
+  accountId: string,
+  orderId: string,
+): Promise<OrderPayment | undefined> {
+  const row = await preparedOnce(db, orderPaymentQuery).one({ accountId, orderId });
   return row && toOrderPayment(row);
 }
 

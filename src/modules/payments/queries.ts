@@ -10,8 +10,8 @@ export interface Balance {
 export type EventView = AccountEvent & { readonly version: number; readonly occurredAt: string };
 
 /** The balance now, or as of `at` (epoch ms: the events that occurred at or before it). */
-export function balanceOf(db: Db, userId: string, at?: number): Balance {
-  const { balanceCents, version } = loadAccount(db, userId, at);
+export async function balanceOf(db: Db, userId: string, at?: number): Promise<Balance> {
+  const { balanceCents, version } = await loadAccount(db, userId, at);
   return { balanceCents, version };
 }
 

@@ -7,14 +7,15 @@ export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
-export function findUserByEmail(db: Db, email: string): UserRow | undefined {
-  return db
+export async function findUserByEmail(db: Db, email: string): Promise<UserRow | undefined> {
+  const [user] = await db
     .select()
     .from(usersUsers)
-    .where(eq(usersUsers.email, normalizeEmail(email)))
-    .get();
+    .where(eq(usersUsers.email, normalizeEmail(email)));
+  return user;
 }
 
-export function findUserById(db: Db, id: string): UserRow | undefined {
-  return db.select().from(usersUsers).where(eq(usersUsers.id, id)).get();
+export async function findUserById(db: Db, id: string): Promise<UserRow | undefined> {
+  const [user] = await db.select().from(usersUsers).where(eq(usersUsers.id, id));
+  return user;
 }

@@ -110,7 +110,7 @@ export function usersRoutes(app: HttpApp, ctx: ModuleContext<UsersSettings>, has
       },
     },
     async (request) => {
-      const user = findUserById(ctx.db, request.user.sub);
+      const user = await findUserById(ctx.db, request.user.sub);
       if (!user) throw new HttpProblem(404, 'USERS_NOT_FOUND', 'this account no longer exists');
       return { id: user.id, email: user.email, name: user.name, role: user.role };
     },
@@ -141,7 +141,7 @@ export function usersRoutes(app: HttpApp, ctx: ModuleContext<UsersSettings>, has
       },
     },
     async (request) => {
-      const user = findUserById(ctx.db, request.user.sub);
+      const user = await findUserById(ctx.db, request.user.sub);
       if (!user) throw new HttpProblem(404, 'USERS_NOT_FOUND', 'this account no longer exists');
       return limits.login(clientKey(request), user.email, (guard) =>
         changePassword(ctx, hashing.signIn, user, request.body, sign, guard),

@@ -31,15 +31,14 @@ export interface DeliveryView {
   readonly lastError: string | null;
 }
 
-function eventTypesOf(db: Db, subscriptionIds: readonly string[]): Map<string, string[]> {
+async function eventTypesOf(db: Db, subscriptionIds: readonly string[]): Promise<Map<string, string[]>> {
   const byId = new Map<string, string[]>(subscriptionIds.map((id) => [id, []]));
   if (subscriptionIds.length === 0) return byId;
-  const rows = db
+  const rows = await db
     .select()
     .from(webhooksSubscriptionEvents)
     .where(inArray(webhooksSubscriptionEvents.subscriptionId, [...subscriptionIds]))
-    .orderBy(asc(webhooksSubscriptionEvents.eventType))
-    .all();
+    .orderBy(asc(webhooksSubscriptionEvents.eventType));
   for (const row of rows) byId.get(row.subscriptionId)?.push(row.eventType);
   return byId;
 }
@@ -53,7 +52,7 @@ export async function listSubscriptions(
   request: PageRequest,
 ): Promise<Page<SubscriptionView>> {
   const page = await subscriptionsOldestFirst.page(db, eq(webhooksSubscriptions.userId, userId), request);
-  const events = eventTypesOf(
+  const events = await eventTypesOf(
     db,
     page.items.map((row) => row.id),
   );
@@ -66,22 +65,20 @@ export async function listSubscriptions(
 }
 
 /** How many webhooks the user has (index webhooks_subscriptions_user). */
-export function subscriptionCount(db: Db, userId: string): number {
-  const row = db
+export async function subscriptionCount(db: Db, userId: string): Promise<number> {
+  const [row] = await db
     .select({ n: count() })
     .from(webhooksSubscriptions)
-    .where(eq(webhooksSubscriptions.userId, userId))
-    .get();
+    .where(eq(webhooksSubscriptions.userId, userId));
   return row?.n ?? 0;
 }
 
 /** True when the subscription exists and belongs to this user. */
-export function ownsSubscription(db: Db, userId: string, id: string): boolean {
-  const found = db
+export async function ownsSubscription(db: Db, userId: string, id: string): Promise<boolean> {
+  const [found] = await db
     .select({ id: webhooksSubscriptions.id })
     .from(webhooksSubscriptions)
-    .where(and(eq(webhooksSubscriptions.id, id), eq(webhooksSubscriptions.userId, userId)))
-    .get();
+    .where(and(eq(webhooksSubscriptions.id, id), eq(webhooksSubscriptions.userId, userId)));
   return found !== undefined;
 }
 
@@ -118,12 +115,11 @@ export type Audience = { readonly userId: string } | { readonly role: OwnerRole 
 
 /** The subscriptions that name this event type and whose owner is in the audience. */
 /** Every event type some subscription names: what the module's consumer needs routed to it. */
-export function namedEventTypes(db: Db): string[] {
-  return db
+export async function namedEventTypes(db: Db): Promise<string[]> {
+  const rows = await db
     .selectDistinct({ type: webhooksSubscriptionEvents.eventType })
-    .from(webhooksSubscriptionEvents)
-    .all()
-    .map((row) => row.type);
+    .from(webhooksSubscriptionEvents);
+  return rows.map((row) => row.type);
 }
 
 const subscribers = (db: Db, owner: SQL) =>
@@ -131,18 +127,18 @@ const subscribers = (db: Db, owner: SQL) =>
     .select({ id: webhooksSubscriptions.id })
     .from(webhooksSubscriptionEvents)
     .innerJoin(webhooksSubscriptions, eq(webhooksSubscriptions.id, webhooksSubscriptionEvents.subscriptionId))
-    .where(and(eq(webhooksSubscriptionEvents.eventType, sql.placeholder('eventType')), owner))
-    .prepare();
+    .where(and(eq(webhooksSubscriptionEvents.eventType, sql.placeholder('eventType')), owner));
 const userSubscribers = (db: Db) =>
   subscribers(db, eq(webhooksSubscriptions.userId, sql.placeholder('owner')));
 const roleSubscribers = (db: Db) =>
   subscribers(db, eq(webhooksSubscriptions.ownerRole, sql.placeholder('owner')));
 
 /** Runs for every event the module sees: a query prepared once per database. */
-export function subscribersOf(db: Db, eventType: string, audience: Audience): string[] {
+export async function subscribersOf(db: Db, eventType: string, audience: Audience): Promise<string[]> {
   const [query, owner] =
     'userId' in audience
       ? [preparedOnce(db, userSubscribers), audience.userId]
       : [preparedOnce(db, roleSubscribers), audience.role];
-  return query.all({ eventType, owner }).map((row) => row.id);
+  const rows = await query.many({ eventType, owner });
+  return rows.map((row) => row.id);
 }

@@ -126,7 +126,9 @@ export function webhooksRoutes(app: HttpApp, ctx: ModuleContext<WebhooksSettings
       },
     },
     async (request) => {
-      if (!ownsSubscription(ctx.db, request.user.sub, request.params.id)) throw notFound(request.params.id);
+      if (!(await ownsSubscription(ctx.db, request.user.sub, request.params.id))) {
+        throw notFound(request.params.id);
+      }
       return listDeliveries(ctx.db, request.params.id, request.query);
     },
   );

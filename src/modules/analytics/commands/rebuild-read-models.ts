@@ -7,16 +7,15 @@ import { analyticsEventLog, analyticsSummary } from '../schema.js';
 const PAGE = 1000;
 
 /** Folds the whole event log, oldest first, a page at a time. */
-function replayLog(tx: Tx): Summary {
+async function replayLog(tx: Tx): Promise<Summary> {
   let summary = EMPTY_SUMMARY;
   for (let after = 0; ; ) {
-    const page = tx.db
+    const page = await tx.db
       .select({ seq: analyticsEventLog.seq, type: analyticsEventLog.type, data: analyticsEventLog.data })
       .from(analyticsEventLog)
       .where(gt(analyticsEventLog.seq, after))
       .orderBy(asc(analyticsEventLog.seq))
-      .limit(PAGE)
-      .all();
+      .limit(PAGE);
     for (const event of page) summary = project(summary, event);
     const last = page.at(-1);
     if (!last || page.length < PAGE) return summary;
@@ -29,10 +28,10 @@ function replayLog(tx: Tx): Summary {
  * readers see the old model or the rebuilt one, never a half-built one.
  */
 export async function rebuildReadModels(ctx: ModuleContext): Promise<Summary> {
-  return await ctx.transact((tx) => {
-    tx.db.delete(analyticsSummary).run();
-    const summary = replayLog(tx);
-    writeSummary(tx.db, summary);
+  return await ctx.transact(async (tx) => {
+    await tx.db.delete(analyticsSummary);
+    const summary = await replayLog(tx);
+    await writeSummary(tx.db, summary);
     return summary;
   });
 }

@@ -16,15 +16,16 @@ const appendToLog = (db: Db) =>
       recordedAt: sql.placeholder('recordedAt'),
     })
     .onConflictDoNothing()
-    .prepare();
+    // The row appended, none for an event already in the log (the same on both backends).
+    .returning({ seq: analyticsEventLog.seq });
 
 /**
  * Every order and payment event → appended to the module's own event log and folded into the
  * read models, in one transaction. An event already in the log changes nothing.
  */
 export async function onBusinessEvent(message: Envelope, handlerCtx: HandlerContext): Promise<void> {
-  await handlerCtx.transact((tx) => {
-    const appended = preparedOnce(tx.db, appendToLog).run({
+  await handlerCtx.transact(async (tx) => {
+    const appended = await preparedOnce(tx.db, appendToLog).one({
       eventId: message.id,
       type: message.type,
       schemaVersion: message.schemaversion,
@@ -32,7 +33,7 @@ export async function onBusinessEvent(message: Envelope, handlerCtx: HandlerCont
       data: message.data,
       recordedAt: Date.now(),
     });
-    if (appended.changes === 0) return;
-    writeSummary(tx.db, project(readSummary(tx.db), message));
+    if (appended === undefined) return;
+    await writeSummary(tx.db, project(await readSummary(tx.db), message));
   });
 }

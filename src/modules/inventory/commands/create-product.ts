@@ -13,15 +13,15 @@ export interface CreateProductInput {
 /** Adds a product and publishes inventory.product-created with its full state. */
 export async function createProduct(ctx: ModuleContext, input: CreateProductInput): Promise<Product> {
   return await ctx.transact(async (tx) => {
-    if (findProductRow(tx.db, input.sku)) {
+    if (await findProductRow(tx.db, input.sku)) {
       throw new HttpProblem(409, 'INVENTORY_SKU_TAKEN', `a product with sku ${input.sku} exists`);
     }
     const now = Date.now();
-    const row = tx.db
+    const [row] = await tx.db
       .insert(inventoryProducts)
       .values({ ...input, reserved: 0, createdAt: now, updatedAt: now })
-      .returning()
-      .get();
+      .returning();
+    if (!row) throw new Error(`inventory: the insert of ${input.sku} returned no row`);
     const product = toProduct(row);
     await tx.stage(productCreated(product));
     return product;

@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { HttpProblem, type ModuleContext } from '../../../kernel/index.js';
 import { productUpdated } from '../contracts.js';
-import { findProductRow, type Product, toProduct } from '../queries.js';
+import { type Product, toProduct } from '../queries.js';
 import { inventoryProducts } from '../schema.js';
 
 export interface UpdateProductInput {
@@ -17,10 +17,7 @@ export async function updateProduct(
   input: UpdateProductInput,
 ): Promise<Product> {
   return await ctx.transact(async (tx) => {
-    if (!findProductRow(tx.db, sku)) {
-      throw new HttpProblem(404, 'INVENTORY_PRODUCT_NOT_FOUND', `no product with sku ${sku}`);
-    }
-    const row = tx.db
+    const [row] = await tx.db
       .update(inventoryProducts)
       .set({
         ...(input.priceCents === undefined ? {} : { priceCents: input.priceCents }),
@@ -28,8 +25,9 @@ export async function updateProduct(
         updatedAt: Date.now(),
       })
       .where(eq(inventoryProducts.sku, sku))
-      .returning()
-      .get();
+      .returning();
+    // No row updated: no such product (one statement instead of a read, then the update).
+    if (!row) throw new HttpProblem(404, 'INVENTORY_PRODUCT_NOT_FOUND', `no product with sku ${sku}`);
     const product = toProduct(row);
     await tx.stage(productUpdated(product));
     return product;

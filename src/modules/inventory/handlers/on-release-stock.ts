@@ -15,21 +15,20 @@ export async function onReleaseStock(
 ): Promise<void> {
   const { orderId, userId } = message.data;
   await ctx.transact(async (tx) => {
-    const previous = findReservation(tx.db, orderId);
+    const previous = await findReservation(tx.db, orderId);
     if (previous?.status === 'released') {
       await tx.stage(stockReleased({ orderId, userId, items: previous.items }));
       return;
     }
     const returned = previous?.status === 'reserved' ? previous.items : [];
     await moveStock(tx, returned, 'release');
-    tx.db
+    await tx.db
       .insert(inventoryReservations)
       .values({ orderId, userId, status: 'released', items: returned, shortSkus: [], updatedAt: Date.now() })
       .onConflictDoUpdate({
         target: inventoryReservations.orderId,
         set: { status: 'released', items: returned, updatedAt: Date.now() },
-      })
-      .run();
+      });
     await tx.stage(stockReleased({ orderId, userId, items: returned }));
   });
 }

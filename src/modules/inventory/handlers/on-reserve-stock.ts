@@ -17,29 +17,27 @@ export async function onReserveStock(
   ctx: HandlerContext,
 ): Promise<void> {
   await ctx.transact(async (tx) => {
-    const previous = findReservation(tx.db, message.data.orderId);
+    const previous = await findReservation(tx.db, message.data.orderId);
     await tx.stage(previous ? replyAgain(previous, message.data) : await reserve(tx, message.data));
   });
 }
 
 async function reserve(tx: Tx, order: ReserveStock): Promise<MessageDraft> {
   const { orderId, userId, items } = order;
-  const short = [...quantitiesBySku(items)]
-    .filter(([sku, quantity]) => (findProductRow(tx.db, sku)?.stock ?? 0) < quantity)
-    .map(([sku]) => sku);
+  const short: string[] = [];
+  for (const [sku, quantity] of quantitiesBySku(items)) {
+    if (((await findProductRow(tx.db, sku))?.stock ?? 0) < quantity) short.push(sku);
+  }
   const status = short.length > 0 ? 'out_of_stock' : 'reserved';
   if (status === 'reserved') await moveStock(tx, items, 'reserve');
-  tx.db
-    .insert(inventoryReservations)
-    .values({
-      orderId,
-      userId,
-      status,
-      items: status === 'reserved' ? items : [],
-      shortSkus: short,
-      updatedAt: Date.now(),
-    })
-    .run();
+  await tx.db.insert(inventoryReservations).values({
+    orderId,
+    userId,
+    status,
+    items: status === 'reserved' ? items : [],
+    shortSkus: short,
+    updatedAt: Date.now(),
+  });
   return status === 'reserved'
     ? stockReserved({ orderId, userId, items })
     : outOfStock({ orderId, userId, skus: short });

@@ -21,8 +21,8 @@ export const genericAddress = (userId: string) => `user-${userId}@users.invalid`
 export function createOutcomeHandler(ctx: ModuleContext, send: Send): Handler {
   return async (message: Envelope, handlerCtx: HandlerContext) => {
     const content = composeNotification(message);
-    if (!content || isNotified(ctx.db, message.id)) return;
-    const contact = findContact(ctx.db, content.userId);
+    if (!content || (await isNotified(ctx.db, message.id))) return;
+    const contact = await findContact(ctx.db, content.userId);
     const notification: OutgoingNotification = {
       id: randomUUID(),
       address: contact?.email ?? genericAddress(content.userId),
@@ -31,12 +31,13 @@ export function createOutcomeHandler(ctx: ModuleContext, send: Send): Handler {
     };
     await send(notification);
     await handlerCtx.transact(async (tx) => {
-      const inserted = tx.db
+      // The row inserted, if any (`.returning()`: the same on both backends; a run's count is not).
+      const inserted = await tx.db
         .insert(notificationsNotifications)
         .values({ ...notification, eventId: message.id, createdAt: Date.now() })
         .onConflictDoNothing()
-        .run();
-      if (inserted.changes === 0) return;
+        .returning({ id: notificationsNotifications.id });
+      if (inserted.length === 0) return;
       const { id: notificationId, userId, kind } = notification;
       await tx.stage(notificationSent({ notificationId, userId, eventId: message.id, kind }));
     });

@@ -9,14 +9,13 @@ export async function onUserRegistered(
 ): Promise<void> {
   const { userId, email, name } = message.data;
   const row = { userId, email, name, updatedAt: Date.parse(message.time) || Date.now() };
-  await handlerCtx.transact((tx) => {
-    tx.db
+  await handlerCtx.transact(async (tx) => {
+    await tx.db
       .insert(notificationsContacts)
       .values(row)
       .onConflictDoUpdate({
         target: notificationsContacts.userId,
         set: { email, name, updatedAt: row.updatedAt },
-      })
-      .run();
+      });
   });
 }

@@ -57,24 +57,20 @@ const catalogueEntry = (db: Db) =>
   db
     .select({ sku: ordersCatalogue.sku, priceCents: ordersCatalogue.priceCents })
     .from(ordersCatalogue)
-    .where(eq(ordersCatalogue.sku, sql.placeholder('sku')))
-    .prepare();
+    .where(eq(ordersCatalogue.sku, sql.placeholder('sku')));
 
 const insertOrder = (db: Db) =>
-  db
-    .insert(ordersOrders)
-    .values({
-      id: sql.placeholder('id'),
-      userId: sql.placeholder('userId'),
-      status: 'pending',
-      items: sql.placeholder('items'),
-      totalCents: sql.placeholder('totalCents'),
-      idempotencyKey: sql.placeholder('idempotencyKey'),
-      requestHash: sql.placeholder('requestHash'),
-      createdAt: sql.placeholder('now'),
-      updatedAt: sql.placeholder('now'),
-    })
-    .prepare();
+  db.insert(ordersOrders).values({
+    id: sql.placeholder('id'),
+    userId: sql.placeholder('userId'),
+    status: 'pending',
+    items: sql.placeholder('items'),
+    totalCents: sql.placeholder('totalCents'),
+    idempotencyKey: sql.placeholder('idempotencyKey'),
+    requestHash: sql.placeholder('requestHash'),
+    createdAt: sql.placeholder('now'),
+    updatedAt: sql.placeholder('now'),
+  });
 
 /** The per-user placement limit counts the orders placed in the last minute (a sliding window). */
 export const PLACEMENT_WINDOW_MS = 60_000;
@@ -92,8 +88,7 @@ const newestPlacedSince = (db: Db) =>
     )
     .orderBy(desc(ordersOrders.createdAt))
     .limit(1)
-    .offset(sql.placeholder('skip'))
-    .prepare();
+    .offset(sql.placeholder('skip'));
 
 /**
  * 429 ORDERS_RATE_LIMITED when the user placed `max` orders in the last minute; `retry-after` is
@@ -101,8 +96,8 @@ const newestPlacedSince = (db: Db) =>
  * concurrent requests, and instances sharing the database, cannot slip past it together), and
  * only orders placed count: a replay, or a request refused for an unknown sku, wrote nothing.
  */
-function checkPlacementLimit(tx: Tx, userId: string, max: number, now: number): void {
-  const oldestCounted = preparedOnce(tx.db, newestPlacedSince).get({
+async function checkPlacementLimit(tx: Tx, userId: string, max: number, now: number): Promise<void> {
+  const oldestCounted = await preparedOnce(tx.db, newestPlacedSince).one({
     userId,
     since: now - PLACEMENT_WINDOW_MS,
     skip: max - 1,
@@ -121,11 +116,14 @@ function checkPlacementLimit(tx: Tx, userId: string, max: number, now: number): 
 }
 
 /** Prices every line from the local catalogue (one prepared lookup per line); an unknown sku is a 400 naming it. */
-function priceLines(tx: Tx, lines: readonly OrderLineInput[]): PricedLineRow[] {
+async function priceLines(tx: Tx, lines: readonly OrderLineInput[]): Promise<PricedLineRow[]> {
   const skus = lines.map((line) => line.sku);
   const lookup = preparedOnce(tx.db, catalogueEntry);
-  const rows = skus.flatMap((sku) => lookup.all({ sku }));
-  const prices = new Map(rows.map((row) => [row.sku, row.priceCents]));
+  const prices = new Map<string, number>();
+  for (const sku of skus) {
+    const row = await lookup.one({ sku });
+    if (row) prices.set(row.sku, row.priceCents);
+  }
   const unknown = skus.filter((sku) => !prices.has(sku));
   if (unknown.length > 0) {
     throw new HttpProblem(400, 'ORDERS_UNKNOWN_SKU', `unknown sku: ${unknown.join(', ')}`);
@@ -133,12 +131,12 @@ function priceLines(tx: Tx, lines: readonly OrderLineInput[]): PricedLineRow[] {
   return lines.map((line) => ({ ...line, priceCents: prices.get(line.sku) ?? 0 }));
 }
 
-function replay(tx: Tx, userId: string, key: string, hash: string): PlacedOrder | undefined {
-  const earlier = tx.db
+async function replay(tx: Tx, userId: string, key: string, hash: string): Promise<PlacedOrder | undefined> {
+  const [earlier] = await tx.db
     .select()
     .from(ordersOrders)
     .where(and(eq(ordersOrders.userId, userId), eq(ordersOrders.idempotencyKey, key)))
-    .get();
+    .limit(1);
   if (!earlier) return undefined;
   if (earlier.requestHash !== hash) {
     throw new HttpProblem(
@@ -164,14 +162,14 @@ export async function placeOrder(
   const hash = fingerprint(lines);
   const key = input.idempotencyKey;
   return await ctx.transact(async (tx) => {
-    const earlier = key === undefined ? undefined : replay(tx, input.userId, key, hash);
+    const earlier = key === undefined ? undefined : await replay(tx, input.userId, key, hash);
     if (earlier) return earlier;
-    const items = priceLines(tx, lines);
+    const items = await priceLines(tx, lines);
     const now = Date.now();
-    checkPlacementLimit(tx, input.userId, ctx.settings.ordersPerUserPerMinute, now);
+    await checkPlacementLimit(tx, input.userId, ctx.settings.ordersPerUserPerMinute, now);
     const totalCents = items.reduce((sum, line) => sum + line.priceCents * line.quantity, 0);
     const id = randomUUID();
-    preparedOnce(tx.db, insertOrder).run({
+    await preparedOnce(tx.db, insertOrder).exec({
       id,
       userId: input.userId,
       items,

@@ -14,26 +14,23 @@ const insertTimelineRow = (db: Db) =>
       correlationId: sql.placeholder('correlationId'),
       causationId: sql.placeholder('causationId'),
     })
-    .onConflictDoNothing()
-    .prepare();
+    .onConflictDoNothing();
 
 const orderIdOf = (message: Envelope): string | undefined => {
   const orderId = (message.data as { orderId?: unknown }).orderId;
   return typeof orderId === 'string' ? orderId : undefined;
 };
 
-/** One timeline row with the message's envelope metadata, keyed by its order. Once per message id. */
-function recordTimelineRow(db: Db, message: Envelope, orderId: string): void {
-  preparedOnce(db, insertTimelineRow).run({
-    eventId: message.id,
-    orderId,
-    type: message.type,
-    source: message.source,
-    time: message.time,
-    correlationId: message.correlationid,
-    causationId: message.causationid,
-  });
-}
+/** The timeline row of a message: its envelope metadata, keyed by its order. */
+const timelineRow = (message: Envelope, orderId: string) => ({
+  eventId: message.id,
+  orderId,
+  type: message.type,
+  source: message.source,
+  time: message.time,
+  correlationId: message.correlationid,
+  causationId: message.causationid,
+});
 
 /**
  * A message of an order's checkout flow from another module → its timeline row. (The same
@@ -43,11 +40,17 @@ function recordTimelineRow(db: Db, message: Envelope, orderId: string): void {
 export async function onFlowMessage(message: Envelope, handlerCtx: HandlerContext): Promise<void> {
   const orderId = orderIdOf(message);
   if (orderId === undefined) return;
-  await handlerCtx.transact((tx) => recordTimelineRow(tx.db, message, orderId));
+  await handlerCtx.transact(async (tx) => {
+    await preparedOnce(tx.db, insertTimelineRow).exec(timelineRow(message, orderId));
+  });
 }
 
-/** A flow message this module stages (its events, its saga's commands) → its timeline row, in that transaction. */
-export function onOwnFlowMessageStaged(tx: Tx, message: Envelope): void {
+/**
+ * A flow message this module stages (its events, its saga's commands) → its timeline row, in that
+ * transaction (the kernel awaits this hook inside `tx.stage`).
+ */
+export async function onOwnFlowMessageStaged(tx: Tx, message: Envelope): Promise<void> {
   const orderId = orderIdOf(message);
-  if (orderId !== undefined) recordTimelineRow(tx.db, message, orderId);
+  if (orderId === undefined) return;
+  await preparedOnce(tx.db, insertTimelineRow).exec(timelineRow(message, orderId));
 }

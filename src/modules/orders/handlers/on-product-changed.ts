@@ -24,8 +24,7 @@ const upsertCatalogue = (db: Db) =>
         sourceEventId: sql`excluded.source_event_id`,
       },
       setWhere: sql`${ordersCatalogue.sourceTime} <= excluded.source_time`,
-    })
-    .prepare();
+    });
 
 /**
  * inventory.product-created / product-updated → the local price catalogue (event-carried state
@@ -38,7 +37,7 @@ export async function onProductChanged(
 ): Promise<void> {
   const { sku, name, priceCents } = message.data;
   const row = { sku, name, priceCents, sourceTime: message.time, sourceEventId: message.id };
-  await handlerCtx.transact((tx) => {
-    preparedOnce(tx.db, upsertCatalogue).run(row);
+  await handlerCtx.transact(async (tx) => {
+    await preparedOnce(tx.db, upsertCatalogue).exec(row);
   });
 }

@@ -31,10 +31,11 @@ export function outcomeOf(instance: SagaInstance<CheckoutState>): Outcome {
  */
 export async function finishOrder(tx: Tx, instance: SagaInstance<CheckoutState>): Promise<void> {
   const outcome = outcomeOf(instance);
-  const result = tx.db
+  // The rows it changed, as `.returning()` (the same on both backends; a run's count is not).
+  const changed = await tx.db
     .update(ordersOrders)
     .set({ status: outcome.status, reason: outcome.reason, updatedAt: Date.now() })
     .where(and(eq(ordersOrders.id, instance.state.orderId), eq(ordersOrders.status, 'pending')))
-    .run();
-  if (result.changes === 1) await tx.stage(outcome.event);
+    .returning({ id: ordersOrders.id });
+  if (changed.length === 1) await tx.stage(outcome.event);
 }

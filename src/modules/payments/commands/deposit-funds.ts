@@ -21,8 +21,8 @@ export async function depositFunds(
   for (let attempt = 1; ; attempt++) {
     try {
       const { db, next } = await ctx.transact(async (tx) => {
-        const account = loadAccount(tx.db, input.userId);
-        const { account: next } = append(tx.db, account, decideDeposit(account, input.amountCents));
+        const account = await loadAccount(tx.db, input.userId);
+        const { account: next } = await append(tx.db, account, decideDeposit(account, input.amountCents));
         await tx.stage(fundsDeposited({ ...input, balanceCents: next.balanceCents }));
         return { db: tx.db, next };
       });

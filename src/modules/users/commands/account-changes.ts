@@ -8,7 +8,8 @@ import { type UserRow, usersUsers } from '../schema.js';
  * The account as it is inside the caller's transaction (a concurrent change committed since the
  * caller last read it is seen here), or undefined when it is gone.
  */
-export const currentAccount = (tx: Tx, userId: string): UserRow | undefined => findUserById(tx.db, userId);
+export const currentAccount = (tx: Tx, userId: string): Promise<UserRow | undefined> =>
+  findUserById(tx.db, userId);
 
 /**
  * Inside the caller's transaction: writes `changes` to the account with its token version bumped,
@@ -21,11 +22,10 @@ export async function changeAccount(
   changes: { readonly role?: Role; readonly passwordHash?: string },
 ): Promise<UserRow> {
   const tokenVersion = user.tokenVersion + 1;
-  tx.db
+  await tx.db
     .update(usersUsers)
     .set({ ...changes, tokenVersion })
-    .where(eq(usersUsers.id, user.id))
-    .run();
+    .where(eq(usersUsers.id, user.id));
   const changed: UserRow = { ...user, ...changes, tokenVersion };
   await tx.stage(accountChanged({ userId: user.id, role: changed.role, tokenVersion, deleted: false }));
   return changed;
@@ -37,7 +37,7 @@ export async function changeAccount(
  * arrived. What other modules keep of it (orders, balance, notifications) stays theirs.
  */
 export async function removeAccount(tx: Tx, user: UserRow): Promise<void> {
-  tx.db.delete(usersUsers).where(eq(usersUsers.id, user.id)).run();
+  await tx.db.delete(usersUsers).where(eq(usersUsers.id, user.id));
   await tx.stage(
     accountChanged({ userId: user.id, role: user.role, tokenVersion: user.tokenVersion + 1, deleted: true }),
   );

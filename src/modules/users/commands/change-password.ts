@@ -29,14 +29,14 @@ export async function changePassword(
     throw new HttpProblem(403, 'USERS_WRONG_PASSWORD', 'the current password is wrong');
   }
   const passwordHash = await hashing.hash(input.newPassword);
-  const changed = await ctx.transact((tx) => {
-    const current = currentAccount(tx, user.id);
+  const changed = await ctx.transact(async (tx) => {
+    const current = await currentAccount(tx, user.id);
     if (!current) throw gone();
     if (current.passwordHash !== user.passwordHash) {
       // another change won meanwhile: the password verified above is no longer the current one
       throw new HttpProblem(403, 'USERS_WRONG_PASSWORD', 'the password changed meanwhile; try again');
     }
-    return changeAccount(tx, current, { passwordHash });
+    return await changeAccount(tx, current, { passwordHash });
   });
   return {
     token: sign({ sub: changed.id, role: changed.role, ver: changed.tokenVersion }),

@@ -30,7 +30,7 @@ export async function logIn(
   sign: (claims: AuthUser) => string,
   guard?: VerificationGuard,
 ): Promise<Session> {
-  const user = findUserByEmail(ctx.db, input.email);
+  const user = await findUserByEmail(ctx.db, input.email);
   const valid = user
     ? await hashing.verify(input.password, user.passwordHash, guard)
     : await hashing.verifyNothing(input.password, guard);
@@ -39,7 +39,9 @@ export async function logIn(
     const passwordHash = await hashing.hash(input.password);
     // only while the hash is the one verified: a password changed meanwhile is not overwritten
     const unchanged = and(eq(usersUsers.id, user.id), eq(usersUsers.passwordHash, user.passwordHash));
-    await ctx.transact((tx) => tx.db.update(usersUsers).set({ passwordHash }).where(unchanged).run());
+    await ctx.transact(async (tx) => {
+      await tx.db.update(usersUsers).set({ passwordHash }).where(unchanged);
+    });
   }
   return {
     token: sign({ sub: user.id, role: user.role, ver: user.tokenVersion }),

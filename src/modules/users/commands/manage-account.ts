@@ -62,7 +62,7 @@ export async function changeRole(
   role: Role,
 ): Promise<AccountView> {
   return await ctx.transact(async (tx) => {
-    const user = currentAccount(tx, userId);
+    const user = await currentAccount(tx, userId);
     if (!user) throw notFound();
     if (user.role === role) return view(user);
     assertChangeable(user, admin);
@@ -73,7 +73,7 @@ export async function changeRole(
 /** Deletes the account; every token of it is refused (users.account-changed, `deleted`). */
 export async function deleteUser(ctx: ModuleContext, admin: AccountAdmin, userId: string): Promise<void> {
   await ctx.transact(async (tx) => {
-    const user = currentAccount(tx, userId);
+    const user = await currentAccount(tx, userId);
     if (!user) throw notFound();
     assertChangeable(user, admin);
     await removeAccount(tx, user);

@@ -28,21 +28,26 @@ export async function registerUser(
   hashing: PasswordHashing,
   input: RegisterUserInput,
 ): Promise<RegisteredUser> {
-  if (findUserByEmail(ctx.db, input.email)) throw emailTaken();
+  if (await findUserByEmail(ctx.db, input.email)) throw emailTaken();
   const passwordHash = await hashing.hash(input.password);
   return await ctx.transact(async (tx) => {
-    if (findUserByEmail(tx.db, input.email)) throw emailTaken();
-    const user = insertUser(tx.db, { email: input.email, name: input.name, role: 'user', passwordHash });
+    if (await findUserByEmail(tx.db, input.email)) throw emailTaken();
+    const user = await insertUser(tx.db, {
+      email: input.email,
+      name: input.name,
+      role: 'user',
+      passwordHash,
+    });
     await tx.stage(userRegistered({ userId: user.id, email: user.email, name: user.name, role: user.role }));
     return { id: user.id, email: user.email, name: user.name };
   });
 }
 
 /** Inserts an account row (inside the caller's transaction). */
-export function insertUser(
+export async function insertUser(
   db: ModuleContext['db'],
   input: { email: string; name: string; role: Role; passwordHash: string },
-): UserRow {
+): Promise<UserRow> {
   const row: UserRow = {
     id: randomUUID(),
     email: normalizeEmail(input.email),
@@ -52,6 +57,6 @@ export function insertUser(
     createdAt: Date.now(),
     tokenVersion: 0,
   };
-  db.insert(usersUsers).values(row).run();
+  await db.insert(usersUsers).values(row);
   return row;
 }

@@ -30,16 +30,16 @@ export async function seedAdmin(
   hashing: PasswordHashing,
   admin: AdminCredentials,
 ): Promise<SeedOutcome> {
-  const existing = findUserByEmail(ctx.db, admin.email);
+  const existing = await findUserByEmail(ctx.db, admin.email);
   if (existing && existing.role !== 'admin') throw notAdoptable(admin.email);
   const samePassword =
     existing !== undefined && (await hashing.verify(admin.password, existing.passwordHash));
   const keepHash = samePassword && !needsRehash(existing.passwordHash);
   const passwordHash = keepHash ? existing.passwordHash : await hashing.hash(admin.password);
-  return await ctx.transact(async (tx) => {
-    const current = findUserByEmail(tx.db, admin.email);
+  return await ctx.transact(async (tx): Promise<SeedOutcome> => {
+    const current = await findUserByEmail(tx.db, admin.email);
     if (!current) {
-      const user = insertUser(tx.db, {
+      const user = await insertUser(tx.db, {
         email: admin.email,
         name: 'Administrator',
         role: 'admin',
@@ -53,7 +53,7 @@ export async function seedAdmin(
     if (rehashOnly && keepHash) return 'kept';
     if (rehashOnly) {
       // the same password at the current cost: the admin's tokens stay valid
-      tx.db.update(usersUsers).set({ passwordHash }).where(eq(usersUsers.id, current.id)).run();
+      await tx.db.update(usersUsers).set({ passwordHash }).where(eq(usersUsers.id, current.id));
     } else {
       await changeAccount(tx, current, { passwordHash }); // a new password: tokens issued before are refused
     }

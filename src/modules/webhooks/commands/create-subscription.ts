@@ -42,8 +42,8 @@ function checkedEventTypes(types: readonly string[], role: Role): string[] {
 }
 
 /** 409 when the user already has as many webhooks as WEBHOOKS_PER_USER_MAX allows. */
-function assertBelowLimit(db: Db, userId: string, max: number): void {
-  const existing = subscriptionCount(db, userId);
+async function assertBelowLimit(db: Db, userId: string, max: number): Promise<void> {
+  const existing = await subscriptionCount(db, userId);
   if (existing < max) return;
   throw new HttpProblem(
     409,
@@ -91,7 +91,7 @@ export async function createSubscription(
   // Early, so a user at the limit costs no DNS lookup nor broker call; it only decides in the
   // transaction below, since concurrent requests all pass this read before any of them commits.
   const { maxWebhooksPerUser } = ctx.settings;
-  assertBelowLimit(ctx.db, input.userId, maxWebhooksPerUser);
+  await assertBelowLimit(ctx.db, input.userId, maxWebhooksPerUser);
   const url = await checkedTarget(ctx, input.url);
   const subscription = {
     id: randomUUID(),
@@ -102,13 +102,13 @@ export async function createSubscription(
     createdAt: Date.now(),
   };
   await routeEvents(ctx, events);
-  await ctx.transact((tx) => {
+  await ctx.transact(async (tx) => {
     // Counted in the write transaction (BEGIN IMMEDIATE) that inserts: no other create, from this
     // process or another, can commit between the count and the insert.
-    assertBelowLimit(tx.db, input.userId, maxWebhooksPerUser);
-    tx.db.insert(webhooksSubscriptions).values(subscription).run();
+    await assertBelowLimit(tx.db, input.userId, maxWebhooksPerUser);
+    await tx.db.insert(webhooksSubscriptions).values(subscription);
     const rows = events.map((eventType) => ({ subscriptionId: subscription.id, eventType }));
-    tx.db.insert(webhooksSubscriptionEvents).values(rows).run();
+    await tx.db.insert(webhooksSubscriptionEvents).values(rows);
   });
   return { id: subscription.id, secret: subscription.secret };
 }

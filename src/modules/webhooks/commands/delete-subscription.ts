@@ -8,11 +8,11 @@ import { webhooksDeliveries, webhooksSubscriptionEvents, webhooksSubscriptions }
  * not sent any more). False when the caller has no such subscription (another user's included).
  */
 export async function deleteSubscription(ctx: ModuleContext, userId: string, id: string): Promise<boolean> {
-  return await ctx.transact((tx) => {
-    if (!ownsSubscription(tx.db, userId, id)) return false;
-    tx.db.delete(webhooksDeliveries).where(eq(webhooksDeliveries.subscriptionId, id)).run();
-    tx.db.delete(webhooksSubscriptionEvents).where(eq(webhooksSubscriptionEvents.subscriptionId, id)).run();
-    tx.db.delete(webhooksSubscriptions).where(eq(webhooksSubscriptions.id, id)).run();
+  return await ctx.transact(async (tx) => {
+    if (!(await ownsSubscription(tx.db, userId, id))) return false;
+    await tx.db.delete(webhooksDeliveries).where(eq(webhooksDeliveries.subscriptionId, id));
+    await tx.db.delete(webhooksSubscriptionEvents).where(eq(webhooksSubscriptionEvents.subscriptionId, id));
+    await tx.db.delete(webhooksSubscriptions).where(eq(webhooksSubscriptions.id, id));
     return true;
   });
 }

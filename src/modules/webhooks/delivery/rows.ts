@@ -37,18 +37,18 @@ interface Target {
 export class TargetCache {
   #known = new Map<string, Target>();
 
-  of(tx: Tx, ids: readonly string[]): Map<string, Target> {
+  async of(tx: Tx, ids: readonly string[]): Promise<Map<string, Target>> {
     const s = webhooksSubscriptions;
     const missing = ids.filter((id) => !this.#known.has(id));
     // In slices: SQLite takes at most 32766 values in one statement (a first claim after a start
     // may meet that many subscriptions).
     for (let i = 0; i < missing.length; i += 500) {
       const slice = missing.slice(i, i + 500);
-      const read = tx.db
+      const read = await tx.db
         .select({ id: s.id, userId: s.userId, url: s.url })
         .from(s)
         .where(inArray(s.id, slice));
-      for (const { id, userId, url } of read.all()) this.#known.set(id, { userId, host: new URL(url).host });
+      for (const { id, userId, url } of read) this.#known.set(id, { userId, host: new URL(url).host });
     }
     const targets = new Map<string, Target>();
     for (const id of ids) {
@@ -79,14 +79,13 @@ const pendingCounts = (db: Db) => {
       // webhooks_deliveries_pending covers it.
       .where(and(eq(d.status, 'pending'), lte(d.nextAttemptAt, now)))
       .groupBy(d.subscriptionId)
-      .prepare()
   );
 };
 
 /** Every subscription with deliveries due or leased now: what the fair share is decided on. */
-function loadsAt(tx: Tx, now: number, targets: TargetCache): SubscriptionLoad[] {
-  const counts = preparedOnce(tx.db, pendingCounts).all({ now });
-  const known = targets.of(
+async function loadsAt(tx: Tx, now: number, targets: TargetCache): Promise<SubscriptionLoad[]> {
+  const counts = await preparedOnce(tx.db, pendingCounts).many({ now });
+  const known = await targets.of(
     tx,
     counts.map((row) => row.subscriptionId),
   );
@@ -106,8 +105,7 @@ const dueOfSubscription = (db: Db) => {
     .innerJoin(s, eq(s.id, d.subscriptionId))
     .where(and(eq(d.subscriptionId, sql.placeholder('subscriptionId')), isDue(sql.placeholder('now'))))
     .orderBy(asc(d.nextAttemptAt), asc(d.createdAt))
-    .limit(sql.placeholder('limit'))
-    .prepare();
+    .limit(sql.placeholder('limit'));
 };
 
 export interface ClaimLimits extends ShareLimits {
@@ -131,18 +129,20 @@ export async function claimDue(
   limits: ClaimLimits,
 ): Promise<ClaimedDelivery[]> {
   const d = webhooksDeliveries;
-  if (!ctx.db.select({ id: d.id }).from(d).where(isDue(now)).limit(1).get()) return [];
-  return await ctx.transact((tx) => {
-    const picks = shareSlots(loadsAt(tx, now, limits.targets), limits);
+  const [anyDue] = await ctx.db.select({ id: d.id }).from(d).where(isDue(now)).limit(1);
+  if (!anyDue) return [];
+  return await ctx.transact(async (tx) => {
+    const picks = shareSlots(await loadsAt(tx, now, limits.targets), limits);
     const dueOf = preparedOnce(tx.db, dueOfSubscription);
-    const due = [...picks].flatMap(([subscriptionId, limit]) => dueOf.all({ subscriptionId, limit, now }));
+    const due: ClaimedDelivery[] = [];
+    for (const [subscriptionId, limit] of picks)
+      due.push(...(await dueOf.many({ subscriptionId, limit, now })));
     if (due.length > 0) {
       const ids = due.map((row) => row.id);
-      tx.db
+      await tx.db
         .update(d)
         .set({ lockedUntil: now + limits.leaseMs })
-        .where(inArray(d.id, ids))
-        .run();
+        .where(inArray(d.id, ids));
     }
     return due;
   });
@@ -162,8 +162,8 @@ export async function recordAttempt(
   now: number,
 ): Promise<void> {
   const attempts = delivery.attempts + 1;
-  await ctx.transact((tx) => {
-    tx.db
+  await ctx.transact(async (tx) => {
+    await tx.db
       .update(webhooksDeliveries)
       .set({
         status: statusAfter(result, attempts, policy),
@@ -174,19 +174,17 @@ export async function recordAttempt(
         lockedUntil: null,
         updatedAt: now,
       })
-      .where(eq(webhooksDeliveries.id, delivery.id))
-      .run();
+      .where(eq(webhooksDeliveries.id, delivery.id));
   });
 }
 
 /** Gives claimed deliveries back without counting an attempt (their attempt was cut short by a stop). */
 export async function releaseClaims(ctx: ModuleContext, ids: readonly string[]): Promise<void> {
   if (ids.length === 0) return;
-  await ctx.transact((tx) => {
-    tx.db
+  await ctx.transact(async (tx) => {
+    await tx.db
       .update(webhooksDeliveries)
       .set({ lockedUntil: null })
-      .where(inArray(webhooksDeliveries.id, [...ids]))
-      .run();
+      .where(inArray(webhooksDeliveries.id, [...ids]));
   });
 }

@@ -19,8 +19,8 @@ export function audienceOf(event: Envelope): Audience {
 export function createEventHandler(onRecorded: () => void): Handler {
   return async (event: Envelope, handlerCtx: HandlerContext) => {
     let recorded = 0;
-    await handlerCtx.transact((tx) => {
-      const subscribers = subscribersOf(tx.db, event.type, audienceOf(event));
+    await handlerCtx.transact(async (tx) => {
+      const subscribers = await subscribersOf(tx.db, event.type, audienceOf(event));
       if (subscribers.length === 0) return;
       const payload = JSON.stringify(event);
       const now = Date.now();
@@ -36,7 +36,13 @@ export function createEventHandler(onRecorded: () => void): Handler {
         createdAt: now,
         updatedAt: now,
       }));
-      recorded = tx.db.insert(webhooksDeliveries).values(rows).onConflictDoNothing().run().changes;
+      // The rows inserted (`.returning()`: the same on both backends; a run's count is not).
+      const inserted = await tx.db
+        .insert(webhooksDeliveries)
+        .values(rows)
+        .onConflictDoNothing()
+        .returning({ id: webhooksDeliveries.id });
+      recorded = inserted.length;
     });
     if (recorded > 0) onRecorded();
   };
