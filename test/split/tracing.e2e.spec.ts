@@ -1,9 +1,10 @@
 /**
- * Tracing across processes, on RabbitMQ: orders, payments and inventory each in a process of
- * their own, each exporting its spans over OTLP/HTTP (OTEL_EXPORTER_OTLP_ENDPOINT) to a collector
- * this spec serves. One `POST /orders` with a caller's `traceparent` is one trace across the three
- * processes: every handler of the checkout in it, each the child of the handler whose work staged
- * its message, whichever process ran it.
+ * Tracing across processes, on RabbitMQ: the gateway, orders, payments and inventory each in a
+ * process of their own, each exporting its spans over OTLP/HTTP (OTEL_EXPORTER_OTLP_ENDPOINT) to a
+ * collector this spec serves. One `POST /orders` through the gateway with a caller's
+ * `traceparent` is one trace across the four processes: the gateway's request span, the orders
+ * process's under it, and every handler of the checkout, each the child of the handler whose work
+ * staged its message, whichever process ran it.
  *
  * Skipped with a printed reason when a broker does not answer; a failure with REQUIRE_BROKERS=1.
  */
@@ -14,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupNamespace } from '../../scripts/bench/lib/brokers.js';
+import { cleanupNamespace, deleteRedisPrefix } from '../../scripts/bench/lib/brokers.js';
 import { moduleCatalogue } from '../../src/app.js';
 import { catalogueTopology } from '../../src/kernel/modules/topology.js';
 import { amqpSkipReason, redisSkipReason } from '../../src/kernel/testing/index.js';
@@ -127,9 +128,9 @@ describe.skipIf(skip !== undefined && !requireBrokers)('tracing across processes
   beforeAll(async () => {
     if (skip) return;
     const endpoint = await collector.start();
-    const ports = await freePorts(3);
+    const ports = await freePorts(4);
     await Promise.all(
-      ['orders', 'payments', 'inventory'].map(async (modules, i) => {
+      ['gateway', 'orders', 'payments', 'inventory'].map(async (modules, i) => {
         const port = ports[i] ?? 0;
         const proc = startApp(modules, {
           ...deploymentEnv({
@@ -157,11 +158,12 @@ describe.skipIf(skip !== undefined && !requireBrokers)('tracing across processes
     rmSync(dataDir, { recursive: true, force: true });
     const consumers = catalogueTopology(moduleCatalogue).map((consumer) => consumer.name);
     await cleanupNamespace('rabbitmq', namespace, consumers);
+    await deleteRedisPrefix(namespace); // the service registry's index (the killed processes left it)
   });
 
   it("makes one trace of a checkout across the processes, continuing the caller's traceparent", async () => {
     if (skip) throw new Error(`split tracing cannot run: ${skip}`);
-    const { orders, payments, inventory } = apis as Record<'orders' | 'payments' | 'inventory', Api>;
+    const { gateway, payments, inventory } = apis as Record<'gateway' | 'payments' | 'inventory', Api>;
     const exp = Math.floor(Date.now() / 1000) + 600;
     const admin = signJwt({ sub: 'admin', role: 'admin', exp }, JWT_SECRET);
     const ann = signJwt({ sub: `ann-${randomBytes(3).toString('hex')}`, role: 'user', exp }, JWT_SECRET);
@@ -169,12 +171,19 @@ describe.skipIf(skip !== undefined && !requireBrokers)('tracing across processes
     await inventory.createProduct(admin, sku, 1250, 5);
     await payments.deposit(ann, 5000);
 
+    // the gateway proxies /orders once the orders process is in the service registry
+    await until(
+      async () => (await gateway.call('GET', '/orders', { token: ann })).status,
+      (status) => status === 200,
+      20_000,
+    );
+
     const callerTrace = randomBytes(16).toString('hex');
     const callerSpan = randomBytes(8).toString('hex');
-    const order = await orders.placeOrder(ann, [{ sku, quantity: 2 }], {
+    const order = await gateway.placeOrder(ann, [{ sku, quantity: 2 }], {
       traceparent: `00-${callerTrace}-${callerSpan}-01`,
     });
-    const outcome = (await orders.waitForTerminal(ann, [order.id], 20_000)).get(order.id);
+    const outcome = (await gateway.waitForTerminal(ann, [order.id], 20_000)).get(order.id);
     expect(outcome).toMatchObject({ status: 'confirmed' });
 
     const inTrace = () => collector.spans.filter((span) => span.traceId === callerTrace);
@@ -188,13 +197,26 @@ describe.skipIf(skip !== undefined && !requireBrokers)('tracing across processes
       (found) => found.every(Boolean),
       15_000,
     );
-    // the POST /orders that placed it (ORDERS_UNKNOWN_SKU answers may precede it in the same trace)
-    const requests = inTrace().filter(
-      (span) => span.name === 'POST /orders' && span.attributes['http.response.status_code'] === 202,
+    // the POST /orders that placed it, in each process (ORDERS_UNKNOWN_SKU answers may precede
+    // it in the same trace): the orders process's is the child of the gateway's, which is the caller's
+    const placing = (modules: string) =>
+      inTrace().filter(
+        (span) =>
+          span.name === 'POST /orders' &&
+          span.modules === modules &&
+          span.attributes['http.response.status_code'] === 202,
+      );
+    await until(
+      async () => placing('gateway'),
+      (found) => found.length > 0,
+      5_000,
     );
-    expect(requests).toHaveLength(1);
-    const request = requests[0] as ExportedSpan;
-    expect(request).toMatchObject({ parentSpanId: callerSpan, modules: 'orders' });
+    expect(placing('gateway')).toHaveLength(1);
+    expect(placing('orders')).toHaveLength(1);
+    const [edge] = placing('gateway') as [ExportedSpan];
+    const [request] = placing('orders') as [ExportedSpan];
+    expect(edge.parentSpanId).toBe(callerSpan);
+    expect(request.parentSpanId).toBe(edge.spanId);
 
     const chain = CHECKOUT_CHAIN.map(({ type, group }) => handlerOf(type, group) as ExportedSpan);
     expect(chain.map((span) => span.modules)).toEqual(CHECKOUT_CHAIN.map(({ modules }) => modules));
@@ -202,7 +224,7 @@ describe.skipIf(skip !== undefined && !requireBrokers)('tracing across processes
       request.spanId,
       ...chain.slice(0, -1).map((span) => span.spanId),
     ]);
-    const starts = [request, ...chain].map((span) => span.startNs);
+    const starts = [edge, request, ...chain].map((span) => span.startNs);
     expect(starts).toEqual([...starts].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
     expect(chain[1]?.attributes).toMatchObject({
       'messaging.system': 'rabbitmq',
