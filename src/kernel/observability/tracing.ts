@@ -39,13 +39,17 @@ export const MESSAGING_ATTRIBUTES = {
 export const DELIVERY_ATTRIBUTES = {
   /** 1 for the first delivery, 2 for the first retry, … */
   attempt: 'modulith.delivery.attempt',
-  /** What became of the delivery: handled, duplicate, held, paused, … (the pipeline's outcome kind). */
+  /**
+   * `handled` or `duplicate`. A delivery that throws (then retried, dead-lettered, held or paused
+   * by the retry step, outside the span) ends its span with status error and the exception instead.
+   */
   outcome: 'modulith.delivery.outcome',
 } as const;
 
 /**
  * The kernel's tracer. A proxy: spans started before an SDK registers are no-ops, those started
- * after go to the registered provider.
+ * after go to the registered provider, which the proxy then keeps (one SDK per process: a provider
+ * registered after another was disabled is not picked up).
  */
 export const kernelTracer = trace.getTracer(packageInfo.name, packageInfo.version);
 
