@@ -63,6 +63,12 @@ export interface Config {
   readonly rateLimitStore: 'memory' | 'redis';
   /** Proxies whose X-Forwarded-For is believed (TRUST_PROXY: addresses or CIDRs, comma separated). */
   readonly trustProxy: string | undefined;
+  /**
+   * Where OpenTelemetry traces are exported over OTLP/HTTP (OTEL_EXPORTER_OTLP_ENDPOINT, the base
+   * URL: `/v1/traces` is appended). Unset: no SDK is registered, the kernel's spans are no-ops and
+   * only a received `traceparent` is carried on (observability/tracing.ts).
+   */
+  readonly otlpEndpoint: string | undefined;
   /** When state-changing module routes answer 503 instead of taking more work (README "Backpressure"). */
   readonly backpressure: BackpressureBounds;
   /**
@@ -140,6 +146,7 @@ export function loadConfig(env: Env, availableModules: readonly string[]): Confi
     busPartitions: read.integer('BUS_PARTITIONS', DEFAULT_PARTITIONS, 1, MAX_PARTITIONS),
     rabbitmqQueueType: read.oneOf('RABBITMQ_QUEUE_TYPE', ['classic', 'quorum'] as const, 'classic'),
     ...distribution(read, transport),
+    otlpEndpoint: optionalUrl(read, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']),
     backpressure: {
       outboxPendingMax: read.integer(
         'BACKPRESSURE_OUTBOX_PENDING_MAX',
@@ -156,6 +163,15 @@ export function loadConfig(env: Env, availableModules: readonly string[]): Confi
     },
     env: { ...env },
   };
+}
+
+function optionalUrl(
+  read: SettingsReader,
+  variable: string,
+  protocols: readonly string[],
+): string | undefined {
+  const value = read.optional(variable);
+  return value === undefined ? undefined : read.url(variable, value, protocols);
 }
 
 type Distribution = Pick<Config, 'serviceRegistry' | 'serviceAdvertiseUrl' | 'rateLimitStore' | 'trustProxy'>;

@@ -71,6 +71,7 @@ export {
 } from './modules/module.js';
 export { perModule } from './modules/per-module.js';
 export type { Logger } from './observability/logger.js';
+export { currentTraceparent } from './observability/tracing.js';
 export type { Tx } from './outbox/outbox.js';
 export { DatabaseBusyError, type Db, outsideTransactions } from './persistence/db.js';
 export { type KeysetList, keysetList } from './persistence/keyset.js';

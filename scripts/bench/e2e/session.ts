@@ -36,8 +36,16 @@ export type SessionSetup =
       readonly kind: Exclude<SessionKind, 'split'>;
       /** DB_DURABILITY of the app (default: the app's own, `process`). */
       readonly durability?: 'process' | 'power';
+      /** An OpenTelemetry SDK registered in the app (server.ts, BENCH_TRACING); default none. */
+      readonly tracing?: BenchTracing;
     }
   | { readonly kind: 'split'; readonly instances?: Instances };
+
+/**
+ * `sdk`: a tracer provider that records the kernel's spans and drops them (no processor);
+ * `exporter`: one whose batch processor hands them to an in-memory exporter (emptied every second).
+ */
+export type BenchTracing = 'sdk' | 'exporter';
 
 const instancesOf = (setup: SessionSetup): Instances =>
   setup.kind === 'split' ? (setup.instances ?? {}) : {};
@@ -51,6 +59,7 @@ export const sessionName = (setup: SessionSetup): string =>
     setup.kind,
     ...Object.entries(instancesOf(setup)).map(([name, count]) => `${name}${count}`),
     ...(setup.kind !== 'split' && setup.durability ? [setup.durability] : []),
+    ...(setup.kind !== 'split' && setup.tracing ? [`tracing-${setup.tracing}`] : []),
   ].join('-');
 
 export interface LoadPlan {
@@ -85,6 +94,7 @@ export class Session {
   readonly name: string;
   readonly #instances: Instances;
   readonly #durability: 'process' | 'power' | undefined;
+  readonly #tracing: BenchTracing | undefined;
   readonly #plan: LoadPlan;
   readonly #build: () => Build;
   readonly #options: BenchOptions;
@@ -99,6 +109,7 @@ export class Session {
     this.name = sessionName(setup);
     this.#instances = instancesOf(setup);
     this.#durability = setup.kind === 'split' ? undefined : setup.durability;
+    this.#tracing = setup.kind === 'split' ? undefined : setup.tracing;
     this.#plan = plan;
     this.#build = build;
     this.#options = options;
@@ -145,6 +156,7 @@ export class Session {
       // placing orders (60 a minute by default) is not what is measured.
       ORDERS_PER_USER_PER_MINUTE: '1000000',
       ...(this.#durability ? { DB_DURABILITY: this.#durability } : {}),
+      ...(this.#tracing ? { BENCH_TRACING: this.#tracing } : {}),
     };
   }
 

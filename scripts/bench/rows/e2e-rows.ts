@@ -91,7 +91,15 @@ export function e2eRows(options: BenchOptions): E2eRows {
    * their processes must not share the 2 cores with the next rows).
    */
   const loadRows = (
-    load: { id: string; label: string; setup: SessionSetup; method: string; closeAfterMax: boolean },
+    load: {
+      id: string;
+      label: string;
+      setup: SessionSetup;
+      method: string;
+      closeAfterMax: boolean;
+      /** The row id prefix these rows are a ratio to (default: the raw fastify rows). */
+      against?: string;
+    },
     skip?: () => Promise<string | undefined>,
   ): RowSpec[] => {
     const common = { section: E2E, timeoutMs, ...(skip ? { skip } : {}) };
@@ -102,7 +110,7 @@ export function e2eRows(options: BenchOptions): E2eRows {
         id: `${load.id}-100`,
         label: `${load.label}, ${plan.fixedRate}/s`,
         method: `${load.method} ${fixedMethod}`,
-        against: ['raw-http-100'],
+        against: [load.against ? `${load.against}-100` : 'raw-http-100'],
         run: () => app().fixed(),
       },
       {
@@ -110,7 +118,7 @@ export function e2eRows(options: BenchOptions): E2eRows {
         id: `${load.id}-max`,
         label: `${load.label}, maximum`,
         method: `${load.method} ${maxMethod}`,
-        against: ['raw-http-max'],
+        against: [load.against ? `${load.against}-max` : 'raw-http-max'],
         run: async () => {
           try {
             return await app().max();
@@ -139,6 +147,24 @@ export function e2eRows(options: BenchOptions): E2eRows {
       closeAfterMax: true,
     }),
   );
+  // The kernel's spans (README "Tracing"): an SDK that records them, then one that also batches
+  // them to an exporter, against the rows above (no SDK: the API's no-ops).
+  for (const tracing of ['sdk', 'exporter'] as const) {
+    const what =
+      tracing === 'sdk'
+        ? 'the OpenTelemetry Node SDK registered, no span processor (spans recorded, then dropped)'
+        : 'the OpenTelemetry Node SDK registered with a BatchSpanProcessor into an in-memory exporter (emptied every second)';
+    rows.push(
+      ...loadRows({
+        id: `e2e-memory-tracing-${tracing}`,
+        label: `orders on memory, one process, tracing ${tracing === 'sdk' ? 'SDK, no exporter' : 'SDK + exporter'}`,
+        setup: { kind: 'memory', tracing },
+        against: 'e2e-memory',
+        method: `${setup} With ${what}, before the app starts (scripts/bench/e2e/tracing.ts).`,
+        closeAfterMax: true,
+      }),
+    );
+  }
   const splitSkip = async () => (await brokerSkipReason('rabbitmq')) ?? (await brokerSkipReason('bullmq'));
   const splitMethod = (instances: Instances) => {
     const file = splitManifest().processes;

@@ -16,6 +16,7 @@ import type { HttpApp, ModuleDefinition } from '../modules/module.js';
 import { readModuleSettings } from '../modules/settings.js';
 import { registerObservabilityRoutes } from '../observability/health.js';
 import { createLogger, type Logger, wantsPrettyLogs } from '../observability/logger.js';
+import { startTracingSdk } from '../observability/tracing-sdk.js';
 import { registerServiceRegistry } from '../registry/http.js';
 
 export interface HostOptions {
@@ -49,7 +50,8 @@ declare module 'fastify' {
  *
  * The running modules' settings are read first: a bad value is a ConfigError naming its variable
  * before anything connects. `app.close()` stops HTTP, then drains handlers and relays and closes
- * the databases. When start fails, whatever was opened is closed before the error is rethrown.
+ * the databases, then flushes the spans still buffered when OTEL_EXPORTER_OTLP_ENDPOINT registered
+ * the OpenTelemetry SDK. When start fails, whatever was opened is closed before the error is rethrown.
  */
 export async function createHost(config: Config, options: HostOptions): Promise<HttpApp> {
   const log =
@@ -68,7 +70,16 @@ export async function createHost(config: Config, options: HostOptions): Promise<
   });
   const app = await createHttpServer(log, config, kernel.accounts);
   app.decorate('kernel', kernel);
-  app.addHook('onClose', () => kernel.stop());
+  // Registered before the kernel starts, so its first spans are exported; flushed once the
+  // kernel has drained its handlers and relays, so their last spans are too.
+  const tracing = config.otlpEndpoint ? startTracingSdk(config.otlpEndpoint, config.modules, log) : undefined;
+  app.addHook('onClose', async () => {
+    try {
+      await kernel.stop();
+    } finally {
+      await tracing?.shutdown();
+    }
+  });
   registerIndexRoute(app);
   registerErrorDocs(app, options.catalogue);
   registerObservabilityRoutes(app, kernel);

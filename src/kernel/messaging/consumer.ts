@@ -53,7 +53,7 @@ export function createConsumer<Module>(
       measure(scope), // counts and times every delivery
       decode(scope, deadLetter, hold), // undecodable: dead-lettered; too new: held
       retryOrDeadLetter(scope, deadLetter, hold), // a failure below: a retry, a dead letter, a hold or a pause
-      inCausalContext, // below here, log lines and staged messages carry the message's context
+      inCausalContext(scope), // below here, in the handler's span: log lines and staged messages carry it
       skipDuplicates(scope), // a delivery already in the inbox is settled as a duplicate
     ],
     handle(scope), // the handler; its writes, inbox record and settle in one transaction

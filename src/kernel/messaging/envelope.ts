@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { traceContextOf, traceparentOf } from '../observability/tracing.js';
 import type { CausalContext } from './context.js';
 
 /**
@@ -20,6 +21,11 @@ export interface Envelope<T = unknown, Type extends string = string> {
   readonly causationid: string | null;
   /** Messages with the same key are handled in publish order by each consumer. */
   readonly partitionkey: string;
+  /**
+   * W3C trace context of the work that staged the message (the HTTP request's span, or the span of
+   * the handler of the message that caused it): its handlers' spans are children of that span.
+   * Absent when no trace was known (no SDK registered and none received).
+   */
   readonly traceparent?: string;
   readonly data: T;
 }
@@ -37,6 +43,7 @@ export function createEnvelope<T, Type extends string>(
   source: string,
   ctx: CausalContext,
 ): Envelope<T, Type> {
+  const traceparent = traceparentOf(ctx.trace);
   return {
     specversion: '1.0',
     id: randomUUID(),
@@ -48,16 +55,18 @@ export function createEnvelope<T, Type extends string>(
     correlationid: ctx.correlationId,
     causationid: ctx.causationId,
     partitionkey: draft.partitionkey,
-    ...(ctx.traceparent ? { traceparent: ctx.traceparent } : {}),
+    ...(traceparent ? { traceparent } : {}),
     data: draft.data,
   };
 }
 
-/** The causal context a handler of `message` runs in. */
+/**
+ * The causal context a handler of `message` runs in, before its own span: the message's
+ * correlation id, the message as cause, and the trace it was staged in (its `traceparent`).
+ */
 export function contextOf(message: Envelope): CausalContext {
-  return {
-    correlationId: message.correlationid,
-    causationId: message.id,
-    ...(message.traceparent ? { traceparent: message.traceparent } : {}),
-  };
+  const trace = traceContextOf(message.traceparent);
+  return trace
+    ? { correlationId: message.correlationid, causationId: message.id, trace }
+    : { correlationId: message.correlationid, causationId: message.id };
 }

@@ -17,7 +17,7 @@ export interface HandlerContext<Module = unknown> {
    * their turn meanwhile). Call it at most once per delivery, and await it.
    */
   transact(fn: (tx: Tx) => unknown): Promise<boolean>;
-  /** Child logger carrying consumer, type, message id and correlation id. */
+  /** Child logger carrying consumer, type, message id and correlation id (and trace_id/span_id when traced). */
   readonly log: Logger;
   /** 1 for the first delivery, 2 for the first retry, … */
   readonly attempt: number;

@@ -48,7 +48,8 @@ export interface ModuleContext<Settings = unknown> {
    * Runs fn in one write transaction of the module's database and resolves with its result once
    * committed (rejects, rolled back, when fn throws). Messages staged through tx are published iff
    * it commits, carrying the current correlation id (the HTTP request's, or the handled
-   * message's). fn may await: the module's write transactions run one at a time, and a lock held
+   * message's) and, when traced, the current span as `traceparent` (the request's, or the
+   * handler's). fn may await: the module's write transactions run one at a time, and a lock held
    * by another process is waited for on timers, never by blocking the process. A call inside fn is
    * a savepoint of it.
    */

@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import PinoPretty from 'pino-pretty';
 import { currentContext } from '../messaging/context.js';
+import { logFieldsOf } from './tracing.js';
 
 export type Logger = pino.Logger;
 
@@ -35,13 +36,18 @@ function prettyStream(destination: NodeJS.WritableStream | undefined): PinoPrett
   });
 }
 
-/** The root logger. Every line carries the correlation id of the work in progress, when known. */
+/**
+ * The root logger. Every line carries the correlation id of the work in progress, when known, and
+ * the ids of its span (`trace_id`, `span_id`) when it is traced (messaging/context.ts).
+ */
 export function createLogger(level: string, options: LoggerOptions = {}): Logger {
   const settings: pino.LoggerOptions = {
     level,
     mixin() {
       const ctx = currentContext();
-      return ctx ? { correlationid: ctx.correlationId } : {};
+      if (!ctx) return {};
+      const span = logFieldsOf(ctx.trace);
+      return span ? { correlationid: ctx.correlationId, ...span } : { correlationid: ctx.correlationId };
     },
   };
   const { pretty, destination } = options;

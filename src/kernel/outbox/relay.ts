@@ -1,8 +1,10 @@
+import type { Span } from '@opentelemetry/api';
 import type { Envelope } from '../messaging/envelope.js';
 import { UnroutedError } from '../messaging/errors.js';
 import type { Transport } from '../messaging/transport.js';
 import type { Logger } from '../observability/logger.js';
 import type { KernelMetrics } from '../observability/metrics.js';
+import { recordFailure, startSendSpan, traceContextOf } from '../observability/tracing.js';
 import { type ModuleDatabase, outsideTransactions } from '../persistence/db.js';
 import type { Statement } from '../persistence/statement.js';
 import { DatabaseLease } from './lease.js';
@@ -187,7 +189,7 @@ export class OutboxRelay {
         const rows = await this.#selectPending.all(this.#options.batchSize);
         if (rows.length === 0) break;
         const envelopes = rows.map((row) => JSON.parse(row.envelope) as Envelope);
-        await this.#transport.publish(envelopes);
+        await this.#publish(envelopes);
         await this.#database.transaction(() => this.#markPublished(rows.map((row) => row.seq)));
         this.#countPublished(envelopes);
         this.#failures = 0;
@@ -201,6 +203,29 @@ export class OutboxRelay {
       clearTimeout(this.#retry);
       this.#retry = setTimeout(() => this.wake(), delay);
       this.#retry.unref();
+    }
+  }
+
+  /**
+   * Hands a batch to the transport, each message in a `send <type>` span (OpenTelemetry messaging
+   * conventions), child of the span it was staged in (its `traceparent`); the spans end when the
+   * transport has accepted the batch, or failed with its error. A message staged outside any trace
+   * gets no span: without a parent there is no trace to show it in.
+   */
+  async #publish(envelopes: readonly Envelope[]): Promise<void> {
+    const system = this.#transport.name;
+    const spans: Span[] = [];
+    for (const envelope of envelopes) {
+      const parent = traceContextOf(envelope.traceparent);
+      if (parent !== undefined) spans.push(startSendSpan(envelope, system, parent));
+    }
+    try {
+      await this.#transport.publish(envelopes);
+    } catch (error) {
+      for (const span of spans) recordFailure(span, error);
+      throw error;
+    } finally {
+      for (const span of spans) span.end();
     }
   }
 

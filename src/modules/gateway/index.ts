@@ -8,7 +8,8 @@
  *   the build (`ctx.catalogue`, routing.ts). A bearer token is verified at the edge (401 early)
  *   for every proxied route but the public routes the modules declare (register, login, the
  *   product catalogue), and again in the service.
- *   `x-correlation-id` and `traceparent` pass through; `X-Forwarded-For` carries the client's
+ *   `x-correlation-id` passes through, and `traceparent` names the gateway's request span (the
+ *   client's trace continued); `X-Forwarded-For` carries the client's
  *   address. Answers stream to the client (proxy.ts: @fastify/reply-from over undici), never held
  *   whole in memory; a path with `.` or `..` segments answers 404.
  * - `/admin/*`, `/health/*`, `/metrics`: this process's own (every process has them);

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import replyFrom from '@fastify/reply-from';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { HttpApp } from '../../kernel/index.js';
+import { currentTraceparent, type HttpApp } from '../../kernel/index.js';
 
 /**
  * Forwarding one request to one instance with @fastify/reply-from over undici: the answer streams
@@ -86,10 +86,17 @@ function withoutHopByHop(headers: IncomingHttpHeaders): IncomingHttpHeaders {
 
 /**
  * The request's headers as the instance gets them: the client's end-to-end headers (authorization,
- * `traceparent`, idempotency key…), the correlation id this request runs under, and where it came from.
+ * idempotency key…), the correlation id this request runs under, the trace it is part of (the
+ * gateway's request span when traced, else the client's `traceparent` as it came), and where it
+ * came from.
  */
-function forwardedHeaders(request: FastifyRequest, headers: IncomingHttpHeaders): IncomingHttpHeaders {
+function forwardedHeaders(
+  request: FastifyRequest,
+  headers: IncomingHttpHeaders,
+  traceparent: string | undefined,
+): IncomingHttpHeaders {
   const out = withoutHopByHop(headers);
+  if (traceparent !== undefined) out.traceparent = traceparent;
   const previous = request.headers['x-forwarded-for'];
   out['x-forwarded-for'] =
     typeof previous === 'string' && previous ? `${previous}, ${request.ip}` : request.ip;
@@ -147,9 +154,10 @@ export function forward(request: FastifyRequest, reply: FastifyReply, baseUrl: s
     if (reply.raw.destroyed) return clientGone();
     reply.raw.once('close', clientGone);
     const body = bodyOf(request);
+    const traceparent = currentTraceparent(); // the request's context, which reply-from's callbacks may not run in
     reply.from(`${baseUrl.replace(/\/+$/, '')}${request.raw.url ?? '/'}`, {
       ...(body ? { body, contentType: request.headers['content-type'] ?? 'application/octet-stream' } : {}),
-      rewriteRequestHeaders: (_request, headers) => forwardedHeaders(request, headers),
+      rewriteRequestHeaders: (_request, headers) => forwardedHeaders(request, headers, traceparent),
       rewriteHeaders: (headers) => withoutHopByHop(headers),
       onResponse: (_request, _reply, response) => {
         if (settled) {

@@ -1,4 +1,5 @@
 import type { Tx } from '../../outbox/outbox.js';
+import { currentContext } from '../context.js';
 import { contextOf } from '../envelope.js';
 import type { HandlerContext } from '../subscription.js';
 import { type DeliveryHandler, DUPLICATE, HANDLED } from './pipeline.js';
@@ -22,6 +23,9 @@ export function handle(
   return async (delivery) => {
     const { envelope, attempt, settle } = delivery;
     const messageLog = log.child({ type: envelope.type, messageId: envelope.id, attempt });
+    // The context the causal-context step runs this delivery in (its span, when traced): taken
+    // here, as the transaction may start from another async context (the module's queue).
+    const causal = currentContext() ?? contextOf(envelope);
     const result: Settlement = { outcome: 'pending' };
     let started = false;
     const transact: HandlerContext['transact'] = async (fn: (tx: Tx) => unknown): Promise<boolean> => {
@@ -34,7 +38,7 @@ export function handle(
             result.outcome = 'duplicate'; // a copy of this delivery committed since the inbox step
             return false;
           }
-          await fn(outbox.bind(contextOf(envelope)));
+          await fn(outbox.bind(causal));
           await inbox.record(name, envelope.id);
           await settle?.();
           return true;
