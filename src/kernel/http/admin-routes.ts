@@ -8,6 +8,7 @@ import { PageOf, PageQuery } from './pagination.js';
 const filters = {
   consumer: Type.Optional(Type.String({ minLength: 1 })),
   type: Type.Optional(Type.String({ minLength: 1 })),
+  error: Type.Optional(Type.String({ minLength: 1, description: 'The error text, whole' })),
 };
 const Filter = Type.Object(filters, { additionalProperties: false });
 const IdParams = Type.Object({ id: Type.String({ minLength: 1 }) });
@@ -29,6 +30,7 @@ const Saga = Type.Object({
   step: Type.String(),
   state: Type.Unknown(),
   deadline: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  correlationId: Type.String(),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
 });
@@ -68,6 +70,22 @@ export function registerAdminRoutes(app: HttpApp, kernel: Kernel): void {
     async (request) => ({
       replayed: await kernel.replayDeadLetters(request.body ?? {}),
     }),
+  );
+  app.delete(
+    '/admin/dead-letters',
+    {
+      ...admin,
+      schema: {
+        tags,
+        summary:
+          "Deletes the dead letters of a consumer of this process that match the filter (a dashboard group's) 🛡",
+        querystring: Type.Object(
+          { ...filters, consumer: Type.String({ minLength: 1 }) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request) => ({ deleted: await kernel.deleteDeadLetters(request.query) }),
   );
   app.delete(
     '/admin/dead-letters/:id',

@@ -21,6 +21,20 @@ export interface DeadLetter {
 export interface DeadLetterFilter {
   readonly consumer?: string;
   readonly type?: string;
+  /** The error text, whole (letters that failed the same way: a group of the dashboard). */
+  readonly error?: string;
+}
+
+/** Dead letters that failed the same way: same consumer, same message type, same error. */
+export interface DeadLetterGroup {
+  readonly consumer: string;
+  readonly queue: string;
+  /** The message type; null for a message that was not an envelope (or had no type). */
+  readonly type: string | null;
+  readonly error: string;
+  readonly count: number;
+  readonly firstFailedAt: string;
+  readonly lastFailedAt: string;
 }
 
 /** A dead letter's place in the list: `[failedAt (epoch ms), id]`. */
@@ -50,6 +64,10 @@ export interface DeadLetterStore {
   /** The newest `take` letters, newest first. */
   newest(take: number): DeadLetter[];
   get(id: string): (DeadLetter & { readonly payload: string }) | undefined;
+  /** The `take` groups (consumer, type, error) that failed last, latest first. */
+  groups(take: number): DeadLetterGroup[];
+  /** Deletes every letter the filter matches; how many. Must run inside a write transaction. */
+  deleteMatching(filter: DeadLetterFilter): number;
   /**
    * Marks the letter as being replayed. `first` is true only for the first claim: a replay that
    * was interrupted after its redelivery (a crash before the letter was deleted) leaves the
@@ -71,11 +89,11 @@ export function createDeadLetterStore(database: ModuleDatabase): DeadLetterStore
   // Keyset order (failed_at, id): index kernel_dead_letters_failed. The first page starts after
   // (-1, ''), before every letter, so that one statement serves every page.
   const selectPage = database.statement<
-    [{ consumer: string | null; type: string | null; afterAt: number; afterId: string; take: number }],
+    [FilterParams & { afterAt: number; afterId: string; take: number }],
     DeadLetterRow
   >(
     `SELECT * FROM kernel_dead_letters
-     WHERE (@consumer IS NULL OR consumer = @consumer) AND (@type IS NULL OR type = @type)
+     WHERE ${MATCHES}
        AND (failed_at, id) > (@afterAt, @afterId)
      ORDER BY failed_at, id LIMIT @take`,
   );
@@ -86,6 +104,15 @@ export function createDeadLetterStore(database: ModuleDatabase): DeadLetterStore
     'SELECT * FROM kernel_dead_letters WHERE id = ?',
   );
   const remove = database.statement('DELETE FROM kernel_dead_letters WHERE id = ?');
+  const removeMatching = database.statement<[FilterParams]>(
+    `DELETE FROM kernel_dead_letters WHERE ${MATCHES}`,
+  );
+  const selectGroups = database.statement<[number], GroupRow>(
+    `SELECT consumer, MIN(queue) AS queue, type, error, COUNT(*) AS count,
+            MIN(failed_at) AS first_failed_at, MAX(failed_at) AS last_failed_at
+     FROM kernel_dead_letters GROUP BY consumer, type, error
+     ORDER BY last_failed_at DESC, consumer, type, error LIMIT ?`,
+  );
   const markReplayed = database.statement(
     'UPDATE kernel_dead_letters SET replayed_at = ? WHERE id = ? AND replayed_at IS NULL',
   );
@@ -112,8 +139,7 @@ export function createDeadLetterStore(database: ModuleDatabase): DeadLetterStore
     page: (filter, after, take) =>
       selectPage()
         .all({
-          consumer: filter.consumer ?? null,
-          type: filter.type ?? null,
+          ...filterParams(filter),
           afterAt: after?.[0] ?? -1,
           afterId: after?.[1] ?? '',
           take,
@@ -130,10 +156,49 @@ export function createDeadLetterStore(database: ModuleDatabase): DeadLetterStore
       const first = markReplayed().run(Date.now(), id).changes === 1;
       return { letter: { ...toDeadLetter(row), payload: row.payload }, first };
     },
+    groups: (take) =>
+      selectGroups()
+        .all(take)
+        .map((row) => ({
+          consumer: row.consumer,
+          queue: row.queue,
+          type: row.type,
+          error: row.error,
+          count: Number(row.count),
+          firstFailedAt: new Date(Number(row.first_failed_at)).toISOString(),
+          lastFailedAt: new Date(Number(row.last_failed_at)).toISOString(),
+        })),
+    deleteMatching: (filter) => removeMatching().run(filterParams(filter)).changes,
     delete: (id) => remove().run(id).changes > 0,
     count: (consumer) => countFor().get(consumer) ?? 0,
   };
 }
+
+interface GroupRow {
+  consumer: string;
+  queue: string;
+  type: string | null;
+  error: string;
+  count: number | bigint;
+  first_failed_at: number | bigint;
+  last_failed_at: number | bigint;
+}
+
+interface FilterParams {
+  consumer: string | null;
+  type: string | null;
+  error: string | null;
+}
+
+/** A filter's conditions; an absent field matches every letter. */
+const MATCHES = `(@consumer IS NULL OR consumer = @consumer) AND (@type IS NULL OR type = @type)
+       AND (@error IS NULL OR error = @error)`;
+
+const filterParams = (filter: DeadLetterFilter): FilterParams => ({
+  consumer: filter.consumer ?? null,
+  type: filter.type ?? null,
+  error: filter.error ?? null,
+});
 
 function toDeadLetter(row: DeadLetterRow): DeadLetter {
   return {
