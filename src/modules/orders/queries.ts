@@ -38,6 +38,14 @@ function toView(row: OrderRow): OrderView {
 }
 
 /** The order when it belongs to the user; another user's order is as absent as a missing one. */
+/** Whether the order exists, whoever placed it. */
+export function orderExists(db: Db, orderId: string): boolean {
+  return (
+    db.select({ id: ordersOrders.id }).from(ordersOrders).where(eq(ordersOrders.id, orderId)).get() !==
+    undefined
+  );
+}
+
 export function findOrder(db: Db, userId: string, orderId: string): OrderView | undefined {
   const row = db
     .select()
