@@ -73,6 +73,15 @@ export async function requireAdminSession(request: FastifyRequest, reply: Fastif
   };
 }
 
+/**
+ * The token an admin request was let in with (after `requireAdminSession`): the bearer token, else
+ * the session cookie's. The dashboard sends it on to the other instances, which check it again.
+ */
+export function adminToken(request: FastifyRequest): string | undefined {
+  const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+  return bearer ?? cookieValue(request.headers.cookie, ADMIN_COOKIE);
+}
+
 /** Set-Cookie value that stores `token` until it expires (`exp`, seconds since the epoch). */
 export function sessionCookie(token: string, exp: number, secure: boolean): string {
   const maxAge = Math.max(0, exp - Math.floor(Date.now() / 1000));

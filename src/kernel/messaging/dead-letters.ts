@@ -35,6 +35,8 @@ export interface DeadLetterGroup {
   readonly count: number;
   readonly firstFailedAt: string;
   readonly lastFailedAt: string;
+  /** The message of the group's latest letter (an envelope, or its raw text). */
+  readonly sample: Envelope | string;
 }
 
 /** A dead letter's place in the list: `[failedAt (epoch ms), id]`. */
@@ -108,10 +110,15 @@ export function createDeadLetterStore(database: ModuleDatabase): DeadLetterStore
     `DELETE FROM kernel_dead_letters WHERE ${MATCHES}`,
   );
   const selectGroups = database.statement<[number], GroupRow>(
-    `SELECT consumer, MIN(queue) AS queue, type, error, COUNT(*) AS count,
-            MIN(failed_at) AS first_failed_at, MAX(failed_at) AS last_failed_at
-     FROM kernel_dead_letters GROUP BY consumer, type, error
-     ORDER BY last_failed_at DESC, consumer, type, error LIMIT ?`,
+    `SELECT g.*,
+            (SELECT payload FROM kernel_dead_letters d
+             WHERE d.consumer = g.consumer AND d.type IS g.type AND d.error = g.error
+             ORDER BY d.failed_at DESC LIMIT 1) AS sample
+     FROM (SELECT consumer, MIN(queue) AS queue, type, error, COUNT(*) AS count,
+                  MIN(failed_at) AS first_failed_at, MAX(failed_at) AS last_failed_at
+           FROM kernel_dead_letters GROUP BY consumer, type, error
+           ORDER BY last_failed_at DESC, consumer, type, error LIMIT ?) g
+     ORDER BY g.last_failed_at DESC, g.consumer, g.type, g.error`,
   );
   const markReplayed = database.statement(
     'UPDATE kernel_dead_letters SET replayed_at = ? WHERE id = ? AND replayed_at IS NULL',
@@ -167,6 +174,7 @@ export function createDeadLetterStore(database: ModuleDatabase): DeadLetterStore
           count: Number(row.count),
           firstFailedAt: new Date(Number(row.first_failed_at)).toISOString(),
           lastFailedAt: new Date(Number(row.last_failed_at)).toISOString(),
+          sample: parseEnvelope(row.sample),
         })),
     deleteMatching: (filter) => removeMatching().run(filterParams(filter)).changes,
     delete: (id) => remove().run(id).changes > 0,
@@ -182,6 +190,7 @@ interface GroupRow {
   count: number | bigint;
   first_failed_at: number | bigint;
   last_failed_at: number | bigint;
+  sample: string;
 }
 
 interface FilterParams {
