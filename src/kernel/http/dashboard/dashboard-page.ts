@@ -55,7 +55,12 @@ function instancesSection(view: DeploymentView): SafeHtml {
     return html`<tr class="instance" data-instance="${entry.id}">
   <td>${instanceName(entry)}${entry.self ? html` <span class="tag">this process</span>` : ''}</td>
   <td>${entry.modules.map((name) => html`<span class="tag">${name}</span>`)}</td>
-  <td>${record ? `${record.host} pid ${record.pid}` : ''}</td>
+  <td>${record ? `${record.host} pid ${record.pid}` : ''}${
+    // each BullMQ instance shows its own consumers' queues (the session cookie goes to every port of a host)
+    entry.snapshot?.transport === 'bullmq' && entry.snapshot.consumers.length > 0
+      ? html`<br><a class="queues" href="${entry.url}/admin/queues">queues</a>`
+      : ''
+  }</td>
   <td class="health">${instanceState(entry)}
     ${entry.snapshot ? html`<details><summary>checks</summary><ul>${checksList(entry.snapshot.health)}</ul></details>` : ''}</td>
   <td class="n">${record ? `${Math.round(record.heartbeatAgeMs / 1000)} s ago` : ''}</td>
