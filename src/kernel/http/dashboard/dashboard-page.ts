@@ -27,7 +27,7 @@ function summary(view: DeploymentView): SafeHtml {
     </ul>
   </div>
   <nav>
-    <a href="/admin">Refresh</a> · <a href="/admin/queues">Queues (bull-board)</a> · <a href="/docs">OpenAPI</a> · <a href="/asyncapi.json">AsyncAPI</a>
+    <a href="/admin">Refresh</a>${view.self.transport === 'bullmq' ? html` · <a href="/admin/queues">Queues (bull-board)</a>` : ''} · <a href="/docs">OpenAPI</a> · <a href="/asyncapi.json">AsyncAPI</a>
     <button type="button" data-action="logout">Sign out</button>
   </nav>
 </header>
@@ -271,7 +271,7 @@ function outboxSection(view: DeploymentView): SafeHtml {
 export function renderDashboard(view: DeploymentView, nonce: string, refreshSeconds: number): string {
   const body = html`${summary(view)}
 <main id="live" data-refresh-seconds="${refreshSeconds}">
-<p class="facts">as of <time id="generated-at" datetime="${view.generatedAt}">${view.generatedAt}</time>, refreshed every ${refreshSeconds} s</p>
+<p class="as-of">as of <time id="generated-at" datetime="${view.generatedAt}">${view.generatedAt}</time>, refreshed every ${refreshSeconds} s</p>
 ${instancesSection(view)}
 ${consumersSection(view)}
 ${deadLettersSection(view)}
