@@ -93,6 +93,17 @@ describe.skipIf(skip !== undefined && process.env.REQUIRE_BROKERS !== '1')(
         (q) => q.name === 'pings.counter.p0',
       );
       expect(p0?.isPaused).toBe(true);
+      // with the session cookie, the board's own page may change things (its browser says it is
+      // same-origin), a page of another site may not
+      const resume = (site: string) =>
+        app.inject({
+          method: 'PUT',
+          url: '/admin/queues/api/queues/pings.counter.p0/resume',
+          headers: { cookie, 'sec-fetch-site': site, 'content-type': 'application/json' },
+          payload: '{}',
+        });
+      expect((await resume('cross-site')).statusCode).toBe(403);
+      expect((await resume('same-origin')).statusCode).toBe(200);
     });
   },
 );
