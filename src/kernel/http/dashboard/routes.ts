@@ -58,15 +58,26 @@ async function fetchTimeline(
   path: string,
   token: string,
 ): Promise<{ entries: TimelineEntry[] | undefined; problem?: string }> {
-  const answer = app.kernel.modules.some((m) => m.definition.name === module)
-    ? await app
-        .inject({ method: 'GET', url: path, headers: { authorization: `Bearer ${token}` } })
-        .then((response) => ({ status: response.statusCode, body: response.json() as unknown }))
-    : await (async () => {
-        const instance = (await services.list()).find((candidate) => candidate.modules.includes(module));
-        if (!instance) return { status: 503, body: `no live instance runs ${module}` };
-        return callInstance(instance.url, token, 'GET', path);
-      })();
+  let answer: { status: number; body: unknown };
+  try {
+    if (app.kernel.modules.some((m) => m.definition.name === module)) {
+      const response = await app.inject({
+        method: 'GET',
+        url: path,
+        headers: { authorization: `Bearer ${token}` },
+      });
+      answer = { status: response.statusCode, body: response.json() as unknown };
+    } else {
+      const instance = (await services.list()).find((candidate) => candidate.modules.includes(module));
+      if (!instance) return { entries: undefined, problem: `no live instance runs ${module}` };
+      answer = await callInstance(instance.url, token, 'GET', path);
+    }
+  } catch (error) {
+    return {
+      entries: undefined,
+      problem: `the timeline (${path}): ${error instanceof Error ? error.message : String(error)}`,
+    };
+  }
   if (answer.status !== 200 || !Array.isArray(answer.body)) {
     return { entries: undefined, problem: `the timeline (${path}) answered ${answer.status}` };
   }
