@@ -21,15 +21,21 @@ export const HISTORY_POINTS = 60;
  */
 export class ConsumerHistory {
   readonly #series = new Map<string, HistoryPoint[]>();
+  readonly #consumers: () => readonly string[];
+  readonly #recent: ConsumerWindows;
+  readonly #lag: () => Promise<ReadonlyMap<string, number>>;
   readonly #timer: NodeJS.Timeout;
   #sampling: Promise<void> | undefined;
 
   constructor(
-    private readonly consumers: () => readonly string[],
-    private readonly recent: ConsumerWindows,
-    private readonly lag: () => Promise<ReadonlyMap<string, number>>,
+    consumers: () => readonly string[],
+    recent: ConsumerWindows,
+    lag: () => Promise<ReadonlyMap<string, number>>,
     intervalMs = HISTORY_INTERVAL_MS,
   ) {
+    this.#consumers = consumers;
+    this.#recent = recent;
+    this.#lag = lag;
     this.#timer = setInterval(() => void this.sample(), intervalMs);
     this.#timer.unref();
   }
@@ -43,13 +49,13 @@ export class ConsumerHistory {
   }
 
   async #sample(): Promise<void> {
-    const lags = await this.lag().catch(() => new Map<string, number>());
+    const lags = await this.#lag().catch(() => new Map<string, number>());
     const at = Date.now();
-    for (const consumer of this.consumers()) {
+    for (const consumer of this.#consumers()) {
       const series = this.#series.get(consumer) ?? [];
       series.push({
         at,
-        throughputPerSecond: this.recent.read(consumer, at).throughputPerSecond,
+        throughputPerSecond: this.#recent.read(consumer, at).throughputPerSecond,
         lag: lags.get(consumer) ?? null,
       });
       if (series.length > HISTORY_POINTS) series.shift();
