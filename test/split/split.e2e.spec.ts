@@ -181,6 +181,17 @@ function splitSuite(transport: Transport): void {
     expect(services.filter((s) => s.self).map((s) => s.url)).toEqual([url(ports.gateway)]);
   });
 
+  it("shows every process on the gateway's dashboard, with the consumers each runs", async () => {
+    const dashboard = await api.call('GET', '/admin', { token: admin });
+    expect(dashboard.status).toBe(200);
+    expect(dashboard.text.match(/<tr class="instance"/g)).toHaveLength(5);
+    expect(dashboard.text).not.toContain('unreachable');
+    // consumers of three other processes; payments' twice, one row per instance
+    for (const consumer of ['orders.checkout-saga', 'notifications.outcomes', 'analytics.projections'])
+      expect(dashboard.text).toContain(`<tr data-consumer="${consumer}"`);
+    expect(dashboard.text.match(/<tr data-consumer="payments\.account-commands"/g)).toHaveLength(2);
+  });
+
   it("describes the whole system at the gateway's /openapi.json, /docs and /asyncapi.json, as one process does", async () => {
     const expected = [
       ['post', '/auth/login'],

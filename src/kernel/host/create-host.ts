@@ -84,9 +84,9 @@ export async function createHost(config: Config, options: HostOptions): Promise<
   registerErrorDocs(app, options.catalogue);
   registerObservabilityRoutes(app, kernel);
   registerAdminRoutes(app, kernel);
-  registerDashboard(app, kernel);
   registerAsyncApiRoute(app, kernel);
-  registerServiceRegistry(app, kernel);
+  const services = registerServiceRegistry(app, kernel);
+  registerDashboard(app, kernel, { services, catalogue: options.catalogue });
   try {
     await kernel.start();
   } catch (error) {

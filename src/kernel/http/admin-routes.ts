@@ -8,6 +8,7 @@ import { PageOf, PageQuery } from './pagination.js';
 const filters = {
   consumer: Type.Optional(Type.String({ minLength: 1 })),
   type: Type.Optional(Type.String({ minLength: 1 })),
+  error: Type.Optional(Type.String({ minLength: 1, description: 'The error text, whole' })),
 };
 const Filter = Type.Object(filters, { additionalProperties: false });
 const IdParams = Type.Object({ id: Type.String({ minLength: 1 }) });
@@ -29,6 +30,7 @@ const Saga = Type.Object({
   step: Type.String(),
   state: Type.Unknown(),
   deadline: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  correlationId: Type.String(),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
 });
@@ -50,7 +52,7 @@ export function registerAdminRoutes(app: HttpApp, kernel: Kernel): void {
         response: { 200: PageOf(DeadLetter) },
       },
     },
-    async (request) => kernel.listDeadLetters(request.query),
+    async (request) => await kernel.listDeadLetters(request.query),
   );
   app.post(
     '/admin/dead-letters/:id/replay',
@@ -70,6 +72,22 @@ export function registerAdminRoutes(app: HttpApp, kernel: Kernel): void {
     }),
   );
   app.delete(
+    '/admin/dead-letters',
+    {
+      ...admin,
+      schema: {
+        tags,
+        summary:
+          "Deletes the dead letters of a consumer of this process that match the filter (a dashboard group's) 🛡",
+        querystring: Type.Object(
+          { ...filters, consumer: Type.String({ minLength: 1 }) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request) => ({ deleted: await kernel.deleteDeadLetters(request.query) }),
+  );
+  app.delete(
     '/admin/dead-letters/:id',
     { ...admin, schema: { tags, params: IdParams } },
     async (request, reply) => {
@@ -80,7 +98,7 @@ export function registerAdminRoutes(app: HttpApp, kernel: Kernel): void {
     },
   );
   // One row per module of this process: bounded, so not paginated.
-  app.get('/admin/outbox', { ...admin, schema: { tags } }, async () => kernel.outboxStats());
+  app.get('/admin/outbox', { ...admin, schema: { tags } }, async () => await kernel.outboxStats());
   app.get(
     '/admin/sagas',
     {
@@ -92,6 +110,6 @@ export function registerAdminRoutes(app: HttpApp, kernel: Kernel): void {
         response: { 200: PageOf(Saga) },
       },
     },
-    async (request) => kernel.listSagas(request.query),
+    async (request) => await kernel.listSagas(request.query),
   );
 }

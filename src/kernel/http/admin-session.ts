@@ -21,6 +21,18 @@ export const ADMIN_REQUEST_HEADER = 'x-admin-request';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/**
+ * Whether a cookie-authenticated change comes from a page of this origin: it carries the
+ * ADMIN_REQUEST_HEADER (the dashboard's script sets it), or the browser says so with
+ * `Sec-Fetch-Site: same-origin` (a header page script cannot set; a sibling subdomain's page gets
+ * `same-site`), which is how bull-board's own page, whose requests we do not write, gets through.
+ */
+function fromThisOrigin(request: FastifyRequest): boolean {
+  return (
+    request.headers[ADMIN_REQUEST_HEADER] !== undefined || request.headers['sec-fetch-site'] === 'same-origin'
+  );
+}
+
 /** The value of one cookie of a `Cookie` request header. */
 export function cookieValue(header: string | undefined, name: string): string | undefined {
   for (const part of header?.split(';') ?? []) {
@@ -49,7 +61,7 @@ export function verifiedCaller(app: FastifyInstance, token: string): AuthUser & 
  * Route hook (`onRequest`) for the admin pages and admin JSON routes: a bearer token when the
  * request has an Authorization header (the API's way; it wins over a cookie), else the session
  * cookie. 401 without a valid one, 403 for a non-admin, 403 for a cookie-authenticated change
- * without the ADMIN_REQUEST_HEADER.
+ * that does not come from a page of this origin (`fromThisOrigin`).
  */
 export async function requireAdminSession(request: FastifyRequest, reply: FastifyReply): Promise<void> {
   if (request.headers.authorization !== undefined) return requireAdmin(request, reply);
@@ -59,7 +71,7 @@ export async function requireAdminSession(request: FastifyRequest, reply: Fastif
   }
   const caller = verifiedCaller(request.server, token);
   if (caller.role !== 'admin') throw new HttpProblem(403, 'AUTH_ADMIN_ONLY', 'this route is for admins');
-  if (!SAFE_METHODS.has(request.method) && request.headers[ADMIN_REQUEST_HEADER] === undefined) {
+  if (!SAFE_METHODS.has(request.method) && !fromThisOrigin(request)) {
     throw new HttpProblem(
       403,
       'AUTH_CSRF_HEADER_MISSING',
@@ -71,6 +83,15 @@ export async function requireAdminSession(request: FastifyRequest, reply: Fastif
     role: caller.role,
     ...(caller.ver === undefined ? {} : { ver: caller.ver }),
   };
+}
+
+/**
+ * The token an admin request was let in with (after `requireAdminSession`): the bearer token, else
+ * the session cookie's. The dashboard sends it on to the other instances, which check it again.
+ */
+export function adminToken(request: FastifyRequest): string | undefined {
+  const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+  return bearer ?? cookieValue(request.headers.cookie, ADMIN_COOKIE);
 }
 
 /** Set-Cookie value that stores `token` until it expires (`exp`, seconds since the epoch). */

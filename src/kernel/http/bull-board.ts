@@ -7,7 +7,7 @@ import Fastify, {
 } from 'fastify';
 import type { Transport } from '../messaging/transport.js';
 import type { HttpApp } from '../modules/module.js';
-import { requireAdmin } from './auth.js';
+import { requireAdminSession } from './admin-session.js';
 import { HttpProblem, sendProblem } from './errors.js';
 
 const BASE_PATH = '/admin/queues';
@@ -17,8 +17,10 @@ function showsQueues(transport: Transport): transport is Transport & { boardQueu
 }
 
 /**
- * Mounts bull-board at `/admin/queues` (admins only) when the transport is BullMQ: the partition
- * queues of this process's consumers and the `dlq.<module>.retry` copies. The board lists the
+ * Mounts bull-board at `/admin/queues` (admins only: a bearer token or the dashboard's session
+ * cookie, whose path covers it) when the transport is BullMQ: the partition queues of this
+ * process's consumers. Dead letters are not on the board: `/admin` shows the kernel's store, the
+ * one truth, and the `dlq.<module>.retry` copies (for broker tools) outlive a replay or a delete. The board lists the
  * queues subscribed when it loads, so until `subscribed()` (the kernel started: a broker that
  * answered late), it answers 503 `BUS_NOT_CONNECTED` instead of loading without them.
  *
@@ -64,7 +66,7 @@ export async function registerBullBoard(
       // bull-board installs its own error handler, so answer auth failures here, as problem+json.
       scope.addHook('onRequest', async (request, reply) => {
         try {
-          await requireAdmin(request, reply);
+          await requireAdminSession(request, reply);
         } catch (error) {
           if (!(error instanceof HttpProblem)) throw error;
           return sendProblem(reply, { status: error.status, code: error.code, detail: error.message });

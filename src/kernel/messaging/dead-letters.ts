@@ -21,6 +21,22 @@ export interface DeadLetter {
 export interface DeadLetterFilter {
   readonly consumer?: string;
   readonly type?: string;
+  /** The error text, whole (letters that failed the same way: a group of the dashboard). */
+  readonly error?: string;
+}
+
+/** Dead letters that failed the same way: same consumer, same message type, same error. */
+export interface DeadLetterGroup {
+  readonly consumer: string;
+  readonly queue: string;
+  /** The message type; null for a message that was not an envelope (or had no type). */
+  readonly type: string | null;
+  readonly error: string;
+  readonly count: number;
+  readonly firstFailedAt: string;
+  readonly lastFailedAt: string;
+  /** The message of the group's latest letter (an envelope, or its raw text). */
+  readonly sample: Envelope | string;
 }
 
 /** A dead letter's place in the list: `[failedAt (epoch ms), id]`. */
@@ -56,6 +72,10 @@ export interface DeadLetterStore {
   /** The newest `take` letters, newest first. */
   newest(take: number): Promise<DeadLetter[]>;
   get(id: string): Promise<(DeadLetter & { readonly payload: string }) | undefined>;
+  /** The `take` groups (consumer, type, error) that failed last, latest first. */
+  groups(take: number): Promise<DeadLetterGroup[]>;
+  /** Deletes every letter the filter matches; how many. Must run inside a write transaction. */
+  deleteMatching(filter: DeadLetterFilter): Promise<number>;
   /**
    * Marks the letter as being replayed. `first` is true only for the first claim: a replay that
    * was interrupted after its redelivery (a crash before the letter was deleted) leaves the
@@ -79,11 +99,11 @@ export function createDeadLetterStore(database: ModuleDatabase): DeadLetterStore
   // Keyset order (failed_at, id): index kernel_dead_letters_failed. The first page starts after
   // (-1, ''), before every letter, so that one statement serves every page.
   const selectPage = database.statement<
-    [{ consumer: string | null; type: string | null; afterAt: number; afterId: string; take: number }],
+    [FilterParams & { afterAt: number; afterId: string; take: number }],
     DeadLetterRow
   >(
     `SELECT * FROM kernel_dead_letters
-     WHERE (@consumer IS NULL OR consumer = @consumer) AND (@type IS NULL OR type = @type)
+     WHERE ${MATCHES}
        AND (failed_at, id) > (@afterAt, @afterId)
      ORDER BY failed_at, id LIMIT @take`,
   );
@@ -94,6 +114,20 @@ export function createDeadLetterStore(database: ModuleDatabase): DeadLetterStore
     'SELECT * FROM kernel_dead_letters WHERE id = ?',
   );
   const remove = database.statement('DELETE FROM kernel_dead_letters WHERE id = ?');
+  const removeMatching = database.statement<[FilterParams]>(
+    `DELETE FROM kernel_dead_letters WHERE ${MATCHES}`,
+  );
+  const selectGroups = database.statement<[number], GroupRow>(
+    `SELECT g.*,
+            (SELECT payload FROM kernel_dead_letters d
+             WHERE d.consumer = g.consumer AND d.type IS NOT DISTINCT FROM g.type AND d.error = g.error
+             ORDER BY d.failed_at DESC LIMIT 1) AS sample
+     FROM (SELECT consumer, MIN(queue) AS queue, type, error, COUNT(*) AS count,
+                  MIN(failed_at) AS first_failed_at, MAX(failed_at) AS last_failed_at
+           FROM kernel_dead_letters GROUP BY consumer, type, error
+           ORDER BY last_failed_at DESC, consumer, type, error LIMIT ?) g
+     ORDER BY g.last_failed_at DESC, g.consumer, g.type, g.error`,
+  );
   const markReplayed = database.statement(
     'UPDATE kernel_dead_letters SET replayed_at = ? WHERE id = ? AND replayed_at IS NULL',
   );
@@ -120,8 +154,7 @@ export function createDeadLetterStore(database: ModuleDatabase): DeadLetterStore
     page: async (filter, after, take) =>
       (
         await selectPage.all({
-          consumer: filter.consumer ?? null,
-          type: filter.type ?? null,
+          ...filterParams(filter),
           afterAt: after?.[0] ?? -1,
           afterId: after?.[1] ?? '',
           take,
@@ -138,10 +171,49 @@ export function createDeadLetterStore(database: ModuleDatabase): DeadLetterStore
       const first = (await markReplayed.run(Date.now(), id)) === 1;
       return { letter: { ...toDeadLetter(row), payload: row.payload }, first };
     },
+    groups: async (take) =>
+      (await selectGroups.all(take)).map((row) => ({
+        consumer: row.consumer,
+        queue: row.queue,
+        type: row.type,
+        error: row.error,
+        count: Number(row.count),
+        firstFailedAt: new Date(Number(row.first_failed_at)).toISOString(),
+        lastFailedAt: new Date(Number(row.last_failed_at)).toISOString(),
+        sample: parseEnvelope(row.sample),
+      })),
+    deleteMatching: (filter) => removeMatching.run(filterParams(filter)),
     delete: async (id) => (await remove.run(id)) > 0,
     count: async (consumer) => (await countFor.get(consumer)) ?? 0,
   };
 }
+
+interface GroupRow {
+  consumer: string;
+  queue: string;
+  type: string | null;
+  error: string;
+  count: number | bigint;
+  first_failed_at: number | bigint;
+  last_failed_at: number | bigint;
+  sample: string;
+}
+
+interface FilterParams {
+  consumer: string | null;
+  type: string | null;
+  error: string | null;
+}
+
+/** A filter's conditions; an absent field matches every letter. */
+const MATCHES = `(@consumer IS NULL OR consumer = @consumer) AND (@type IS NULL OR type = @type)
+       AND (@error IS NULL OR error = @error)`;
+
+const filterParams = (filter: DeadLetterFilter): FilterParams => ({
+  consumer: filter.consumer ?? null,
+  type: filter.type ?? null,
+  error: filter.error ?? null,
+});
 
 function toDeadLetter(row: DeadLetterRow): DeadLetter {
   return {

@@ -18,6 +18,7 @@ import {
   createDeadLetterStore,
   type DeadLetter,
   type DeadLetterFilter,
+  type DeadLetterGroup,
   type DeadLetterStore,
   deadLetterKey,
 } from '../messaging/dead-letters.js';
@@ -460,6 +461,31 @@ export class Kernel {
       if (await runtime.database.transaction(() => runtime.deadLetters.delete(id))) return true;
     }
     return false;
+  }
+
+  /**
+   * Every module's dead letters here in groups that failed the same way (consumer, type, error),
+   * each with its module: up to `take` groups per module, those that failed last first.
+   */
+  async deadLetterGroups(take: number): Promise<(DeadLetterGroup & { readonly module: string })[]> {
+    const perModule = await Promise.all(
+      this.#runtimes.map(async (runtime) =>
+        (await runtime.deadLetters.groups(take)).map((group) => ({
+          ...group,
+          module: runtime.definition.name,
+        })),
+      ),
+    );
+    return perModule.flat().sort((a, b) => b.lastFailedAt.localeCompare(a.lastFailedAt));
+  }
+
+  /** Deletes every dead letter here that the filter matches; how many. */
+  async deleteDeadLetters(filter: DeadLetterFilter): Promise<number> {
+    let deleted = 0;
+    for (const runtime of this.#runtimes) {
+      deleted += await runtime.database.transaction(() => runtime.deadLetters.deleteMatching(filter));
+    }
+    return deleted;
   }
 
   outboxStats(): Promise<OutboxStats[]> {

@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { ConsumerWindows } from './consumer-window.js';
 
 /**
  * The kernel's Prometheus metrics (CONTRACT section 6), one registry per app so tests and several
@@ -7,6 +8,8 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
  */
 export class KernelMetrics {
   readonly registry = new Registry();
+  /** Each consumer's last minute (throughput, p99), for the dashboard: fed where the histogram is. */
+  readonly recent = new ConsumerWindows();
   readonly published: Counter<'module' | 'type' | 'transport'>;
   readonly unrouted: Counter<'module' | 'type' | 'transport'>;
   readonly handled: Counter<'consumer' | 'type' | 'outcome' | 'transport'>;

@@ -29,13 +29,29 @@ export function advertisedUrl(config: Config, address: AddressInfo | string | nu
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
+/** An instance as `GET /admin/services` lists it. */
+export type ListedInstance = ServiceInstance & {
+  /** True for the process answering. */
+  readonly self: boolean;
+  readonly heartbeatAgeMs: number;
+};
+
+/** The live instances of the deployment, as this process reads them. */
+export interface ServiceInstances {
+  /**
+   * Every live instance (this one included once it listens), sorted by modules and URL; without a
+   * registry (memory transport), this process alone. Rejects when the registry does not answer.
+   */
+  list(): Promise<ListedInstance[]>;
+}
+
 /**
  * Registers this process in the service registry once it listens (modules, advertised URL, pid,
  * readiness), heartbeats, and deregisters when the app closes (before HTTP stops, so gateways
  * stop sending here first). `GET /admin/services` 🛡 lists every live instance of the deployment
  * with its health; without a registry (memory transport), this process alone.
  */
-export function registerServiceRegistry(app: HttpApp, kernel: Kernel): void {
+export function registerServiceRegistry(app: HttpApp, kernel: Kernel): ServiceInstances {
   const { config } = kernel;
   const registry = config.serviceRegistry
     ? new ServiceRegistry({ redisUrl: config.redisUrl, namespace: config.busNamespace, log: kernel.log })
@@ -71,7 +87,7 @@ export function registerServiceRegistry(app: HttpApp, kernel: Kernel): void {
     await registry?.stop(); // closed without ever listening (inject-only apps)
   });
 
-  app.get('/admin/services', { onRequest: requireAdmin }, async () => {
+  const list = async (): Promise<ListedInstance[]> => {
     let instances: ServiceInstance[];
     if (registry) instances = await registry.list();
     else if (url) instances = [{ ...(await describe()), id: selfId, heartbeatAt: new Date().toISOString() }];
@@ -84,5 +100,7 @@ export function registerServiceRegistry(app: HttpApp, kernel: Kernel): void {
         heartbeatAgeMs: Math.max(0, now - Date.parse(instance.heartbeatAt)),
       }))
       .sort((a, b) => a.modules.join().localeCompare(b.modules.join()) || a.url.localeCompare(b.url));
-  });
+  };
+  app.get('/admin/services', { onRequest: requireAdmin }, list);
+  return { list };
 }

@@ -153,6 +153,11 @@ export interface SagaDefinition<State> {
   readonly stepTimeoutMs?: number;
   /** The instance id a message belongs to. */
   correlate(message: Envelope): string;
+  /**
+   * The path (GET, on an instance of the saga's module) of the timeline of what an instance is
+   * about, which an admin may read (for example an order's): the dashboard links each instance to it.
+   */
+  timeline?(id: string): string;
   initialState(message: Envelope): State;
   /** Folds every message into the state; `progress` is where the flow was before the message. */
   evolve(state: State, message: Envelope, progress: SagaProgress): State;

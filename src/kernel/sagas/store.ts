@@ -26,6 +26,8 @@ export interface SagaListing {
   readonly step: string;
   readonly state: unknown;
   readonly deadline: string | null;
+  /** The correlation id of the request that started it (and of every message of its flow). */
+  readonly correlationId: string;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -143,6 +145,7 @@ export function createSagaStore(database: ModuleDatabase): SagaStore {
         step: row.step,
         state: JSON.parse(row.state) as unknown,
         deadline: row.deadline === null ? null : new Date(row.deadline).toISOString(),
+        correlationId: row.correlation_id,
         createdAt: new Date(row.created_at).toISOString(),
         updatedAt: new Date(row.updated_at).toISOString(),
       })),

@@ -38,6 +38,15 @@ function toView(row: OrderRow): OrderView {
 }
 
 /** The order when it belongs to the user; another user's order is as absent as a missing one. */
+/** Whether the order exists, whoever placed it. */
+export async function orderExists(db: Db, orderId: string): Promise<boolean> {
+  const [row] = await db
+    .select({ id: ordersOrders.id })
+    .from(ordersOrders)
+    .where(eq(ordersOrders.id, orderId));
+  return row !== undefined;
+}
+
 export async function findOrder(db: Db, userId: string, orderId: string): Promise<OrderView | undefined> {
   const [row] = await db
     .select()

@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Type } from 'typebox';
 import { createHost } from '../../host/create-host.js';
-import { defineEvent, defineModule, type HttpApp, loadConfig, on, TOKEN_TTL_SECONDS } from '../../index.js';
+import {
+  defineEvent,
+  defineModule,
+  type HttpApp,
+  loadConfig,
+  type ModuleDefinition,
+  on,
+  TOKEN_TTL_SECONDS,
+} from '../../index.js';
 import { tripModules, tripRequested } from '../../testing/fixtures/trip.js';
 
 /**
@@ -35,26 +43,45 @@ export interface DashboardFixture {
 
 export const FULL_CITY = 'Fullton';
 
-export async function startDashboardFixture(): Promise<DashboardFixture> {
-  const failing = new Set<string>();
-  const archived: string[] = [];
-  const notes = defineModule({
+/** The error of a failing note whose text starts with "full ": the same for each (one group). */
+export const ARCHIVE_FULL = 'the archive is full';
+
+/**
+ * The `notes` module: its `notes.archive` consumer fails for the texts in `failing` (with
+ * ARCHIVE_FULL for a text starting with "full ", else `cannot archive <text>`), and records the
+ * others in `archived`, in the order handled.
+ */
+export function createNotesModule(failing: ReadonlySet<string>, archived: string[]): ModuleDefinition {
+  return defineModule({
     name: 'notes',
     messages: [noteFiled],
     subscriptions: [
       {
         consumer: 'notes.archive',
-
         handlers: [
           on([noteFiled], async (message, ctx) => {
             const { text } = message.data as { text: string };
-            if (failing.has(text)) throw new Error(`cannot archive ${text}`);
+            if (failing.has(text))
+              throw new Error(text.startsWith('full ') ? ARCHIVE_FULL : `cannot archive ${text}`);
             if (await ctx.transact(() => {})) archived.push(text);
           }),
         ],
       },
     ],
   });
+}
+
+/** Publishes notes.note-filed from a running notes module (through its outbox, like any module would). */
+export async function fileNote(app: HttpApp, text: string): Promise<void> {
+  const running = app.kernel.modules.find((m) => m.definition.name === 'notes');
+  if (!running) throw new Error('the notes module does not run here');
+  await running.context.transact((tx) => tx.stage(noteFiled({ noteId: randomUUID(), text })));
+}
+
+export async function startDashboardFixture(): Promise<DashboardFixture> {
+  const failing = new Set<string>();
+  const archived: string[] = [];
+  const notes = createNotesModule(failing, archived);
   const modules = [...tripModules({ full: new Set([FULL_CITY]), silent: new Set() }), notes];
   const dataDir = mkdtempSync(join(tmpdir(), 'dashboard-'));
   const config = loadConfig(
@@ -77,8 +104,7 @@ export async function startDashboardFixture(): Promise<DashboardFixture> {
     app,
     failing,
     archived,
-    fileNote: (text) =>
-      contextOf('notes').transact((tx) => tx.stage(noteFiled({ noteId: randomUUID(), text }))),
+    fileNote: (text) => void fileNote(app, text),
     requestTrip: (city) =>
       contextOf('trips').transact((tx) => tx.stage(tripRequested({ tripId: randomUUID(), city }))),
     token: (role) => app.jwt.sign({ sub: `${role}-1`, role }, { expiresIn: TOKEN_TTL_SECONDS }),

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { describeWithBrowser, launchChromium } from '../../testing/browser.js';
 import { eventually } from '../../testing/index.js';
 import { ADMIN_COOKIE } from '../admin-session.js';
-import { type DashboardFixture, startDashboardFixture } from './dashboard-testing.js';
+import { ARCHIVE_FULL, type DashboardFixture, startDashboardFixture } from './dashboard-testing.js';
 
 const FLAKY = 'archived on the second try';
 const XSS = `<img src=x onerror="document.title='owned'"><script>document.title='owned'</script>`;
@@ -98,5 +98,78 @@ describeWithBrowser('the admin dashboard in a browser (chromium)', () => {
     expect(cookie).toMatchObject({ name: ADMIN_COOKIE, path: '/admin', httpOnly: true, sameSite: 'Strict' });
     // page script cannot read the session
     await expect(page.evaluate('document.cookie')).resolves.toBe('');
+  });
+
+  it('shows this process as the instance, its consumers with throughput, p99 and history, and refreshes by itself', async () => {
+    await signInAsAdmin();
+    await page.goto(`${baseUrl}/admin?refresh=1`);
+    const instances = page.locator('#instances tr.instance');
+    await expect(instances.count()).resolves.toBe(1);
+    await expect(instances.locator('td.health > span').first().textContent()).resolves.toBe('pass');
+    const archive = page.locator('tr[data-consumer="notes.archive"]');
+    // the history: a sample taken at start, and the value now
+    const points = await archive.locator('svg.spark.throughput').getAttribute('data-points');
+    expect(Number(points)).toBeGreaterThanOrEqual(2);
+    const throughput = archive.locator('td.throughput');
+    const before = Number(await throughput.textContent());
+    const stamp = await page.locator('#generated-at').textContent();
+    await page.evaluate('window.notReloaded = true');
+
+    for (let i = 0; i < 6; i++) world.fileNote(`steady ${i}`);
+    // six more messages in the last minute: 0.10 msg/s more, shown without a reload
+    await expect
+      .poll(async () => Number(await throughput.textContent()), { timeout: 10_000 })
+      .toBeCloseTo(before + 0.1, 1);
+    await expect(archive.locator('td.p99').textContent()).resolves.toMatch(/^[\d.]+ ms$/);
+    await expect(page.locator('#generated-at').textContent()).resolves.not.toBe(stamp);
+    await expect(page.evaluate('window.notReloaded')).resolves.toBe(true);
+    expect(complaints).toEqual([]);
+  });
+
+  it('groups dead letters by consumer, type and error, filters them, and replays or deletes a group', async () => {
+    for (const text of ['full 1', 'full 2', 'doomed']) {
+      world.failing.add(text);
+      world.fileNote(text);
+    }
+    await eventually(async () => expect((await world.app.kernel.listDeadLetters()).items).toHaveLength(4)); // with XSS's
+    await signInAsAdmin();
+    await page.goto(`${baseUrl}/admin?refresh=1`);
+    const full = page.locator('tr.dead-letter', { hasText: ARCHIVE_FULL });
+    await expect(full.locator('td.count').textContent()).resolves.toBe('2');
+    const shown = () => page.locator('tr.dead-letter:visible').count();
+    await expect(shown()).resolves.toBe(3);
+
+    await page.getByLabel('error contains').fill('FULL');
+    await expect(shown()).resolves.toBe(1);
+    // the filter holds across a refresh
+    const stamp = await page.locator('#generated-at').textContent();
+    await expect.poll(() => page.locator('#generated-at').textContent()).not.toBe(stamp);
+    await expect(shown()).resolves.toBe(1);
+    await page.getByLabel('error contains').fill('');
+    await page.getByLabel('consumer').fill('nobody.here');
+    await expect(shown()).resolves.toBe(0);
+    await page.getByLabel('consumer').fill('notes.archive');
+    await page.getByLabel('type').fill('notes.note-filed');
+    await expect(shown()).resolves.toBe(3);
+
+    world.failing.delete('full 1');
+    world.failing.delete('full 2'); // fixed: the replayed messages are archived
+    await full.getByRole('button', { name: 'Replay' }).click();
+    await full.waitFor({ state: 'detached' });
+    await eventually(async () =>
+      expect(world.archived).toEqual(expect.arrayContaining(['full 1', 'full 2'])),
+    );
+    await expect(page.getByRole('status').textContent()).resolves.toBe('Replayed 2 message(s).');
+
+    page.removeAllListeners('dialog');
+    page.on('dialog', (dialog) => void dialog.accept());
+    const doomed = page.locator('tr.dead-letter', { hasText: 'cannot archive doomed' });
+    await doomed.getByRole('button', { name: 'Delete' }).click();
+    await doomed.waitFor({ state: 'detached' });
+    expect((await world.app.kernel.listDeadLetters({ error: 'cannot archive doomed' })).items).toEqual([]);
+    await expect(page.getByRole('heading', { name: /^Dead letters/ }).textContent()).resolves.toBe(
+      'Dead letters (1)',
+    );
+    expect(complaints).toEqual([]);
   });
 });

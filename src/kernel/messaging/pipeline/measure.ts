@@ -18,7 +18,9 @@ export function measure(scope: Pick<ConsumerScope, 'name' | 'metrics' | 'transpo
       return outcome;
     }
     const labels = { consumer, type: envelope.type };
-    metrics.handlerDuration.observe(labels, (performance.now() - started) / 1000);
+    const seconds = (performance.now() - started) / 1000;
+    metrics.handlerDuration.observe(labels, seconds);
+    metrics.recent.observe(consumer, seconds, outcome.kind === 'handled');
     if (outcome.kind === 'handled') {
       const latencyMs = Math.max(0, Date.now() - Date.parse(envelope.time));
       metrics.endToEndLatency.observe(labels, latencyMs / 1000);

@@ -108,6 +108,7 @@ export const checkoutSaga = defineSaga<CheckoutState>({
   startedBy: [orderPlaced],
   handles: [paymentCompleted, paymentFailed, paymentRefunded, stockReserved, outOfStock, stockReleased],
   correlate: orderIdOf,
+  timeline: (orderId) => `/orders/${encodeURIComponent(orderId)}/timeline`,
   initialState,
   evolve,
   decide,

@@ -75,7 +75,11 @@ export interface BullMqTransportOptions {
 
 /** The BullMQ transport, which can also show its queues (bull-board under `/admin/queues`). */
 export interface BullMqTransport extends Transport {
-  /** The partition queues of this process's consumers and their modules' dead-letter queues. */
+  /**
+   * The partition queues of this process's consumers. Not the `dlq.<module>.retry` copies: the
+   * dead letters are the kernel's store's (shown, replayed and deleted on `/admin`), and a copy a
+   * replay or a delete leaves behind must not look like a second truth.
+   */
   boardQueues(): Queue[];
 }
 
@@ -211,12 +215,9 @@ export function createBullMqTransport(log: Logger, options: BullMqTransportOptio
     },
 
     boardQueues() {
-      const groupList = [...groups.values()];
-      const partitionQueues = groupList.flatMap(({ endpoint, partitions }) =>
+      return [...groups.values()].flatMap(({ endpoint, partitions }) =>
         Array.from({ length: partitions }, (_, i) => queues.published(partitionQueueName(endpoint.name, i))),
       );
-      const modules = [...new Set(groupList.map(({ endpoint }) => endpoint.module))];
-      return [...partitionQueues, ...modules.map((module) => queues.deadLetterQueue(module))];
     },
 
     connected: () => !closing && publisher.status === 'ready' && redis.status === 'ready',

@@ -112,11 +112,6 @@ export class Queues {
     await Promise.all(queues.map((queue) => queue.close().catch(() => {})));
   }
 
-  /** The BullMQ queue `dlq.<module>.retry` that keeps copies of the module's dead letters. */
-  deadLetterQueue(module: string): Queue {
-    return this.#deadLetterEntry(module).queue;
-  }
-
   #deadLetterEntry(module: string): { queue: Queue; cleanedAt: number } {
     const name = deadLetterQueueName(module);
     let entry = this.#deadLetters.get(name);
