@@ -22,6 +22,12 @@ export interface Config {
    * power loss (an fsync per commit). See persistence/db.ts.
    */
   readonly dbDurability: Durability;
+  /**
+   * The PostgreSQL URL of each module that keeps its state there (DATABASE_URL_<MODULE>, else
+   * DATABASE_URL); a module without one keeps a SQLite file in DATA_DIR. With the variable that
+   * set it, for error lines. See persistence/open.ts.
+   */
+  readonly databases: Readonly<Record<string, PostgresLocation>>;
   readonly redisUrl: string;
   /**
    * The RabbitMQ nodes (AMQP_URL, comma separated), in the order they are tried: the transport
@@ -82,6 +88,12 @@ export interface Config {
  * How far behind this process may fall before its commands are refused (503 HTTP_BACKPRESSURE):
  * each bound is a count of messages, 0 turns it off.
  */
+/** Where a module's PostgreSQL database is, and which variable said so. */
+export interface PostgresLocation {
+  readonly url: string;
+  readonly variable: string;
+}
+
 export interface BackpressureBounds {
   /** BACKPRESSURE_OUTBOX_PENDING_MAX: committed, unpublished messages in one module's outbox. */
   readonly outboxPendingMax: number;
@@ -134,6 +146,7 @@ export function loadConfig(env: Env, availableModules: readonly string[]): Confi
     host: read.optional('HOST') ?? '127.0.0.1',
     dataDir: read.optional('DATA_DIR') ?? './data',
     dbDurability: read.oneOf('DB_DURABILITY', ['process', 'power'] as const, 'process'),
+    databases: databaseLocations(env, read, availableModules),
     redisUrl: redisDatabase(read.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:'])),
     amqpUrls: read.urlList('AMQP_URL', 'amqp://guest:guest@127.0.0.1:5672', ['amqp:', 'amqps:']),
     jwtSecret: secret ?? randomBytes(32).toString('base64url'),
@@ -189,6 +202,37 @@ function distribution(read: SettingsReader, transport: TransportName): Distribut
     rateLimitStore: read.oneOf('RATE_LIMIT_STORE', ['memory', 'redis'] as const, broker ? 'redis' : 'memory'),
     trustProxy: proxies(read.optional('TRUST_PROXY')),
   };
+}
+
+const POSTGRES_PROTOCOLS = ['postgres:', 'postgresql:'];
+
+/**
+ * DATABASE_URL for every module, DATABASE_URL_<MODULE> for one (it wins). A suffix naming no module
+ * of this build is refused: a typo would otherwise leave that module on SQLite without a word.
+ */
+function databaseLocations(
+  env: Env,
+  read: SettingsReader,
+  availableModules: readonly string[],
+): Record<string, PostgresLocation> {
+  const prefix = 'DATABASE_URL_';
+  for (const variable of Object.keys(env)) {
+    if (!variable.startsWith(prefix) || read.optional(variable) === undefined) continue;
+    const module = variable.slice(prefix.length).toLowerCase();
+    if (!availableModules.includes(module)) {
+      throw new ConfigError(variable, `names no module (one of ${availableModules.join(', ')}, in capitals)`);
+    }
+  }
+  const locations: Record<string, PostgresLocation> = {};
+  const shared = read.optional('DATABASE_URL');
+  for (const module of availableModules) {
+    const own = `${prefix}${module.toUpperCase()}`;
+    const variable =
+      read.optional(own) !== undefined ? own : shared !== undefined ? 'DATABASE_URL' : undefined;
+    if (variable === undefined) continue;
+    locations[module] = { url: read.url(variable, '', POSTGRES_PROTOCOLS), variable };
+  }
+  return locations;
 }
 
 function proxies(value: string | undefined): string | undefined {

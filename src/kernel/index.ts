@@ -76,7 +76,7 @@ export type { Tx } from './outbox/outbox.js';
 export { DatabaseBusyError, type Db, outsideTransactions } from './persistence/db.js';
 export { type KeysetList, keysetList } from './persistence/keyset.js';
 export { jsonText } from './persistence/pg-columns.js';
-export { preparedOnce } from './persistence/prepared.js';
+export { preparedOnce, runSql, selectSql } from './persistence/prepared.js';
 export {
   defineStoredEvents,
   StoredEventError,

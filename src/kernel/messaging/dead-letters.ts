@@ -206,8 +206,9 @@ interface FilterParams {
 }
 
 /** A filter's conditions; an absent field matches every letter. */
-const MATCHES = `(@consumer IS NULL OR consumer = @consumer) AND (@type IS NULL OR type = @type)
-       AND (@error IS NULL OR error = @error)`;
+const MATCHES = `(CAST(@consumer AS TEXT) IS NULL OR consumer = @consumer)
+       AND (CAST(@type AS TEXT) IS NULL OR type = @type)
+       AND (CAST(@error AS TEXT) IS NULL OR error = @error)`;
 
 const filterParams = (filter: DeadLetterFilter): FilterParams => ({
   consumer: filter.consumer ?? null,

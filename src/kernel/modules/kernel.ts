@@ -33,7 +33,7 @@ import { createOutbox } from '../outbox/outbox.js';
 import { OutboxRelay, type OutboxStats, type RelayOptions } from '../outbox/relay.js';
 import { type Checkpointer, checkpointInBackground } from '../persistence/checkpointer.js';
 import type { ModuleDatabase } from '../persistence/db.js';
-import { openMigratedDatabase } from '../persistence/migrate.js';
+import { openConfiguredDatabase } from '../persistence/open.js';
 import { Pruner, type PrunerOptions } from '../persistence/pruner.js';
 import { BusOutages } from '../sagas/bus-outages.js';
 import { SagaCoordinator } from '../sagas/coordinator.js';
@@ -282,9 +282,7 @@ export class Kernel {
 
   async #open(definition: ModuleDefinition): Promise<ModuleRuntime> {
     const log = this.log.child({ module: definition.name });
-    const database = await openMigratedDatabase(this.config.dataDir, definition.name, {
-      durability: this.config.dbDurability,
-    });
+    const database = await openConfiguredDatabase(this.config, definition.name, log);
     const relay = new OutboxRelay(database, this.transport, log, this.metrics, this.#options.relay);
     const { inboxRetentionMs, outboxRetentionMs } = this.config;
     const retention = { inboxRetentionMs, outboxRetentionMs, ...this.#options.pruner };

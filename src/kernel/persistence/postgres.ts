@@ -228,3 +228,26 @@ export function permanentPostgresError(error: unknown): string | undefined {
   const message = error instanceof Error ? error.message : String(error);
   return `${reason} (${message})`;
 }
+
+/** Socket errors and SQLSTATE classes of a server that is away, starting, or out of connections. */
+const TRANSIENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
+const TRANSIENT_SQLSTATE = /^(08|57P0[1-3]|53300)/;
+
+/**
+ * Whether waiting may mend the error: the server refused or dropped the connection, is starting or
+ * shutting down, has no connection left, or a connection attempt timed out. Anything else (a
+ * refusal, a failing statement) is no reason to wait.
+ */
+export function transientPostgresError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && (TRANSIENT_CODES.has(code) || TRANSIENT_SQLSTATE.test(code))) return true;
+  const message = error instanceof Error ? error.message : '';
+  return /timeout exceeded when trying to connect|Connection terminated/i.test(message);
+}

@@ -1,3 +1,5 @@
+import type { SQL } from 'drizzle-orm';
+import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
 import type { PreparedQueryConfig, SQLitePreparedQuery } from 'drizzle-orm/sqlite-core';
 import type { Db } from './db.js';
 import { isPostgresHandle } from './postgres.js';
@@ -103,4 +105,21 @@ function onPostgres<Row>(builder: PostgresPreparable): PreparedStatement<Row> {
       await query.execute(values);
     },
   };
+}
+
+/**
+ * Runs one hand-written statement (`sql\`…\``) for its effect on either backend, in the calling
+ * transaction when there is one. For SQL no query builder says (DDL and fixtures in tests); the
+ * SQL itself must suit both dialects.
+ */
+export async function runSql(db: Db, query: SQL): Promise<void> {
+  if (isPostgresHandle(db)) await (db as unknown as NodePgDatabase).execute(query);
+  else db.run(query); // sync-sqlite-only: the SQLite branch of this helper
+}
+
+/** Reads the rows of one hand-written query (`sql\`…\``) on either backend, as `runSql` runs it. */
+export async function selectSql<Row>(db: Db, query: SQL): Promise<Row[]> {
+  if (!isPostgresHandle(db)) return db.all<Row>(query); // sync-sqlite-only: the SQLite branch
+  const { rows } = await (db as unknown as NodePgDatabase).execute<Record<string, unknown>>(query);
+  return rows as Row[];
 }

@@ -98,7 +98,7 @@ export function createSagaStore(database: ModuleDatabase): SagaStore {
     SagaRow
   >(
     `SELECT * FROM kernel_sagas
-     WHERE (@status IS NULL OR status = @status) AND (created_at, name, id) < (@at, @name, @id)
+     WHERE (CAST(@status AS TEXT) IS NULL OR status = @status) AND (created_at, name, id) < (@at, @name, @id)
      ORDER BY created_at DESC, name DESC, id DESC LIMIT @take`,
   );
   const selectCounts = database.statement<[], { status: string; n: number }>(

@@ -9,14 +9,22 @@ import { Kernel } from '../modules/kernel.js';
 import type { ModuleContext, ModuleDefinition } from '../modules/module.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import type { RelayOptions } from '../outbox/relay.js';
+import type { ModuleDatabase } from '../persistence/db.js';
+import { openConfiguredDatabase } from '../persistence/open.js';
 import type { PrunerOptions } from '../persistence/pruner.js';
+
+/** Makes a test kernel's transport; `openDatabase` opens a module's database as the kernel does. */
+export type TransportFactory = (
+  log: Logger,
+  openDatabase: (module: string) => Promise<ModuleDatabase>,
+) => Transport;
 
 export interface TestKernelOptions {
   readonly modules: readonly ModuleDefinition[];
   /** Every module of the build, running or not (default: `modules`): see `KernelOptions.catalogue`. */
   readonly catalogue?: readonly ModuleDefinition[];
-  /** A fresh transport per start (default: memory), given the kernel's data directory. */
-  readonly transport?: (log: Logger, dataDir: string) => Transport;
+  /** A fresh transport per start (default: memory), given how the kernel opens module databases. */
+  readonly transport?: TransportFactory;
   readonly retry?: Partial<RetryPolicy>;
   readonly relay?: Partial<RelayOptions>;
   /** The pruner's timing and retentions (in ms: shorter than the variables can say). */
@@ -44,16 +52,24 @@ export interface TestKernel {
 
 export async function startTestKernel(options: TestKernelOptions): Promise<TestKernel> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'kernel-test-'));
+  // The catalogue is the build's modules (where each keeps its database); MODULES, those running.
   const config = loadConfig(
-    { LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', ...options.env, DATA_DIR: dataDir },
-    options.modules.map((m) => m.name),
+    {
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      ...options.env,
+      DATA_DIR: dataDir,
+      MODULES: options.modules.map((m) => m.name).join(','),
+    },
+    (options.catalogue ?? options.modules).map((m) => m.name),
   );
   const log = createLogger(config.logLevel);
   const kernel = new Kernel({
     config,
     modules: options.modules,
     ...(options.catalogue ? { catalogue: options.catalogue } : {}),
-    transport: (options.transport ?? createMemoryTransport)(log, dataDir),
+    transport: (options.transport ?? createMemoryTransport)(log, (module) =>
+      openConfiguredDatabase(config, module, log),
+    ),
     log,
     ...(options.retry ? { retry: options.retry } : {}),
     ...(options.relay ? { relay: options.relay } : {}),

@@ -1,5 +1,6 @@
 import type { Config } from '../../config.js';
 import type { Logger } from '../../observability/logger.js';
+import { openConfiguredDatabase } from '../../persistence/open.js';
 import type { Transport } from '../transport.js';
 import { createMemoryTransport } from './memory/memory.js';
 
@@ -12,7 +13,7 @@ import { createMemoryTransport } from './memory/memory.js';
 export async function createTransport(config: Config, log: Logger): Promise<Transport> {
   switch (config.transport) {
     case 'memory':
-      return createMemoryTransport(log, config.dataDir, { durability: config.dbDurability });
+      return createMemoryTransport(log, (module) => openConfiguredDatabase(config, module, log));
     case 'bullmq': {
       const { createBullMqTransport } = await import('./bullmq/bullmq.js');
       return createBullMqTransport(log, {

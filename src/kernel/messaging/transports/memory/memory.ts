@@ -1,7 +1,6 @@
 import mittImport from 'mitt';
 import type { Logger } from '../../../observability/logger.js';
-import type { DatabaseOptions, ModuleDatabase } from '../../../persistence/db.js';
-import { openMigratedDatabase } from '../../../persistence/migrate.js';
+import type { ModuleDatabase } from '../../../persistence/db.js';
 import type { Statement } from '../../../persistence/statement.js';
 import type { Envelope } from '../../envelope.js';
 import type { ConsumerStats, ConsumerTopology, Transport } from '../../transport.js';
@@ -23,13 +22,12 @@ const mitt = mittImport as unknown as typeof mittImport.default;
  * (message, consumer) in the consumer's database before it resolves; mitt only wakes consumers.
  * Handlers are awaited, and each consumer runs in isolation from the others' failures.
  * A consumer's queue is its rows in its module's database, so provisioning a consumer this process
- * does not run opens that database (in `dataDir`) and publish records its deliveries there too: a
+ * does not run opens that database (`openDatabase`) and publish records its deliveries there too: a
  * later start that runs the module, on the same data, delivers them.
  */
 export function createMemoryTransport(
   log: Logger,
-  dataDir?: string,
-  databaseOptions?: DatabaseOptions,
+  openDatabase?: (module: string) => Promise<ModuleDatabase>,
 ): Transport {
   const queues = new Map<string, ConsumerQueue>();
   const wakeups = mitt<Record<string, undefined>>();
@@ -40,14 +38,14 @@ export function createMemoryTransport(
   let closed = false;
 
   const databaseOf = async (module: string): Promise<ModuleDatabase> => {
-    if (dataDir === undefined) {
+    if (openDatabase === undefined) {
       throw new Error(
-        'the memory transport provisions a consumer in its module database: give it the data directory',
+        'the memory transport provisions a consumer in its module database: give it a way to open them',
       );
     }
     let database = provisionedDatabases.get(module);
     if (!database) {
-      database = await openMigratedDatabase(dataDir, module, databaseOptions);
+      database = await openDatabase(module);
       provisionedDatabases.set(module, database);
     }
     return database;

@@ -1,9 +1,8 @@
 /** Conformance cases: retries, backoff, dead letters and replay, bad messages, isolation. */
 import { describe, expect, it } from 'vitest';
-import type { Logger } from '../../../../observability/logger.js';
 import { eventually } from '../../../../testing/index.js';
+import type { TransportFactory } from '../../../../testing/test-kernel.js';
 import { NonRetryableError } from '../../../errors.js';
-import type { Transport } from '../../../transport.js';
 import {
   type ConformanceFeatures,
   fails,
@@ -16,10 +15,7 @@ import {
 } from './fixtures.js';
 import { useHarness } from './harness.js';
 
-export function describeFailureCases(
-  createTransport: (log: Logger, dataDir: string) => Transport,
-  features: ConformanceFeatures,
-) {
+export function describeFailureCases(createTransport: TransportFactory, features: ConformanceFeatures) {
   describe('failures', () => {
     const h = useHarness(createTransport, features);
 
@@ -31,7 +27,7 @@ export function describeFailureCases(
       };
       await h.start({ consumers: ['alpha'] });
       await h.stage(thing('a', 1));
-      await eventually(async () => expect(h.effects('alpha')).toMatchObject([{ n: 1, attempt: 3 }]));
+      await eventually(async () => expect(await h.effects('alpha')).toMatchObject([{ n: 1, attempt: 3 }]));
       await h.settled();
       expect(attempts).toEqual([1, 2, 3]);
       expect(await h.deadLetters('alpha')).toEqual([]);
@@ -48,7 +44,7 @@ export function describeFailureCases(
         retry: { attempts: 3, initialDelayMs: 100, factor: 2, holdDelayMs: 20 },
       });
       await h.stage(thing('a', 1));
-      await eventually(async () => expect(h.handled('alpha')).toEqual([1]));
+      await eventually(async () => expect(await h.handled('alpha')).toEqual([1]));
       const [first = 0, second = 0, third = 0] = at;
       expect(at).toHaveLength(3);
       expect(second - first).toBeGreaterThanOrEqual(100);
@@ -79,8 +75,8 @@ export function describeFailureCases(
       expect(letter?.error).toContain('kaput 7');
       await h.settled();
       expect(attempts).toEqual([1, 2, 3]);
-      expect(h.handled('alpha')).toEqual([]);
-      expect(h.handled('beta')).toEqual([7]);
+      expect(await h.handled('alpha')).toEqual([]);
+      expect(await h.handled('beta')).toEqual([7]);
     });
 
     it('replays dead letters once the cause is fixed: handled once, dead letters gone', async () => {
@@ -100,11 +96,11 @@ export function describeFailureCases(
       if (!first || typeof first.event === 'string') throw new Error('expected a dead-lettered envelope');
       const firstN = (first.event.data as Thing).n;
       expect(await h.tk.kernel.replayDeadLetter(first.id)).toBe(true);
-      await eventually(async () => expect(h.handled('alpha')).toEqual([firstN]));
+      await eventually(async () => expect(await h.handled('alpha')).toEqual([firstN]));
       expect(await h.tk.kernel.replayDeadLetters({ consumer: 'alpha.things' })).toBe(2);
-      await eventually(async () => expect(sorted(h.handled('alpha'))).toEqual([1, 2, 3]));
+      await eventually(async () => expect(sorted(await h.handled('alpha'))).toEqual([1, 2, 3]));
       await h.settled();
-      expect(sorted(h.handled('alpha'))).toEqual([1, 2, 3]);
+      expect(sorted(await h.handled('alpha'))).toEqual([1, 2, 3]);
       expect(await h.deadLetters('alpha')).toEqual([]);
       expect(await h.tk.kernel.replayDeadLetter(first.id)).toBe(false);
     });
@@ -165,10 +161,10 @@ export function describeFailureCases(
       h.behaviour.alpha = () => fails('alpha is broken');
       await h.start();
       await h.stage(...things(1, 12));
-      await eventually(async () => expect(sorted(h.handled('beta'))).toEqual(range(1, 12)));
+      await eventually(async () => expect(sorted(await h.handled('beta'))).toEqual(range(1, 12)));
       await eventually(async () => expect(await h.deadLetters('alpha')).toHaveLength(12));
       await h.settled();
-      expect(h.handled('alpha')).toEqual([]);
+      expect(await h.handled('alpha')).toEqual([]);
       expect(await h.deadLetters('beta')).toEqual([]);
     });
   });

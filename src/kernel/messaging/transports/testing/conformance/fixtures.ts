@@ -18,6 +18,11 @@ export interface ConformanceFeatures {
   readonly injectRaw?: (endpoint: ConsumerEndpoint, raw: string, kernel: Kernel) => Promise<void>;
   /** Why the suite cannot run here (e.g. no broker); fails instead when REQUIRE_BROKERS=1. */
   readonly skip?: string;
+  /**
+   * The modules keep their databases in PostgreSQL (DATABASE_URL): a throwaway database per test
+   * (testing/postgres.ts), dropped after it. Unset: SQLite files in the kernel's data directory.
+   */
+  readonly onPostgres?: boolean;
 }
 
 export const thingHappened = defineEvent({

@@ -6,9 +6,12 @@
 import { sql } from 'drizzle-orm';
 import { afterEach, beforeEach, expect } from 'vitest';
 import { defineModule, type ModuleDefinition } from '../../../../modules/module.js';
-import type { Logger } from '../../../../observability/logger.js';
+import { isPostgresHandle } from '../../../../persistence/postgres.js';
+import { runSql, selectSql } from '../../../../persistence/prepared.js';
 import { onEveryConsumer } from '../../../../testing/consumer-hook.js';
 import { eventually, startTestKernel, type TestKernel } from '../../../../testing/index.js';
+import { createTestDatabase, type TestDatabase } from '../../../../testing/postgres.js';
+import type { TransportFactory } from '../../../../testing/test-kernel.js';
 import type { DeadLetter } from '../../../dead-letters.js';
 import type { MessageDraft } from '../../../envelope.js';
 import { on } from '../../../subscription.js';
@@ -39,15 +42,13 @@ export class Harness {
   /** What each `ctx.transact` call returned, in order. */
   readonly transacted: Record<ConsumerModule, boolean[]> = { alpha: [], beta: [] };
   readonly features: ConformanceFeatures;
-  readonly #createTransport: (log: Logger, dataDir: string) => Transport;
+  readonly #createTransport: TransportFactory;
   readonly #endpoints = new Map<string, ConsumerEndpoint>();
   readonly #gates: Gate[] = [];
   #tk: TestKernel | undefined;
+  #postgres: TestDatabase | undefined;
 
-  constructor(
-    createTransport: (log: Logger, dataDir: string) => Transport,
-    features: ConformanceFeatures = {},
-  ) {
+  constructor(createTransport: TransportFactory, features: ConformanceFeatures = {}) {
     this.#createTransport = createTransport;
     this.features = features;
   }
@@ -62,9 +63,11 @@ export class Harness {
     catalogue = consumers,
     retry = FAST_RETRY,
   }: StartOptions = {}) {
+    if (this.features.onPostgres) this.#postgres ??= await createTestDatabase('conformance');
     this.#tk = await startTestKernel({
       ...this.#modules(consumers, catalogue),
-      transport: (log, dataDir) => this.#capture(this.#createTransport(log, dataDir)),
+      ...(this.#postgres ? { env: { DATABASE_URL: this.#postgres.url } } : {}),
+      transport: (log, openDatabase) => this.#capture(this.#createTransport(log, openDatabase)),
       retry,
     });
   }
@@ -95,6 +98,7 @@ export class Harness {
   async dispose(): Promise<void> {
     for (const gate of this.#gates) gate.open();
     await this.#tk?.dispose();
+    await this.#postgres?.drop();
   }
 
   /** A promise a handler can wait on until the test opens it (opened at dispose at the latest). */
@@ -113,15 +117,16 @@ export class Harness {
     await this.tk.context('source').transact((tx) => tx.stage(...drafts));
   }
 
-  effects(module: ConsumerModule): Effect[] {
-    return this.tk
-      .context(module)
-      .db.all<Effect>(sql`SELECT * FROM ${sql.identifier(`${module}_effects`)} ORDER BY seq`);
+  effects(module: ConsumerModule): Promise<Effect[]> {
+    return selectSql<Effect>(
+      this.tk.context(module).db,
+      sql`SELECT * FROM ${sql.identifier(`${module}_effects`)} ORDER BY seq`,
+    );
   }
 
   /** The `n` of every handled thing, in handling order. */
-  handled(module: ConsumerModule): number[] {
-    return this.effects(module).map((effect) => effect.n ?? -1);
+  async handled(module: ConsumerModule): Promise<number[]> {
+    return (await this.effects(module)).map((effect) => effect.n ?? -1);
   }
 
   async deadLetters(module: ConsumerModule): Promise<DeadLetter[]> {
@@ -138,12 +143,12 @@ export class Harness {
   /** Every consumer handled exactly `expected` (the `n`s), once each, and nothing is left to deliver. */
   async expectExactlyOnce(expected: number[], modules: readonly ConsumerModule[] = CONSUMER_MODULES) {
     for (const module of modules) {
-      await eventually(async () => expect(sorted(this.handled(module))).toEqual(expected), {
+      await eventually(async () => expect(sorted(await this.handled(module))).toEqual(expected), {
         timeoutMs: 15_000,
       });
     }
     await this.settled();
-    for (const module of modules) expect(sorted(this.handled(module))).toEqual(expected);
+    for (const module of modules) expect(sorted(await this.handled(module))).toEqual(expected);
   }
 
   /** Puts a raw message on a consumer's queue through the transport's `injectRaw` feature. */
@@ -169,12 +174,19 @@ export class Harness {
     const table = sql.identifier(`${module}_effects`);
     return defineModule({
       name: module,
-      start: (ctx) => {
-        ctx.transact((tx) =>
-          tx.db.run(sql`CREATE TABLE IF NOT EXISTS ${table} (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT, message_id TEXT NOT NULL, type TEXT NOT NULL,
+      start: async (ctx) => {
+        // the one dialect difference of the fixtures: a key that counts up
+        const seq = isPostgresHandle(ctx.db)
+          ? sql`seq BIGSERIAL PRIMARY KEY`
+          : sql`seq INTEGER PRIMARY KEY AUTOINCREMENT`;
+        await ctx.transact((tx) =>
+          runSql(
+            tx.db,
+            sql`CREATE TABLE IF NOT EXISTS ${table} (
+            ${seq}, message_id TEXT NOT NULL, type TEXT NOT NULL,
             key TEXT NOT NULL, n INTEGER, attempt INTEGER NOT NULL, schemaversion INTEGER NOT NULL,
-            data TEXT NOT NULL)`),
+            data TEXT NOT NULL)`,
+          ),
         );
       },
       subscriptions: [
@@ -189,9 +201,12 @@ export class Harness {
               if (!this.records[module]) return;
               const data = message.data as { key: string; n?: number };
               const committed = await ctx.transact((tx) =>
-                tx.db.run(sql`INSERT INTO ${table} (message_id, type, key, n, attempt, schemaversion, data)
+                runSql(
+                  tx.db,
+                  sql`INSERT INTO ${table} (message_id, type, key, n, attempt, schemaversion, data)
                 VALUES (${message.id}, ${message.type}, ${data.key}, ${data.n ?? null}, ${ctx.attempt},
-                        ${message.schemaversion}, ${JSON.stringify(message.data)})`),
+                        ${message.schemaversion}, ${JSON.stringify(message.data)})`,
+                ),
               );
               this.transacted[module].push(committed);
             }),
@@ -214,10 +229,7 @@ export class Harness {
  * A harness per test of the enclosing `describe`, disposed after it. Returns a view that always
  * points at the current test's harness.
  */
-export function useHarness(
-  createTransport: (log: Logger, dataDir: string) => Transport,
-  features: ConformanceFeatures,
-): Harness {
+export function useHarness(createTransport: TransportFactory, features: ConformanceFeatures): Harness {
   let current: Harness | undefined;
   beforeEach(() => {
     current = new Harness(createTransport, features);

@@ -1,16 +1,12 @@
 /** Conformance cases: per-key order under concurrency, poison keys, no starvation. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Logger } from '../../../../observability/logger.js';
 import { eventually } from '../../../../testing/index.js';
-import type { Transport } from '../../../transport.js';
+import type { TransportFactory } from '../../../../testing/test-kernel.js';
 import { type ConformanceFeatures, fails, range, sleep, sorted, type Thing, thing } from './fixtures.js';
 import { useHarness } from './harness.js';
 
-export function describeOrderCases(
-  createTransport: (log: Logger, dataDir: string) => Transport,
-  features: ConformanceFeatures,
-) {
+export function describeOrderCases(createTransport: TransportFactory, features: ConformanceFeatures) {
   describe('order', () => {
     const h = useHarness(createTransport, features);
 
@@ -51,7 +47,7 @@ export function describeOrderCases(
             }
             const keys = new Set(published.map((p) => p.key));
             const handled = await eventually(async () => {
-              const rows = h.effects('alpha').filter((e) => keys.has(e.key));
+              const rows = (await h.effects('alpha')).filter((e) => keys.has(e.key));
               expect(rows).toHaveLength(published.length);
               return rows;
             });
@@ -84,17 +80,12 @@ export function describeOrderCases(
       await h.stage(thing('poison', 1), thing('poison', 2), thing('a', 3), thing('b', 4), thing('poison', 5));
       await eventually(async () => expect(attempts).toEqual([1, 2, 3])); // still retrying: held in its last attempt
       await h.stage(thing('a', 6), thing('b', 7));
-      await eventually(async () => expect(sorted(h.handled('alpha'))).toEqual([3, 4, 6, 7]));
+      await eventually(async () => expect(sorted(await h.handled('alpha'))).toEqual([3, 4, 6, 7]));
       expect(await h.deadLetters('alpha')).toEqual([]);
       lastAttempt.open();
       await eventually(async () => expect(await h.deadLetters('alpha')).toHaveLength(1));
       await eventually(async () =>
-        expect(
-          h
-            .effects('alpha')
-            .filter((e) => e.key === 'poison')
-            .map((e) => e.n),
-        ).toEqual([2, 5]),
+        expect((await h.effects('alpha')).filter((e) => e.key === 'poison').map((e) => e.n)).toEqual([2, 5]),
       );
       await h.settled();
       expect(attempts).toEqual([1, 2, 3]);
@@ -112,7 +103,7 @@ export function describeOrderCases(
       await h.stage(...range(1, 40).map((n) => thing(`failing-${n}`, n)));
       await eventually(async () => expect(failed.size).toBe(40));
       await h.stage(thing('healthy', 41));
-      await eventually(async () => expect(h.handled('alpha')).toEqual([41]), { timeoutMs: 2000 });
+      await eventually(async () => expect(await h.handled('alpha')).toEqual([41]), { timeoutMs: 2000 });
       expect([...failed.values()].every((attempt) => attempt === 1)).toBe(true); // none retried yet
     });
   });

@@ -5,10 +5,9 @@
  * met the outage first, and nothing is dead-lettered. Other consumers keep flowing.
  */
 import { describe, expect, it } from 'vitest';
-import type { Logger } from '../../../../observability/logger.js';
 import { eventually } from '../../../../testing/index.js';
+import type { TransportFactory } from '../../../../testing/test-kernel.js';
 import { DependencyUnavailableError } from '../../../errors.js';
-import type { Transport } from '../../../transport.js';
 import { type ConformanceFeatures, range, sleep, type Thing, things } from './fixtures.js';
 import { useHarness } from './harness.js';
 
@@ -24,10 +23,7 @@ interface Call {
   readonly at: number;
 }
 
-export function describePauseCases(
-  createTransport: (log: Logger, dataDir: string) => Transport,
-  features: ConformanceFeatures,
-) {
+export function describePauseCases(createTransport: TransportFactory, features: ConformanceFeatures) {
   describe('pause while a dependency is down', () => {
     const h = useHarness(createTransport, features);
     /** The handler's calls, and a dependency that is down while `outage.down` is set. */
@@ -46,9 +42,9 @@ export function describePauseCases(
         await h.tk.kernel.renderMetrics(),
       )?.[1];
     /** Every key's `n`s in the order alpha handled them. */
-    const byKey = () => {
+    const byKey = async () => {
       const keys = new Map<string, number[]>();
-      for (const { key, n } of h.effects('alpha')) keys.set(key, [...(keys.get(key) ?? []), n ?? -1]);
+      for (const { key, n } of await h.effects('alpha')) keys.set(key, [...(keys.get(key) ?? []), n ?? -1]);
       return keys;
     };
 
@@ -67,7 +63,7 @@ export function describePauseCases(
       expect(await h.tk.kernel.health()).toMatchObject({
         paused: { status: 'warn', detail: expect.stringContaining('alpha.things paused since') },
       });
-      await eventually(async () => expect(h.handled('beta')).toHaveLength(30)); // beta flows meanwhile
+      await eventually(async () => expect(await h.handled('beta')).toHaveLength(30)); // beta flows meanwhile
       await sleep(4 * PAUSE_MS);
       const now = Date.now();
       const whileDown = calls.length;
@@ -77,15 +73,15 @@ export function describePauseCases(
       expect(calls.every((call) => call.id === first?.id && call.attempt === 1)).toBe(true);
       expect(whileDown).toBeGreaterThanOrEqual(2);
       expect(whileDown).toBeLessThanOrEqual(1 + Math.floor((now - (first?.at ?? now)) / PAUSE_MS));
-      expect(h.handled('alpha')).toEqual([]);
+      expect(await h.handled('alpha')).toEqual([]);
       expect(await h.deadLetters('alpha')).toEqual([]);
 
       outage.down = false;
       await h.expectExactlyOnce(range(1, 30));
       expect(calls[whileDown]?.id).toBe(first?.id); // the paused message is the first after the outage
       expect(calls.slice(whileDown).every((call) => !call.down)).toBe(true);
-      expect(h.effects('alpha').every((effect) => effect.attempt === 1)).toBe(true); // pauses are no attempts
-      for (const [key, ns] of byKey()) expect([key, ns]).toEqual([key, [...ns].sort((x, y) => x - y)]);
+      expect((await h.effects('alpha')).every((effect) => effect.attempt === 1)).toBe(true); // pauses are no attempts
+      for (const [key, ns] of await byKey()) expect([key, ns]).toEqual([key, [...ns].sort((x, y) => x - y)]);
       expect(await h.deadLetters('alpha')).toEqual([]);
       expect(h.tk.kernel.pausedConsumers()).toEqual([]);
       expect(await pausedGauge('alpha.things')).toBe('0');
@@ -98,7 +94,7 @@ export function describePauseCases(
       h.concurrency.alpha = 4;
       await h.start({ consumers: ['alpha'] });
       await h.stage(...things(1, 60, ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']));
-      await eventually(async () => expect(h.handled('alpha').length).toBeGreaterThanOrEqual(10));
+      await eventually(async () => expect((await h.handled('alpha')).length).toBeGreaterThanOrEqual(10));
       outage.down = true;
       const downAt = Date.now();
       const before = calls.length;
@@ -110,8 +106,8 @@ export function describePauseCases(
       // at most the four in flight, then four per resume
       expect(tries).toBeLessThanOrEqual(4 * (2 + Math.floor((upAt - downAt) / PAUSE_MS)));
       await h.expectExactlyOnce(range(1, 60), ['alpha']);
-      for (const [key, ns] of byKey()) expect([key, ns]).toEqual([key, [...ns].sort((x, y) => x - y)]);
-      expect(h.effects('alpha').every((effect) => effect.attempt === 1)).toBe(true);
+      for (const [key, ns] of await byKey()) expect([key, ns]).toEqual([key, [...ns].sort((x, y) => x - y)]);
+      expect((await h.effects('alpha')).every((effect) => effect.attempt === 1)).toBe(true);
       expect(await h.deadLetters('alpha')).toEqual([]);
       const outcomes = (await h.tk.kernel.metrics.handled.get()).values.filter(
         ({ labels }) => labels.consumer === 'alpha.things' && labels.outcome === 'paused',

@@ -5,9 +5,8 @@
  * whose handlers record their effects in their own module databases.
  */
 import { describe, expect, it } from 'vitest';
-import type { Logger } from '../../../../observability/logger.js';
 import { eventually } from '../../../../testing/index.js';
-import type { Transport } from '../../../transport.js';
+import type { TransportFactory } from '../../../../testing/test-kernel.js';
 import { describeFailureCases } from './failures.js';
 import {
   CONSUMER_MODULES,
@@ -41,7 +40,7 @@ const pricesHandled = (effects: readonly Effect[]) =>
  */
 export function describeTransportConformance(
   name: string,
-  createTransport: (log: Logger, dataDir: string) => Transport,
+  createTransport: TransportFactory,
   features: ConformanceFeatures,
 ): void {
   const title = `transport conformance: ${name}`;
@@ -63,10 +62,7 @@ export function describeTransportConformance(
   });
 }
 
-function describeDeliveryCases(
-  createTransport: (log: Logger, dataDir: string) => Transport,
-  features: ConformanceFeatures,
-) {
+function describeDeliveryCases(createTransport: TransportFactory, features: ConformanceFeatures) {
   describe('delivery', () => {
     const h = useHarness(createTransport, features);
 
@@ -132,17 +128,17 @@ function describeDeliveryCases(
       h.typesAtStart.alpha = [thingHappened.type];
       await h.start();
       await h.stage(priced('a', 100));
-      await eventually(async () => expect(pricesHandled(h.effects('beta'))).toEqual([100]));
+      await eventually(async () => expect(pricesHandled(await h.effects('beta'))).toEqual([100]));
       await h.settled();
-      expect(pricesHandled(h.effects('alpha'))).toEqual([]); // not routed to alpha: no delivery at all
+      expect(pricesHandled(await h.effects('alpha'))).toEqual([]); // not routed to alpha: no delivery at all
       const alpha = h.tk.context('alpha');
       await expect(alpha.routeTypes('alpha.things', [nobodyListens.type])).rejects.toThrow(/does not handle/);
       await alpha.routeTypes('alpha.things', [itemPriced.type]);
       await h.stage(priced('a', 200));
-      await eventually(async () => expect(pricesHandled(h.effects('alpha'))).toEqual([200]));
+      await eventually(async () => expect(pricesHandled(await h.effects('alpha'))).toEqual([200]));
       await h.settled();
-      expect(pricesHandled(h.effects('alpha'))).toEqual([200]);
-      expect(pricesHandled(h.effects('beta'))).toEqual([100, 200]);
+      expect(pricesHandled(await h.effects('alpha'))).toEqual([200]);
+      expect(pricesHandled(await h.effects('beta'))).toEqual([100, 200]);
     });
 
     it.runIf(features.restartBroker)(
@@ -152,13 +148,13 @@ function describeDeliveryCases(
         await h.start();
         await h.tk.context('alpha').routeTypes('alpha.things', [itemPriced.type]);
         await h.stage(...things(1, 10));
-        await eventually(async () => expect(h.handled('alpha').length).toBeGreaterThan(0));
+        await eventually(async () => expect((await h.handled('alpha')).length).toBeGreaterThan(0));
         await features.restartBroker?.();
         await h.stage(...things(11, 20));
         await h.expectExactlyOnce(range(1, 20));
         await h.restart(); // subscribes again with only its start types: the route added stays
         await h.stage(priced('a', 300));
-        await eventually(async () => expect(pricesHandled(h.effects('alpha'))).toEqual([300]));
+        await eventually(async () => expect(pricesHandled(await h.effects('alpha'))).toEqual([300]));
       },
     );
   });

@@ -5,22 +5,22 @@
  * as attempts, readiness warning and `bus_messages_held` counting it meanwhile.
  */
 import { describe, expect, it } from 'vitest';
-import type { Logger } from '../../../../observability/logger.js';
 import { eventually } from '../../../../testing/index.js';
-import type { Transport } from '../../../transport.js';
+import type { TransportFactory } from '../../../../testing/test-kernel.js';
 import { type ConformanceFeatures, itemPriced, rawEnvelope } from './fixtures.js';
 import { useHarness } from './harness.js';
 
 const priced = (key: string, cents: number) => itemPriced({ key, cents });
 
-export function describeSchemaVersionCases(
-  createTransport: (log: Logger, dataDir: string) => Transport,
-  features: ConformanceFeatures,
-) {
+export function describeSchemaVersionCases(createTransport: TransportFactory, features: ConformanceFeatures) {
   describe('schema versions', () => {
     const h = useHarness(createTransport, features);
-    const seen = () =>
-      h.effects('alpha').map((e) => ({ key: e.key, version: e.schemaversion, data: JSON.parse(e.data) }));
+    const seen = async () =>
+      (await h.effects('alpha')).map((e) => ({
+        key: e.key,
+        version: e.schemaversion,
+        data: JSON.parse(e.data),
+      }));
     /** `bus_messages_handled_total` of alpha.things for item-priced with this outcome. */
     const outcomes = async (outcome: string) => {
       const { values } = await h.tk.kernel.metrics.handled.get();
@@ -35,8 +35,8 @@ export function describeSchemaVersionCases(
       await h.start({ consumers: ['alpha'] });
       await h.inject('alpha', rawEnvelope('source.item-priced', { key: 'k', price: 12.5 }, 1, 'k'));
       await h.stage(priced('k', 99));
-      await eventually(async () => expect(h.effects('alpha')).toHaveLength(2));
-      expect(seen().map(({ version, data }) => ({ version, data }))).toEqual([
+      await eventually(async () => expect(await h.effects('alpha')).toHaveLength(2));
+      expect((await seen()).map(({ version, data }) => ({ version, data }))).toEqual([
         { version: 2, data: { key: 'k', cents: 1250 } },
         { version: 2, data: { key: 'k', cents: 99 } },
       ]);
@@ -58,7 +58,7 @@ export function describeSchemaVersionCases(
         );
         await h.stage(priced('held', 1), priced('free', 2));
         await eventually(async () =>
-          expect(seen()).toEqual(
+          expect(await seen()).toEqual(
             expect.arrayContaining([
               { key: 'r', version: 2, data: { key: 'r', cents: 3, currency: 'EUR' } },
               { key: 'free', version: 2, data: { key: 'free', cents: 2 } },
@@ -68,7 +68,7 @@ export function describeSchemaVersionCases(
         // held well past the 3 attempts a failure gets, and still not dead-lettered
         await eventually(async () => expect(await outcomes('held')).toBeGreaterThan(5));
         expect(await h.deadLetters('alpha')).toEqual([]);
-        expect(seen().map((e) => e.key)).not.toContain('held'); // nor the v2 behind it (same key)
+        expect((await seen()).map((e) => e.key)).not.toContain('held'); // nor the v2 behind it (same key)
         expect(await h.tk.kernel.health()).toMatchObject({
           held: {
             status: 'warn',
