@@ -73,6 +73,7 @@ export { perModule } from './modules/per-module.js';
 export type { Logger } from './observability/logger.js';
 export { currentTraceparent } from './observability/tracing.js';
 export type { Tx } from './outbox/outbox.js';
+export { WriteConflictError } from './persistence/conflicts.js';
 export { DatabaseBusyError, type Db, outsideTransactions } from './persistence/db.js';
 export { type KeysetList, keysetList } from './persistence/keyset.js';
 export { jsonText } from './persistence/pg-columns.js';

@@ -158,368 +158,377 @@ function expectCausalTimeline(timeline: readonly TimelineEntry[], correlationId:
   });
 }
 
-describeOnTransports('checkout over HTTP', (suite) => {
-  const broker = suite.transport !== 'memory';
-  const waitMs = broker ? 60_000 : 20_000;
-  const testTimeout = broker ? 240_000 : 60_000;
+describeOnTransports(
+  'checkout over HTTP',
+  (suite) => {
+    const broker = suite.transport !== 'memory';
+    const waitMs = broker ? 60_000 : 20_000;
+    const testTimeout = broker ? 240_000 : 60_000;
 
-  // The users of the tests below, registered at once (each test takes a fresh one).
-  beforeAll(() => suite.app().prepareUsers(11), 120_000);
+    // The users of the tests below, registered at once (each test takes a fresh one).
+    beforeAll(() => suite.app().prepareUsers(11), 120_000);
 
-  it(
-    'confirms an order with enough money and stock: balance debited by the total, stock moved to reserved',
-    async () => {
-      const app = suite.app();
-      const user = await app.registerUser();
-      const product = await app.createProduct({ priceCents: 1250, stock: 10 });
-      expect(await app.deposit(user.token, 5000)).toBe(5000);
+    it(
+      'confirms an order with enough money and stock: balance debited by the total, stock moved to reserved',
+      async () => {
+        const app = suite.app();
+        const user = await app.registerUser();
+        const product = await app.createProduct({ priceCents: 1250, stock: 10 });
+        expect(await app.deposit(user.token, 5000)).toBe(5000);
 
-      const { reply, order } = await app.placeOrder(user.token, [{ sku: product.sku, quantity: 2 }]);
-      expect(reply.status).toBe(202);
-      expect(order).toEqual({ id: expect.any(String), status: 'pending', totalCents: 2500 });
+        const { reply, order } = await app.placeOrder(user.token, [{ sku: product.sku, quantity: 2 }]);
+        expect(reply.status).toBe(202);
+        expect(order).toEqual({ id: expect.any(String), status: 'pending', totalCents: 2500 });
 
-      const done = await app.waitForTerminal(user.token, order.id, waitMs);
-      expect(done).toMatchObject({
-        id: order.id,
-        userId: user.id,
-        status: 'confirmed',
-        totalCents: 2500,
-        items: [{ sku: product.sku, quantity: 2 }],
-        createdAt: expect.any(String),
-        updatedAt: expect.any(String),
-      });
-      expect(await app.account(user.token)).toMatchObject({ balanceCents: 2500 });
-      expect(await app.product(product.sku)).toEqual({ ...product, stock: 8, reserved: 2 });
-      await expectAccountMatchesOrders(app, user, [done]);
-    },
-    testTimeout,
-  );
+        const done = await app.waitForTerminal(user.token, order.id, waitMs);
+        expect(done).toMatchObject({
+          id: order.id,
+          userId: user.id,
+          status: 'confirmed',
+          totalCents: 2500,
+          items: [{ sku: product.sku, quantity: 2 }],
+          createdAt: expect.any(String),
+          updatedAt: expect.any(String),
+        });
+        expect(await app.account(user.token)).toMatchObject({ balanceCents: 2500 });
+        expect(await app.product(product.sku)).toEqual({ ...product, stock: 8, reserved: 2 });
+        await expectAccountMatchesOrders(app, user, [done]);
+      },
+      testTimeout,
+    );
 
-  it(
-    'fails an order the balance cannot pay: payment_failed, balance and stock unchanged',
-    async () => {
-      const app = suite.app();
-      const user = await app.registerUser();
-      const product = await app.createProduct({ priceCents: 1000, stock: 5 });
-      await app.deposit(user.token, 500);
+    it(
+      'fails an order the balance cannot pay: payment_failed, balance and stock unchanged',
+      async () => {
+        const app = suite.app();
+        const user = await app.registerUser();
+        const product = await app.createProduct({ priceCents: 1000, stock: 5 });
+        await app.deposit(user.token, 500);
 
-      const { order } = await app.placeOrder(user.token, [{ sku: product.sku, quantity: 1 }]);
-      expect(order).toMatchObject({ status: 'pending', totalCents: 1000 });
-      const done = await app.waitForTerminal(user.token, order.id, waitMs);
-      expect(done).toMatchObject({ status: 'payment_failed', totalCents: 1000 });
-      expect(await app.balance(user.token)).toBe(500);
-      expect(await app.product(product.sku)).toEqual({ ...product, stock: 5, reserved: 0 });
-      await expectAccountMatchesOrders(app, user, [done]);
-    },
-    testTimeout,
-  );
+        const { order } = await app.placeOrder(user.token, [{ sku: product.sku, quantity: 1 }]);
+        expect(order).toMatchObject({ status: 'pending', totalCents: 1000 });
+        const done = await app.waitForTerminal(user.token, order.id, waitMs);
+        expect(done).toMatchObject({ status: 'payment_failed', totalCents: 1000 });
+        expect(await app.balance(user.token)).toBe(500);
+        expect(await app.product(product.sku)).toEqual({ ...product, stock: 5, reserved: 0 });
+        await expectAccountMatchesOrders(app, user, [done]);
+      },
+      testTimeout,
+    );
 
-  it(
-    'cancels an order short of stock: out_of_stock, the refund restores the balance, no line reserved',
-    async () => {
-      const app = suite.app();
-      const user = await app.registerUser();
-      const plenty = await app.createProduct({ priceCents: 300, stock: 5 });
-      const scarce = await app.createProduct({ priceCents: 200, stock: 1 });
-      await app.deposit(user.token, 2000);
+    it(
+      'cancels an order short of stock: out_of_stock, the refund restores the balance, no line reserved',
+      async () => {
+        const app = suite.app();
+        const user = await app.registerUser();
+        const plenty = await app.createProduct({ priceCents: 300, stock: 5 });
+        const scarce = await app.createProduct({ priceCents: 200, stock: 1 });
+        await app.deposit(user.token, 2000);
 
-      const { order } = await app.placeOrder(user.token, [
-        { sku: plenty.sku, quantity: 2 },
-        { sku: scarce.sku, quantity: 2 },
-      ]);
-      expect(order).toMatchObject({ status: 'pending', totalCents: 1000 });
-      const done = await app.waitForTerminal(user.token, order.id, waitMs);
-      expect(done).toMatchObject({ status: 'cancelled', reason: 'out_of_stock', totalCents: 1000 });
-      expect(await app.balance(user.token)).toBe(2000);
-      // Every line or none: the line that had stock is not left reserved either.
-      expect(await app.product(plenty.sku)).toEqual({ ...plenty, stock: 5, reserved: 0 });
-      expect(await app.product(scarce.sku)).toEqual({ ...scarce, stock: 1, reserved: 0 });
-      const replay = replayAccount(await app.accountEvents(user.token));
-      expect(replay.charges.get(order.id)).toEqual([1000]);
-      expect(replay.refunds.get(order.id)).toEqual([1000]);
-      await expectAccountMatchesOrders(app, user, [done]);
-    },
-    testTimeout,
-  );
+        const { order } = await app.placeOrder(user.token, [
+          { sku: plenty.sku, quantity: 2 },
+          { sku: scarce.sku, quantity: 2 },
+        ]);
+        expect(order).toMatchObject({ status: 'pending', totalCents: 1000 });
+        const done = await app.waitForTerminal(user.token, order.id, waitMs);
+        expect(done).toMatchObject({ status: 'cancelled', reason: 'out_of_stock', totalCents: 1000 });
+        expect(await app.balance(user.token)).toBe(2000);
+        // Every line or none: the line that had stock is not left reserved either.
+        expect(await app.product(plenty.sku)).toEqual({ ...plenty, stock: 5, reserved: 0 });
+        expect(await app.product(scarce.sku)).toEqual({ ...scarce, stock: 1, reserved: 0 });
+        const replay = replayAccount(await app.accountEvents(user.token));
+        expect(replay.charges.get(order.id)).toEqual([1000]);
+        expect(replay.refunds.get(order.id)).toEqual([1000]);
+        await expectAccountMatchesOrders(app, user, [done]);
+      },
+      testTimeout,
+    );
 
-  it(
-    'counts a sku ordered on two lines against its stock once: 1 + 1 of a product with 1 in stock is out of stock',
-    async () => {
-      const app = suite.app();
-      const user = await app.registerUser();
-      const product = await app.createProduct({ priceCents: 150, stock: 1 });
-      await app.deposit(user.token, 1000);
-      const { order } = await app.placeOrder(user.token, [
-        { sku: product.sku, quantity: 1 },
-        { sku: product.sku, quantity: 1 },
-      ]);
-      expect(order.totalCents).toBe(300);
-      const done = await app.waitForTerminal(user.token, order.id, waitMs);
-      expect(done).toMatchObject({ status: 'cancelled', reason: 'out_of_stock' });
-      expect(await app.product(product.sku)).toEqual({ ...product, stock: 1, reserved: 0 });
-      expect(await app.balance(user.token)).toBe(1000);
-    },
-    testTimeout,
-  );
+    it(
+      'counts a sku ordered on two lines against its stock once: 1 + 1 of a product with 1 in stock is out of stock',
+      async () => {
+        const app = suite.app();
+        const user = await app.registerUser();
+        const product = await app.createProduct({ priceCents: 150, stock: 1 });
+        await app.deposit(user.token, 1000);
+        const { order } = await app.placeOrder(user.token, [
+          { sku: product.sku, quantity: 1 },
+          { sku: product.sku, quantity: 1 },
+        ]);
+        expect(order.totalCents).toBe(300);
+        const done = await app.waitForTerminal(user.token, order.id, waitMs);
+        expect(done).toMatchObject({ status: 'cancelled', reason: 'out_of_stock' });
+        expect(await app.product(product.sku)).toEqual({ ...product, stock: 1, reserved: 0 });
+        expect(await app.balance(user.token)).toBe(1000);
+      },
+      testTimeout,
+    );
 
-  it(
-    'counts every one of 20 concurrent deposits (one stream, versions 1..20)',
-    async () => {
-      const app = suite.app();
-      const user = await app.registerUser();
-      const amounts = Array.from({ length: 20 }, (_, i) => 100 + i);
-      const replies = await Promise.all(
-        amounts.map((amountCents) =>
-          app.call('POST', '/payments/deposits', { token: user.token, body: { amountCents } }),
-        ),
-      );
-      expect(replies.map((r) => r.status)).toEqual(amounts.map(() => 201));
-      const total = amounts.reduce((a, b) => a + b, 0);
-      expect(Math.max(...replies.map((r) => r.body.balanceCents))).toBe(total);
-      expect(await app.account(user.token)).toEqual({ balanceCents: total, version: 20 });
-      const replay = replayAccount(await app.accountEvents(user.token));
-      expect(replay.deposits).toBe(total);
-    },
-    testTimeout,
-  );
+    it(
+      'counts every one of 20 concurrent deposits (one stream, versions 1..20)',
+      async () => {
+        const app = suite.app();
+        const user = await app.registerUser();
+        const amounts = Array.from({ length: 20 }, (_, i) => 100 + i);
+        const replies = await Promise.all(
+          amounts.map((amountCents) =>
+            app.call('POST', '/payments/deposits', { token: user.token, body: { amountCents } }),
+          ),
+        );
+        expect(replies.map((r) => r.status)).toEqual(amounts.map(() => 201));
+        const total = amounts.reduce((a, b) => a + b, 0);
+        expect(Math.max(...replies.map((r) => r.body.balanceCents))).toBe(total);
+        expect(await app.account(user.token)).toEqual({ balanceCents: total, version: 20 });
+        const replay = replayAccount(await app.accountEvents(user.token));
+        expect(replay.deposits).toBe(total);
+      },
+      testTimeout,
+    );
 
-  it(
-    'shows the timeline of a cancelled order in causal order, all with the request correlation id',
-    async () => {
-      const app = suite.app();
-      const user = await app.registerUser();
-      const product = await app.createProduct({ priceCents: 450, stock: 1 });
-      await app.deposit(user.token, 1000);
-      const correlationId = `e2e-timeline-${uniqueSuffix()}`;
+    it(
+      'shows the timeline of a cancelled order in causal order, all with the request correlation id',
+      async () => {
+        const app = suite.app();
+        const user = await app.registerUser();
+        const product = await app.createProduct({ priceCents: 450, stock: 1 });
+        await app.deposit(user.token, 1000);
+        const correlationId = `e2e-timeline-${uniqueSuffix()}`;
 
-      const { reply, order } = await app.placeOrder(user.token, [{ sku: product.sku, quantity: 2 }], {
-        correlationId,
-      });
-      expect(reply.headers['x-correlation-id']).toBe(correlationId);
-      const done = await app.waitForTerminal(user.token, order.id, waitMs);
-      expect(done).toMatchObject({ status: 'cancelled', reason: 'out_of_stock' });
+        const { reply, order } = await app.placeOrder(user.token, [{ sku: product.sku, quantity: 2 }], {
+          correlationId,
+        });
+        expect(reply.headers['x-correlation-id']).toBe(correlationId);
+        const done = await app.waitForTerminal(user.token, order.id, waitMs);
+        expect(done).toMatchObject({ status: 'cancelled', reason: 'out_of_stock' });
 
-      const timeline = await eventuallyValue(
-        () => app.timeline(user.token, order.id),
-        (entries) => entries.some((e) => e.type === 'orders.order-cancelled'),
-        waitMs,
-      );
-      const sagaTypes = timeline.map((e) => e.type).filter((type) => !type.startsWith('notifications.'));
-      expect(sagaTypes).toEqual(SAGA_TYPES_OUT_OF_STOCK);
-      expectCausalTimeline(timeline, correlationId);
-      // Each message names its publisher: events their owner, the saga's commands the orders module.
-      const sources = Object.fromEntries(timeline.map((e) => [e.type, e.source]));
-      expect(sources).toMatchObject({
-        'orders.order-placed': 'orders',
-        'payments.charge-payment': 'orders',
-        'payments.payment-completed': 'payments',
-        'inventory.reserve-stock': 'orders',
-        'inventory.out-of-stock': 'inventory',
-        'payments.refund-payment': 'orders',
-        'payments.payment-refunded': 'payments',
-        'orders.order-cancelled': 'orders',
-      });
-    },
-    testTimeout,
-  );
+        const timeline = await eventuallyValue(
+          () => app.timeline(user.token, order.id),
+          (entries) => entries.some((e) => e.type === 'orders.order-cancelled'),
+          waitMs,
+        );
+        const sagaTypes = timeline.map((e) => e.type).filter((type) => !type.startsWith('notifications.'));
+        expect(sagaTypes).toEqual(SAGA_TYPES_OUT_OF_STOCK);
+        expectCausalTimeline(timeline, correlationId);
+        // Each message names its publisher: events their owner, the saga's commands the orders module.
+        const sources = Object.fromEntries(timeline.map((e) => [e.type, e.source]));
+        expect(sources).toMatchObject({
+          'orders.order-placed': 'orders',
+          'payments.charge-payment': 'orders',
+          'payments.payment-completed': 'payments',
+          'inventory.reserve-stock': 'orders',
+          'inventory.out-of-stock': 'inventory',
+          'payments.refund-payment': 'orders',
+          'payments.payment-refunded': 'payments',
+          'orders.order-cancelled': 'orders',
+        });
+      },
+      testTimeout,
+    );
 
-  it(
-    `takes ${CONCURRENT_ORDERS} concurrent orders per user: no overdraft, all terminal, as many confirmed as money and stock allow`,
-    async () => {
-      const app = suite.app();
-      const price = 700;
-      const deposit = 10_000;
-      // One user is bound by money (14 of 50 affordable, stock ample), one by stock (10 in stock).
-      const scenarios = await Promise.all(
-        [100, 10].map(async (stock) => ({
-          stock,
-          user: await app.registerUser(),
-          product: await app.createProduct({ priceCents: price, stock }),
-        })),
-      );
-      for (const { user } of scenarios) await app.deposit(user.token, deposit);
+    it(
+      `takes ${CONCURRENT_ORDERS} concurrent orders per user: no overdraft, all terminal, as many confirmed as money and stock allow`,
+      async () => {
+        const app = suite.app();
+        const price = 700;
+        const deposit = 10_000;
+        // One user is bound by money (14 of 50 affordable, stock ample), one by stock (10 in stock).
+        const scenarios = await Promise.all(
+          [100, 10].map(async (stock) => ({
+            stock,
+            user: await app.registerUser(),
+            product: await app.createProduct({ priceCents: price, stock }),
+          })),
+        );
+        for (const { user } of scenarios) await app.deposit(user.token, deposit);
 
-      const placed = await Promise.all(
-        scenarios.map(({ user, product }) =>
-          Promise.all(
-            Array.from({ length: CONCURRENT_ORDERS }, () =>
-              app.placeOrder(user.token, [{ sku: product.sku, quantity: 1 }]).then(({ order }) => order.id),
+        const placed = await Promise.all(
+          scenarios.map(({ user, product }) =>
+            Promise.all(
+              Array.from({ length: CONCURRENT_ORDERS }, () =>
+                app.placeOrder(user.token, [{ sku: product.sku, quantity: 1 }]).then(({ order }) => order.id),
+              ),
             ),
           ),
-        ),
-      );
-      for (const [index, { user, product, stock }] of scenarios.entries()) {
-        const ids = placed[index] ?? [];
-        expect(new Set(ids).size).toBe(CONCURRENT_ORDERS);
-        const orders = await app.waitForAllTerminal(user.token, ids, broker ? 180_000 : 60_000);
-        const count = (status: string) => orders.filter((o) => o.status === status).length;
-        const confirmed = count('confirmed');
-        const expected = Math.min(Math.floor(deposit / price), stock);
-        const context = `stock ${stock}: ${TERMINAL_STATUSES.map((s) => `${s} ${count(s)}`).join(', ')}`;
-        expect(confirmed, context).toBe(expected);
-        expect(confirmed + count('payment_failed') + count('cancelled'), context).toBe(CONCURRENT_ORDERS);
-        for (const order of orders.filter((o) => o.status === 'cancelled')) {
-          expect(order.reason, context).toBe('out_of_stock');
-        }
-        expect(await app.balance(user.token), context).toBe(deposit - confirmed * price);
-        expect(await app.product(product.sku), context).toEqual({
-          ...product,
-          stock: stock - confirmed,
-          reserved: confirmed,
-        });
-        await expectAccountMatchesOrders(app, user, orders);
-      }
-    },
-    broker ? 400_000 : 90_000,
-  );
-
-  it(
-    'places one order for one Idempotency-Key and user, and charges it once',
-    async () => {
-      const app = suite.app();
-      const user = await app.registerUser();
-      const product = await app.createProduct({ priceCents: 400, stock: 20 });
-      await app.deposit(user.token, 5000);
-      const items = [{ sku: product.sku, quantity: 1 }];
-
-      const key = `idem-${uniqueSuffix()}`;
-      const first = await app.placeOrder(user.token, items, { idempotencyKey: key });
-      expect(first.reply.status).toBe(202);
-      const again = await app.placeOrder(user.token, items, { idempotencyKey: key });
-      expect(again.order.id).toBe(first.order.id);
-
-      // The same key twice at the same moment: still one order.
-      const raceKey = `idem-race-${uniqueSuffix()}`;
-      const race = await Promise.all(
-        [0, 1].map(() => app.placeOrder(user.token, items, { idempotencyKey: raceKey })),
-      );
-      expect(race[1]?.order.id).toBe(race[0]?.order.id);
-      const raceId = race[0]?.order.id ?? '';
-      expect(raceId).not.toBe(first.order.id);
-
-      await app.waitForTerminal(user.token, first.order.id, waitMs);
-      await app.waitForTerminal(user.token, raceId, waitMs);
-      // After the order finished, the key still names it.
-      const late = await app.placeOrder(user.token, items, { idempotencyKey: key });
-      expect(late.order.id).toBe(first.order.id);
-
-      const orders = await app.orders(user.token);
-      expect(orders.map((o) => o.id).sort()).toEqual([first.order.id, raceId].sort());
-      expect(orders.map((o) => o.status)).toEqual(['confirmed', 'confirmed']);
-      const replay = replayAccount(await app.accountEvents(user.token));
-      expect(replay.charges.get(first.order.id)).toEqual([400]);
-      expect(replay.charges.get(raceId)).toEqual([400]);
-      expect(await app.balance(user.token)).toBe(5000 - 800);
-      expect(await app.product(product.sku)).toMatchObject({ stock: 18, reserved: 2 });
-
-      // The same key from another user is another order.
-      const other = await app.registerUser();
-      const theirs = await app.placeOrder(other.token, items, { idempotencyKey: key });
-      expect(theirs.order.id).not.toBe(first.order.id);
-      expect(await app.waitForTerminal(other.token, theirs.order.id, waitMs)).toMatchObject({
-        status: 'payment_failed',
-      });
-    },
-    testTimeout,
-  );
-
-  it(
-    'answers the balance as of a past time (GET /payments/account?at=)',
-    async () => {
-      const app = suite.app();
-      const user = await app.registerUser();
-      const product = await app.createProduct({ priceCents: 600, stock: 3 });
-      const tick = async () => {
-        await sleep(15);
-        const now = new Date();
-        await sleep(15);
-        return now;
-      };
-      const beforeAll = await tick();
-      await app.deposit(user.token, 1000);
-      const afterFirst = await tick();
-      await app.deposit(user.token, 500);
-      const afterSecond = await tick();
-      const { order } = await app.placeOrder(user.token, [{ sku: product.sku, quantity: 1 }]);
-      expect(await app.waitForTerminal(user.token, order.id, waitMs)).toMatchObject({ status: 'confirmed' });
-      const afterOrder = await tick();
-
-      expect(await app.account(user.token, beforeAll.toISOString())).toEqual({ balanceCents: 0, version: 0 });
-      expect(await app.account(user.token, afterFirst.toISOString())).toEqual({
-        balanceCents: 1000,
-        version: 1,
-      });
-      expect(await app.account(user.token, afterSecond.toISOString())).toEqual({
-        balanceCents: 1500,
-        version: 2,
-      });
-      // The same instant written with another zone offset.
-      expect(await app.account(user.token, withOffset(afterSecond, 2 * 60))).toEqual({
-        balanceCents: 1500,
-        version: 2,
-      });
-      expect((await app.account(user.token, afterOrder.toISOString())).balanceCents).toBe(900);
-      expect((await app.account(user.token)).balanceCents).toBe(900);
-    },
-    testTimeout,
-  );
-
-  it(
-    'sends exactly one notification per terminal outcome, and one per refund',
-    async () => {
-      const app = suite.app();
-      expect(app.users.length).toBeGreaterThan(0);
-      await eventuallyValue(
-        async () => {
-          for (const user of app.users) await expectNotificationsMatch(app, user);
-          return true;
-        },
-        () => true,
-        waitMs,
-      );
-    },
-    testTimeout,
-  );
-
-  it(
-    'counts every order in the analytics summary, and rebuilds the same summary from its own log',
-    async () => {
-      const app = suite.app();
-      const expected = { ordersPlaced: 0, ordersConfirmed: 0, ordersPaymentFailed: 0, ordersCancelled: 0 };
-      let revenueCents = 0;
-      let refundedCents = 0;
-      for (const user of app.users) {
-        const orders = await app.orders(user.token);
-        for (const order of orders) {
-          expect(TERMINAL_STATUSES as readonly string[]).toContain(order.status);
-          expected.ordersPlaced += 1;
-          if (order.status === 'confirmed') {
-            expected.ordersConfirmed += 1;
-            revenueCents += order.totalCents;
+        );
+        for (const [index, { user, product, stock }] of scenarios.entries()) {
+          const ids = placed[index] ?? [];
+          expect(new Set(ids).size).toBe(CONCURRENT_ORDERS);
+          const orders = await app.waitForAllTerminal(user.token, ids, broker ? 180_000 : 60_000);
+          const count = (status: string) => orders.filter((o) => o.status === status).length;
+          const confirmed = count('confirmed');
+          const expected = Math.min(Math.floor(deposit / price), stock);
+          const context = `stock ${stock}: ${TERMINAL_STATUSES.map((s) => `${s} ${count(s)}`).join(', ')}`;
+          expect(confirmed, context).toBe(expected);
+          expect(confirmed + count('payment_failed') + count('cancelled'), context).toBe(CONCURRENT_ORDERS);
+          for (const order of orders.filter((o) => o.status === 'cancelled')) {
+            expect(order.reason, context).toBe('out_of_stock');
           }
-          if (order.status === 'payment_failed') expected.ordersPaymentFailed += 1;
-          if (order.status === 'cancelled') expected.ordersCancelled += 1;
+          expect(await app.balance(user.token), context).toBe(deposit - confirmed * price);
+          expect(await app.product(product.sku), context).toEqual({
+            ...product,
+            stock: stock - confirmed,
+            reserved: confirmed,
+          });
+          await expectAccountMatchesOrders(app, user, orders);
         }
-        const replay = replayAccount(await app.accountEvents(user.token));
-        for (const amounts of replay.refunds.values()) refundedCents += amounts.reduce((a, b) => a + b, 0);
-      }
-      expect(expected.ordersPlaced).toBe(app.placed.size);
-      const summary = { ...expected, revenueCents, refundedCents };
+      },
+      broker ? 400_000 : 90_000,
+    );
 
-      await eventuallyValue(
-        async () => expect(await app.summary()).toEqual(summary),
-        () => true,
-        waitMs,
-      );
-      const rebuilt = await app.expectStatus(200, 'POST', '/analytics/rebuild', {
-        token: await app.adminToken(),
-      });
-      expect(rebuilt).toEqual(summary);
-      expect(await app.summary()).toEqual(summary);
-    },
-    testTimeout,
-  );
-});
+    it(
+      'places one order for one Idempotency-Key and user, and charges it once',
+      async () => {
+        const app = suite.app();
+        const user = await app.registerUser();
+        const product = await app.createProduct({ priceCents: 400, stock: 20 });
+        await app.deposit(user.token, 5000);
+        const items = [{ sku: product.sku, quantity: 1 }];
+
+        const key = `idem-${uniqueSuffix()}`;
+        const first = await app.placeOrder(user.token, items, { idempotencyKey: key });
+        expect(first.reply.status).toBe(202);
+        const again = await app.placeOrder(user.token, items, { idempotencyKey: key });
+        expect(again.order.id).toBe(first.order.id);
+
+        // The same key twice at the same moment: still one order.
+        const raceKey = `idem-race-${uniqueSuffix()}`;
+        const race = await Promise.all(
+          [0, 1].map(() => app.placeOrder(user.token, items, { idempotencyKey: raceKey })),
+        );
+        expect(race[1]?.order.id).toBe(race[0]?.order.id);
+        const raceId = race[0]?.order.id ?? '';
+        expect(raceId).not.toBe(first.order.id);
+
+        await app.waitForTerminal(user.token, first.order.id, waitMs);
+        await app.waitForTerminal(user.token, raceId, waitMs);
+        // After the order finished, the key still names it.
+        const late = await app.placeOrder(user.token, items, { idempotencyKey: key });
+        expect(late.order.id).toBe(first.order.id);
+
+        const orders = await app.orders(user.token);
+        expect(orders.map((o) => o.id).sort()).toEqual([first.order.id, raceId].sort());
+        expect(orders.map((o) => o.status)).toEqual(['confirmed', 'confirmed']);
+        const replay = replayAccount(await app.accountEvents(user.token));
+        expect(replay.charges.get(first.order.id)).toEqual([400]);
+        expect(replay.charges.get(raceId)).toEqual([400]);
+        expect(await app.balance(user.token)).toBe(5000 - 800);
+        expect(await app.product(product.sku)).toMatchObject({ stock: 18, reserved: 2 });
+
+        // The same key from another user is another order.
+        const other = await app.registerUser();
+        const theirs = await app.placeOrder(other.token, items, { idempotencyKey: key });
+        expect(theirs.order.id).not.toBe(first.order.id);
+        expect(await app.waitForTerminal(other.token, theirs.order.id, waitMs)).toMatchObject({
+          status: 'payment_failed',
+        });
+      },
+      testTimeout,
+    );
+
+    it(
+      'answers the balance as of a past time (GET /payments/account?at=)',
+      async () => {
+        const app = suite.app();
+        const user = await app.registerUser();
+        const product = await app.createProduct({ priceCents: 600, stock: 3 });
+        const tick = async () => {
+          await sleep(15);
+          const now = new Date();
+          await sleep(15);
+          return now;
+        };
+        const beforeAll = await tick();
+        await app.deposit(user.token, 1000);
+        const afterFirst = await tick();
+        await app.deposit(user.token, 500);
+        const afterSecond = await tick();
+        const { order } = await app.placeOrder(user.token, [{ sku: product.sku, quantity: 1 }]);
+        expect(await app.waitForTerminal(user.token, order.id, waitMs)).toMatchObject({
+          status: 'confirmed',
+        });
+        const afterOrder = await tick();
+
+        expect(await app.account(user.token, beforeAll.toISOString())).toEqual({
+          balanceCents: 0,
+          version: 0,
+        });
+        expect(await app.account(user.token, afterFirst.toISOString())).toEqual({
+          balanceCents: 1000,
+          version: 1,
+        });
+        expect(await app.account(user.token, afterSecond.toISOString())).toEqual({
+          balanceCents: 1500,
+          version: 2,
+        });
+        // The same instant written with another zone offset.
+        expect(await app.account(user.token, withOffset(afterSecond, 2 * 60))).toEqual({
+          balanceCents: 1500,
+          version: 2,
+        });
+        expect((await app.account(user.token, afterOrder.toISOString())).balanceCents).toBe(900);
+        expect((await app.account(user.token)).balanceCents).toBe(900);
+      },
+      testTimeout,
+    );
+
+    it(
+      'sends exactly one notification per terminal outcome, and one per refund',
+      async () => {
+        const app = suite.app();
+        expect(app.users.length).toBeGreaterThan(0);
+        await eventuallyValue(
+          async () => {
+            for (const user of app.users) await expectNotificationsMatch(app, user);
+            return true;
+          },
+          () => true,
+          waitMs,
+        );
+      },
+      testTimeout,
+    );
+
+    it(
+      'counts every order in the analytics summary, and rebuilds the same summary from its own log',
+      async () => {
+        const app = suite.app();
+        const expected = { ordersPlaced: 0, ordersConfirmed: 0, ordersPaymentFailed: 0, ordersCancelled: 0 };
+        let revenueCents = 0;
+        let refundedCents = 0;
+        for (const user of app.users) {
+          const orders = await app.orders(user.token);
+          for (const order of orders) {
+            expect(TERMINAL_STATUSES as readonly string[]).toContain(order.status);
+            expected.ordersPlaced += 1;
+            if (order.status === 'confirmed') {
+              expected.ordersConfirmed += 1;
+              revenueCents += order.totalCents;
+            }
+            if (order.status === 'payment_failed') expected.ordersPaymentFailed += 1;
+            if (order.status === 'cancelled') expected.ordersCancelled += 1;
+          }
+          const replay = replayAccount(await app.accountEvents(user.token));
+          for (const amounts of replay.refunds.values()) refundedCents += amounts.reduce((a, b) => a + b, 0);
+        }
+        expect(expected.ordersPlaced).toBe(app.placed.size);
+        const summary = { ...expected, revenueCents, refundedCents };
+
+        await eventuallyValue(
+          async () => expect(await app.summary()).toEqual(summary),
+          () => true,
+          waitMs,
+        );
+        const rebuilt = await app.expectStatus(200, 'POST', '/analytics/rebuild', {
+          token: await app.adminToken(),
+        });
+        expect(rebuilt).toEqual(summary);
+        expect(await app.summary()).toEqual(summary);
+      },
+      testTimeout,
+    );
+  },
+  { alsoOnPostgres: true },
+);
 
 describe('checkout step timeout (memory; inventory not running in this process)', () => {
   it('cancels the order with reason timeout and refunds the charge', async () => {

@@ -17,7 +17,13 @@ import { buildApp, moduleCatalogue } from '../../src/app.js';
 import { createHost } from '../../src/kernel/host/create-host.js';
 import { collectPages, pagePath } from '../../src/kernel/http/pagination.js';
 import { type HttpApp, loadConfig } from '../../src/kernel/index.js';
+import { describeNeeding } from '../../src/kernel/testing/describe-needing.js';
 import { amqpSkipReason, redisSkipReason } from '../../src/kernel/testing/index.js';
+import {
+  createTestDatabase,
+  postgresSkipReason,
+  type TestDatabase,
+} from '../../src/kernel/testing/postgres.js';
 
 export type TransportName = 'memory' | 'bullmq' | 'rabbitmq';
 
@@ -492,9 +498,10 @@ export interface SuiteContext {
 export function describeOnTransports(
   title: string,
   fn: (suite: SuiteContext) => void,
-  options: Omit<AppOptions, 'transport'> = {},
+  { alsoOnPostgres = false, ...options }: Omit<AppOptions, 'transport'> & OnPostgres = {},
 ): void {
   describe(title, async () => {
+    if (alsoOnPostgres) await describeOnPostgres(fn, options);
     for (const plan of await transportPlans()) {
       const name = `on ${plan.transport}`;
       if (plan.skipReason !== undefined) {
@@ -529,6 +536,45 @@ export function describeOnTransports(
         });
       });
     }
+  });
+}
+
+interface OnPostgres {
+  /**
+   * Also runs the suite with every module database in PostgreSQL (DATABASE_URL, a throwaway
+   * database on TEST_POSTGRES_URL's server), on the memory transport: the same outcomes on the
+   * second backend. Skipped with the reason when PostgreSQL does not answer (failing under
+   * REQUIRE_BROKERS=1).
+   */
+  readonly alsoOnPostgres?: boolean;
+}
+
+async function describeOnPostgres(
+  fn: (suite: SuiteContext) => void,
+  options: Omit<AppOptions, 'transport'>,
+): Promise<void> {
+  describeNeeding('PostgreSQL', await postgresSkipReason(), 'on memory, databases on PostgreSQL', () => {
+    let current: E2eApp | undefined;
+    let database: TestDatabase | undefined;
+    beforeAll(async () => {
+      database = await createTestDatabase('e2e');
+      current = await E2eApp.start({
+        ...options,
+        transport: 'memory',
+        env: { ...options.env, DATABASE_URL: database.url },
+      });
+    });
+    afterAll(async () => {
+      await current?.close();
+      await database?.drop();
+    });
+    fn({
+      transport: 'memory',
+      app: () => {
+        if (!current) throw new Error('the app did not start');
+        return current;
+      },
+    });
   });
 }
 

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
+import { isWriteConflict, retryingWriteConflicts } from './conflicts.js';
 import type { Db, Durability } from './handle.js';
 import type { PostgresModuleDatabase } from './postgres.js';
 import type { Bindings, Statement, StatementOptions } from './statement.js';
@@ -202,6 +203,15 @@ export function openModuleDatabase(
   const transaction = <T>(fn: () => T | Promise<T>): Promise<T> => {
     const outer = current();
     if (outer) return savepoint(outer, fn);
+    const once = transactionOnce(fn);
+    // A write conflict (persistence/conflicts.ts) runs the transaction again; only a stale read
+    // (another process's commit) causes one here: writers take turns.
+    return once.catch((error: unknown) =>
+      isWriteConflict(error) ? retryingWriteConflicts(() => transactionOnce(fn)) : Promise.reject(error),
+    );
+  };
+
+  const transactionOnce = <T>(fn: () => T | Promise<T>): Promise<T> => {
     if (queued === 0) {
       // Fast path: nothing open or waiting, and the lock is free: start now, in this tick.
       let began = false;

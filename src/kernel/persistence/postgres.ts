@@ -1,5 +1,6 @@
 import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
+import { retryingWriteConflicts } from './conflicts.js';
 import type { Db, Durability } from './handle.js';
 import { quoteIdentifier } from './migrate-postgres.js';
 import {
@@ -36,7 +37,8 @@ export interface PostgresModuleDatabase {
   /**
    * Runs fn in one transaction on a client of its own from the pool, and resolves with what it
    * returned (awaited) once committed; rejects, rolled back, if it throws or rejects. Transactions
-   * run concurrently (PostgreSQL's row locks order conflicting writes, not a queue here). A call
+   * run concurrently (PostgreSQL's row locks order conflicting writes, not a queue here); one that
+   * fails on a write conflict (persistence/conflicts.ts) is rolled back and run again. A call
    * made inside fn (in its async context, while it is open) is a savepoint of it: await nested
    * calls one after the other, never several at once.
    */
@@ -139,9 +141,13 @@ export function openPostgresModuleDatabase(
     }
   };
 
-  const transaction = async <T>(fn: () => T | Promise<T>): Promise<T> => {
+  const transaction = <T>(fn: () => T | Promise<T>): Promise<T> => {
     const outer = current();
     if (outer) return savepoint(outer, fn);
+    return retryingWriteConflicts(() => transactionOnce(fn));
+  };
+
+  const transactionOnce = async <T>(fn: () => T | Promise<T>): Promise<T> => {
     const client = await pool.connect();
     const open: OpenTransaction<pg.PoolClient> = { owner, connection: client, open: true, savepoints: 0 };
     let broken = false;

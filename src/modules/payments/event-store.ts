@@ -1,5 +1,11 @@
 import { and, asc, desc, eq, gt, lte, sql } from 'drizzle-orm';
-import { type Db, type HandlerContext, type MessageDraft, preparedOnce } from '../../kernel/index.js';
+import {
+  type Db,
+  type HandlerContext,
+  type MessageDraft,
+  preparedOnce,
+  WriteConflictError,
+} from '../../kernel/index.js';
 import {
   ACCOUNT_EVENT_TYPES,
   type Account,
@@ -18,7 +24,8 @@ import { readSnapshot, snapshotIfDue } from './snapshots.js';
 export type StoredEvent = AccountEvent & { readonly version: number; readonly occurredAt: number };
 
 /** Another writer appended to the stream since it was read: reload and decide again. */
-export class ConcurrencyConflictError extends Error {
+/** A write conflict (the kernel runs the transaction again: it then reads the other writer's events). */
+export class ConcurrencyConflictError extends WriteConflictError {
   override readonly name = 'ConcurrencyConflictError';
   /** `actual`: the version found, when it was read (a conflicting insert does not read it). */
   constructor(accountId: string, expected: number, actual?: number) {

@@ -1,5 +1,7 @@
 import mittImport from 'mitt';
+import { ConfigError } from '../../../config.js';
 import type { Logger } from '../../../observability/logger.js';
+import { DatabaseLease } from '../../../outbox/lease.js';
 import type { ModuleDatabase } from '../../../persistence/db.js';
 import type { Statement } from '../../../persistence/statement.js';
 import type { Envelope } from '../../envelope.js';
@@ -25,6 +27,9 @@ const mitt = mittImport as unknown as typeof mittImport.default;
  * does not run opens that database (`openDatabase`) and publish records its deliveries there too: a
  * later start that runs the module, on the same data, delivers them.
  */
+/** How long a process's claim on a PostgreSQL database outlives it (a crash): another may start then. */
+const CLAIM_TTL_MS = 10_000;
+
 export function createMemoryTransport(
   log: Logger,
   openDatabase?: (module: string) => Promise<ModuleDatabase>,
@@ -36,6 +41,42 @@ export function createMemoryTransport(
   const provisioned = new Map<string, { name: string; database: ModuleDatabase }[]>();
   const provisionedDatabases = new Map<string, ModuleDatabase>();
   let closed = false;
+  const claims = new Map<ModuleDatabase, DatabaseLease>();
+  let renewal: NodeJS.Timeout | undefined;
+
+  /**
+   * A consumer's queue is read into this process's memory: two processes delivering from one
+   * database would each run its deliveries. A SQLite file is one host's, and this transport one
+   * process's; a PostgreSQL database can be reached by copies of the app on many hosts, so the
+   * first consumer of each database here claims it (lease `memory-transport`, renewed while this
+   * transport runs), and a process that finds it held refuses to start: several processes of a
+   * module need a broker transport.
+   */
+  const claim = async (database: ModuleDatabase): Promise<void> => {
+    if (database.dialect !== 'postgres' || claims.has(database)) return;
+    const lease = new DatabaseLease(database, 'memory-transport', CLAIM_TTL_MS);
+    if (!(await lease.hold())) {
+      const holder = (await lease.holderNow()) ?? 'another process';
+      throw new ConfigError(
+        'TRANSPORT',
+        `memory delivers from one process per database, and ${holder} already delivers from the ${database.module} database on PostgreSQL: run several processes on bullmq or rabbitmq`,
+      );
+    }
+    claims.set(database, lease);
+    renewal ??= setInterval(() => {
+      for (const [claimed, held] of claims) {
+        held.hold().then(
+          (still) => {
+            if (!still)
+              log.error({ module: claimed.module }, 'memory transport: another process took this database');
+          },
+          (error: unknown) =>
+            log.warn({ err: error, module: claimed.module }, 'memory transport: claim not renewed'),
+        );
+      }
+    }, CLAIM_TTL_MS / 4);
+    renewal.unref();
+  };
 
   const databaseOf = async (module: string): Promise<ModuleDatabase> => {
     if (openDatabase === undefined) {
@@ -123,6 +164,7 @@ export function createMemoryTransport(
 
     async subscribe(endpoint) {
       if (queues.has(endpoint.name)) throw new Error(`consumer ${endpoint.name} is already subscribed`);
+      await claim(endpoint.database);
       const queue = new ConsumerQueue(endpoint, log);
       queues.set(endpoint.name, queue);
       await queue.resume();
@@ -187,7 +229,9 @@ export function createMemoryTransport(
       closed = true;
       wakeups.all.clear();
       await Promise.all([...queues.values()].map((queue) => queue.close()));
-      for (const database of provisionedDatabases.values()) database.close();
+      clearInterval(renewal);
+      await Promise.all([...claims.values()].map((lease) => lease.release().catch(() => undefined)));
+      await Promise.all([...provisionedDatabases.values()].map((database) => database.close()));
     },
   };
 }
