@@ -26,6 +26,8 @@ export const KERNEL_ERRORS: Readonly<Record<string, string>> = {
     "This process is too far behind on the work commands feed: a module's outbox, or the lag of one of its consumers, has reached its bound (BACKPRESSURE_OUTBOX_PENDING_MAX, BACKPRESSURE_CONSUMER_LAG_MAX; the detail names it). The command was not taken and nothing was done; reads still answer. Try again after the seconds `retry-after` gives.",
   DATABASE_BUSY:
     "Another process held the module's database write lock for longer than a request waits (5 s); nothing was written. Try again after the seconds `retry-after` gives.",
+  DATABASE_UNAVAILABLE:
+    'The module keeps its state in PostgreSQL and its server does not answer now (stopped, restarting, or out of connections); nothing was written, and readiness (`/health/ready`) says so meanwhile. Try again after the seconds `retry-after` gives.',
   HTTP_INTERNAL:
     "The server failed. The detail says nothing more on purpose; the log has the cause under the request's correlation id (`x-correlation-id`).",
   AUTH_INVALID_TOKEN:
@@ -36,6 +38,11 @@ export const KERNEL_ERRORS: Readonly<Record<string, string>> = {
   AUTH_CSRF_HEADER_MISSING:
     "A change made with the admin session cookie must carry the header the dashboard sends, so that another site cannot make it on an admin's behalf.",
   ADMIN_DEAD_LETTER_NOT_FOUND: 'No dead letter has this id in this process (each process lists its own).',
+  ADMIN_INSTANCE_NOT_FOUND:
+    'The dashboard acts only on instances the service registry lists as live: this one is not (it stopped, or its heartbeat is late).',
+  ADMIN_INSTANCE_FAILED:
+    'The instance that keeps these dead letters answered the replay or delete with an error; the status it gave is in the detail.',
+  ADMIN_NO_TIMELINE: 'This saga links to no timeline (only a checkout leads to its order).',
   BUS_NOT_CONNECTED:
     'The process has not connected to its broker yet; the queue board needs it. Try again once `/health/ready` answers 200.',
 };

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { NewerSchemaVersionError } from '../messaging/errors.js';
 import { DatabaseBusyError } from '../persistence/db.js';
+import { transientPostgresError } from '../persistence/postgres.js';
 import { problemTypeOf } from './error-docs.js';
 
 /** An error with an HTTP status and a stable code (`<MODULE>_<WHAT>`), answered as problem+json. */
@@ -112,6 +113,15 @@ export function problemErrorHandler(
   if (error instanceof DatabaseBusyError) {
     reply.header('retry-after', '1');
     return sendProblem(reply, { status: 503, code: 'DATABASE_BUSY', detail: error.message });
+  }
+  if (transientPostgresError(error)) {
+    // the module's PostgreSQL server is away or full: nothing was committed, the pool reconnects
+    reply.header('retry-after', '2');
+    return sendProblem(reply, {
+      status: 503,
+      code: 'DATABASE_UNAVAILABLE',
+      detail: 'the database of this module does not answer now',
+    });
   }
   if (error instanceof HttpProblem) {
     if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));

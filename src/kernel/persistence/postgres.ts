@@ -151,6 +151,12 @@ export function openPostgresModuleDatabase(
     const client = await pool.connect();
     const open: OpenTransaction<pg.PoolClient> = { owner, connection: client, open: true, savepoints: 0 };
     let broken = false;
+    // A checked-out client whose connection dies emits 'error' (unhandled, it would end the
+    // process); the query in flight rejects with it anyway, and the client is not reused.
+    const lost = () => {
+      broken = true;
+    };
+    client.on('error', lost);
     try {
       await client.query('BEGIN');
       try {
@@ -167,6 +173,7 @@ export function openPostgresModuleDatabase(
       }
     } finally {
       open.open = false;
+      client.off('error', lost);
       client.release(broken);
     }
   };
