@@ -3,9 +3,11 @@
  * the maximum phase, and the RSS figures, each read by its own row; closed by the last of them or
  * at the end of the bench. A raw session runs the fastify + better-sqlite3 reference instead.
  */
+
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createTestDatabase, type TestDatabase } from '../../../src/kernel/testing/postgres.js';
 import { cleanupNamespace, newNamespace } from '../lib/brokers.js';
 import type { BenchOptions } from '../lib/options.js';
 import type { Measurement } from '../lib/rows.js';
@@ -38,6 +40,8 @@ export type SessionSetup =
       readonly durability?: 'process' | 'power';
       /** An OpenTelemetry SDK registered in the app (server.ts, BENCH_TRACING); default none. */
       readonly tracing?: BenchTracing;
+      /** Every module database in PostgreSQL (DATABASE_URL, a throwaway database); default SQLite. */
+      readonly postgres?: boolean;
     }
   | { readonly kind: 'split'; readonly instances?: Instances };
 
@@ -60,6 +64,7 @@ export const sessionName = (setup: SessionSetup): string =>
     ...Object.entries(instancesOf(setup)).map(([name, count]) => `${name}${count}`),
     ...(setup.kind !== 'split' && setup.durability ? [setup.durability] : []),
     ...(setup.kind !== 'split' && setup.tracing ? [`tracing-${setup.tracing}`] : []),
+    ...(setup.kind !== 'split' && setup.postgres ? ['postgres'] : []),
   ].join('-');
 
 export interface LoadPlan {
@@ -95,6 +100,8 @@ export class Session {
   readonly #instances: Instances;
   readonly #durability: 'process' | 'power' | undefined;
   readonly #tracing: BenchTracing | undefined;
+  readonly #postgres: boolean;
+  #database: TestDatabase | undefined;
   readonly #plan: LoadPlan;
   readonly #build: () => Build;
   readonly #options: BenchOptions;
@@ -110,6 +117,7 @@ export class Session {
     this.#instances = instancesOf(setup);
     this.#durability = setup.kind === 'split' ? undefined : setup.durability;
     this.#tracing = setup.kind === 'split' ? undefined : setup.tracing;
+    this.#postgres = setup.kind !== 'split' && setup.postgres === true;
     this.#plan = plan;
     this.#build = build;
     this.#options = options;
@@ -122,6 +130,7 @@ export class Session {
       const entry = this.#build().entry(
         raw ? 'scripts/bench/e2e/raw-server.ts' : 'scripts/bench/e2e/server.ts',
       );
+      if (this.#postgres) this.#database = await createTestDatabase(`bench_${this.name}`);
       const split = this.kind === 'split' ? await startSplit(entry, this.#env(), this.#instances) : undefined;
       const children = split?.children ?? [await Child.start(entry, this.#env())];
       const child = children[0] as Child;
@@ -157,6 +166,7 @@ export class Session {
       ORDERS_PER_USER_PER_MINUTE: '1000000',
       ...(this.#durability ? { DB_DURABILITY: this.#durability } : {}),
       ...(this.#tracing ? { BENCH_TRACING: this.#tracing } : {}),
+      ...(this.#database ? { DATABASE_URL: this.#database.url } : {}),
     };
   }
 
@@ -289,6 +299,7 @@ export class Session {
         await cleanupNamespace(this.kind === 'split' ? 'rabbitmq' : this.kind, this.#namespace, consumers);
       }
       rmSync(this.#dataDir, { recursive: true, force: true });
+      await this.#database?.drop();
     })();
     return this.#closed;
   }

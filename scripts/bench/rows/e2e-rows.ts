@@ -1,5 +1,6 @@
 /** Rows 4 and 5: orders end to end over HTTP on every transport, and the app's memory. */
 
+import { postgresSkipReason } from '../../../src/kernel/testing/postgres.js';
 import { type Build, buildChildren } from '../e2e/build.js';
 import { type LoadPlan, Session, type SessionKind, type SessionSetup, sessionName } from '../e2e/session.js';
 import { describeSplit, type Instances, splitManifest } from '../e2e/split.js';
@@ -146,6 +147,21 @@ export function e2eRows(options: BenchOptions): E2eRows {
       method: `${setup} DB_DURABILITY=power (SQLite synchronous=FULL: an fsync per commit).`,
       closeAfterMax: true,
     }),
+  );
+  // Every module database in PostgreSQL (issue 16): the same load against a local server, the
+  // memory transport's deliveries, outboxes and inboxes there too.
+  rows.push(
+    ...loadRows(
+      {
+        id: 'e2e-memory-postgres',
+        label: 'orders on memory, one process, module databases on PostgreSQL',
+        setup: { kind: 'memory', postgres: true },
+        against: 'e2e-memory',
+        method: `${setup} With DATABASE_URL: every module in its schema of one throwaway database on the local PostgreSQL 15 (TEST_POSTGRES_URL's server), DB_DURABILITY=process (synchronous_commit=off).`,
+        closeAfterMax: true,
+      },
+      postgresSkipReason,
+    ),
   );
   // The kernel's spans (README "Tracing"): an SDK that records them, then one that also batches
   // them to an exporter, against the rows above (no SDK: the API's no-ops).
