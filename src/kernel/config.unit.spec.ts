@@ -151,6 +151,9 @@ describe('configuration', () => {
     [{ TRANSPORT: 'rabbitmq' }, 'JWT_SECRET', 'is required on the rabbitmq transport: every process'],
     [{ REDIS_URL: 'http://x' }, 'REDIS_URL', 'must start with redis:'],
     [{ AMQP_URL: 'not a url' }, 'AMQP_URL', 'is not a URL'],
+    [{ DATABASE_URL: 'mysql://db/shop' }, 'DATABASE_URL', 'must start with postgres:'],
+    [{ DATABASE_URL_ORDERS: 'not a url' }, 'DATABASE_URL_ORDERS', 'is not a URL'],
+    [{ DATABASE_URL_BILLING: 'postgres://db/x' }, 'DATABASE_URL_BILLING', 'names no module'],
     // the client would refuse these: reported before any connection, the password masked
     [{ AMQP_URL: 'amqp://guest:hidden@127.0.0.1:99999' }, 'AMQP_URL', '"amqp://guest:***@127.0.0.1:99999"'],
     [{ REDIS_URL: 'redis://:hidden@127.0.0.1:99999' }, 'REDIS_URL', '"redis://:***@127.0.0.1:99999"'],
@@ -194,5 +197,17 @@ describe('configuration', () => {
     expect(error.message).toContain(variable);
     expect(error.message).toContain(message);
     expect(error.message).not.toContain('hidden');
+  });
+
+  it('puts every module on DATABASE_URL, one on its own DATABASE_URL_<MODULE>, none on SQLite without', () => {
+    expect(loadConfig({}, modules).databases).toEqual({});
+    const config = loadConfig(
+      { DATABASE_URL: 'postgres://db/shop', DATABASE_URL_ORDERS: 'postgresql://ledger/orders' },
+      modules,
+    );
+    expect(config.databases).toEqual({
+      users: { url: 'postgres://db/shop', variable: 'DATABASE_URL' },
+      orders: { url: 'postgresql://ledger/orders', variable: 'DATABASE_URL_ORDERS' },
+    });
   });
 });
