@@ -5,7 +5,8 @@
  *   "processes": { "<name>": { "modules": [...], "port": 3101, "instances": 1, "env": { … } } } }
  *
  * Instance i (from 1) of an entry with `instances: n > 1` is named `<name>-<i>` and listens on
- * port + i - 1.
+ * port + i - 1. `{instance}` in an entry's env values becomes the instance's name, e.g.
+ * `"DATA_DIR": "./data/{instance}"`: instances of a module on PostgreSQL need no shared directory.
  */
 
 export interface ProcessEntry {
@@ -82,7 +83,8 @@ export function planProcesses(
         const fromShell = shell[key];
         if (fromShell !== undefined && fromShell !== '') env[key] = fromShell;
       }
-      Object.assign(env, entry.env, { MODULES: entry.modules.join(','), PORT: String(port) });
+      for (const [key, value] of Object.entries(entry.env)) env[key] = value.replaceAll('{instance}', instance);
+      Object.assign(env, { MODULES: entry.modules.join(','), PORT: String(port) });
       const host = env.HOST || shell.HOST || '127.0.0.1';
       plans.push({ name: instance, url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`, env });
     }

@@ -3,9 +3,9 @@
  * through a TCP relay the spec owns (the shared server itself is never stopped): the relay is
  * closed with every connection through it, then opened again on the same port.
  */
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { eventually } from '../../src/kernel/testing/index.js';
+import { eventually, TcpRelay } from '../../src/kernel/testing/index.js';
+import { freePorts } from '../../src/kernel/testing/ports.js';
 import {
   createTestDatabase,
   describeWithPostgres,
@@ -14,51 +14,16 @@ import {
 } from '../../src/kernel/testing/postgres.js';
 import { E2eApp, expectProblem } from '../e2e/harness.js';
 
-/** A TCP relay to the PostgreSQL server that the spec can cut and restore. */
-class Relay {
-  #server: Server | undefined;
-  readonly #sockets = new Set<Socket>();
-  port = 0;
-
-  constructor(
-    readonly targetHost: string,
-    readonly targetPort: number,
-  ) {}
-
-  async open(): Promise<void> {
-    const server = createServer((client) => {
-      const upstream = createConnection({ host: this.targetHost, port: this.targetPort });
-      for (const socket of [client, upstream]) {
-        this.#sockets.add(socket);
-        socket.on('close', () => this.#sockets.delete(socket));
-        socket.on('error', () => socket.destroy());
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
-    this.port = (server.address() as { port: number }).port;
-    this.#server = server;
-  }
-
-  /** Refuses new connections and drops the open ones, as a stopped server does. */
-  async cut(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    for (const socket of this.#sockets) socket.destroy();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  }
-}
-
 await describeWithPostgres('a PostgreSQL server that goes away while the app runs', () => {
   let database: TestDatabase;
-  let relay: Relay;
+  let relay: TcpRelay;
   let app: E2eApp;
 
   beforeAll(async () => {
     database = await createTestDatabase('outage');
-    const server = new URL(postgresUrl);
-    relay = new Relay(server.hostname, Number(server.port || 5432));
-    await relay.open();
+    const [port = 0] = await freePorts(1);
+    relay = TcpRelay.to(postgresUrl, 5432, port);
+    await relay.start();
     const url = new URL(database.url);
     url.hostname = '127.0.0.1';
     url.port = String(relay.port);
@@ -66,13 +31,13 @@ await describeWithPostgres('a PostgreSQL server that goes away while the app run
   });
   afterAll(async () => {
     await app?.close();
-    await relay?.cut();
+    await relay?.stop();
     await database?.drop();
   });
 
   it('answers 503 while it is away, readiness naming the databases, and carries on once it is back, losing nothing', async () => {
     const before = await app.createProduct({ priceCents: 100, stock: 3 });
-    await relay.cut();
+    await relay.stop();
 
     const ready = await app.call('GET', '/health/ready');
     expect(ready.status).toBe(503);
@@ -85,7 +50,7 @@ await describeWithPostgres('a PostgreSQL server that goes away while the app run
     expect(refused.headers['retry-after']).toBeDefined();
     expect((await app.call('GET', '/health/live')).status).toBe(200);
 
-    await relay.open(); // the same port: the pools reconnect by themselves
+    await relay.start(); // the same port: the pools reconnect by themselves
     await eventually(async () => expect((await app.call('GET', '/health/ready')).status).toBe(200), {
       timeoutMs: 10_000,
     });

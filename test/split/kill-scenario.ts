@@ -1,8 +1,9 @@
 /**
  * `kill -9` of every payments instance while two users keep ordering through the gateway:
  *
- * - before: the two payments instances split every payments consumer's partitions (half of
- *   BUS_PARTITIONS each, from their /metrics); orders flow; then both are killed (pids from GET /admin/services);
+ * - before: the payments instances split every payments consumer's partitions (as evenly as
+ *   BUS_PARTITIONS allows, from their /metrics); orders flow; then
+ *   every one is killed (pids from GET /admin/services);
  * - during the outage: the gateway keeps answering (orders 202, payments 503 GATEWAY_NO_INSTANCE
  *   naming the module), and the orders placed meanwhile wait in `pending`;
  * - the supervisor restarts both instances (new pids, registered, ready), and they split the
@@ -56,8 +57,10 @@ export async function killPaymentsWhileOrdering(options: {
   supervisor: Proc;
   waitMs: number;
   transport: string;
+  /** How many payments instances the deployment runs (default 2). */
+  instances?: number;
 }): Promise<{ before: Record<string, number>; after: Record<string, number> }> {
-  const { api, admin, supervisor, waitMs } = options;
+  const { api, admin, supervisor, waitMs, instances = 2 } = options;
   const sku = `KILL-${suffix().toUpperCase()}`;
   await api.createProduct(admin, sku, PRICE, 10_000);
   const users = await Promise.all([api.register('Kay'), api.register('Lee')]);
@@ -66,7 +69,7 @@ export async function killPaymentsWhileOrdering(options: {
 
   await placeSome(api, users, sku, BEFORE, 'before', placed);
   const victims = await paymentsInstances(api, admin);
-  expect(victims).toHaveLength(2);
+  expect(victims).toHaveLength(instances);
   await expectPartitionsSplit(victims);
   const shareBefore = await shareOfWork(victims);
   for (const victim of victims) process.kill(victim.pid, 'SIGKILL');
@@ -91,7 +94,7 @@ export async function killPaymentsWhileOrdering(options: {
   const restarted = (
     await until(
       () => paymentsInstances(api, admin),
-      (list) => list.filter(isNew).length === 2,
+      (list) => list.filter(isNew).length === instances,
       60_000,
     ).catch(async (error: unknown) => {
       const health = await Promise.all(
@@ -112,7 +115,7 @@ export async function killPaymentsWhileOrdering(options: {
     (a) => a.status === 200,
     10_000,
   );
-  for (const name of ['payments-1', 'payments-2']) {
+  for (const name of Array.from({ length: instances }, (_, i) => `payments-${i + 1}`)) {
     expect(supervisor.matching(new RegExp(`^\\[split\\] ${name} exited \\(signal SIGKILL\\)`))).toHaveLength(
       1,
     );
@@ -169,17 +172,18 @@ async function expectPartitionsSplit(instances: readonly Json[]): Promise<void> 
   };
   const final = await until(
     held,
-    (h) => Object.keys(h).length > 0 && Object.values(h).every(evenlySplit),
+    (h) =>
+      Object.keys(h).length > 0 && Object.values(h).every((counts) => evenlySplit(counts, instances.length)),
     20_000,
   ).catch(async () => held());
   expect(Object.keys(final).length).toBeGreaterThan(0);
   for (const [consumer, counts] of Object.entries(final))
-    expect(evenlySplit(counts), `${consumer}: ${counts}`).toBe(true);
+    expect(evenlySplit(counts, instances.length), `${consumer}: ${counts}`).toBe(true);
 }
 
-/** Two instances holding the same, non-zero, number of partitions (any BUS_PARTITIONS that is even). */
-const evenlySplit = (counts: readonly number[]): boolean =>
-  counts.length === 2 && counts[0] === counts[1] && (counts[0] ?? 0) > 0;
+/** `n` instances each holding some partitions, none more than one over another. */
+const evenlySplit = (counts: readonly number[], n: number): boolean =>
+  counts.length === n && Math.min(...counts) > 0 && Math.max(...counts) - Math.min(...counts) <= 1;
 
 /** Messages each payments instance has handled since it started (from its own /metrics). */
 async function shareOfWork(instances: readonly Json[]): Promise<Record<string, number>> {

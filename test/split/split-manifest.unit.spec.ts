@@ -57,6 +57,18 @@ describe('split manifest', () => {
     expect(() => planProcesses(manifest, {})).toThrow('b and a-2 both use port 3001');
   });
 
+  it('gives each instance its own value where an entry says {instance}', () => {
+    const manifest = parseManifest({
+      processes: {
+        pay: { modules: ['payments'], port: 3000, instances: 2, env: { DATA_DIR: './data/{instance}' } },
+      },
+    });
+    expect(planProcesses(manifest, {}).map((plan) => plan.env.DATA_DIR)).toEqual([
+      './data/pay-1',
+      './data/pay-2',
+    ]);
+  });
+
   it('formats pino lines and colours names consistently', () => {
     const line = JSON.stringify({
       level: 40,

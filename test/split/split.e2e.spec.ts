@@ -33,6 +33,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { amqpSkipReason, amqpUrl, redisSkipReason, redisUrl } from '../../src/kernel/testing/index.js';
+import { createTestDatabase, type TestDatabase } from '../../src/kernel/testing/postgres.js';
 import { startReceiver, verifySignature } from '../../src/modules/webhooks/testing/receiver.js';
 import { Api, type Json, until } from './api.js';
 import {
@@ -122,25 +123,39 @@ function splitSuite(transport: Transport): void {
   let api: Api;
   let admin: string;
   let failed = false;
+  // On RabbitMQ, payments and inventory keep their state in PostgreSQL: three instances, each with
+  // a DATA_DIR of its own, share their database (issue 16; on BullMQ two share a SQLite directory).
+  const onPostgres = transport === 'rabbitmq';
+  const instances = onPostgres ? 3 : 2;
+  const paymentsPorts = () => Array.from({ length: instances }, (_, i) => ports.payments + i);
+  let database: TestDatabase | undefined;
 
   beforeAll(async () => {
     void monolithBaseline().catch(() => {}); // in parallel; awaited (and reported) by its test
-    const payments = await consecutivePorts(); // payments and payments + 1: its two instances
-    const [gateway = 0, orders = 0, notify = 0] = (await freePorts(5))
-      .filter((port) => port !== payments && port !== payments + 1)
+    const payments = await consecutivePorts(instances); // payments, payments + 1, …: its instances
+    const [gateway = 0, orders = 0, notify = 0] = (await freePorts(3 + instances))
+      .filter((port) => port < payments || port >= payments + instances)
       .slice(0, 3);
     ports = { gateway, orders, payments, notify };
+    database = onPostgres ? await createTestDatabase('split') : undefined;
+    const paymentsEnv: Record<string, string> = database
+      ? {
+          DATABASE_URL_PAYMENTS: database.url,
+          DATABASE_URL_INVENTORY: database.url,
+          DATA_DIR: join(dataDir, '{instance}'),
+        }
+      : {};
     supervisor = startSupervisor(
       dataDir,
       {
         gateway: { modules: ['gateway', 'users'], port: ports.gateway, env: { TRUST_PROXY: '' } },
         orders: { modules: ['orders'], port: ports.orders },
-        payments: { modules: ['payments', 'inventory'], port: ports.payments, instances: 2 },
+        payments: { modules: ['payments', 'inventory'], port: ports.payments, instances, env: paymentsEnv },
         notify: { modules: ['notifications', 'analytics', 'webhooks'], port: ports.notify },
       },
       commonEnv(transport, dataDir, namespace),
     );
-    for (const port of [ports.gateway, ports.orders, ports.payments, ports.payments + 1, ports.notify]) {
+    for (const port of [ports.gateway, ports.orders, ...paymentsPorts(), ports.notify]) {
       await waitForOk(`http://127.0.0.1:${port}/health/ready`, READY_TIMEOUT_MS, supervisor);
     }
     api = new Api(`http://127.0.0.1:${ports.gateway}`);
@@ -155,6 +170,7 @@ function splitSuite(transport: Transport): void {
 
   afterAll(async () => {
     if (supervisor) await killGroup(supervisor);
+    await database?.drop();
     if (!failed && !keepData) rmSync(dataDir, { recursive: true, force: true });
     else console.log(`[split ${transport}] data kept in ${dataDir}`);
   });
@@ -162,7 +178,7 @@ function splitSuite(transport: Transport): void {
   it('runs every module group in its own process, registered with its health', async () => {
     const services: Json[] = await until(
       () => api.expect(200, 'GET', '/admin/services', { token: admin }),
-      (list: Json[]) => list.length === 5 && list.every((s) => s.status === 'pass'),
+      (list: Json[]) => list.length === 3 + instances && list.every((s) => s.status === 'pass'),
       15_000,
     );
     const layout = services.map((s) => `${[...s.modules].sort().join('+')} ${s.url}`).sort();
@@ -171,12 +187,11 @@ function splitSuite(transport: Transport): void {
       [
         `analytics+notifications+webhooks ${url(ports.notify)}`,
         `gateway+users ${url(ports.gateway)}`,
-        `inventory+payments ${url(ports.payments)}`,
-        `inventory+payments ${url(ports.payments + 1)}`,
+        ...paymentsPorts().map((port) => `inventory+payments ${url(port)}`),
         `orders ${url(ports.orders)}`,
       ].sort(),
     );
-    expect(new Set(services.map((s) => s.pid)).size).toBe(5);
+    expect(new Set(services.map((s) => s.pid)).size).toBe(3 + instances);
     expect(services.every((s) => s.transport === transport)).toBe(true);
     expect(services.filter((s) => s.self).map((s) => s.url)).toEqual([url(ports.gateway)]);
   });
@@ -184,12 +199,12 @@ function splitSuite(transport: Transport): void {
   it("shows every process on the gateway's dashboard, with the consumers each runs", async () => {
     const dashboard = await api.call('GET', '/admin', { token: admin });
     expect(dashboard.status).toBe(200);
-    expect(dashboard.text.match(/<tr class="instance"/g)).toHaveLength(5);
+    expect(dashboard.text.match(/<tr class="instance"/g)).toHaveLength(3 + instances);
     expect(dashboard.text).not.toContain('unreachable');
     // consumers of three other processes; payments' twice, one row per instance
     for (const consumer of ['orders.checkout-saga', 'notifications.outcomes', 'analytics.projections'])
       expect(dashboard.text).toContain(`<tr data-consumer="${consumer}"`);
-    expect(dashboard.text.match(/<tr data-consumer="payments\.account-commands"/g)).toHaveLength(2);
+    expect(dashboard.text.match(/<tr data-consumer="payments\.account-commands"/g)).toHaveLength(instances);
   });
 
   it("describes the whole system at the gateway's /openapi.json, /docs and /asyncapi.json, as one process does", async () => {
@@ -272,8 +287,15 @@ function splitSuite(transport: Transport): void {
     }
   });
 
-  it('kill -9 of both payments instances while orders flow: pending meanwhile, every order terminal after the restart, none charged twice', async () => {
-    const share = await killPaymentsWhileOrdering({ api, admin, supervisor, waitMs: WAIT_MS, transport });
+  it('kill -9 of every payments instance while orders flow: pending meanwhile, every order terminal after the restart, none charged twice', async () => {
+    const share = await killPaymentsWhileOrdering({
+      api,
+      admin,
+      supervisor,
+      waitMs: WAIT_MS,
+      transport,
+      instances,
+    });
     console.log(`[split ${transport}] payments messages handled per instance: ${JSON.stringify(share)}`);
   }, 180_000);
 
@@ -352,7 +374,7 @@ function splitSuite(transport: Transport): void {
     ]);
     expect(exit, supervisor.tail(40)).toEqual({ code: 0, signal: null });
     const stopped = supervisor.matching(/^\[split\] \S+ stopped \(code 0\)$/);
-    expect(stopped.length, supervisor.tail(40)).toBe(5);
+    expect(stopped.length, supervisor.tail(40)).toBe(3 + instances);
   }, 40_000);
 }
 
@@ -372,20 +394,22 @@ async function productEventsHandledByOrders(port: number): Promise<number> {
 }
 
 /** A port p with p and p + 1 both free (an entry with two instances listens on both). */
-async function consecutivePorts(): Promise<number> {
+async function consecutivePorts(count: number): Promise<number> {
+  const listening = (port: number) =>
+    new Promise<(() => Promise<void>) | undefined>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(undefined));
+      server.listen(port, '127.0.0.1', () =>
+        resolve(() => new Promise((done) => server.close(() => done()))),
+      );
+    });
   for (let attempt = 0; attempt < 50; attempt++) {
     const [port = 0] = await freePorts(1);
-    const next = createServer();
-    const free = await new Promise<boolean>((resolve) => {
-      next.once('error', () => resolve(false));
-      next.listen(port + 1, '127.0.0.1', () => resolve(true));
-    });
-    if (free) {
-      await new Promise((resolve) => next.close(resolve));
-      return port;
-    }
+    const held = await Promise.all(Array.from({ length: count - 1 }, (_, i) => listening(port + 1 + i)));
+    await Promise.all(held.map((close) => close?.()));
+    if (held.every((close) => close !== undefined)) return port;
   }
-  throw new Error('no two consecutive free ports');
+  throw new Error(`no ${count} consecutive free ports`);
 }
 
 describe('split deployment (real processes)', async () => {
