@@ -83,7 +83,8 @@ export function planProcesses(
         const fromShell = shell[key];
         if (fromShell !== undefined && fromShell !== '') env[key] = fromShell;
       }
-      for (const [key, value] of Object.entries(entry.env)) env[key] = value.replaceAll('{instance}', instance);
+      for (const [key, value] of Object.entries(entry.env))
+        env[key] = value.replaceAll('{instance}', instance);
       Object.assign(env, { MODULES: entry.modules.join(','), PORT: String(port) });
       const host = env.HOST || shell.HOST || '127.0.0.1';
       plans.push({ name: instance, url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`, env });
