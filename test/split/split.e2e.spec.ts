@@ -4,15 +4,16 @@
  *
  *   gateway     gateway + users            (the single HTTP entry point)
  *   orders      orders
- *   payments-1  payments + inventory  ┐ two instances, one DATA_DIR: payments.db and
- *   payments-2  payments + inventory  ┘ inventory.db shared by two processes
+ *   payments-1  payments + inventory  ┐ three instances, each with a DATA_DIR of its own,
+ *   payments-2  payments + inventory  │ sharing the payments and inventory schemas of one
+ *   payments-3  payments + inventory  ┘ PostgreSQL database (DATABASE_URL_PAYMENTS/_INVENTORY)
  *   notify      notifications + analytics + webhooks
  *
  * and the test shows, through the gateway only:
  * - the order scenario gives the same outcomes, balances, stock, notifications, analytics and
  *   timeline as the same scenario against one process (`npm start` on the memory transport);
  * - a user's webhook (served by the notify process) receives its order's events, signed;
- * - `kill -9` of both payments instances while orders flow: the gateway keeps answering (503
+ * - `kill -9` of every payments instance while orders flow: the gateway keeps answering (503
  *   `GATEWAY_NO_INSTANCE` for payments), new orders wait in `pending`; the supervisor restarts the
  *   instances; every order ends confirmed, each charged exactly once, in placement order per user;
  * - a process started before its broker answers (one more inventory instance, with a data
@@ -22,7 +23,8 @@
  *   reaches the orders process;
  * - SIGTERM to the supervisor stops every process cleanly.
  *
- * Skipped with a printed reason when a broker does not answer; a failure with REQUIRE_BROKERS=1.
+ * Skipped with a printed reason when a broker or PostgreSQL does not answer; a failure with
+ * REQUIRE_BROKERS=1.
  * SPLIT_KEEP_DATA=1 keeps the data directories; SPLIT_LOG_LEVEL sets the processes' log level (warn);
  * SPLIT_TRANSPORTS=bullmq runs one transport only.
  */
@@ -33,7 +35,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { amqpSkipReason, amqpUrl, redisSkipReason, redisUrl } from '../../src/kernel/testing/index.js';
-import { createTestDatabase, type TestDatabase } from '../../src/kernel/testing/postgres.js';
+import {
+  createTestDatabase,
+  postgresSkipReason,
+  type TestDatabase,
+} from '../../src/kernel/testing/postgres.js';
 import { startReceiver, verifySignature } from '../../src/modules/webhooks/testing/receiver.js';
 import { Api, type Json, until } from './api.js';
 import {
@@ -84,6 +90,8 @@ async function skipReason(transport: Transport): Promise<string | undefined> {
     const amqp = await amqpSkipReason();
     if (amqp) return `RabbitMQ: ${amqp}`;
   }
+  const postgres = await postgresSkipReason();
+  if (postgres) return `PostgreSQL (payments and inventory): ${postgres}`;
   return undefined;
 }
 
@@ -123,10 +131,9 @@ function splitSuite(transport: Transport): void {
   let api: Api;
   let admin: string;
   let failed = false;
-  // On RabbitMQ, payments and inventory keep their state in PostgreSQL: three instances, each with
-  // a DATA_DIR of its own, share their database (issue 16; on BullMQ two share a SQLite directory).
-  const onPostgres = transport === 'rabbitmq';
-  const instances = onPostgres ? 3 : 2;
+  // Payments and inventory keep their state in PostgreSQL: three instances, each with a DATA_DIR of
+  // its own, share their database, as instances on several hosts would (README "Choosing PostgreSQL").
+  const instances = 3;
   const paymentsPorts = () => Array.from({ length: instances }, (_, i) => ports.payments + i);
   let database: TestDatabase | undefined;
 
@@ -137,14 +144,12 @@ function splitSuite(transport: Transport): void {
       .filter((port) => port < payments || port >= payments + instances)
       .slice(0, 3);
     ports = { gateway, orders, payments, notify };
-    database = onPostgres ? await createTestDatabase('split') : undefined;
-    const paymentsEnv: Record<string, string> = database
-      ? {
-          DATABASE_URL_PAYMENTS: database.url,
-          DATABASE_URL_INVENTORY: database.url,
-          DATA_DIR: join(dataDir, '{instance}'),
-        }
-      : {};
+    database = await createTestDatabase(`split_${transport}`);
+    const paymentsEnv = {
+      DATABASE_URL_PAYMENTS: database.url,
+      DATABASE_URL_INVENTORY: database.url,
+      DATA_DIR: join(dataDir, '{instance}'),
+    };
     supervisor = startSupervisor(
       dataDir,
       {
