@@ -31,7 +31,7 @@ describe('consumer: a duplicate delivery changes nothing', () => {
     const endpoint = h.endpoint('alpha');
     expect(await endpoint.deliver(raw, 1)).toEqual({ kind: 'handled' });
     expect(await endpoint.deliver(raw, 1)).toEqual({ kind: 'duplicate' });
-    expect(h.handled('alpha')).toEqual([1]);
+    expect(await h.handled('alpha')).toEqual([1]);
     expect(calls).toBe(1);
   });
 
@@ -39,10 +39,10 @@ describe('consumer: a duplicate delivery changes nothing', () => {
     await h.start({ consumers: ['alpha'] });
     const { kernel } = h.tk;
     await kernel.transport.redeliver(h.endpoint('alpha'), raw);
-    await eventually(async () => expect(h.handled('alpha')).toEqual([1]));
+    await eventually(async () => expect(await h.handled('alpha')).toEqual([1]));
     await kernel.transport.redeliver(h.endpoint('alpha'), raw);
     await h.settled();
-    expect(h.handled('alpha')).toEqual([1]);
+    expect(await h.handled('alpha')).toEqual([1]);
     expect(calls).toBe(1);
   });
 
@@ -60,7 +60,7 @@ describe('consumer: a duplicate delivery changes nothing', () => {
     const kinds = (await both).map((outcome) => outcome.kind);
     expect(kinds.sort()).toEqual(['duplicate', 'handled']);
     expect(h.transacted.alpha.sort()).toEqual([false, true]);
-    expect(h.handled('alpha')).toEqual([1]);
+    expect(await h.handled('alpha')).toEqual([1]);
   });
 
   it('records the inbox entry of a handler that never calls transact', async () => {
@@ -81,7 +81,7 @@ describe('consumer: a duplicate delivery changes nothing', () => {
     const endpoint = h.endpoint('alpha');
     expect(await endpoint.deliver(raw, 1)).toMatchObject({ kind: 'retry', delayMs: 5 });
     expect(await endpoint.deliver(raw, 2)).toEqual({ kind: 'handled' });
-    expect(h.effects('alpha')).toMatchObject([{ n: 1, attempt: 2 }]);
+    expect(await h.effects('alpha')).toMatchObject([{ n: 1, attempt: 2 }]);
   });
 
   it('neither retries nor dead-letters a message whose transaction committed before the handler threw', async () => {
@@ -118,7 +118,7 @@ describe('consumer: dead-lettering is settled once', () => {
     expect((await h.tk.kernel.listDeadLetters({ consumer: 'alpha.things' })).items).toHaveLength(1);
     broken = false;
     expect(await h.tk.kernel.replayDeadLetters({ consumer: 'alpha.things' })).toBe(1);
-    await eventually(async () => expect(h.handled('alpha')).toEqual([7]));
+    await eventually(async () => expect(await h.handled('alpha')).toEqual([7]));
     expect((await h.tk.kernel.listDeadLetters()).items).toEqual([]);
   });
 });
@@ -148,12 +148,12 @@ describe('consumer: a dependency down pauses it', () => {
       { consumer: 'alpha.things', dependency: 'mail server' },
     ]);
     expect((await h.tk.kernel.listDeadLetters()).items).toEqual([]);
-    expect(h.handled('alpha')).toEqual([]);
+    expect(await h.handled('alpha')).toEqual([]);
     await eventually(async () => expect(endpoint.flow?.paused).toBe(false));
     expect(resumed).toBe(1);
     down = false;
     expect(await endpoint.deliver(raw, 3)).toEqual({ kind: 'handled' }); // the same attempt, now handled
-    expect(h.handled('alpha')).toEqual([1]);
+    expect(await h.handled('alpha')).toEqual([1]);
     expect(h.tk.kernel.pausedConsumers()).toEqual([]);
   });
 });

@@ -261,7 +261,7 @@ const transport = (options: Partial<BullMqTransportOptions> = {}, log: Logger = 
         const started = Date.now();
         for (let i = 0; i < 2000; i += 100)
           await h.stage(...things(i + 1, i + 100, ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']));
-        await eventually(() => expect(h.effects('alpha')).toHaveLength(2000), {
+        await eventually(async () => expect(await h.effects('alpha')).toHaveLength(2000), {
           timeoutMs: 60_000,
           intervalMs: 250,
         });
