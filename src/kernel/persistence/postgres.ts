@@ -67,7 +67,11 @@ export interface PostgresModuleDatabase {
 
 export interface PostgresDatabaseOptions {
   readonly durability?: Durability;
-  /** Clients in the pool (default 10). */
+  /**
+   * Clients in the pool (default 4): one per transaction in flight. A module's instances each keep
+   * a pool per module, and PostgreSQL's default limit is 100 connections in all; the benchmark ran
+   * as fast with 3 as with 10 (scripts/bench/findings.md).
+   */
   readonly maxConnections?: number;
   /** How long taking a client waits for a connection before it fails (default 5 s). */
   readonly connectTimeoutMs?: number;
@@ -109,7 +113,7 @@ export function openPostgresModuleDatabase(
   const schema = module;
   const pool = new pg.Pool({
     connectionString: url,
-    max: options.maxConnections ?? 10,
+    max: options.maxConnections ?? 4,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
     types,
     application_name: `modulith:${module}`,
