@@ -35,10 +35,11 @@ export async function openConfiguredDatabase(
   const database = openPostgresModuleDatabase(location.url, module, { durability: placement.dbDurability });
   const startedAt = Date.now();
   let nextLog = startedAt + LOG_EVERY_MS;
+  let warned = false;
   for (;;) {
     try {
       await migratePostgresModule(database.pool, module);
-      if (nextLog > startedAt + LOG_EVERY_MS)
+      if (warned)
         log.info(`PostgreSQL at ${redactUrl(location.url)} answers after ${Date.now() - startedAt} ms`);
       return database;
     } catch (error) {
@@ -50,6 +51,7 @@ export async function openConfiguredDatabase(
       }
       if (Date.now() >= nextLog) {
         nextLog = Date.now() + LOG_EVERY_MS;
+        warned = true;
         log.warn(
           { err: error },
           `waiting for PostgreSQL at ${redactUrl(location.url)} for module ${module} (${Math.round((Date.now() - startedAt) / 1000)} s so far; set ${location.variable})`,
