@@ -16,6 +16,7 @@ import {
   migrationLockKey,
   postgresMigrationsRoot,
 } from '../../src/kernel/persistence/migrate-postgres.js';
+import { endPool } from '../../src/kernel/persistence/postgres.js';
 import { createTestDatabase, databaseExists, describeWithPostgres } from '../../src/kernel/testing/index.js';
 import { bookkeeping, expectedIndexes, expectedTable, indexesIn, tableIn, tablesIn } from './pg-catalog.js';
 import { pgTablesOf } from './table-shape.js';
@@ -42,7 +43,7 @@ await describeWithPostgres('migratePostgresModule', () => {
     const database = await createTestDatabase(label);
     const pool = new pg.Pool({ connectionString: database.url, max: 8 });
     cleanups.push(async () => {
-      await pool.end();
+      await endPool(pool);
       await database.drop();
       expect(await databaseExists(database.name), `${database.name} left behind`).toBe(false);
     });

@@ -61,7 +61,7 @@ export interface PostgresModuleDatabase {
     source: string,
     options?: StatementOptions,
   ): Statement<Params, Row>;
-  /** Ends the pool; waits for clients in use to be released. */
+  /** Ends the pool; waits for clients in use to be released and every connection to close. */
   close(): Promise<void>;
 }
 
@@ -220,8 +220,27 @@ export function openPostgresModuleDatabase(
           (await connection().query(numbered.text, orderedValues(numbered, params))).rowCount ?? 0,
       } as Statement<Params, Row>;
     },
-    close: () => pool.end(),
+    close: () => endPool(pool),
   };
+}
+
+/**
+ * Ends a pool and resolves once every one of its connections has closed. `pool.end()` alone
+ * resolves when the clients leave the pool, while their connections are still closing: a database
+ * dropped right after (`DROP DATABASE … WITH (FORCE)`) terminates them, and that error surfaces
+ * with no one listening.
+ */
+export async function endPool(pool: pg.Pool): Promise<void> {
+  let open = pool.totalCount;
+  const closed = new Promise<void>((resolve) => {
+    if (open === 0) resolve();
+    pool.on('remove', () => {
+      open -= 1;
+      if (open === 0) resolve();
+    });
+  });
+  await pool.end();
+  await closed;
 }
 
 /** SQLSTATEs and socket errors that no waiting mends: the configuration must change. */
