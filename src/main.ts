@@ -1,5 +1,6 @@
 import { buildApp, moduleCatalogue } from './app.js';
 import { assertPortFree, listen } from './kernel/host/listen.js';
+import { answerWhileStarting } from './kernel/host/starting-server.js';
 import { type Config, ConfigError, type HttpApp, loadConfig } from './kernel/index.js';
 
 const SHUTDOWN_TIMEOUT_MS = 15_000;
@@ -99,7 +100,10 @@ async function main(): Promise<void> {
   const config = configOrExit();
   // before buildApp, which connects to the broker: a port in use is one line now, not after retries
   await assertPortFree(config).catch(exitOnConfigError);
+  // a module database waited for at start: the port answers (readiness 503) until the app listens
+  const starting = answerWhileStarting(config);
   const app = await appOrExit(config);
+  await starting.close();
   exitOnKernelFailure(app);
   if (config.jwtSecretGenerated) {
     app.log.warn('JWT_SECRET is not set: using a random secret; tokens will not survive a restart');
