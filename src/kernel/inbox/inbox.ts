@@ -7,8 +7,13 @@ import type { ModuleDatabase } from '../persistence/db.js';
  */
 export interface Inbox {
   has(consumer: string, messageId: string): Promise<boolean>;
-  /** Must run inside the handler's transaction. */
-  record(consumer: string, messageId: string): Promise<void>;
+  /**
+   * Records the pair unless it is there: true when this call recorded it, false for a message
+   * already settled. Run it inside the handler's transaction, first: one statement both checks and
+   * records, and on PostgreSQL a copy being handled concurrently waits on the record's key until
+   * the first commits (then finds it), or takes over if that one rolls back.
+   */
+  claim(consumer: string, messageId: string): Promise<boolean>;
   /** Lets a dead-lettered message be handled again (replay); inside a transaction. */
   forget(consumer: string, messageId: string): Promise<void>;
 }
@@ -17,15 +22,14 @@ export function createInbox(database: ModuleDatabase): Inbox {
   const select = database.statement('SELECT 1 FROM kernel_inbox WHERE consumer = ? AND message_id = ?', {
     pluck: true,
   });
-  const insert = database.statement(
-    'INSERT INTO kernel_inbox (consumer, message_id, handled_at) VALUES (?, ?, ?)',
+  const insert = database.statement<[string, string, number], number>(
+    'INSERT INTO kernel_inbox (consumer, message_id, handled_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1',
+    { pluck: true },
   );
   const remove = database.statement('DELETE FROM kernel_inbox WHERE consumer = ? AND message_id = ?');
   return {
     has: async (consumer, messageId) => (await select.get(consumer, messageId)) !== undefined,
-    record: async (consumer, messageId) => {
-      await insert.run(consumer, messageId, Date.now());
-    },
+    claim: async (consumer, messageId) => (await insert.get(consumer, messageId, Date.now())) !== undefined,
     forget: async (consumer, messageId) => {
       await remove.run(consumer, messageId);
     },

@@ -27,7 +27,7 @@ export function deadLetterWriter(
         error: text,
         attempts: attempt,
       });
-      if (messageId !== undefined && !(await inbox.has(name, messageId))) await inbox.record(name, messageId);
+      if (messageId !== undefined) await inbox.claim(name, messageId);
       await settle?.();
     });
     log.error({ attempt, error: text }, 'message dead-lettered');

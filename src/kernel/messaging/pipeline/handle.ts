@@ -33,13 +33,12 @@ export function handle(
       started = true;
       return database
         .transaction(async () => {
-          if (await inbox.has(name, envelope.id)) {
+          if (!(await inbox.claim(name, envelope.id))) {
             await settle?.();
             result.outcome = 'duplicate'; // a copy of this delivery committed since the inbox step
             return false;
           }
           await fn(outbox.bind(causal));
-          await inbox.record(name, envelope.id);
           await settle?.();
           return true;
         })
