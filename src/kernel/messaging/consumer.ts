@@ -71,9 +71,9 @@ export function createConsumer<Module>(
     concurrency: Math.max(1, subscription.concurrency ?? 1),
     database: scope.database,
     flow: scope.pause,
-    deliver(raw, attempt, settle) {
+    deliver(raw, attempt, settle, unsettled) {
       // measure, first in the list, is async: a failure reaches the transport as a rejection
-      return deliver(new Delivery(raw, attempt, settle));
+      return deliver(new Delivery(raw, attempt, settle, unsettled));
     },
   };
   return consumer;

@@ -84,9 +84,17 @@ export interface ConsumerEndpoint extends ConsumerTopology {
   /**
    * Handles one delivery and never throws. `settle`, when given, runs inside the transaction that
    * completes the delivery (handler commit, duplicate, or dead letter), so a transport can retire
-   * its own record of the delivery atomically with the effect.
+   * its own record of the delivery atomically with the effect. `unsettled`: the transport knows the
+   * consumer has not settled this message (it recorded the delivery only where the consumer's
+   * inbox did not hold it, and nothing else can settle it meanwhile), so the consumer skips its
+   * read of the inbox before the handler; the handler's transaction checks it all the same.
    */
-  deliver(raw: string | Buffer, attempt: number, settle?: () => Promise<void>): Promise<DeliveryOutcome>;
+  deliver(
+    raw: string | Buffer,
+    attempt: number,
+    settle?: () => Promise<void>,
+    unsettled?: boolean,
+  ): Promise<DeliveryOutcome>;
 }
 
 export interface ConsumerStats {

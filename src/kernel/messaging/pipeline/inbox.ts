@@ -5,11 +5,12 @@ import type { ConsumerScope } from './scope.js';
  * Settles, without running the steps after it, a delivery this consumer already settled (handled,
  * or dead-lettered after decoding): a redelivery changes nothing. A cheap read before the handler
  * runs; the handler's transaction checks again (handle.ts), as a copy may be in flight meanwhile.
+ * A delivery the transport knows unsettled (`Delivery.unsettled`) needs no read.
  */
 export function skipDuplicates(scope: Pick<ConsumerScope, 'name' | 'database' | 'inbox'>): Middleware {
   const { name, database, inbox } = scope;
   return (next) => async (delivery) => {
-    if (!(await inbox.has(name, delivery.envelope.id))) return next(delivery);
+    if (delivery.unsettled || !(await inbox.has(name, delivery.envelope.id))) return next(delivery);
     const { settle } = delivery;
     if (settle) await database.transaction(settle);
     return DUPLICATE;

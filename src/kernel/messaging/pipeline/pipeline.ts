@@ -17,12 +17,20 @@ export class Delivery {
   readonly attempt: number;
   /** The transport's completion, run inside the transaction that completes the delivery. */
   readonly settle: (() => Promise<void>) | undefined;
+  /** The transport knows the consumer has not settled this message (ConsumerEndpoint.deliver). */
+  readonly unsettled: boolean;
   #envelope: Envelope | undefined = undefined;
 
-  constructor(raw: string | Buffer, attempt: number, settle: (() => Promise<void>) | undefined) {
+  constructor(
+    raw: string | Buffer,
+    attempt: number,
+    settle: (() => Promise<void>) | undefined,
+    unsettled = false,
+  ) {
     this.raw = raw;
     this.attempt = attempt;
     this.settle = settle;
+    this.unsettled = unsettled;
   }
 
   /** The decoded, upcast, validated envelope; throws when read by a step placed before decode. */

@@ -3,6 +3,8 @@ import type { Statement } from '../../../persistence/statement.js';
 import { type ConsumerEndpoint, nextAttempt, runsAgain } from '../../transport.js';
 
 const PAUSE_ON_FAILURE_MS = 1000;
+/** Envelopes of fresh deliveries kept in memory at most (a backlog beyond is read from its rows). */
+const FRESH_ENVELOPES_MAX = 10_000;
 
 interface DeliveryRow {
   envelope: string;
@@ -26,7 +28,12 @@ interface PendingRow {
  * that query scanned the whole backlog each time, so a backlog made every message slower. The
  * index is loaded from the rows at subscribe, appended to after an insert commits, and shifted
  * when a delivery settles; the rows stay the durable record, and a row is read by its seq just
- * before it runs, so an index entry whose row is gone is skipped, never delivered.
+ * before it runs, so an index entry whose row is gone is skipped, never delivered. A delivery this
+ * process has just inserted skips that read on its first attempt: its envelope is kept from the
+ * insert (attempts 0, due now; up to FRESH_ENVELOPES_MAX of them), as no one else can have settled
+ * a row only this queue runs (one memory-transport process per database); and as memory.ts
+ * inserts it only where the consumer's inbox does not hold the message, it is delivered as
+ * `unsettled` (no inbox read before the handler). On PostgreSQL each read was a round trip.
  *
  * Every key of `#lanes` is in exactly one of `#ready`, `#delayed` and `#inFlight`.
  *
@@ -42,6 +49,8 @@ export class ConsumerQueue {
   readonly #reschedule: Statement<[number, number, string, number]>;
   readonly #count: Statement<[string], number>;
   readonly #pending: Statement<[string], PendingRow>;
+  /** The envelope of each fresh delivery not yet started, by seq (see the class comment). */
+  readonly #fresh = new Map<number, string>();
   /** Pending delivery seqs per partition key, in publish order; the head is the only one that may run. */
   readonly #lanes = new Map<string, number[]>();
   /** Keys whose head may start now. A Set keeps insertion order: keys are served round-robin. */
@@ -103,8 +112,12 @@ export class ConsumerQueue {
     return this.#endpoint;
   }
 
-  /** Indexes a delivery row. Call it only after the transaction that inserted the row committed. */
-  append(key: string, seq: number): void {
+  /**
+   * Indexes a delivery row, with its envelope when this process inserted it now (its first attempt
+   * then skips reading the row). Call it only after the transaction that inserted the row committed.
+   */
+  append(key: string, seq: number, envelope?: string): void {
+    if (envelope !== undefined && this.#fresh.size < FRESH_ENVELOPES_MAX) this.#fresh.set(seq, envelope);
     const lane = this.#lanes.get(key);
     if (lane) {
       lane.push(seq); // the key's head is already ready, delayed or in flight
@@ -169,8 +182,10 @@ export class ConsumerQueue {
     type Next = 'gone' | 'later' | 'settled' | 'retry' | 'first' | 'failed';
     let next: Next = 'failed';
     let retryAt = 0;
+    const fresh = this.#fresh.get(seq);
+    this.#fresh.delete(seq); // a second attempt reads the row: its attempts and due time changed
     const run = (async (): Promise<Next> => {
-      const row = await this.#row.get(seq);
+      const row = fresh !== undefined ? { envelope: fresh, attempts: 0, available_at: 0 } : await this.#row.get(seq);
       // Settled by a delivery whose outcome was lost (its database failed after the commit).
       if (!row) return 'gone';
       if (row.available_at > now) {
@@ -178,9 +193,14 @@ export class ConsumerQueue {
         return 'later';
       }
       const attempt = row.attempts + 1;
-      const outcome = await this.#endpoint.deliver(row.envelope, attempt, async () => {
-        await this.#remove.run(seq);
-      });
+      const outcome = await this.#endpoint.deliver(
+        row.envelope,
+        attempt,
+        async () => {
+          await this.#remove.run(seq);
+        },
+        fresh !== undefined, // inserted only where the consumer's inbox did not hold it (memory.ts)
+      );
       // handled, duplicate or dead-lettered: its row went with that commit
       if (!runsAgain(outcome)) return 'settled';
       // not an attempt: its row stays as it is, first in line when the flow resumes

@@ -101,37 +101,57 @@ export function createMemoryTransport(
     });
   };
 
-  const inserts = new WeakMap<ModuleDatabase, Statement<[string, string, string, string, number], number>>();
-  const insertFor = (database: ModuleDatabase) => {
-    let insert = inserts.get(database);
-    if (!insert) {
-      insert = database.statement(
-        `INSERT INTO kernel_deliveries (consumer, message_id, partition_key, envelope, available_at)
-         VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING seq`,
-        { pluck: true },
-      );
-      inserts.set(database, insert);
+  type DeliveryRow = { consumer: string; id: string; key: string; envelope: string; at: number };
+  /** A delivery row, unless the message is recorded for this consumer already: its seq, or undefined. */
+  type Insert = Statement<DeliveryRow, number>;
+  const statementsOf = new WeakMap<ModuleDatabase, { insert: Insert; insertUnsettled: Insert }>();
+  const statementsFor = (database: ModuleDatabase) => {
+    let statements = statementsOf.get(database);
+    if (!statements) {
+      statements = {
+        insert: database.statement(
+          `INSERT INTO kernel_deliveries (consumer, message_id, partition_key, envelope, available_at)
+           VALUES (@consumer, @id, @key, @envelope, @at) ON CONFLICT DO NOTHING RETURNING seq`,
+          { pluck: true },
+        ),
+        // …nor settled by it (in its inbox): a delivery recorded so is known unsettled when it runs
+        insertUnsettled: database.statement(
+          `INSERT INTO kernel_deliveries (consumer, message_id, partition_key, envelope, available_at)
+           SELECT @consumer, @id, @key, @envelope, @at
+           WHERE NOT EXISTS (SELECT 1 FROM kernel_inbox WHERE consumer = @consumer AND message_id = @id)
+           ON CONFLICT DO NOTHING RETURNING seq`,
+          { pluck: true },
+        ),
+      };
+      statementsOf.set(database, statements);
     }
-    return insert;
+    return statements;
   };
 
   /**
    * Inserts the delivery rows in one transaction, then indexes the ones actually inserted (a
-   * message already recorded for a consumer is ignored, so a republish after a crash is no
-   * duplicate). Indexing only after the commit: a rolled-back row must never be scheduled.
+   * message already recorded for a consumer, or already in its inbox, is ignored, so a republish
+   * after a crash is no duplicate). Indexing only after the commit: a rolled-back row must never be
+   * scheduled.
    */
   const record = async (database: ModuleDatabase, rows: readonly Row[]) => {
-    const insert = insertFor(database);
+    const { insertUnsettled } = statementsFor(database);
     const now = Date.now();
-    const inserted: [ConsumerQueue, string, number][] = [];
+    const inserted: [ConsumerQueue, string, number, string][] = [];
     await database.transaction(async () => {
       for (const { consumer, queue, envelope, json } of rows) {
         // no row back: this message was already recorded for this consumer
-        const seq = await insert.get(consumer, envelope.id, envelope.partitionkey, json, now);
-        if (queue && seq !== undefined) inserted.push([queue, envelope.partitionkey, seq]);
+        const seq = await insertUnsettled.get({
+          consumer,
+          id: envelope.id,
+          key: envelope.partitionkey,
+          envelope: json,
+          at: now,
+        });
+        if (queue && seq !== undefined) inserted.push([queue, envelope.partitionkey, seq, json]);
       }
     });
-    for (const [queue, key, seq] of inserted) queue.append(key, seq);
+    for (const [queue, key, seq, json] of inserted) queue.append(key, seq, json);
   };
 
   return {
@@ -199,9 +219,9 @@ export function createMemoryTransport(
       }
       const id = typeof envelope.id === 'string' ? envelope.id : `raw:${Date.now()}:${Math.random()}`;
       const key = typeof envelope.partitionkey === 'string' ? envelope.partitionkey : id;
-      const insert = insertFor(endpoint.database);
+      const { insert } = statementsFor(endpoint.database);
       const seq = await endpoint.database.transaction(() =>
-        insert.get(endpoint.name, id, key, raw, Date.now()),
+        insert.get({ consumer: endpoint.name, id, key, envelope: raw, at: Date.now() }),
       );
       // Not subscribed here yet: the row is loaded with the others when the consumer subscribes.
       const queue = queues.get(endpoint.name);
