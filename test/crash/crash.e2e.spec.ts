@@ -145,6 +145,13 @@ class Gate {
 /** `acked`: answered 201, so committed. `unknown`: no answer (killed mid-request), may have committed. */
 type Outcome = 'acked' | 'unknown' | `http ${string}`;
 
+/**
+ * Sends entries 0 … TOTAL_ENTRIES - 1, in order, from `DRIVER_LOOPS` concurrent loops, with at most
+ * one request of each key in flight: a key's entries then commit one after the other, so that per
+ * key the ledger's insertion order is its commit order and its publish order, which the consumers
+ * must follow. (SQLite commits one transaction at a time anyway; PostgreSQL commits concurrent ones
+ * in any order, and its relay publishes committed rows, whatever order their seqs were taken in.)
+ */
 class Driver {
   readonly outcomes = new Map<number, Outcome>();
   readonly gate = new Gate();
@@ -153,6 +160,8 @@ class Driver {
   #roundWaiters: (() => void)[] = [];
   #stopped = false;
   #loops: Promise<void>[] = [];
+  /** The request in flight of each key, settled once it is answered or failed. */
+  readonly #inFlightByKey = new Map<string, Promise<Outcome>>();
 
   /** Lets `budget` more entries through, sent by `DRIVER_LOOPS` concurrent loops. */
   nextRound(budget: number): void {
@@ -190,8 +199,18 @@ class Driver {
       if (this.#stopped || this.#next >= TOTAL_ENTRIES) return;
       const port = await this.gate.wait();
       if (this.#stopped || this.#next >= this.#roundEnd) continue;
+      const key = keyOf(this.#next);
+      const busy = this.#inFlightByKey.get(key);
+      if (busy) {
+        await busy; // then ask the gate again: the child may have been killed meanwhile
+        continue;
+      }
       const n = this.#next++;
-      this.outcomes.set(n, await post(port, n));
+      const request = post(port, n);
+      this.#inFlightByKey.set(key, request);
+      const outcome = await request;
+      if (this.#inFlightByKey.get(key) === request) this.#inFlightByKey.delete(key);
+      this.outcomes.set(n, outcome);
     }
   }
 }
