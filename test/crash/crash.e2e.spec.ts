@@ -11,7 +11,14 @@
  * - the chained consumer (`audit.counted`, fed by `tally.entries`' own outbox) is as exact;
  * - the kernel tables are drained: no pending outbox row, no delivery left, no dead letter.
  *
- * The fixture app is test/fixtures/crash-app. Set CRASH_KEEP_DATA=1 to keep the data directory.
+ * The same suite runs on each backend (`backends` below), with the same checks: every module
+ * database on SQLite (`<module>.db` files in the data directory), then every one on PostgreSQL
+ * (DATABASE_URL: each module in its schema of a throwaway database, kernel tables included;
+ * skipped with the reason when PostgreSQL does not answer, failing under REQUIRE_BROKERS=1). The
+ * checks read the databases directly, through a `Store` each backend gives.
+ *
+ * The fixture app is test/fixtures/crash-app. Set CRASH_KEEP_DATA=1 to keep the data directory and
+ * the PostgreSQL database (dropped otherwise, even after a failure: the server is shared).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,16 +27,21 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { afterAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { endPool } from '../../src/kernel/persistence/postgres.js';
+import { createTestDatabase, databaseExists, describeWithPostgres } from '../../src/kernel/testing/index.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ENTRY = 'test/fixtures/crash-app/main.ts';
 
-const KILLS = 6;
-const TOTAL_ENTRIES = 1500;
+/** How hard a backend is pushed: kills, and entries sent over all the runs of the child. */
+interface Plan {
+  readonly kills: number;
+  readonly totalEntries: number;
+}
+
 const DRIVER_LOOPS = 3;
-/** Entries sent per run of the child, so that every run (the last included) takes traffic. */
-const ROUND_BUDGET = Math.ceil(TOTAL_ENTRIES / (KILLS + 1));
 const KILL_DELAY_MS: readonly [number, number] = [150, 900];
 const READY_TIMEOUT_MS = 30_000;
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -50,46 +62,59 @@ interface Child {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Last lines the children printed, and every warning or error they logged (pino level ≥ 40). */
-const childOutput: string[] = [];
-const childProblems: string[] = [];
+/** The last lines one suite's children printed, and every warning or error they logged (pino level ≥ 40). */
+class ChildLog {
+  readonly output: string[] = [];
+  readonly problems: string[] = [];
 
-function remember(line: string, run: number): void {
-  childOutput.push(`[run ${run}] ${line}`);
-  if (childOutput.length > 300) childOutput.shift();
-  try {
-    const entry = JSON.parse(line) as { level?: number };
-    if ((entry.level ?? 0) >= 40) childProblems.push(`[run ${run}] ${line}`);
-  } catch {
-    if (!line.startsWith('READY ')) childProblems.push(`[run ${run}] ${line}`);
+  remember(line: string, run: number): void {
+    this.output.push(`[run ${run}] ${line}`);
+    if (this.output.length > 300) this.output.shift();
+    try {
+      const entry = JSON.parse(line) as { level?: number };
+      if ((entry.level ?? 0) >= 40) this.problems.push(`[run ${run}] ${line}`);
+    } catch {
+      if (!line.startsWith('READY ')) this.problems.push(`[run ${run}] ${line}`);
+    }
   }
 }
 
-async function startChild(dataDir: string, run: number): Promise<Child> {
+/** This process's environment without DATABASE_URL(_<MODULE>): the store alone says where databases go. */
+const inheritedEnv = (): NodeJS.ProcessEnv =>
+  Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('DATABASE_URL')));
+
+async function startChild(
+  dataDir: string,
+  storeEnv: Readonly<Record<string, string>>,
+  log: ChildLog,
+  run: number,
+): Promise<Child> {
+  const remember = (line: string) => log.remember(line, run);
   const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
     cwd: PROJECT_ROOT,
     env: {
-      ...process.env,
+      ...inheritedEnv(),
       NODE_ENV: 'test',
       DATA_DIR: dataDir,
       PORT: '0',
       LOG_LEVEL: 'warn',
       TRANSPORT: 'memory',
       MODULES: 'all',
+      ...storeEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
-  createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (line) => remember(line, run));
+  createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', remember);
   const ready = new Promise<number>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`child ${run} not READY after ${READY_TIMEOUT_MS} ms`)),
       READY_TIMEOUT_MS,
     );
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-      remember(line, run);
+      remember(line);
       const match = /^READY (\d+)$/.exec(line);
       if (match) {
         clearTimeout(timer);
@@ -145,18 +170,32 @@ class Gate {
 /** `acked`: answered 201, so committed. `unknown`: no answer (killed mid-request), may have committed. */
 type Outcome = 'acked' | 'unknown' | `http ${string}`;
 
+/**
+ * Sends entries 0 … total - 1, in order, from `DRIVER_LOOPS` concurrent loops, with at most one
+ * request of each key in flight: a key's entries then commit one after the other, so that per key
+ * the ledger's insertion order is its commit order and its publish order, which the consumers must
+ * follow. (SQLite commits one transaction at a time anyway; PostgreSQL commits concurrent ones in
+ * any order, and its relay publishes committed rows, whatever order their seqs were taken in.)
+ */
 class Driver {
   readonly outcomes = new Map<number, Outcome>();
   readonly gate = new Gate();
+  readonly #total: number;
   #next = 0;
   #roundEnd = 0;
   #roundWaiters: (() => void)[] = [];
   #stopped = false;
   #loops: Promise<void>[] = [];
+  /** The request in flight of each key, settled once it is answered or failed. */
+  readonly #inFlightByKey = new Map<string, Promise<Outcome>>();
+
+  constructor(total: number) {
+    this.#total = total;
+  }
 
   /** Lets `budget` more entries through, sent by `DRIVER_LOOPS` concurrent loops. */
   nextRound(budget: number): void {
-    this.#roundEnd = Math.min(TOTAL_ENTRIES, this.#roundEnd + budget);
+    this.#roundEnd = Math.min(this.#total, this.#roundEnd + budget);
     for (const resolve of this.#roundWaiters.splice(0)) resolve();
   }
 
@@ -169,9 +208,9 @@ class Driver {
     return this.#next - this.outcomes.size;
   }
 
-  /** Lets the rest of `TOTAL_ENTRIES` through and waits until every one has been sent. */
+  /** Lets the rest of the entries through and waits until every one has been sent. */
   async finish(): Promise<void> {
-    this.nextRound(TOTAL_ENTRIES);
+    this.nextRound(this.#total);
     await Promise.all(this.#loops);
   }
 
@@ -184,14 +223,24 @@ class Driver {
 
   async #loop(): Promise<void> {
     for (;;) {
-      while (!this.#stopped && this.#next >= this.#roundEnd && this.#roundEnd < TOTAL_ENTRIES) {
+      while (!this.#stopped && this.#next >= this.#roundEnd && this.#roundEnd < this.#total) {
         await new Promise<void>((resolve) => this.#roundWaiters.push(resolve));
       }
-      if (this.#stopped || this.#next >= TOTAL_ENTRIES) return;
+      if (this.#stopped || this.#next >= this.#total) return;
       const port = await this.gate.wait();
       if (this.#stopped || this.#next >= this.#roundEnd) continue;
+      const key = keyOf(this.#next);
+      const busy = this.#inFlightByKey.get(key);
+      if (busy) {
+        await busy; // then ask the gate again: the child may have been killed meanwhile
+        continue;
+      }
       const n = this.#next++;
-      this.outcomes.set(n, await post(port, n));
+      const request = post(port, n);
+      this.#inFlightByKey.set(key, request);
+      const outcome = await request;
+      if (this.#inFlightByKey.get(key) === request) this.#inFlightByKey.delete(key);
+      this.outcomes.set(n, outcome);
     }
   }
 }
@@ -214,6 +263,87 @@ async function post(port: number, n: number): Promise<Outcome> {
 
 // ---- reading the databases ----
 
+/** One module's database as the checks read it: the same SQL on both backends. */
+interface ModuleReader {
+  /** One of the module's tables, as this backend names it (`"ledger".kernel_outbox` on PostgreSQL). */
+  table(name: string): string;
+  /** The rows one query reads (`?` placeholders). */
+  rows<Row>(text: string, ...params: unknown[]): Promise<Row[]>;
+}
+
+/** Where a suite's children keep the module databases, and how its checks read them. */
+interface Store {
+  /** What the children's environment adds to place their databases. */
+  readonly env: Readonly<Record<string, string>>;
+  read<T>(module: string, fn: (db: ModuleReader) => Promise<T>): Promise<T>;
+  /** Once the children are gone: closes what reading opened, and deletes the databases unless `keep`. */
+  close(keep: boolean): Promise<void>;
+}
+
+interface Backend {
+  readonly name: string;
+  readonly plan: Plan;
+  /** A store for one suite; `dataDir` is the children's DATA_DIR. */
+  open(dataDir: string): Promise<Store>;
+}
+
+/** `<module>.db` in the data directory, each read on a read-only connection of its own. */
+async function sqliteStore(dataDir: string): Promise<Store> {
+  return {
+    env: {},
+    read: async (module, fn) => {
+      const db = new Database(join(dataDir, `${module}.db`), { readonly: true, fileMustExist: true });
+      try {
+        return await fn({
+          table: (name) => name,
+          rows: async <Row>(text: string, ...params: unknown[]) => db.prepare(text).all(...params) as Row[],
+        });
+      } finally {
+        db.close();
+      }
+    },
+    close: async () => {}, // the files are in the data directory
+  };
+}
+
+const INT8_OID = 20;
+/** COUNT(*) is a bigint: read it as a number, as the kernel's pools do. */
+const int8AsNumber = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+/**
+ * Every module in its schema of a throwaway database (DATABASE_URL), read over a pool of the
+ * test's own, each table named with its schema. Dropped at the end (checked), unless kept.
+ */
+async function postgresStore(): Promise<Store> {
+  const database = await createTestDatabase('crash');
+  const pool = new pg.Pool({ connectionString: database.url, max: 2, types: int8AsNumber });
+  pool.on('error', () => {}); // an idle client's lost connection: the next query reports it
+  return {
+    env: { DATABASE_URL: database.url },
+    read: (module, fn) =>
+      fn({
+        table: (name) => `"${module}".${name}`,
+        rows: async <Row>(text: string, ...params: unknown[]) => {
+          let placeholder = 0;
+          const numbered = text.replaceAll('?', () => `$${++placeholder}`);
+          return (await pool.query(numbered, params)).rows as Row[];
+        },
+      }),
+    close: async (keep) => {
+      await endPool(pool);
+      if (keep) {
+        console.log(`crash test database kept: ${database.url}`);
+        return;
+      }
+      await database.drop();
+      expect(await databaseExists(database.name), `${database.name} left behind`).toBe(false);
+    },
+  };
+}
+
 interface KernelTables {
   readonly pendingOutbox: number;
   readonly deliveries: number;
@@ -221,9 +351,9 @@ interface KernelTables {
 }
 
 interface Snapshot {
-  /** ledger_entries in insertion (= outbox, = publish) order. */
+  /** ledger_entries in insertion (= outbox, = publish: per key on PostgreSQL) order. */
   readonly ledger: readonly { seq: number; n: number; key: string }[];
-  /** n of every `ledger.entry-recorded` in ledger.db's outbox, with its message id. */
+  /** n of every `ledger.entry-recorded` in the ledger's outbox, with its message id. */
   readonly ledgerEvents: readonly { id: string; n: number }[];
   readonly tallyEffects: readonly { seq: number; message_id: string; n: number; key: string }[];
   readonly tallyEvents: readonly { id: string; n: number }[];
@@ -233,75 +363,59 @@ interface Snapshot {
   readonly kernel: Readonly<Record<string, KernelTables>>;
 }
 
-function withDatabase<T>(dataDir: string, module: string, read: (db: Database.Database) => T): T {
-  const db = new Database(join(dataDir, `${module}.db`), { readonly: true, fileMustExist: true });
-  try {
-    return read(db);
-  } finally {
-    db.close();
-  }
-}
+const MODULES = ['ledger', 'tally', 'audit'] as const;
 
-function kernelTables(db: Database.Database): KernelTables {
-  const count = (query: string) => db.prepare<[], number>(query).pluck().get() ?? 0;
+async function kernelTables(db: ModuleReader): Promise<KernelTables> {
+  const count = async (table: string, where = '') =>
+    (await db.rows<{ count: number }>(`SELECT COUNT(*) AS count FROM ${db.table(table)} ${where}`))[0]
+      ?.count ?? 0;
   return {
-    pendingOutbox: count('SELECT COUNT(*) FROM kernel_outbox WHERE published_at IS NULL'),
-    deliveries: count('SELECT COUNT(*) FROM kernel_deliveries'),
-    deadLetters: count('SELECT COUNT(*) FROM kernel_dead_letters'),
+    pendingOutbox: await count('kernel_outbox', 'WHERE published_at IS NULL'),
+    deliveries: await count('kernel_deliveries'),
+    deadLetters: await count('kernel_dead_letters'),
   };
 }
 
-function outboxEvents(db: Database.Database, type: string): { id: string; n: number }[] {
-  return db
-    .prepare<[string], { id: string; envelope: string }>(
-      'SELECT id, envelope FROM kernel_outbox WHERE type = ? ORDER BY seq',
-    )
-    .all(type)
-    .map((row) => ({ id: row.id, n: (JSON.parse(row.envelope) as { data: { n: number } }).data.n }));
+async function outboxEvents(db: ModuleReader, type: string): Promise<{ id: string; n: number }[]> {
+  const rows = await db.rows<{ id: string; envelope: string }>(
+    `SELECT id, envelope FROM ${db.table('kernel_outbox')} WHERE type = ? ORDER BY seq`,
+    type,
+  );
+  return rows.map((row) => ({ id: row.id, n: (JSON.parse(row.envelope) as { data: { n: number } }).data.n }));
 }
 
-function inboxCounts(db: Database.Database): Record<string, number> {
-  const rows = db
-    .prepare<[], { consumer: string; count: number }>(
-      'SELECT consumer, COUNT(*) AS count FROM kernel_inbox GROUP BY consumer',
-    )
-    .all();
+async function inboxCounts(db: ModuleReader): Promise<Record<string, number>> {
+  const rows = await db.rows<{ consumer: string; count: number }>(
+    `SELECT consumer, COUNT(*) AS count FROM ${db.table('kernel_inbox')} GROUP BY consumer`,
+  );
   return Object.fromEntries(rows.map((row) => [row.consumer, row.count]));
 }
 
-function snapshot(dataDir: string): Snapshot {
-  const ledger = withDatabase(dataDir, 'ledger', (db) => ({
-    rows: db
-      .prepare<[], { seq: number; n: number; key: string }>(
-        'SELECT seq, n, key FROM ledger_entries ORDER BY seq',
-      )
-      .all(),
-    events: outboxEvents(db, 'ledger.entry-recorded'),
-    kernel: kernelTables(db),
+async function snapshot(store: Store): Promise<Snapshot> {
+  const ledger = await store.read('ledger', async (db) => ({
+    rows: await db.rows<{ seq: number; n: number; key: string }>(
+      `SELECT seq, n, key FROM ${db.table('ledger_entries')} ORDER BY seq`,
+    ),
+    events: await outboxEvents(db, 'ledger.entry-recorded'),
+    kernel: await kernelTables(db),
   }));
-  const tally = withDatabase(dataDir, 'tally', (db) => ({
-    effects: db
-      .prepare<[], { seq: number; message_id: string; n: number; key: string }>(
-        'SELECT seq, message_id, n, key FROM tally_effects ORDER BY seq',
-      )
-      .all(),
-    events: outboxEvents(db, 'tally.entry-counted'),
-    inbox: inboxCounts(db),
-    kernel: kernelTables(db),
+  const tally = await store.read('tally', async (db) => ({
+    effects: await db.rows<{ seq: number; message_id: string; n: number; key: string }>(
+      `SELECT seq, message_id, n, key FROM ${db.table('tally_effects')} ORDER BY seq`,
+    ),
+    events: await outboxEvents(db, 'tally.entry-counted'),
+    inbox: await inboxCounts(db),
+    kernel: await kernelTables(db),
   }));
-  const audit = withDatabase(dataDir, 'audit', (db) => ({
-    effects: db
-      .prepare<[], { seq: number; message_id: string; n: number; key: string }>(
-        'SELECT handled_seq AS seq, message_id, n, key FROM audit_effects ORDER BY handled_seq',
-      )
-      .all(),
-    counted: db
-      .prepare<[], { seq: number; message_id: string; n: number }>(
-        'SELECT seq, message_id, n FROM audit_counted ORDER BY seq',
-      )
-      .all(),
-    inbox: inboxCounts(db),
-    kernel: kernelTables(db),
+  const audit = await store.read('audit', async (db) => ({
+    effects: await db.rows<{ seq: number; message_id: string; n: number; key: string }>(
+      `SELECT handled_seq AS seq, message_id, n, key FROM ${db.table('audit_effects')} ORDER BY handled_seq`,
+    ),
+    counted: await db.rows<{ seq: number; message_id: string; n: number }>(
+      `SELECT seq, message_id, n FROM ${db.table('audit_counted')} ORDER BY seq`,
+    ),
+    inbox: await inboxCounts(db),
+    kernel: await kernelTables(db),
   }));
   return {
     ledger: ledger.rows,
@@ -316,8 +430,8 @@ function snapshot(dataDir: string): Snapshot {
 }
 
 /** Messages a dead child left in transit: pending outbox rows and undelivered deliveries. */
-function inTransit(dataDir: string): { outbox: number; deliveries: number } {
-  const tables = ['ledger', 'tally', 'audit'].map((module) => withDatabase(dataDir, module, kernelTables));
+async function inTransit(store: Store): Promise<{ outbox: number; deliveries: number }> {
+  const tables = await Promise.all(MODULES.map((module) => store.read(module, kernelTables)));
   return {
     outbox: tables.reduce((sum, k) => sum + k.pendingOutbox, 0),
     deliveries: tables.reduce((sum, k) => sum + k.deliveries, 0),
@@ -409,27 +523,47 @@ const head = (values: readonly number[]) =>
 
 // ---- the test ----
 
-describe('crash: kill -9 under load, restart, check every message', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'crash-e2e-'));
+/**
+ * The crash test's one description, run per backend: registers its hooks and its test in the
+ * enclosing describe.
+ */
+function crashSuite(backend: Backend): void {
+  const { kills: KILLS, totalEntries: TOTAL_ENTRIES } = backend.plan;
+  /** Entries sent per run of the child, so that every run (the last included) takes traffic. */
+  const ROUND_BUDGET = Math.ceil(TOTAL_ENTRIES / (KILLS + 1));
+  const log = new ChildLog();
+  let dataDir: string | undefined;
+  let store: Store | undefined;
   let child: Child | undefined;
   let passed = false;
 
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'crash-e2e-'));
+    store = await backend.open(dataDir);
+  });
+
   afterAll(async () => {
     if (child) await killHard(child);
-    if (passed && !process.env.CRASH_KEEP_DATA) rmSync(dataDir, { recursive: true, force: true });
-    else console.log(`crash test data kept in ${dataDir}`);
-    if (!passed) console.log(`last child output:\n${childOutput.slice(-60).join('\n')}`);
+    const keep = Boolean(process.env.CRASH_KEEP_DATA);
+    if (!passed) console.log(`last child output:\n${log.output.slice(-60).join('\n')}`);
+    if (dataDir !== undefined) {
+      if (passed && !keep) rmSync(dataDir, { recursive: true, force: true });
+      else console.log(`crash test data kept in ${dataDir}`);
+    }
+    await store?.close(keep);
   });
 
   it(`delivers every committed event exactly once in effect, in order, across ${KILLS} kill -9s`, {
     timeout: 180_000,
   }, async () => {
+    if (dataDir === undefined || store === undefined) throw new Error('the store did not open');
     const startedAt = Date.now();
-    const driver = new Driver();
+    const driver = new Driver(TOTAL_ENTRIES);
     const kills: string[] = [];
     let run = 1;
+    const start = () => startChild(dataDir as string, (store as Store).env, log, run);
     try {
-      child = await startChild(dataDir, run);
+      child = await start();
       driver.gate.open(child.port);
       driver.nextRound(ROUND_BUDGET);
       driver.start();
@@ -440,12 +574,12 @@ describe('crash: kill -9 under load, restart, check every message', () => {
         driver.gate.close();
         const inFlight = driver.inFlight;
         await killHard(child);
-        const left = inTransit(dataDir);
+        const left = await inTransit(store);
         kills.push(
           `#${kill} at ${delay} ms: ${inFlight} requests in flight, ${left.outbox} pending outbox, ${left.deliveries} deliveries`,
         );
         run++;
-        child = await startChild(dataDir, run);
+        child = await start();
         driver.gate.open(child.port);
         driver.nextRound(ROUND_BUDGET);
       }
@@ -458,10 +592,10 @@ describe('crash: kill -9 under load, restart, check every message', () => {
       const sendingDoneAt = Date.now();
 
       const deadline = Date.now() + CATCH_UP_TIMEOUT_MS;
-      let s = snapshot(dataDir);
+      let s = await snapshot(store);
       while (!caughtUp(s) && Date.now() < deadline) {
         await sleep(100);
-        s = snapshot(dataDir);
+        s = await snapshot(store);
       }
       const caughtUpAfterMs = Date.now() - sendingDoneAt;
 
@@ -474,7 +608,7 @@ describe('crash: kill -9 under load, restart, check every message', () => {
       child = undefined;
 
       // The final state, with every database closed by its owner.
-      s = snapshot(dataDir);
+      s = await snapshot(store);
       const outcomes = [...driver.outcomes];
       const acked = outcomes.filter(([, o]) => o === 'acked').map(([n]) => n);
       const unknown = outcomes.filter(([, o]) => o === 'unknown').map(([n]) => n);
@@ -517,7 +651,7 @@ describe('crash: kill -9 under load, restart, check every message', () => {
       };
 
       const lines = [
-        `crash test: ${KILLS} kills`,
+        `crash test on ${backend.name}: ${KILLS} kills`,
         ...kills.map((kill) => `  ${kill}`),
         `  ${driver.outcomes.size} sent: ${acked.length} acked, ${unknown.length} unknown (${unknownCommitted} of them committed), ${httpErrors.length} http errors`,
         `  ledger: ${s.ledger.length} entries, ${ackedLost.length} acked-but-lost${head(ackedLost)}, ${ledgerDuplicates.length} duplicated, ${neverSent.length} never sent; outbox events ${s.ledgerEvents.length} (missing ${ledgerEventsMissing.length}, extra ${ledgerEventsExtra.length})`,
@@ -532,12 +666,12 @@ describe('crash: kill -9 under load, restart, check every message', () => {
         '',
         ...Object.entries(s.kernel).map(
           ([module, k]) =>
-            `  ${module}.db: pending outbox ${k.pendingOutbox}, deliveries ${k.deliveries}, dead letters ${k.deadLetters}`,
+            `  ${module}: pending outbox ${k.pendingOutbox}, deliveries ${k.deliveries}, dead letters ${k.deadLetters}`,
         ),
-        `  child warnings/errors logged: ${childProblems.length}`,
+        `  child warnings/errors logged: ${log.problems.length}`,
       ];
       console.log(lines.join('\n'));
-      if (childProblems.length > 0) console.log(childProblems.slice(0, 20).join('\n'));
+      if (log.problems.length > 0) console.log(log.problems.slice(0, 20).join('\n'));
 
       expect(kills).toHaveLength(KILLS);
       expect(streamFinished, `stream stalled: ${driver.outcomes.size} of ${TOTAL_ENTRIES} answered`).toBe(
@@ -567,7 +701,7 @@ describe('crash: kill -9 under load, restart, check every message', () => {
         expect(s.inbox[consumer], `${consumer} inbox rows`).toBe(s.ledger.length);
       }
       for (const [module, k] of Object.entries(s.kernel)) {
-        expect({ module, ...k }, `${module}.db kernel tables drained`).toEqual({
+        expect({ module, ...k }, `${module} kernel tables drained`).toEqual({
           module,
           pendingOutbox: 0,
           deliveries: 0,
@@ -581,4 +715,17 @@ describe('crash: kill -9 under load, restart, check every message', () => {
       child = undefined;
     }
   });
-});
+}
+
+const TITLE = 'crash: kill -9 under load, restart, check every message';
+
+/** Each backend the suite runs on, and how hard: the same checks on every one. */
+const backends = {
+  sqlite: { name: 'SQLite', plan: { kills: 6, totalEntries: 1500 }, open: sqliteStore },
+  postgres: { name: 'PostgreSQL', plan: { kills: 6, totalEntries: 1500 }, open: () => postgresStore() },
+} satisfies Record<string, Backend>;
+
+describe(`${TITLE}, every module database on SQLite`, () => crashSuite(backends.sqlite));
+await describeWithPostgres(`${TITLE}, every module database on PostgreSQL`, () =>
+  crashSuite(backends.postgres),
+);
