@@ -32,7 +32,7 @@ export interface Outbox {
 }
 
 export interface OutboxHooks {
-  /** Fires synchronously after each stage call; the relay defers its work to the next macrotask. */
+  /** Fires once the transaction of a stage call has committed (the relay's rows are visible then). */
   readonly onStaged: () => void;
   /** Runs in the staging transaction for each message, with its envelope (the module's own hook). */
   readonly onMessageStaged?: ((tx: Tx, message: Envelope) => void | Promise<void>) | undefined;
@@ -89,7 +89,7 @@ export function createOutbox(
             await onMessageStaged?.(tx, envelope);
             envelopes.push(envelope);
           }
-          onStaged();
+          database.afterCommit(onStaged);
           return envelopes;
         },
       };

@@ -86,6 +86,37 @@ describe('the async unit of work of a module database', () => {
     expect(rows()).toEqual([2, 4]);
   });
 
+  it('runs afterCommit work once the transaction has committed (the reader sees its rows), never after a rollback', async () => {
+    let seen: unknown[] | undefined;
+    await database.transaction(async () => {
+      insert(1);
+      database.afterCommit(() => {
+        seen = rows();
+      });
+      await tick();
+      expect(seen).toBeUndefined();
+    });
+    expect(seen).toEqual([1]);
+
+    let ranAfterRollback = false;
+    await expect(
+      database.transaction(async () => {
+        insert(2);
+        database.afterCommit(() => {
+          ranAfterRollback = true;
+        });
+        throw new Error('no');
+      }),
+    ).rejects.toThrow('no');
+    expect(ranAfterRollback).toBe(false);
+
+    let ranOutside = false;
+    database.afterCommit(() => {
+      ranOutside = true;
+    });
+    expect(ranOutside).toBe(true);
+  });
+
   it('does not make work scheduled from inside a transaction a savepoint of it', async () => {
     let scheduled: Promise<void> | undefined;
     await database

@@ -8,7 +8,13 @@ import type { Db, Durability } from './handle.js';
 import type { PostgresModuleDatabase } from './postgres.js';
 import type { Bindings, Statement, StatementOptions } from './statement.js';
 import { withStatementCache } from './statement-cache.js';
-import { type OpenTransaction, openTransaction, runInTransaction } from './transaction-scope.js';
+import {
+  afterCommit,
+  type OpenTransaction,
+  openTransaction,
+  runAfterCommit,
+  runInTransaction,
+} from './transaction-scope.js';
 
 export type { Db, Durability } from './handle.js';
 export { outsideTransactions } from './transaction-scope.js';
@@ -70,6 +76,12 @@ export interface SqliteModuleDatabase {
   transaction<T>(fn: () => T | Promise<T>): Promise<T>;
   /** Whether the calling code runs inside an open transaction of this database. */
   inTransaction(): boolean;
+  /**
+   * Runs fn once the calling code's transaction of this database has committed (outside its async
+   * context), at once outside a transaction; never after a rollback. For work on another
+   * connection that must see the transaction's rows (the relay's pass after a stage).
+   */
+  afterCommit(fn: () => void): void;
   /** False once `close` was called. */
   isOpen(): boolean;
   /**
@@ -157,6 +169,7 @@ export function openModuleDatabase(
       if (writer.inTransaction) rollback.run();
       throw error;
     }
+    runAfterCommit(transaction);
   };
 
   /** One top-level transaction, begun: the queue's turn is ours. A thenable fn returns is awaited. */
@@ -259,6 +272,7 @@ export function openModuleDatabase(
     writerDb,
     transaction,
     inTransaction: () => current() !== undefined,
+    afterCommit: (fn) => afterCommit(owner, fn),
     isOpen: () => writer.open,
     statement: <Params extends Bindings, Row>(source: string, options?: StatementOptions) => {
       const prepared = new Map<Database.Database, Database.Statement<unknown[], Row>>();

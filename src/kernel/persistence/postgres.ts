@@ -10,7 +10,13 @@ import {
   type Statement,
   type StatementOptions,
 } from './statement.js';
-import { type OpenTransaction, openTransaction, runInTransaction } from './transaction-scope.js';
+import {
+  afterCommit,
+  type OpenTransaction,
+  openTransaction,
+  runAfterCommit,
+  runInTransaction,
+} from './transaction-scope.js';
 
 /**
  * A module's database on PostgreSQL: the module's schema (named after the module) in the database
@@ -45,6 +51,8 @@ export interface PostgresModuleDatabase {
   transaction<T>(fn: () => T | Promise<T>): Promise<T>;
   /** Whether the calling code runs inside an open transaction of this database. */
   inTransaction(): boolean;
+  /** Runs fn once the calling code's transaction has committed, as on SQLite (db.ts). */
+  afterCommit(fn: () => void): void;
   /** False once `close` was called. */
   isOpen(): boolean;
   /**
@@ -116,6 +124,8 @@ export function openPostgresModuleDatabase(
     max: options.maxConnections ?? 4,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
     types,
+    // queries issued without waiting for the one before share its round trip (BEGIN, below)
+    pipeline: true,
     application_name: `modulith:${module}`,
     options: `-c search_path=${quoteIdentifier(schema)} -c synchronous_commit=${SYNCHRONOUS_COMMIT[options.durability ?? 'process']}`,
   });
@@ -162,11 +172,18 @@ export function openPostgresModuleDatabase(
     };
     client.on('error', lost);
     try {
-      await client.query('BEGIN');
+      // Not awaited: the transaction's first statement is written behind it, in the same round trip
+      // (a pipelined connection). Nothing else can be written on this client in between, and a
+      // connection that fails under BEGIN fails the statements behind it too; its own outcome is
+      // checked before COMMIT.
+      const begun = client.query('BEGIN');
+      begun.catch(() => {}); // read below; a rejection must not go unhandled meanwhile
       try {
         const value = await runInTransaction(open, fn);
         open.open = false;
+        await begun;
         await client.query('COMMIT');
+        runAfterCommit(open);
         return value;
       } catch (error) {
         open.open = false;
@@ -204,24 +221,45 @@ export function openPostgresModuleDatabase(
     writerDb: db,
     transaction,
     inTransaction: () => current() !== undefined,
+    afterCommit: (fn) => afterCommit(owner, fn),
     isOpen: () => !pool.ended,
     query: <Row extends pg.QueryResultRow>(text: string, values?: readonly unknown[]) =>
       connection().query<Row>(text, values as unknown[] | undefined),
     statement: <Params extends Bindings, Row>(source: string, options?: StatementOptions) => {
       const numbered = numberPlaceholders(source);
+      const name = statementName(numbered.text);
+      const run = (params: unknown[]) =>
+        connection().query({ name, text: numbered.text, values: orderedValues(numbered, params) });
       const rows = async (params: unknown[]): Promise<Row[]> => {
-        const result = await connection().query(numbered.text, orderedValues(numbered, params));
+        const result = await run(params);
         return (options?.pluck ? result.rows.map((row) => Object.values(row)[0]) : result.rows) as Row[];
       };
       return {
         get: async (...params) => (await rows(params))[0],
         all: (...params) => rows(params),
-        run: async (...params) =>
-          (await connection().query(numbered.text, orderedValues(numbered, params))).rowCount ?? 0,
+        run: async (...params) => (await run(params)).rowCount ?? 0,
       } as Statement<Params, Row>;
     },
     close: () => endPool(pool),
   };
+}
+
+/** One name per kernel statement text, in the whole process (see statementName). */
+const statementNames = new Map<string, string>();
+
+/**
+ * The name a kernel statement is prepared under: PostgreSQL parses and plans a named statement once
+ * per connection, then only binds and executes it (a kernel statement runs for every message). One
+ * name per text, so a connection never meets one name for two texts (node-postgres refuses that);
+ * the kernel's texts are constants, so the names are few.
+ */
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `kernel_${statementNames.size + 1}`;
+    statementNames.set(text, name);
+  }
+  return name;
 }
 
 /**

@@ -9,6 +9,8 @@ export interface OpenTransaction<Connection = unknown> {
   open: boolean;
   /** Savepoints made so far, for unique names. */
   savepoints: number;
+  /** What `afterCommit` queued: run once the transaction has committed. */
+  afterCommit?: (() => void)[];
 }
 
 /** The write transaction the calling code runs in, if any: one store for every database. */
@@ -32,4 +34,27 @@ export function openTransaction<Connection>(owner: object): OpenTransaction<Conn
  */
 export function outsideTransactions<T>(fn: () => T): T {
   return scope.exit(fn);
+}
+
+/**
+ * Runs fn once the transaction of `owner`'s database that the calling code runs in has committed
+ * (outside its async context), or at once when the calling code runs in none; never after a
+ * rollback. For work another connection must see the transaction's rows for: on PostgreSQL a
+ * commit is a round trip, so "the next macrotask" may still be before it.
+ */
+export function afterCommit(owner: object, fn: () => void): void {
+  const open = openTransaction(owner);
+  if (!open) return fn();
+  open.afterCommit ??= [];
+  open.afterCommit.push(fn);
+}
+
+/** Runs what `afterCommit` queued on a transaction that has just committed (each backend calls it). */
+export function runAfterCommit(transaction: OpenTransaction): void {
+  const queued = transaction.afterCommit;
+  if (!queued) return;
+  transaction.afterCommit = undefined;
+  outsideTransactions(() => {
+    for (const fn of queued) fn();
+  });
 }

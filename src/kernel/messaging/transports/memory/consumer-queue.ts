@@ -185,7 +185,8 @@ export class ConsumerQueue {
     const fresh = this.#fresh.get(seq);
     this.#fresh.delete(seq); // a second attempt reads the row: its attempts and due time changed
     const run = (async (): Promise<Next> => {
-      const row = fresh !== undefined ? { envelope: fresh, attempts: 0, available_at: 0 } : await this.#row.get(seq);
+      const row =
+        fresh !== undefined ? { envelope: fresh, attempts: 0, available_at: 0 } : await this.#row.get(seq);
       // Settled by a delivery whose outcome was lost (its database failed after the commit).
       if (!row) return 'gone';
       if (row.available_at > now) {
