@@ -44,7 +44,10 @@ export function outsideTransactions<T>(fn: () => T): T {
  */
 export function afterCommit(owner: object, fn: () => void): void {
   const open = openTransaction(owner);
-  if (!open) return fn();
+  if (!open) {
+    fn();
+    return;
+  }
   open.afterCommit ??= [];
   open.afterCommit.push(fn);
 }
