@@ -16,6 +16,7 @@ import type { Measurement, RowSpec } from '../lib/rows.js';
 import { CONCURRENCY, PREFETCH, rawAmqp, rawBullMq, transportPath } from './brokers.js';
 import { measureKernelPath, SINK_CONCURRENCY } from './kernel-path.js';
 import { localRawRows } from './local.js';
+import { postgresRawRows } from './postgres.js';
 
 const toMeasurement = ({ rate, latency }: PathFigures, unit = 'msg/s'): Measurement => ({
   value: rate,
@@ -50,6 +51,7 @@ export function messageRows(options: BenchOptions): RowSpec[] {
 
   const rows: RowSpec[] = [
     ...localRawRows(options),
+    ...postgresRawRows(options),
     {
       id: 'kernel-memory',
       section: 'Message path',
