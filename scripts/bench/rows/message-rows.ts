@@ -1,7 +1,7 @@
 /** Rows 1-3: the message path on each transport against its raw library, same run. */
 import { createMemoryTransport } from '../../../src/kernel/messaging/transports/memory/memory.js';
 import { createLogger } from '../../../src/kernel/observability/logger.js';
-import { createTestDatabase, postgresSkipReason } from '../../../src/kernel/testing/postgres.js';
+import { postgresSkipReason } from '../../../src/kernel/testing/postgres.js';
 import {
   type BrokerTransport,
   brokerSkipReason,
@@ -11,6 +11,7 @@ import {
   type QueueType,
   rawSkipReason,
 } from '../lib/brokers.js';
+import { benchDatabase } from '../lib/databases.js';
 import { type BenchOptions, scale } from '../lib/options.js';
 import type { PathFigures, PathPlan } from '../lib/path.js';
 import type { Measurement, RowSpec } from '../lib/rows.js';
@@ -78,7 +79,7 @@ export function messageRows(options: BenchOptions): RowSpec[] {
       timeoutMs: rowTimeout,
       skip: postgresSkipReason,
       run: async () => {
-        const database = await createTestDatabase('bench_kernel_memory');
+        const database = await benchDatabase('kernel_memory');
         try {
           return toMeasurement(await measureKernelPath(createMemoryTransport, postgresPlan, database.url));
         } finally {

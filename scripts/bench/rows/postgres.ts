@@ -4,7 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { createTestDatabase, postgresSkipReason, postgresUrl } from '../../../src/kernel/testing/postgres.js';
+import { postgresSkipReason, postgresUrl } from '../../../src/kernel/testing/postgres.js';
+import { benchDatabase } from '../lib/databases.js';
 import { benchEnvelope } from '../lib/messages.js';
 import { type BenchOptions, scale } from '../lib/options.js';
 import type { Measurement, RowSpec } from '../lib/rows.js';
@@ -22,7 +23,7 @@ export const postgresServer = (): string => {
  * one connection with `synchronous_commit=off` (what the kernel sets for DB_DURABILITY=process).
  */
 async function rawPostgres(count: number, rounds: number): Promise<Measurement> {
-  const database = await createTestDatabase('bench_raw_pg');
+  const database = await benchDatabase('raw_pg');
   const client = new pg.Client({
     connectionString: database.url,
     options: '-c synchronous_commit=off',
