@@ -5,6 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { brokerVersions } from './lib/brokers.js';
+import { dropBenchDatabases } from './lib/databases.js';
 import { parseOptions } from './lib/options.js';
 import { renderReport } from './lib/report.js';
 import { progress, type Row, runRow } from './lib/rows.js';
@@ -24,6 +25,7 @@ try {
   for (const spec of specs) rows.push(await runRow(spec));
 } finally {
   await e2e.close().catch((error: unknown) => progress(`cleanup failed: ${String(error)}`));
+  await dropBenchDatabases();
 }
 const brokers = await brokerVersions().catch(() => []);
 const seconds = (performance.now() - t0) / 1000;

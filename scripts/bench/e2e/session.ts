@@ -7,8 +7,9 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestDatabase, type TestDatabase } from '../../../src/kernel/testing/postgres.js';
+import type { TestDatabase } from '../../../src/kernel/testing/postgres.js';
 import { cleanupNamespace, newNamespace } from '../lib/brokers.js';
+import { benchDatabase } from '../lib/databases.js';
 import type { BenchOptions } from '../lib/options.js';
 import type { Measurement } from '../lib/rows.js';
 import { sleep, summarize } from '../lib/stats.js';
@@ -130,7 +131,7 @@ export class Session {
       const entry = this.#build().entry(
         raw ? 'scripts/bench/e2e/raw-server.ts' : 'scripts/bench/e2e/server.ts',
       );
-      if (this.#postgres) this.#database = await createTestDatabase(`bench_${this.name}`);
+      if (this.#postgres) this.#database = await benchDatabase(this.name);
       const split = this.kind === 'split' ? await startSplit(entry, this.#env(), this.#instances) : undefined;
       const children = split?.children ?? [await Child.start(entry, this.#env())];
       const child = children[0] as Child;

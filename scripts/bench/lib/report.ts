@@ -12,6 +12,7 @@ const LIBRARIES = [
   'amqplib',
   'bullmq',
   'ioredis',
+  'pg',
   'fastify',
   'drizzle-orm',
   'typebox',
@@ -190,9 +191,11 @@ export function renderReport(input: ReportInput): string {
     'npm run bench -- --only e2e-memory --profile /tmp/prof   # a CPU profile of the app per e2e phase',
     '```',
     '',
-    'REDIS_URL and AMQP_URL point the broker rows elsewhere; a broker that does not answer turns its rows ' +
+    'REDIS_URL and AMQP_URL point the broker rows elsewhere, TEST_POSTGRES_URL the PostgreSQL rows (a ' +
+      'server on which they may create databases); a broker or server that does not answer turns its rows ' +
       'into "skipped: <reason>". Every broker row uses its own namespace (queues, exchanges, keys) and ' +
-      'deletes it afterwards.',
+      'deletes it afterwards; every PostgreSQL row its own throwaway database (`modulith_test_bench_…`), ' +
+      'dropped afterwards.',
     '',
   );
   return lines.filter((line, i, all) => !(line === '' && all[i - 1] === '')).join('\n');

@@ -162,6 +162,18 @@ export function e2eRows(options: BenchOptions): E2eRows {
       },
       postgresSkipReason,
     ),
+    // The same with the RabbitMQ transport: deliveries in the broker, outboxes and inboxes in PostgreSQL.
+    ...loadRows(
+      {
+        id: 'e2e-rabbitmq-postgres',
+        label: 'orders on rabbitmq, one process, module databases on PostgreSQL',
+        setup: { kind: 'rabbitmq', postgres: true },
+        against: 'e2e-rabbitmq',
+        method: `${setup} TRANSPORT=rabbitmq (its queues deleted after, as \`e2e-rabbitmq\`'s), and with DATABASE_URL: every module in its schema of one throwaway database on the local PostgreSQL 15 (TEST_POSTGRES_URL's server), DB_DURABILITY=process (synchronous_commit=off); the database is dropped after.`,
+        closeAfterMax: true,
+      },
+      async () => (await brokerSkipReason('rabbitmq')) ?? (await postgresSkipReason()),
+    ),
   );
   // The kernel's spans (README "Tracing"): an SDK that records them, then one that also batches
   // them to an exporter, against the rows above (no SDK: the API's no-ops).

@@ -1,6 +1,7 @@
 /** Rows 1-3: the message path on each transport against its raw library, same run. */
 import { createMemoryTransport } from '../../../src/kernel/messaging/transports/memory/memory.js';
 import { createLogger } from '../../../src/kernel/observability/logger.js';
+import { postgresSkipReason } from '../../../src/kernel/testing/postgres.js';
 import {
   type BrokerTransport,
   brokerSkipReason,
@@ -10,12 +11,14 @@ import {
   type QueueType,
   rawSkipReason,
 } from '../lib/brokers.js';
+import { benchDatabase } from '../lib/databases.js';
 import { type BenchOptions, scale } from '../lib/options.js';
 import type { PathFigures, PathPlan } from '../lib/path.js';
 import type { Measurement, RowSpec } from '../lib/rows.js';
 import { CONCURRENCY, PREFETCH, rawAmqp, rawBullMq, transportPath } from './brokers.js';
 import { measureKernelPath, SINK_CONCURRENCY } from './kernel-path.js';
 import { localRawRows } from './local.js';
+import { postgresRawRows, postgresServer } from './postgres.js';
 
 const toMeasurement = ({ rate, latency }: PathFigures, unit = 'msg/s'): Measurement => ({
   value: rate,
@@ -41,6 +44,9 @@ export function messageRows(options: BenchOptions): RowSpec[] {
   // The kernel rows move ~4 SQLite transactions per message: smaller counts keep the run short.
   const kernelPlan: PathPlan = { ...brokerPlan, count: scale(options, 3000, 500), rounds: 1 };
   const memoryPlan: PathPlan = { ...brokerPlan, count: scale(options, 5000, 1000) };
+  // On PostgreSQL a lone message often waits for the relay's 1 s sweep (findings.md): fewer
+  // one-at-a-time messages keep the latency phase within the row's timeout.
+  const postgresPlan: PathPlan = { ...kernelPlan, latencyCount: scale(options, 200, 50) };
   const rowTimeout = scale(options, 150_000, 60_000);
   const kernelMethod = (plan: PathPlan) =>
     `${planText(plan)}. Producer: one \`transact\` per message (INSERT a row + stage the event), yielding to ` +
@@ -50,6 +56,7 @@ export function messageRows(options: BenchOptions): RowSpec[] {
 
   const rows: RowSpec[] = [
     ...localRawRows(options),
+    ...postgresRawRows(options),
     {
       id: 'kernel-memory',
       section: 'Message path',
@@ -58,6 +65,27 @@ export function messageRows(options: BenchOptions): RowSpec[] {
       against: ['raw-sqlite-tx', 'raw-mitt'],
       timeoutMs: rowTimeout,
       run: async () => toMeasurement(await measureKernelPath(createMemoryTransport, memoryPlan)),
+    },
+    {
+      id: 'kernel-memory-postgres',
+      section: 'Message path',
+      label: 'kernel path on the memory transport, module databases on PostgreSQL',
+      method:
+        `${kernelMethod(postgresPlan)} The fixture of \`kernel-memory\` with DATABASE_URL: both modules in their ` +
+        `schema of one throwaway database (dropped after) on the local server (${postgresServer()}), ` +
+        'DB_DURABILITY=process (synchronous_commit=off, as `raw-postgres-tx`); pools of 4 clients per module. ' +
+        "Durable: every (message, consumer) delivery is a row in the consumer's schema.",
+      against: ['raw-postgres-tx', 'kernel-memory'],
+      timeoutMs: rowTimeout,
+      skip: postgresSkipReason,
+      run: async () => {
+        const database = await benchDatabase('kernel_memory');
+        try {
+          return toMeasurement(await measureKernelPath(createMemoryTransport, postgresPlan, database.url));
+        } finally {
+          await database.drop();
+        }
+      },
     },
   ];
 
