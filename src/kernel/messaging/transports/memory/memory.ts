@@ -139,17 +139,24 @@ export function createMemoryTransport(
     const now = Date.now();
     const inserted: [ConsumerQueue, string, number, string][] = [];
     await database.transaction(async () => {
-      for (const { consumer, queue, envelope, json } of rows) {
+      // Sent together, not one after the other: on PostgreSQL (a pipelined connection) the batch
+      // takes one round trip, not one per row; rows are inserted in this order either way.
+      const seqs = await Promise.all(
+        rows.map(({ consumer, envelope, json }) =>
+          insertUnsettled.get({
+            consumer,
+            id: envelope.id,
+            key: envelope.partitionkey,
+            envelope: json,
+            at: now,
+          }),
+        ),
+      );
+      rows.forEach(({ queue, envelope, json }, index) => {
+        const seq = seqs[index];
         // no row back: this message was already recorded for this consumer
-        const seq = await insertUnsettled.get({
-          consumer,
-          id: envelope.id,
-          key: envelope.partitionkey,
-          envelope: json,
-          at: now,
-        });
         if (queue && seq !== undefined) inserted.push([queue, envelope.partitionkey, seq, json]);
-      }
+      });
     });
     for (const [queue, key, seq, json] of inserted) queue.append(key, seq, json);
   };
