@@ -33,13 +33,17 @@ export function handle(
       started = true;
       return database
         .transaction(async () => {
+          // Settled first, not awaited: whatever follows, it commits with the transaction or not at
+          // all, and on PostgreSQL it shares the inbox claim's round trip (a pipelined connection).
+          const settled = settle?.();
+          settled?.catch(() => {}); // awaited below; a rejection must not go unhandled meanwhile
           if (!(await inbox.claim(name, envelope.id))) {
-            await settle?.();
+            await settled;
             result.outcome = 'duplicate'; // a copy of this delivery committed since the inbox step
             return false;
           }
           await fn(outbox.bind(causal));
-          await settle?.();
+          await settled;
           return true;
         })
         .then((committed) => {
