@@ -58,3 +58,34 @@ export const sleep = (ms: number): Promise<void> => new Promise((resolve) => set
 /** Resolves or rejects like `promise`, or rejects after `ms` with `what` in the message. */
 export const withTimeout = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
   kernelWithTimeout(promise, ms, `${what}: no result within ${Math.round(ms / 1000)} s`);
+
+/**
+ * The best of `rounds` rounds of `count` calls of `call` (given 0, 1, 2, … across rounds): the
+ * fastest round's rate per second and the latencies of its calls. A call that returns a promise is
+ * awaited; a synchronous one is timed as it is, with no await between calls.
+ */
+export async function bestOfRounds(
+  rounds: number,
+  count: number,
+  call: (n: number) => unknown,
+): Promise<{ rate: number; latency: Latency }> {
+  let best = 0;
+  let samples: number[] = [];
+  let n = 0;
+  for (let round = 0; round < rounds; round++) {
+    const times = new Array<number>(count);
+    const t0 = performance.now();
+    for (let i = 0; i < count; i++) {
+      const s = performance.now();
+      const pending = call(n++);
+      if (pending instanceof Promise) await pending;
+      times[i] = performance.now() - s;
+    }
+    const rate = count / ((performance.now() - t0) / 1000);
+    if (rate > best) {
+      best = rate;
+      samples = times;
+    }
+  }
+  return { rate: best, latency: summarize(samples) };
+}

@@ -8,7 +8,7 @@ import mittImport from 'mitt';
 import { benchEnvelope } from '../lib/messages.js';
 import { type BenchOptions, scale } from '../lib/options.js';
 import type { Measurement, RowSpec } from '../lib/rows.js';
-import { summarize } from '../lib/stats.js';
+import { bestOfRounds, summarize } from '../lib/stats.js';
 
 // mitt's typings describe a CommonJS module; its ESM build exports the factory as default.
 const mitt = mittImport as unknown as typeof mittImport.default;
@@ -16,7 +16,7 @@ const mitt = mittImport as unknown as typeof mittImport.default;
 const SECTION = 'Message path';
 
 /** One transaction per message: a business row and an outbox-like row, WAL, synchronous=NORMAL. */
-function rawSqlite(count: number, rounds: number): Measurement {
+async function rawSqlite(count: number, rounds: number): Promise<Measurement> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-sqlite-'));
   const db = new Database(join(dir, 'raw.db'));
   try {
@@ -36,25 +36,8 @@ function rawSqlite(count: number, rounds: number): Measurement {
       item.run(n, envelope.partitionkey);
       outbox.run(randomUUID(), envelope.type, envelope.partitionkey, JSON.stringify(envelope), Date.now());
     });
-    let best = 0;
-    let samples: number[] = [];
-    let n = 0;
-    for (let round = 0; round < rounds; round++) {
-      const times = new Array<number>(count);
-      const t0 = performance.now();
-      for (let i = 0; i < count; i++) {
-        const s = performance.now();
-        tx.immediate(n++);
-        times[i] = performance.now() - s;
-      }
-      const rate = count / ((performance.now() - t0) / 1000);
-      if (rate > best) {
-        best = rate;
-        samples = times;
-      }
-    }
-    const latency = summarize(samples);
-    return { value: best, unit: 'tx/s', p50: latency.p50, p99: latency.p99 };
+    const { rate, latency } = await bestOfRounds(rounds, count, (n) => tx.immediate(n));
+    return { value: rate, unit: 'tx/s', p50: latency.p50, p99: latency.p99 };
   } finally {
     db.close();
     rmSync(dir, { recursive: true, force: true });

@@ -9,7 +9,7 @@ import { benchDatabase } from '../lib/databases.js';
 import { benchEnvelope } from '../lib/messages.js';
 import { type BenchOptions, scale } from '../lib/options.js';
 import type { Measurement, RowSpec } from '../lib/rows.js';
-import { summarize } from '../lib/stats.js';
+import { bestOfRounds } from '../lib/stats.js';
 
 /** The server's address without a password, for the method text. */
 export const postgresServer = (): string => {
@@ -57,25 +57,8 @@ async function rawPostgres(count: number, rounds: number): Promise<Measurement> 
         throw error;
       }
     };
-    let best = 0;
-    let samples: number[] = [];
-    let n = 0;
-    for (let round = 0; round < rounds; round++) {
-      const times = new Array<number>(count);
-      const t0 = performance.now();
-      for (let i = 0; i < count; i++) {
-        const s = performance.now();
-        await tx(n++);
-        times[i] = performance.now() - s;
-      }
-      const rate = count / ((performance.now() - t0) / 1000);
-      if (rate > best) {
-        best = rate;
-        samples = times;
-      }
-    }
-    const latency = summarize(samples);
-    return { value: best, unit: 'tx/s', p50: latency.p50, p99: latency.p99 };
+    const { rate, latency } = await bestOfRounds(rounds, count, tx);
+    return { value: rate, unit: 'tx/s', p50: latency.p50, p99: latency.p99 };
   } finally {
     await client.end().catch(() => {});
     await database.drop();

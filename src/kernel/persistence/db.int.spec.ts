@@ -9,6 +9,7 @@ import {
   outsideTransactions,
   type SqliteModuleDatabase,
 } from './db.js';
+import { expectAfterCommit } from './testing/unit-of-work-cases.js';
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
 
@@ -87,34 +88,7 @@ describe('the async unit of work of a module database', () => {
   });
 
   it('runs afterCommit work once the transaction has committed (the reader sees its rows), never after a rollback', async () => {
-    let seen: unknown[] | undefined;
-    await database.transaction(async () => {
-      insert(1);
-      database.afterCommit(() => {
-        seen = rows();
-      });
-      await tick();
-      expect(seen).toBeUndefined();
-    });
-    expect(seen).toEqual([1]);
-
-    let ranAfterRollback = false;
-    await expect(
-      database.transaction(async () => {
-        insert(2);
-        database.afterCommit(() => {
-          ranAfterRollback = true;
-        });
-        throw new Error('no');
-      }),
-    ).rejects.toThrow('no');
-    expect(ranAfterRollback).toBe(false);
-
-    let ranOutside = false;
-    database.afterCommit(() => {
-      ranOutside = true;
-    });
-    expect(ranOutside).toBe(true);
+    await expectAfterCommit({ database, insert, committedRows: rows });
   });
 
   it('does not make work scheduled from inside a transaction a savepoint of it', async () => {

@@ -9,6 +9,7 @@ import {
   type PostgresModuleDatabase,
   permanentPostgresError,
 } from './postgres.js';
+import { expectAfterCommit } from './testing/unit-of-work-cases.js';
 import { outsideTransactions } from './transaction-scope.js';
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
@@ -95,36 +96,12 @@ await describeWithPostgres('the async unit of work of a module database on Postg
   });
 
   it('runs afterCommit work once the transaction has committed (another connection sees its rows), never after a rollback', async () => {
-    const committedRows = async () =>
-      (await database.pool.query<{ n: number }>('SELECT n FROM alpha_rows')).rows.map((row) => Number(row.n));
-    let seen: Promise<number[]> | undefined;
-    await database.transaction(async () => {
-      await insert(1);
-      database.afterCommit(() => {
-        seen = committedRows();
-      });
-      await tick();
-      expect(seen).toBeUndefined();
+    await expectAfterCommit({
+      database,
+      insert,
+      committedRows: async () =>
+        (await database.pool.query('SELECT n FROM alpha_rows')).rows.map((row) => row.n),
     });
-    expect(await seen).toEqual([1]);
-
-    let ranAfterRollback = false;
-    await expect(
-      database.transaction(async () => {
-        await insert(2);
-        database.afterCommit(() => {
-          ranAfterRollback = true;
-        });
-        throw new Error('no');
-      }),
-    ).rejects.toThrow('no');
-    expect(ranAfterRollback).toBe(false);
-
-    let ranOutside = false;
-    database.afterCommit(() => {
-      ranOutside = true;
-    });
-    expect(ranOutside).toBe(true);
   });
 
   it('does not make work scheduled from inside a transaction a savepoint of it', async () => {
