@@ -41,6 +41,9 @@ interface RunningSaga {
   readonly stepTimeoutMs: number;
 }
 
+/** How long after a saga moves its timer is re-armed (the moves meanwhile share the read). */
+const RESCHEDULE_AFTER_MS = 50;
+
 /** Why a due deadline did not time its step out (yet). */
 type Verdict = 'timed-out' | 'moved' | 'gone';
 
@@ -63,6 +66,8 @@ export class SagaCoordinator {
   readonly #sagas: ReadonlyMap<string, RunningSaga>;
   readonly #deps: CoordinatorDeps;
   #timer: NodeJS.Timeout | undefined;
+  /** A re-arm after saga moves is queued (`#scheduleSoon`). */
+  #scheduleQueued = false;
   #stopped = true;
 
   constructor(sagas: readonly Saga[], deps: CoordinatorDeps) {
@@ -147,7 +152,23 @@ export class SagaCoordinator {
       lastSentSeq: last ? (outbox.seqOf(last) ?? null) : instance.lastSentSeq,
     });
     if (transition.finished) await saga.onFinish?.(tx, instance);
-    outsideTransactions(() => setImmediate(() => this.#schedule()));
+    this.#scheduleSoon();
+  }
+
+  /**
+   * Re-arms the timer shortly after a saga moved, once for all that move meanwhile: a step's
+   * deadline is seconds away, and reading the nearest deadline after every saga message was a
+   * statement per message (a round trip on PostgreSQL) for a timer that rarely changes.
+   */
+  #scheduleSoon(): void {
+    if (this.#scheduleQueued) return;
+    this.#scheduleQueued = true;
+    outsideTransactions(() =>
+      setTimeout(() => {
+        this.#scheduleQueued = false;
+        this.#schedule();
+      }, RESCHEDULE_AFTER_MS).unref(),
+    );
   }
 
   /** The timeout message arrived: applied while the instance still waits on that deadline. */
