@@ -190,7 +190,7 @@ export class OutboxRelay {
         if (rows.length === 0) break;
         const envelopes = rows.map((row) => JSON.parse(row.envelope) as Envelope);
         await this.#publish(envelopes);
-        await this.#database.transaction(() => this.#markPublished(rows.map((row) => row.seq)));
+        await this.#markPublished(rows.map((row) => row.seq));
         this.#countPublished(envelopes);
         this.#failures = 0;
         if (rows.length < this.#options.batchSize) break;
@@ -265,10 +265,11 @@ export class OutboxRelay {
 }
 
 /**
- * Marks the rows `seqs` (one batch, ascending) published. On SQLite write transactions commit one
- * at a time, so seq order is commit order and a batch is the contiguous range first..last. On
- * PostgreSQL transactions commit concurrently: a lower seq may still be uncommitted when a higher
- * one is read, and a range would mark it published unsent; so the batch's own seqs, exactly.
+ * Marks the rows `seqs` (one batch, ascending) published, in a transaction of its own. On SQLite
+ * write transactions commit one at a time, so seq order is commit order and a batch is the
+ * contiguous range first..last. On PostgreSQL transactions commit concurrently: a lower seq may
+ * still be uncommitted when a higher one is read, and a range would mark it published unsent; so
+ * the batch's own seqs, exactly, in one statement (atomic without BEGIN/COMMIT: one round trip).
  */
 function markPublished(database: ModuleDatabase): (seqs: readonly number[]) => Promise<number> {
   if (database.dialect === 'postgres') {
@@ -280,5 +281,5 @@ function markPublished(database: ModuleDatabase): (seqs: readonly number[]) => P
   const update = database.statement<[number, number, number]>(
     'UPDATE kernel_outbox SET published_at = ? WHERE seq BETWEEN ? AND ? AND published_at IS NULL',
   );
-  return (seqs) => update.run(Date.now(), seqs[0] ?? 0, seqs.at(-1) ?? -1);
+  return (seqs) => database.transaction(() => update.run(Date.now(), seqs[0] ?? 0, seqs.at(-1) ?? -1));
 }
