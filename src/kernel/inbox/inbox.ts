@@ -18,6 +18,8 @@ export interface Inbox {
   forget(consumer: string, messageId: string): Promise<void>;
 }
 
+const isRecorded = (row: unknown): boolean => row !== undefined;
+
 export function createInbox(database: ModuleDatabase): Inbox {
   const select = database.statement('SELECT 1 FROM kernel_inbox WHERE consumer = ? AND message_id = ?', {
     pluck: true,
@@ -29,7 +31,7 @@ export function createInbox(database: ModuleDatabase): Inbox {
   const remove = database.statement('DELETE FROM kernel_inbox WHERE consumer = ? AND message_id = ?');
   return {
     has: async (consumer, messageId) => (await select.get(consumer, messageId)) !== undefined,
-    claim: async (consumer, messageId) => (await insert.get(consumer, messageId, Date.now())) !== undefined,
+    claim: (consumer, messageId) => insert.get(consumer, messageId, Date.now()).then(isRecorded),
     forget: async (consumer, messageId) => {
       await remove.run(consumer, messageId);
     },

@@ -92,7 +92,7 @@ export interface ConsumerEndpoint extends ConsumerTopology {
   deliver(
     raw: string | Buffer,
     attempt: number,
-    settle?: () => Promise<void>,
+    settle?: () => Promise<unknown>,
     unsettled?: boolean,
   ): Promise<DeliveryOutcome>;
 }

@@ -86,7 +86,8 @@ export function createOutbox(
           const envelopes: Envelope[] = [];
           for (const draft of messages) {
             const envelope = await stageOne(draft, causal);
-            await onMessageStaged?.(tx, envelope);
+            const hooked = onMessageStaged?.(tx, envelope);
+            if (hooked) await hooked; // not \`await undefined\`: each await is a promise more
             envelopes.push(envelope);
           }
           database.afterCommit(onStaged);

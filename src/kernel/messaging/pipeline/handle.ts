@@ -22,42 +22,53 @@ export function handle(
   const { name, database, inbox, outbox, log, handler, moduleContext } = scope;
   return async (delivery) => {
     const { envelope, attempt, settle } = delivery;
-    const messageLog = log.child({ type: envelope.type, messageId: envelope.id, attempt });
+    // Made when first used: most handlers log nothing, and a child logger per delivery was a cost.
+    let messageLog: typeof log | undefined;
+    const logOf = () => {
+      messageLog ??= log.child({ type: envelope.type, messageId: envelope.id, attempt });
+      return messageLog;
+    };
     // The context the causal-context step runs this delivery in (its span, when traced): taken
     // here, as the transaction may start from another async context (the module's queue).
     const causal = currentContext() ?? contextOf(envelope);
     const result: Settlement = { outcome: 'pending' };
     let started = false;
-    const transact: HandlerContext['transact'] = async (fn: (tx: Tx) => unknown): Promise<boolean> => {
-      if (started) throw new Error(`${name}: transact() may run once per delivery`);
+    const committed = (): void => {
+      result.outcome = 'committed';
+    };
+    const transact: HandlerContext['transact'] = (fn: (tx: Tx) => unknown): Promise<boolean> => {
+      if (started) return Promise.reject(new Error(`${name}: transact() may run once per delivery`));
       started = true;
-      return database
-        .transaction(async () => {
-          // Settled first, not awaited: whatever follows, it commits with the transaction or not at
-          // all, and on PostgreSQL it shares the inbox claim's round trip (a pipelined connection).
-          const settled = settle?.();
-          settled?.catch(() => {}); // awaited below; a rejection must not go unhandled meanwhile
-          if (!(await inbox.claim(name, envelope.id))) {
-            await settled;
-            result.outcome = 'duplicate'; // a copy of this delivery committed since the inbox step
-            return false;
-          }
-          await fn(outbox.bind(causal));
+      return database.transaction(async () => {
+        // Settled first, not awaited: whatever follows, it commits with the transaction or not at
+        // all, and on PostgreSQL it shares the inbox claim's round trip (a pipelined connection).
+        const settled = settle?.();
+        settled?.catch(() => {}); // awaited below; a rejection must not go unhandled meanwhile
+        if (!(await inbox.claim(name, envelope.id))) {
           await settled;
-          return true;
-        })
-        .then((committed) => {
-          if (committed) result.outcome = 'committed';
-          return committed;
-        });
+          result.outcome = 'duplicate'; // a copy of this delivery committed since the inbox step
+          return false;
+        }
+        await fn(outbox.bind(causal));
+        await settled;
+        database.afterCommit(committed); // set at the commit, before `transact` resolves
+        return true;
+      });
     };
     try {
-      await handler(envelope, { transact, log: messageLog, attempt, module: moduleContext });
+      await handler(envelope, {
+        transact,
+        get log() {
+          return logOf();
+        },
+        attempt,
+        module: moduleContext,
+      });
     } catch (error) {
       // Once its transaction has committed, the delivery is done: a retry would be a duplicate,
       // and a dead letter would report a message whose effect happened.
       if (result.outcome === 'pending') throw error;
-      messageLog.error({ err: error }, 'handler failed after its transaction committed; not retried');
+      logOf().error({ err: error }, 'handler failed after its transaction committed; not retried');
     }
     if (result.outcome === 'pending') {
       // A handler that swallowed its transaction's failure, or did not await it: not handled.

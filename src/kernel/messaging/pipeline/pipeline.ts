@@ -16,7 +16,7 @@ export class Delivery {
   /** 1 for the first delivery, 2 for the first retry, … */
   readonly attempt: number;
   /** The transport's completion, run inside the transaction that completes the delivery. */
-  readonly settle: (() => Promise<void>) | undefined;
+  readonly settle: (() => Promise<unknown>) | undefined;
   /** The transport knows the consumer has not settled this message (ConsumerEndpoint.deliver). */
   readonly unsettled: boolean;
   #envelope: Envelope | undefined = undefined;
@@ -24,7 +24,7 @@ export class Delivery {
   constructor(
     raw: string | Buffer,
     attempt: number,
-    settle: (() => Promise<void>) | undefined,
+    settle: (() => Promise<unknown>) | undefined,
     unsettled = false,
   ) {
     this.raw = raw;
