@@ -1,4 +1,5 @@
-import { DUPLICATE, type Middleware } from './pipeline.js';
+import type { DeliveryOutcome } from '../transport.js';
+import { type Delivery, DUPLICATE, type Middleware } from './pipeline.js';
 import type { ConsumerScope } from './scope.js';
 
 /**
@@ -9,10 +10,16 @@ import type { ConsumerScope } from './scope.js';
  */
 export function skipDuplicates(scope: Pick<ConsumerScope, 'name' | 'database' | 'inbox'>): Middleware {
   const { name, database, inbox } = scope;
-  return (next) => async (delivery) => {
-    if (delivery.unsettled || !(await inbox.has(name, delivery.envelope.id))) return next(delivery);
+  const settleDuplicate = async (delivery: Delivery): Promise<DeliveryOutcome> => {
     const { settle } = delivery;
     if (settle) await database.transaction(settle);
     return DUPLICATE;
+  };
+  // Not an async function: returning next's promise from one costs two promises more per delivery.
+  return (next) => (delivery) => {
+    if (delivery.unsettled) return next(delivery);
+    return inbox
+      .has(name, delivery.envelope.id)
+      .then((settled) => (settled ? settleDuplicate(delivery) : next(delivery)));
   };
 }

@@ -1,4 +1,5 @@
-import type { Middleware } from './pipeline.js';
+import type { DeliveryOutcome } from '../transport.js';
+import type { Delivery, Middleware } from './pipeline.js';
 import type { ConsumerScope } from './scope.js';
 
 /**
@@ -9,9 +10,7 @@ import type { ConsumerScope } from './scope.js';
  */
 export function measure(scope: Pick<ConsumerScope, 'name' | 'metrics' | 'transport'>): Middleware {
   const { name: consumer, metrics, transport } = scope;
-  return (next) => async (delivery) => {
-    const started = performance.now();
-    const outcome = await next(delivery);
+  const record = (delivery: Delivery, started: number, outcome: DeliveryOutcome): DeliveryOutcome => {
     const envelope = delivery.envelopeIfDecoded;
     if (envelope === undefined) {
       metrics.handled.inc({ consumer, type: 'unknown', outcome: outcome.kind, transport });
@@ -27,5 +26,16 @@ export function measure(scope: Pick<ConsumerScope, 'name' | 'metrics' | 'transpo
     }
     metrics.handled.inc({ consumer, type: envelope.type, outcome: outcome.kind, transport });
     return outcome;
+  };
+  // A `then`, not an async function with an await: one promise per delivery instead of two.
+  return (next) => (delivery) => {
+    const started = performance.now();
+    let outcome: Promise<DeliveryOutcome>;
+    try {
+      outcome = next(delivery);
+    } catch (error) {
+      return Promise.reject(error); // first in the list: a failure reaches the transport as a rejection
+    }
+    return outcome.then((done) => record(delivery, started, done));
   };
 }
