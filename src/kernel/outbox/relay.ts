@@ -184,7 +184,8 @@ export class OutboxRelay {
   async #drain(): Promise<void> {
     try {
       for (;;) {
-        if (this.#stopped || !(await this.#holdsLease())) return;
+        if (this.#stopped) return;
+        if (!(this.#active && this.#lease.heldFresh()) && !(await this.#holdsLease())) return;
         // The reader connection: committed rows only, never those of a transaction still open.
         const rows = await this.#selectPending.all(this.#options.batchSize);
         if (rows.length === 0) break;

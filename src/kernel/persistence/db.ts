@@ -134,9 +134,16 @@ export function openModuleDatabase(
   const begin = writer.prepare('BEGIN IMMEDIATE');
   const commit = writer.prepare('COMMIT');
   const rollback = writer.prepare('ROLLBACK');
-  /** Settles when the last queued transaction has ended. */
-  let tail: Promise<unknown> = Promise.resolve();
-  let queued = 0;
+  /** Whether a transaction has the writer (begun, or waiting for the lock); the others wait their turn. */
+  let turnTaken = false;
+  /** What lets each waiting transaction go, in call order. */
+  const waiting: (() => void)[] = [];
+  /** Passes the turn to the next waiting transaction (it goes on in a microtask), or frees it. */
+  const passTurn = (): void => {
+    const next = waiting.shift();
+    if (next) next();
+    else turnTaken = false;
+  };
 
   const current = (): OpenTransaction | undefined => openTransaction(owner);
 
@@ -182,31 +189,45 @@ export function openModuleDatabase(
     runAfterCommit(transaction);
   };
 
-  /** One top-level transaction, begun: the queue's turn is ours. A thenable fn returns is awaited. */
-  const run = <T>(fn: () => T | Promise<T>): T | Promise<T> => {
+  /**
+   * One top-level transaction, begun, on its turn: ends it (commit, or rollback when fn throws or
+   * rejects) and passes the turn on. A thenable fn returns is awaited, with one `then` for both
+   * outcomes (a transaction's promises are a visible share of a message's CPU). `retry`: a write
+   * conflict runs it again (persistence/conflicts.ts), once the turn has passed on.
+   */
+  const runTurn = <T>(fn: () => T | Promise<T>, retry: boolean): Promise<T> => {
     const transaction: OpenTransaction = { owner, connection: writer, open: true, savepoints: 0 };
+    const finish = (ok: boolean): void => {
+      try {
+        end(transaction, ok);
+      } finally {
+        passTurn();
+      }
+    };
+    const rejected = (error: unknown): Promise<T> =>
+      retry && isWriteConflict(error)
+        ? retryingWriteConflicts(() => transactionOnce(fn, false))
+        : Promise.reject(error);
+    const failed = (error: unknown): Promise<T> => {
+      finish(false);
+      return rejected(error);
+    };
+    const committed = (value: T): T | Promise<T> => {
+      try {
+        finish(true);
+      } catch (error) {
+        return rejected(error); // a failed COMMIT (rolled back)
+      }
+      return value;
+    };
     return runInTransaction(transaction, () => {
       let result: T | Promise<T>;
       try {
         result = fn();
       } catch (error) {
-        end(transaction, false);
-        throw error;
+        return failed(error);
       }
-      if (!isThenable(result)) {
-        end(transaction, true);
-        return result;
-      }
-      return Promise.resolve(result).then(
-        (value) => {
-          end(transaction, true);
-          return value;
-        },
-        (error: unknown) => {
-          end(transaction, false);
-          throw error;
-        },
-      );
+      return isThenable(result) ? result.then(committed, failed) : Promise.resolve(committed(result));
     });
   };
 
@@ -226,41 +247,35 @@ export function openModuleDatabase(
   const transaction = <T>(fn: () => T | Promise<T>): Promise<T> => {
     const outer = current();
     if (outer) return savepoint(outer, fn);
-    const once = transactionOnce(fn);
-    // A write conflict (persistence/conflicts.ts) runs the transaction again; only a stale read
-    // (another process's commit) causes one here: writers take turns.
-    return once.catch((error: unknown) =>
-      isWriteConflict(error) ? retryingWriteConflicts(() => transactionOnce(fn)) : Promise.reject(error),
-    );
+    // A write conflict runs the transaction again (runTurn); only a stale read (another process's
+    // commit) causes one here: writers take turns.
+    return transactionOnce(fn, true);
   };
 
-  const transactionOnce = <T>(fn: () => T | Promise<T>): Promise<T> => {
-    if (queued === 0) {
-      // Fast path: nothing open or waiting, and the lock is free: start now, in this tick.
-      let result: T | Promise<T>;
-      try {
-        if (!tryBegin()) return track(beginImmediate().then(() => run(fn)));
-        result = run(fn);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      return isThenable(result) ? track(Promise.resolve(result)) : Promise.resolve(result);
+  const transactionOnce = <T>(fn: () => T | Promise<T>, retry: boolean): Promise<T> => {
+    if (!turnTaken) {
+      // Fast path: nothing open or waiting: start now, in this tick (when the lock is free).
+      turnTaken = true;
+      return takeTurn(fn, retry);
     }
-    // Behind the others; the lock is usually free by then, taken in the same turn.
-    return track(tail.then(() => (tryBegin() ? run(fn) : beginImmediate().then(() => run(fn)))));
+    return new Promise<void>((go) => waiting.push(go)).then(() => takeTurn(fn, retry));
   };
 
-  const dequeue = (): void => {
-    queued--;
-  };
-  /**
-   * Queues behind `work` every transaction asked for until it ends. (One `then` for both outcomes:
-   * the promises a transaction costs are a visible share of an order's CPU.)
-   */
-  const track = <T>(work: Promise<T>): Promise<T> => {
-    queued++;
-    tail = work.then(dequeue, dequeue);
-    return work;
+  /** Begins on this turn, waiting on timers while another process holds the lock; then runs fn. */
+  const takeTurn = <T>(fn: () => T | Promise<T>, retry: boolean): Promise<T> => {
+    try {
+      if (tryBegin()) return runTurn(fn, retry);
+    } catch (error) {
+      passTurn();
+      return Promise.reject(error);
+    }
+    return beginImmediate().then(
+      () => runTurn(fn, retry),
+      (error: unknown) => {
+        passTurn();
+        throw error;
+      },
+    );
   };
 
   return {
