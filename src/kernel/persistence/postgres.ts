@@ -203,12 +203,19 @@ export function openPostgresModuleDatabase(
   // drizzle runs its statements through this router: the transaction's client or the pool. It
   // also reads int8 as a number there (drizzle passes its own type parsers with each query, which
   // fall back to node-postgres's global ones: int8 as a string). drizzle only calls `query`.
+  // drizzle keeps one config per prepared query: its int8-reading twin is made once, not per call.
+  const int8Configs = new WeakMap<object, pg.QueryConfig>();
+  const withInt8 = (config: pg.QueryConfig & { types?: typeof types }): pg.QueryConfig => {
+    let converted = int8Configs.get(config);
+    if (converted === undefined) {
+      converted = { ...config, types: withInt8AsNumber(config.types) };
+      int8Configs.set(config, converted);
+    }
+    return converted;
+  };
   const router = {
     query: (config: pg.QueryConfig & { types?: typeof types }, values?: unknown[]) =>
-      connection().query(
-        typeof config === 'string' ? config : { ...config, types: withInt8AsNumber(config.types) },
-        values,
-      ),
+      connection().query(typeof config === 'string' ? config : withInt8(config), values),
   } as unknown as pg.Pool;
   const db = drizzle({ client: router }) as unknown as Db; // see `db` on the interface
   postgresHandles.add(db);
