@@ -87,7 +87,7 @@ export function createOutbox(
           for (const draft of messages) {
             const envelope = await stageOne(draft, causal);
             const hooked = onMessageStaged?.(tx, envelope);
-            if (hooked) await hooked; // not \`await undefined\`: each await is a promise more
+            if (hooked) await hooked; // no `await undefined`: each await costs a promise
             envelopes.push(envelope);
           }
           database.afterCommit(onStaged);

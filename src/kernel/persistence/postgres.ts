@@ -203,7 +203,8 @@ export function openPostgresModuleDatabase(
   // drizzle runs its statements through this router: the transaction's client or the pool. It
   // also reads int8 as a number there (drizzle passes its own type parsers with each query, which
   // fall back to node-postgres's global ones: int8 as a string). drizzle only calls `query`.
-  // drizzle keeps one config per prepared query: its int8-reading twin is made once, not per call.
+  // drizzle keeps one config per prepared query and passes the values apart (never in the config):
+  // its int8-reading twin is made once, not per call.
   const int8Configs = new WeakMap<object, pg.QueryConfig>();
   const withInt8 = (config: pg.QueryConfig & { types?: typeof types }): pg.QueryConfig => {
     let converted = int8Configs.get(config);
