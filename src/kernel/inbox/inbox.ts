@@ -1,3 +1,4 @@
+import { type Awaitable, andThen } from '../persistence/awaitable.js';
 import type { ModuleDatabase } from '../persistence/db.js';
 
 /**
@@ -6,14 +7,15 @@ import type { ModuleDatabase } from '../persistence/db.js';
  * Recorded in the same transaction as the handler's writes, so a redelivery changes nothing.
  */
 export interface Inbox {
-  has(consumer: string, messageId: string): Promise<boolean>;
+  /** Whether the pair is recorded (an Awaitable: persistence/statement.ts). */
+  has(consumer: string, messageId: string): Awaitable<boolean>;
   /**
    * Records the pair unless it is there: true when this call recorded it, false for a message
    * already settled. Run it inside the handler's transaction, first: one statement both checks and
    * records, and on PostgreSQL a copy being handled concurrently waits on the record's key until
    * the first commits (then finds it), or takes over if that one rolls back.
    */
-  claim(consumer: string, messageId: string): Promise<boolean>;
+  claim(consumer: string, messageId: string): Awaitable<boolean>;
   /** Lets a dead-lettered message be handled again (replay); inside a transaction. */
   forget(consumer: string, messageId: string): Promise<void>;
 }
@@ -30,8 +32,8 @@ export function createInbox(database: ModuleDatabase): Inbox {
   );
   const remove = database.statement('DELETE FROM kernel_inbox WHERE consumer = ? AND message_id = ?');
   return {
-    has: async (consumer, messageId) => (await select.get(consumer, messageId)) !== undefined,
-    claim: (consumer, messageId) => insert.get(consumer, messageId, Date.now()).then(isRecorded),
+    has: (consumer, messageId) => andThen(select.get(consumer, messageId), isRecorded),
+    claim: (consumer, messageId) => andThen(insert.get(consumer, messageId, Date.now()), isRecorded),
     forget: async (consumer, messageId) => {
       await remove.run(consumer, messageId);
     },

@@ -182,7 +182,7 @@ export function createDeadLetterStore(database: ModuleDatabase): DeadLetterStore
         lastFailedAt: new Date(Number(row.last_failed_at)).toISOString(),
         sample: parseEnvelope(row.sample),
       })),
-    deleteMatching: (filter) => removeMatching.run(filterParams(filter)),
+    deleteMatching: async (filter) => removeMatching.run(filterParams(filter)),
     delete: async (id) => (await remove.run(id)) > 0,
     count: async (consumer) => (await countFor.get(consumer)) ?? 0,
   };

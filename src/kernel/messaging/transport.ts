@@ -1,3 +1,4 @@
+import type { Awaitable } from '../persistence/awaitable.js';
 import type { ModuleDatabase } from '../persistence/db.js';
 import type { Envelope } from './envelope.js';
 
@@ -92,7 +93,7 @@ export interface ConsumerEndpoint extends ConsumerTopology {
   deliver(
     raw: string | Buffer,
     attempt: number,
-    settle?: () => Promise<unknown>,
+    settle?: () => Awaitable<unknown>,
     unsettled?: boolean,
   ): Promise<DeliveryOutcome>;
 }

@@ -1,6 +1,7 @@
 import type { CausalContext } from '../messaging/context.js';
 import { createEnvelope, type Envelope, type MessageDraft } from '../messaging/envelope.js';
 import type { MessageTypes } from '../messaging/message-types.js';
+import { type Awaitable, andThen } from '../persistence/awaitable.js';
 import type { Db, ModuleDatabase } from '../persistence/db.js';
 
 /** A write transaction of a module: its drizzle handle, and the outbox to stage messages in. */
@@ -54,22 +55,24 @@ export function createOutbox(
     { published_at: number | null; partition_key: string }
   >('SELECT published_at, partition_key FROM kernel_outbox WHERE seq = ?');
   const seqs = new WeakMap<Envelope, number>();
-  const stageOne = async (draft: MessageDraft, causal: CausalContext): Promise<Envelope> => {
+  const stageOne = (draft: MessageDraft, causal: CausalContext): Awaitable<Envelope> => {
     messageTypes.assertValidDraft(draft);
     const definition = messageTypes.get(draft.type);
     if (definition?.kind === 'event' && definition.owner !== module) {
       throw new Error(`module ${module} cannot publish ${draft.type}: events are published by their owner`);
     }
     const envelope = createEnvelope(draft, module, causal);
-    const seq = await insert.get(
+    const inserted = insert.get(
       envelope.id,
       envelope.type,
       envelope.partitionkey,
       JSON.stringify(envelope),
       Date.now(),
     );
-    if (seq !== undefined) seqs.set(envelope, seq);
-    return envelope;
+    return andThen(inserted, (seq) => {
+      if (seq !== undefined) seqs.set(envelope, seq);
+      return envelope;
+    });
   };
   return {
     seqOf: (envelope) => seqs.get(envelope),
@@ -80,18 +83,28 @@ export function createOutbox(
     bind: (causal) => {
       const tx: Tx = {
         db: writerDb,
-        stage: async (...messages) => {
-          if (!database.inTransaction())
-            throw new Error('stage() must be called inside a transaction (ctx.transact)');
-          const envelopes: Envelope[] = [];
-          for (const draft of messages) {
-            const envelope = await stageOne(draft, causal);
-            const hooked = onMessageStaged?.(tx, envelope);
-            if (hooked) await hooked; // no `await undefined`: each await costs a promise
-            envelopes.push(envelope);
+        stage: (...messages) => {
+          try {
+            if (!database.inTransaction())
+              throw new Error('stage() must be called inside a transaction (ctx.transact)');
+            const envelopes: Envelope[] = [];
+            // One message after the other, each after its hook: a loop that stays synchronous while
+            // the statements are (SQLite), with no promise per message (persistence/awaitable.ts).
+            const stageFrom = (index: number): Awaitable<readonly Envelope[]> => {
+              const draft = messages[index];
+              if (draft === undefined) {
+                database.afterCommit(onStaged);
+                return envelopes;
+              }
+              return andThen(stageOne(draft, causal), (envelope) => {
+                envelopes.push(envelope);
+                return andThen(onMessageStaged?.(tx, envelope), () => stageFrom(index + 1));
+              });
+            };
+            return Promise.resolve(stageFrom(0));
+          } catch (error) {
+            return Promise.reject(error);
           }
-          database.afterCommit(onStaged);
-          return envelopes;
         },
       };
       return tx;

@@ -277,7 +277,7 @@ function markPublished(database: ModuleDatabase): (seqs: readonly number[]) => P
     const update = database.statement<[number, number[]]>(
       'UPDATE kernel_outbox SET published_at = ? WHERE seq = ANY(?) AND published_at IS NULL',
     );
-    return (seqs) => update.run(Date.now(), [...seqs]);
+    return async (seqs) => update.run(Date.now(), [...seqs]);
   }
   const update = database.statement<[number, number, number]>(
     'UPDATE kernel_outbox SET published_at = ? WHERE seq BETWEEN ? AND ? AND published_at IS NULL',

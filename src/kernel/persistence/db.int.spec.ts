@@ -66,6 +66,25 @@ describe('the async unit of work of a module database', () => {
     expect(rows()).toEqual([1]);
   });
 
+  it('runs a kernel statement at the call: its result, not a promise; a failure throws and rolls back', async () => {
+    const insertRow = database.statement<[number], number>(
+      'INSERT INTO alpha_rows (n) VALUES (?) RETURNING n',
+      {
+        pluck: true,
+      },
+    );
+    const count = database.statement<[], number>('SELECT COUNT(*) FROM alpha_rows', { pluck: true });
+    const returned = await database.transaction(() => [insertRow.get(7), count.get()]);
+    expect(returned).toEqual([7, 1]); // values, read in the same tick, the transaction's own row counted
+    await expect(
+      database.transaction(() => {
+        insertRow.get(8);
+        return database.statement('INSERT INTO no_such_table VALUES (1)').run();
+      }),
+    ).rejects.toThrow(/no such table/);
+    expect(count.get()).toBe(1); // outside a transaction, on the reader: the 8 was rolled back
+  });
+
   it('rolls back a transaction that rejects, and a nested call is a savepoint of it', async () => {
     await expect(
       database.transaction(async () => {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
+import { isThenable } from './awaitable.js';
 import { isWriteConflict, retryingWriteConflicts } from './conflicts.js';
 import type { Db, Durability } from './handle.js';
 import type { PostgresModuleDatabase } from './postgres.js';
@@ -87,8 +88,8 @@ export interface SqliteModuleDatabase {
   /**
    * A kernel statement, prepared once on each connection: inside a transaction of this database it
    * runs on the writer (it sees the transaction's own writes), outside on the reader (committed
-   * rows; a write there fails: the reader is read-only). Its methods resolve at once: SQLite runs
-   * it synchronously.
+   * rows; a write there fails: the reader is read-only). SQLite runs it synchronously: its methods
+   * return the result itself, or throw.
    */
   statement<Params extends Bindings = unknown[], Row = unknown>(
     source: string,
@@ -302,17 +303,10 @@ export function openModuleDatabase(
         }
         return found;
       };
-      const settle = <T>(run: () => T): Promise<T> => {
-        try {
-          return Promise.resolve(run());
-        } catch (error) {
-          return Promise.reject(error);
-        }
-      };
       return {
-        get: (...params) => settle(() => statement().get(...params)),
-        all: (...params) => settle(() => statement().all(...params)),
-        run: (...params) => settle(() => statement().run(...params).changes),
+        get: (...params) => statement().get(...params),
+        all: (...params) => statement().all(...params),
+        run: (...params) => statement().run(...params).changes,
       } as Statement<Params, Row>;
     },
     close: () => {
@@ -320,10 +314,6 @@ export function openModuleDatabase(
       if (writer.open) writer.close();
     },
   };
-}
-
-function isThenable<T>(value: T | Promise<T>): value is Promise<T> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
 function assertPragmas(

@@ -1,3 +1,5 @@
+import type { Awaitable } from './awaitable.js';
+
 /** Values bound to a statement: positional for `?` placeholders, or one object for `@name` ones. */
 export type Bindings = unknown[] | Record<string, unknown>;
 
@@ -8,13 +10,18 @@ type Arguments<Params extends Bindings> = Params extends unknown[] ? Params : [P
  * PostgreSQL accept, with `?` or `@name` placeholders. Each call runs on the connection the calling
  * code should use: inside a transaction of the database, on that transaction's (it sees its own
  * writes); outside, on one that sees committed rows only.
+ *
+ * A call gives its result as an `Awaitable`: on SQLite the value itself, the statement having run
+ * (a failure throws at the call), on PostgreSQL a promise. `await` it, or chain with `andThen`
+ * (persistence/awaitable.ts) where a message's path runs it: a promise per statement, under the
+ * process's async hooks, was a visible share of a message's CPU on SQLite (scripts/bench/findings.md).
  */
 export interface Statement<Params extends Bindings = unknown[], Row = unknown> {
   /** The first row, or undefined. */
-  get(...params: Arguments<Params>): Promise<Row | undefined>;
-  all(...params: Arguments<Params>): Promise<Row[]>;
-  /** Resolves with how many rows it changed. */
-  run(...params: Arguments<Params>): Promise<number>;
+  get(...params: Arguments<Params>): Awaitable<Row | undefined>;
+  all(...params: Arguments<Params>): Awaitable<Row[]>;
+  /** How many rows it changed. */
+  run(...params: Arguments<Params>): Awaitable<number>;
 }
 
 export interface StatementOptions {

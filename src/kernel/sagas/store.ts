@@ -127,7 +127,7 @@ export function createSagaStore(database: ModuleDatabase): SagaStore {
     postpone: async (name, id, deadline) => {
       await updateDeadline.run(deadline, name, id);
     },
-    shiftDeadlines: ({ since, seenAt, until }, now) => shift.run({ since, seenAt, until, now }),
+    shiftDeadlines: async ({ since, seenAt, until }, now) => shift.run({ since, seenAt, until, now }),
     nextDeadline: async () => (await selectNext.get()) ?? undefined,
     page: async (status, after, take) =>
       (

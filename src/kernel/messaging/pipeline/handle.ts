@@ -1,4 +1,5 @@
 import type { Tx } from '../../outbox/outbox.js';
+import { type Awaitable, andThen, isThenable } from '../../persistence/awaitable.js';
 import { currentContext } from '../context.js';
 import { contextOf } from '../envelope.js';
 import type { HandlerContext } from '../subscription.js';
@@ -39,20 +40,25 @@ export function handle(
     const transact: HandlerContext['transact'] = (fn: (tx: Tx) => unknown): Promise<boolean> => {
       if (started) return Promise.reject(new Error(`${name}: transact() may run once per delivery`));
       started = true;
-      return database.transaction(async () => {
+      return database.transaction(() => {
         // Settled first, not awaited: whatever follows, it commits with the transaction or not at
         // all, and on PostgreSQL it shares the inbox claim's round trip (a pipelined connection).
         const settled = settle?.();
-        settled?.catch(() => {}); // awaited below; a rejection must not go unhandled meanwhile
-        if (!(await inbox.claim(name, envelope.id))) {
-          await settled;
-          result.outcome = 'duplicate'; // a copy of this delivery committed since the inbox step
-          return false;
-        }
-        await fn(outbox.bind(causal));
-        await settled;
-        database.afterCommit(committed); // set at the commit, before `transact` resolves
-        return true;
+        if (isThenable(settled)) settled.catch(() => {}); // awaited below; must not go unhandled meanwhile
+        return andThen(inbox.claim(name, envelope.id), (claimed) => {
+          if (!claimed) {
+            return andThen(settled, () => {
+              result.outcome = 'duplicate'; // a copy of this delivery committed since the inbox step
+              return false;
+            });
+          }
+          return andThen(fn(outbox.bind(causal)) as Awaitable<unknown>, () =>
+            andThen(settled, () => {
+              database.afterCommit(committed); // set at the commit, before `transact` resolves
+              return true;
+            }),
+          );
+        });
       });
     };
     try {

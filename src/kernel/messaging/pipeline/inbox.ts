@@ -1,3 +1,4 @@
+import { andThen } from '../../persistence/awaitable.js';
 import type { DeliveryOutcome } from '../transport.js';
 import { type Delivery, DUPLICATE, type Middleware } from './pipeline.js';
 import type { ConsumerScope } from './scope.js';
@@ -18,8 +19,10 @@ export function skipDuplicates(scope: Pick<ConsumerScope, 'name' | 'database' | 
   // Not an async function: returning next's promise from one costs two promises more per delivery.
   return (next) => (delivery) => {
     if (delivery.unsettled) return next(delivery);
-    return inbox
-      .has(name, delivery.envelope.id)
-      .then((settled) => (settled ? settleDuplicate(delivery) : next(delivery)));
+    return Promise.resolve(
+      andThen(inbox.has(name, delivery.envelope.id), (settled) =>
+        settled ? settleDuplicate(delivery) : next(delivery),
+      ),
+    );
   };
 }

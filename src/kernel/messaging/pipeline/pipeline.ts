@@ -3,6 +3,7 @@
  * a middleware, `(next) => handler`, in its own file; `createConsumer` (../consumer.ts) composes
  * them once per consumer, in one list, around the terminal step that runs the subscription's handler.
  */
+import type { Awaitable } from '../../persistence/awaitable.js';
 import type { Envelope } from '../envelope.js';
 import type { DeliveryOutcome } from '../transport.js';
 
@@ -16,7 +17,7 @@ export class Delivery {
   /** 1 for the first delivery, 2 for the first retry, … */
   readonly attempt: number;
   /** The transport's completion, run inside the transaction that completes the delivery. */
-  readonly settle: (() => Promise<unknown>) | undefined;
+  readonly settle: (() => Awaitable<unknown>) | undefined;
   /** The transport knows the consumer has not settled this message (ConsumerEndpoint.deliver). */
   readonly unsettled: boolean;
   #envelope: Envelope | undefined = undefined;
@@ -24,7 +25,7 @@ export class Delivery {
   constructor(
     raw: string | Buffer,
     attempt: number,
-    settle: (() => Promise<unknown>) | undefined,
+    settle: (() => Awaitable<unknown>) | undefined,
     unsettled = false,
   ) {
     this.raw = raw;

@@ -2,6 +2,7 @@ import mittImport from 'mitt';
 import { ConfigError } from '../../../config.js';
 import type { Logger } from '../../../observability/logger.js';
 import { DatabaseLease } from '../../../outbox/lease.js';
+import { allOf, andThen } from '../../../persistence/awaitable.js';
 import type { ModuleDatabase } from '../../../persistence/db.js';
 import type { Statement } from '../../../persistence/statement.js';
 import type { Envelope } from '../../envelope.js';
@@ -138,10 +139,10 @@ export function createMemoryTransport(
     const { insertUnsettled } = statementsFor(database);
     const now = Date.now();
     const inserted: [ConsumerQueue, string, number, string][] = [];
-    await database.transaction(async () => {
+    await database.transaction(() => {
       // Sent together, not one after the other: on PostgreSQL (a pipelined connection) the batch
       // takes one round trip, not one per row; rows are inserted in this order either way.
-      const seqs = await Promise.all(
+      const seqs = allOf(
         rows.map(({ consumer, envelope, json }) =>
           insertUnsettled.get({
             consumer,
@@ -152,10 +153,12 @@ export function createMemoryTransport(
           }),
         ),
       );
-      rows.forEach(({ queue, envelope, json }, index) => {
-        const seq = seqs[index];
-        // no row back: this message was already recorded for this consumer
-        if (queue && seq !== undefined) inserted.push([queue, envelope.partitionkey, seq, json]);
+      return andThen(seqs, (inserts) => {
+        rows.forEach(({ queue, envelope, json }, index) => {
+          const seq = inserts[index];
+          // no row back: this message was already recorded for this consumer
+          if (queue && seq !== undefined) inserted.push([queue, envelope.partitionkey, seq, json]);
+        });
       });
     });
     for (const [queue, key, seq, json] of inserted) queue.append(key, seq, json);
