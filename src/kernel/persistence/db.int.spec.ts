@@ -78,7 +78,7 @@ describe('the async unit of work of a module database', () => {
     expect(returned).toEqual([7, 1]); // values, read in the same tick, the transaction's own row counted
     await expect(
       database.transaction(() => {
-        insertRow.get(8);
+        expect(insertRow.get(8)).toBe(8); // inserted, then rolled back with the failure below
         return database.statement('INSERT INTO no_such_table VALUES (1)').run();
       }),
     ).rejects.toThrow(/no such table/);
